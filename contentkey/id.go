@@ -1,0 +1,107 @@
+package contentkey
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// IDPrefix is the prefix of a content key id on the wire.
+const IDPrefix = "nb:kid:UUID:"
+
+// ErrInvalidID is returned for a key id that is neither "nb:kid:UUID:<guid>"
+// nor a bare GUID in the canonical 8-4-4-4-12 form.
+var ErrInvalidID = errors.New("contentkey: invalid key id")
+
+// ID is a content key id: a GUID held in RFC 4122 (big-endian) byte order.
+// Its text form is "nb:kid:UUID:" followed by the lowercase GUID.
+type ID [16]byte
+
+// NewID returns a random (version 4) id from crypto/rand.
+func NewID() (ID, error) {
+	u, err := uuid.NewRandom()
+	if err != nil {
+		return ID{}, fmt.Errorf("contentkey: generating key id: %w", err)
+	}
+	return ID(u), nil
+}
+
+// ParseID parses "nb:kid:UUID:<guid>" (prefix in any case) or a bare GUID.
+// The GUID must be the canonical 36-character form, hex digits in either case.
+// The error names the offset and character that failed.
+func ParseID(s string) (ID, error) {
+	g := s
+	off := 0
+	if len(s) >= len(IDPrefix) && strings.EqualFold(s[:len(IDPrefix)], IDPrefix) {
+		g, off = s[len(IDPrefix):], len(IDPrefix)
+	}
+	if len(g) != 36 {
+		return ID{}, fmt.Errorf("%w %s: want a 36-character GUID, got %d characters", ErrInvalidID, quote(s), len(g))
+	}
+	var id ID
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if g[i] != '-' {
+				return ID{}, fmt.Errorf("%w %s: want '-' at offset %d, got %q", ErrInvalidID, quote(s), off+i, g[i])
+			}
+			i++
+			continue
+		}
+		if _, err := hex.Decode(id[j:j+1], []byte(g[i:i+2])); err != nil {
+			bad := i
+			if isHex(g[i]) {
+				bad = i + 1
+			}
+			return ID{}, fmt.Errorf("%w %s: %q at offset %d is not a hex digit", ErrInvalidID, quote(s), g[bad], off+bad)
+		}
+		i += 2
+		j++
+	}
+	return id, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// quote renders untrusted input for an error message, cut to a sane length.
+func quote(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%q...", s[:80])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// GUID returns the lowercase canonical GUID without the prefix.
+func (id ID) GUID() string { return uuid.UUID(id).String() }
+
+// String returns the canonical wire form "nb:kid:UUID:<lowercase guid>".
+func (id ID) String() string { return IDPrefix + id.GUID() }
+
+// DotNetBytes returns the id in the byte order of .NET's Guid.ToByteArray:
+// the first three fields little-endian, the last eight bytes as written.
+// This is the block the service's checksum encrypts.
+func (id ID) DotNetBytes() [16]byte {
+	b := id
+	b[0], b[1], b[2], b[3] = id[3], id[2], id[1], id[0]
+	b[4], b[5] = id[5], id[4]
+	b[6], b[7] = id[7], id[6]
+	return b
+}
+
+// MarshalText returns the canonical wire form, so an ID is a JSON string.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses any form ParseID accepts.
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}

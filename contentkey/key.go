@@ -1,0 +1,101 @@
+package contentkey
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+)
+
+// ErrKeySize is returned when key material does not have the length its
+// ContentKeyType requires. Keys are never padded or truncated.
+var ErrKeySize = errors.New("contentkey: wrong key size")
+
+// ErrMarshalKey is returned by Key.MarshalJSON: a key is written only
+// deliberately, through EncodeKeyFile, never as a side effect of marshaling
+// a struct that happens to hold one.
+var ErrMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; use EncodeKeyFile")
+
+// Key is a content key of a fixed type and length. The zero Key is invalid
+// and reports Type -1 and Len 0. A Key is immutable and safe to copy; it
+// never shows its bytes through fmt, String or JSON.
+type Key struct {
+	typ Type
+	n   int
+	b   [StorageKeySize]byte
+}
+
+// New returns a fresh random key for t, read from crypto/rand.
+func New(t Type) (Key, error) {
+	size, err := t.KeySize()
+	if err != nil {
+		return Key{}, err
+	}
+	k := Key{typ: t, n: size}
+	if _, err := rand.Read(k.b[:size]); err != nil {
+		return Key{}, fmt.Errorf("contentkey: reading random key: %w", err)
+	}
+	return k, nil
+}
+
+// FromBytes returns a key of type t holding a copy of b. It fails with
+// ErrKeySize unless len(b) is exactly t's key size.
+func FromBytes(t Type, b []byte) (Key, error) {
+	size, err := t.KeySize()
+	if err != nil {
+		return Key{}, err
+	}
+	if len(b) != size {
+		return Key{}, fmt.Errorf("%w: %s keys are %d bytes, got %d", ErrKeySize, t, size, len(b))
+	}
+	k := Key{typ: t, n: size}
+	copy(k.b[:], b)
+	return k, nil
+}
+
+// Type returns the key's ContentKeyType, or -1 for the zero Key.
+func (k Key) Type() Type {
+	if k.n == 0 {
+		return -1
+	}
+	return k.typ
+}
+
+// Len returns the key length in bytes: 16, 32, or 0 for the zero Key.
+func (k Key) Len() int { return k.n }
+
+// IsZero reports whether k is the zero (invalid) Key.
+func (k Key) IsZero() bool { return k.n == 0 }
+
+// Bytes returns a copy of the key material. This is the one way to read it;
+// keep the result out of logs and errors.
+func (k Key) Bytes() []byte {
+	return append([]byte(nil), k.b[:k.n]...)
+}
+
+// Equal reports whether two keys have the same type and bytes, in time
+// independent of the bytes.
+func (k Key) Equal(o Key) bool {
+	return k.typ == o.typ && k.n == o.n && subtle.ConstantTimeCompare(k.b[:k.n], o.b[:o.n]) == 1
+}
+
+// String describes the key without its bytes.
+func (k Key) String() string {
+	if k.n == 0 {
+		return "contentkey.Key(invalid)"
+	}
+	return fmt.Sprintf("contentkey.Key(%s, %d bytes, redacted)", k.typ, k.n)
+}
+
+// GoString is String, so that %#v shows no key bytes either.
+func (k Key) GoString() string { return k.String() }
+
+// Format makes every fmt verb (%v, %+v, %#v, %x, %s, %q, ...) print String.
+func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
+
+// MarshalJSON refuses with ErrMarshalKey; see EncodeKeyFile.
+func (k Key) MarshalJSON() ([]byte, error) { return nil, ErrMarshalKey }
+
+// MarshalText refuses with ErrMarshalKey, so that encoders that prefer
+// text (encoding/xml, map keys, flag values) cannot write the key either.
+func (k Key) MarshalText() ([]byte, error) { return nil, ErrMarshalKey }

@@ -1,0 +1,105 @@
+package contentkey
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Type is the ContentKeyType of a content key, as the REST API numbers it.
+type Type int
+
+// The ContentKeyType values of Media Services v2. The numbers are the wire
+// values; 5 was never assigned.
+const (
+	CommonEncryption        Type = 0
+	StorageEncryption       Type = 1
+	ConfigurationEncryption Type = 2
+	UrlEncryption           Type = 3
+	EnvelopeEncryption      Type = 4
+	CommonEncryptionCbcs    Type = 6
+	FairPlayASk             Type = 7
+	FairPlayPfxPassword     Type = 8
+)
+
+// Key sizes in bytes.
+const (
+	// StorageKeySize is the size of a StorageEncryption key (AES-256).
+	StorageKeySize = 32
+	// AES128KeySize is the size of CommonEncryption, CommonEncryptionCbcs,
+	// EnvelopeEncryption and FairPlayASk keys.
+	AES128KeySize = 16
+)
+
+// ErrUnknownType is returned for a ContentKeyType name or number that does
+// not exist.
+var ErrUnknownType = errors.New("contentkey: unknown ContentKeyType")
+
+// ErrUnsupportedType is returned when a key is asked for a type whose key
+// length the service does not fix (ConfigurationEncryption, UrlEncryption,
+// FairPlayPfxPassword): this library holds only keys of a known size.
+var ErrUnsupportedType = errors.New("contentkey: ContentKeyType has no fixed key size")
+
+var typeNames = map[Type]string{
+	CommonEncryption:        "CommonEncryption",
+	StorageEncryption:       "StorageEncryption",
+	ConfigurationEncryption: "ConfigurationEncryption",
+	UrlEncryption:           "UrlEncryption",
+	EnvelopeEncryption:      "EnvelopeEncryption",
+	CommonEncryptionCbcs:    "CommonEncryptionCbcs",
+	FairPlayASk:             "FairPlayASk",
+	FairPlayPfxPassword:     "FairPlayPfxPassword",
+}
+
+// Types lists every ContentKeyType in wire order.
+func Types() []Type {
+	return []Type{CommonEncryption, StorageEncryption, ConfigurationEncryption,
+		UrlEncryption, EnvelopeEncryption, CommonEncryptionCbcs, FairPlayASk, FairPlayPfxPassword}
+}
+
+// String returns the REST name of t, or "ContentKeyType(n)" for an unknown value.
+func (t Type) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return "ContentKeyType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Valid reports whether t is one of the eight ContentKeyType values.
+func (t Type) Valid() bool {
+	_, ok := typeNames[t]
+	return ok
+}
+
+// KeySize returns the key length in bytes that t requires, or
+// ErrUnsupportedType (or ErrUnknownType) when there is none.
+func (t Type) KeySize() (int, error) {
+	switch t {
+	case StorageEncryption:
+		return StorageKeySize, nil
+	case CommonEncryption, CommonEncryptionCbcs, EnvelopeEncryption, FairPlayASk:
+		return AES128KeySize, nil
+	}
+	if !t.Valid() {
+		return 0, fmt.Errorf("%w: %d", ErrUnknownType, int(t))
+	}
+	return 0, fmt.Errorf("%w: %s", ErrUnsupportedType, t)
+}
+
+// ParseType parses a ContentKeyType from its REST name (case-insensitive,
+// e.g. "StorageEncryption") or its decimal number (e.g. "1").
+func ParseType(s string) (Type, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if t := Type(n); t.Valid() {
+			return t, nil
+		}
+		return 0, fmt.Errorf("%w: %d", ErrUnknownType, n)
+	}
+	for t, name := range typeNames {
+		if strings.EqualFold(s, name) {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %q", ErrUnknownType, s)
+}
