@@ -1,0 +1,96 @@
+package checksum
+
+import (
+	"crypto/aes"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// Size is the length of a checksum's base64 text: 8 bytes encode to 12
+// characters ending in '='.
+const Size = 12
+
+var (
+	// ErrMismatch is returned by Verify for any checksum that is not the one
+	// the service computes, including the legacy forms below.
+	ErrMismatch = errors.New("checksum: checksum does not match the content key and key id")
+	// ErrJavaForm marks a checksum the Java SDK's way: over the GUID's text.
+	ErrJavaForm = errors.New("checksum: made the Java SDK way, over the key id's GUID text; the service requires the .NET form over the GUID's bytes")
+	// ErrPHPForm marks a checksum the PHP SDK's way: over the full id string.
+	ErrPHPForm = errors.New(`checksum: made the PHP SDK way, over the "nb:kid:UUID:" id text; the service rejected these (HTTP 500)`)
+	// ErrFormat is returned for a checksum that is not 12 characters of base64.
+	ErrFormat = errors.New("checksum: not a 12-character base64 checksum")
+)
+
+// Compute returns the service's checksum of key k for key id id: base64 of
+// the first 8 bytes of AES-ECB(k, id.DotNetBytes()), with AES-128 for a
+// 16-byte key and AES-256 for a 32-byte key. It fails only for the zero Key.
+func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
+	block := id.DotNetBytes()
+	sum, err := encryptPrefix(k, block[:])
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sum[:]), nil
+}
+
+// encryptPrefix returns the first 8 bytes of AES-ECB(k, first 16 bytes of
+// msg). Only the first block decides those bytes, so the padding the Java
+// and PHP SDKs applied to longer texts does not matter.
+func encryptPrefix(k contentkey.Key, msg []byte) ([8]byte, error) {
+	if k.IsZero() {
+		return [8]byte{}, errors.New("checksum: the zero Key has no checksum")
+	}
+	kb := k.Bytes()
+	c, err := aes.NewCipher(kb)
+	clear(kb)
+	if err != nil {
+		return [8]byte{}, fmt.Errorf("checksum: %w", err)
+	}
+	var in, out [aes.BlockSize]byte
+	copy(in[:], msg)
+	c.Encrypt(out[:], in[:])
+	return [8]byte(out[:8]), nil
+}
+
+// Verify checks sum against the checksum of k and id in constant time. A
+// mismatch returns an error matching ErrMismatch; when sum is what the Java
+// or PHP SDK would have computed, the error also matches ErrJavaForm or
+// ErrPHPForm and says so. A sum that is not 12 base64 characters matches
+// ErrFormat.
+func Verify(k contentkey.Key, id contentkey.ID, sum string) error {
+	got, err := decode(sum)
+	if err != nil {
+		return err
+	}
+	block := id.DotNetBytes()
+	want, err := encryptPrefix(k, block[:])
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+		return nil
+	}
+	if java, err := encryptPrefix(k, []byte(id.GUID())); err == nil && subtle.ConstantTimeCompare(got[:], java[:]) == 1 {
+		return fmt.Errorf("%w: %w", ErrMismatch, ErrJavaForm)
+	}
+	if php, err := encryptPrefix(k, []byte(id.String())); err == nil && subtle.ConstantTimeCompare(got[:], php[:]) == 1 {
+		return fmt.Errorf("%w: %w", ErrMismatch, ErrPHPForm)
+	}
+	return ErrMismatch
+}
+
+func decode(sum string) ([8]byte, error) {
+	if len(sum) != Size {
+		return [8]byte{}, fmt.Errorf("%w: got %d characters", ErrFormat, len(sum))
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(sum)
+	if err != nil || len(b) != 8 {
+		return [8]byte{}, fmt.Errorf("%w: %q", ErrFormat, sum)
+	}
+	return [8]byte(b), nil
+}
