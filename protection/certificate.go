@@ -1,0 +1,267 @@
+package protection
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// ThumbprintSize is the length of a thumbprint in hex characters.
+const ThumbprintSize = 2 * sha1.Size
+
+var (
+	// ErrNotCertificate is wrapped by every error about input that is not an
+	// X.509 certificate in one of the accepted encodings.
+	ErrNotCertificate = errors.New("protection: not an X.509 certificate")
+	// ErrThumbprintMismatch is returned when a certificate is not the one the
+	// caller pinned.
+	ErrThumbprintMismatch = errors.New("protection: certificate thumbprint does not match the expected ProtectionKeyId")
+	// ErrInvalidThumbprint is returned for a ProtectionKeyId that is not 40
+	// hex digits.
+	ErrInvalidThumbprint = errors.New("protection: invalid ProtectionKeyId")
+)
+
+// Certificate is a protection certificate: its DER bytes and public key,
+// read without verifying its signature.
+type Certificate struct {
+	der       []byte
+	publicKey crypto.PublicKey
+	notBefore time.Time
+	notAfter  time.Time
+}
+
+// ParseCertificate reads a certificate from DER, PEM, bare base64 DER, or the
+// GetProtectionKey response body ({"odata.metadata":…,"value":"MII…"}, or the
+// verbose {"d":{"GetProtectionKey":"MII…"}}). It accepts certificates that
+// crypto/x509 refuses for a negative serial number or an MD5 signature.
+func ParseCertificate(data []byte) (*Certificate, error) {
+	der, err := certificateDER(data)
+	if err != nil {
+		return nil, err
+	}
+	return parseDER(der)
+}
+
+// certificateDER finds the DER bytes in any of the accepted encodings.
+func certificateDER(data []byte) ([]byte, error) {
+	text := bytes.TrimSpace(data)
+	switch {
+	case len(text) == 0:
+		return nil, fmt.Errorf("%w: the input is empty", ErrNotCertificate)
+	case len(data) > 0 && data[0] == 0x30:
+		return data, nil
+	case text[0] == '{':
+		return jsonDER(text)
+	case bytes.Contains(text, []byte("-----BEGIN")):
+		return pemDER(text)
+	}
+	der, err := decodeBase64(string(text))
+	if err != nil {
+		return nil, fmt.Errorf("%w: not DER, PEM, JSON or base64 (%v)", ErrNotCertificate, err)
+	}
+	return der, nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	return base64.StdEncoding.DecodeString(s)
+}
+
+func pemDER(text []byte) ([]byte, error) {
+	var seen []string
+	for rest := text; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			return b.Bytes, nil
+		}
+		seen = append(seen, b.Type)
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("%w: malformed PEM", ErrNotCertificate)
+	}
+	return nil, fmt.Errorf("%w: PEM holds no CERTIFICATE block (found %s)", ErrNotCertificate, strings.Join(seen, ", "))
+}
+
+func jsonDER(text []byte) ([]byte, error) {
+	var body struct {
+		Value *string `json:"value"`
+		D     *struct {
+			GetProtectionKey *string `json:"GetProtectionKey"`
+		} `json:"d"`
+	}
+	if err := json.Unmarshal(text, &body); err != nil {
+		return nil, fmt.Errorf("%w: invalid GetProtectionKey JSON: %v", ErrNotCertificate, err)
+	}
+	var v *string
+	switch {
+	case body.Value != nil:
+		v = body.Value
+	case body.D != nil && body.D.GetProtectionKey != nil:
+		v = body.D.GetProtectionKey
+	default:
+		return nil, fmt.Errorf(`%w: GetProtectionKey JSON has no "value" field`, ErrNotCertificate)
+	}
+	der, err := decodeBase64(*v)
+	if err != nil {
+		return nil, fmt.Errorf(`%w: field "value" is not base64: %v`, ErrNotCertificate, err)
+	}
+	return der, nil
+}
+
+// parseDER walks Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+// signatureValue } down to the SubjectPublicKeyInfo. It checks the structure
+// as far as it reads, and that nothing trails the certificate.
+func parseDER(der []byte) (*Certificate, error) {
+	bad := func(what string) error { return fmt.Errorf("%w: malformed DER: %s", ErrNotCertificate, what) }
+	input := cryptobyte.String(der)
+	var cert, tbs, spki cryptobyte.String
+	if !input.ReadASN1(&cert, cbasn1.SEQUENCE) {
+		return nil, bad("no Certificate SEQUENCE")
+	}
+	if !input.Empty() {
+		return nil, bad(fmt.Sprintf("%d bytes after the certificate", len(input)))
+	}
+	if !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil, bad("no tbsCertificate SEQUENCE")
+	}
+	var sigAlg cryptobyte.String
+	var sig cryptobyte.String
+	if !cert.ReadASN1(&sigAlg, cbasn1.SEQUENCE) || !cert.ReadASN1(&sig, cbasn1.BIT_STRING) || !cert.Empty() {
+		return nil, bad("no signatureAlgorithm and signatureValue after tbsCertificate")
+	}
+	// version [0] EXPLICIT is optional (absent means v1).
+	if !tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, bad("version")
+	}
+	// The serial is read as raw INTEGER bytes so that any sign is accepted.
+	var serial cryptobyte.String
+	if !tbs.ReadASN1(&serial, cbasn1.INTEGER) || len(serial) == 0 {
+		return nil, bad("serialNumber")
+	}
+	var validity cryptobyte.String
+	if !tbs.SkipASN1(cbasn1.SEQUENCE) || // signature
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
+		!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) ||
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // subject
+		!tbs.ReadASN1Element(&spki, cbasn1.SEQUENCE) {
+		return nil, bad("tbsCertificate fields")
+	}
+	c := &Certificate{der: append([]byte(nil), der...)}
+	var err error
+	if c.notBefore, err = readTime(&validity); err != nil {
+		return nil, bad("validity notBefore")
+	}
+	if c.notAfter, err = readTime(&validity); err != nil {
+		return nil, bad("validity notAfter")
+	}
+	if c.publicKey, err = x509.ParsePKIXPublicKey(spki); err != nil {
+		return nil, fmt.Errorf("%w: subjectPublicKeyInfo: %v", ErrNotCertificate, err)
+	}
+	return c, nil
+}
+
+func readTime(s *cryptobyte.String) (time.Time, error) {
+	var t time.Time
+	switch {
+	case s.PeekASN1Tag(cbasn1.UTCTime):
+		if s.ReadASN1UTCTime(&t) {
+			return t, nil
+		}
+	case s.PeekASN1Tag(cbasn1.GeneralizedTime):
+		if s.ReadASN1GeneralizedTime(&t) {
+			return t, nil
+		}
+	}
+	return t, errors.New("bad time")
+}
+
+// DER returns a copy of the certificate's DER encoding.
+func (c *Certificate) DER() []byte { return append([]byte(nil), c.der...) }
+
+// PublicKey returns the certificate's public key (*rsa.PublicKey,
+// *ecdsa.PublicKey or ed25519.PublicKey).
+func (c *Certificate) PublicKey() crypto.PublicKey { return c.publicKey }
+
+// NotBefore returns the start of the certificate's validity period.
+func (c *Certificate) NotBefore() time.Time { return c.notBefore }
+
+// NotAfter returns the end of the certificate's validity period. Expiry is
+// not enforced: the service kept using its protection certificate after it.
+func (c *Certificate) NotAfter() time.Time { return c.notAfter }
+
+// Thumbprint returns the certificate's ProtectionKeyId: the uppercase hex
+// SHA-1 of its DER encoding, as Windows shows it.
+func (c *Certificate) Thumbprint() string { return Thumbprint(c.der) }
+
+// Thumbprint returns the uppercase hex SHA-1 of a certificate's DER bytes.
+func Thumbprint(der []byte) string {
+	sum := sha1.Sum(der)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+// ParseThumbprint checks that s is 40 hex digits, in either case, and returns
+// it in uppercase. The error names the first character that is not a hex
+// digit (Windows' certificate dialog often prepends an invisible U+200E).
+func ParseThumbprint(s string) (string, error) {
+	for i, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return "", fmt.Errorf("%w %q: character %q (U+%04X) at offset %d is not a hex digit", ErrInvalidThumbprint, s, r, r, i)
+		}
+	}
+	if len(s) != ThumbprintSize {
+		return "", fmt.Errorf("%w %q: want %d hex digits, got %d", ErrInvalidThumbprint, s, ThumbprintSize, len(s))
+	}
+	return strings.ToUpper(s), nil
+}
+
+// CheckThumbprint returns nil if the certificate's thumbprint is expected
+// (compared case-insensitively), an error matching ErrThumbprintMismatch if
+// it is another, and one matching ErrInvalidThumbprint if expected is not a
+// thumbprint at all.
+func (c *Certificate) CheckThumbprint(expected string) error {
+	want, err := ParseThumbprint(expected)
+	if err != nil {
+		return err
+	}
+	if got := c.Thumbprint(); got != want {
+		return fmt.Errorf("%w: certificate is %s, expected %s", ErrThumbprintMismatch, got, want)
+	}
+	return nil
+}
+
+// keyDescription names a public key for error messages.
+func keyDescription(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return fmt.Sprintf("%T", pub)
+}

@@ -1,0 +1,135 @@
+package protection
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+)
+
+var (
+	// ErrPrivateKey is wrapped by errors about unreadable private key files.
+	// They never include key material.
+	ErrPrivateKey = errors.New("protection: cannot read private key")
+	// ErrPFXPassword is returned when a PFX file's password is wrong.
+	ErrPFXPassword = errors.New("protection: wrong PFX password")
+	// ErrKeyMismatch is returned when a PFX's private key does not belong to
+	// its certificate.
+	ErrKeyMismatch = errors.New("protection: private key does not match the certificate")
+)
+
+// ParsePrivateKeyPEM reads an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
+// KEY") or unencrypted PKCS#8 ("PRIVATE KEY"). Other blocks such as
+// certificates may come before it.
+func ParsePrivateKeyPEM(data []byte) (*rsa.PrivateKey, error) {
+	var seen []string
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch b.Type {
+		case "RSA PRIVATE KEY":
+			k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%w: malformed PKCS#1 RSA PRIVATE KEY block", ErrPrivateKey)
+			}
+			return k, nil
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%w: malformed PKCS#8 PRIVATE KEY block", ErrPrivateKey)
+			}
+			return rsaPrivate(k)
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, fmt.Errorf("%w: the PEM key is encrypted; decrypt it first (openssl pkcs8) or use the PFX file", ErrPrivateKey)
+		case "EC PRIVATE KEY":
+			return nil, fmt.Errorf("%w: found an EC PRIVATE KEY", ErrNotRSA)
+		}
+		seen = append(seen, b.Type)
+	}
+	if len(seen) == 0 {
+		return nil, fmt.Errorf("%w: no PEM block found", ErrPrivateKey)
+	}
+	return nil, fmt.Errorf("%w: no private key block in PEM (found %s)", ErrPrivateKey, strings.Join(seen, ", "))
+}
+
+func rsaPrivate(k crypto.PrivateKey) (*rsa.PrivateKey, error) {
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: found a %T private key", ErrNotRSA, k)
+	}
+	return rk, nil
+}
+
+// ParsePFX reads the RSA private key and certificate from a PKCS#12 (PFX)
+// file: legacy ones as Windows exports them (RC2 or 3DES with SHA-1) and
+// modern ones as OpenSSL 3 makes them (AES-256-CBC with PBKDF2). An empty
+// password is a valid password. It checks that the key matches the
+// certificate.
+func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, error) {
+	var der []byte
+	key, cert, _, err := pkcs12.DecodeChain(data, password)
+	switch {
+	case errors.Is(err, pkcs12.ErrIncorrectPassword):
+		return nil, nil, ErrPFXPassword
+	case err == nil:
+		der = cert.Raw
+	default:
+		// crypto/x509 inside pkcs12 refuses certificates with negative
+		// serials; ToPEM leaves them unparsed, so try it before giving up.
+		var ferr error
+		if key, der, ferr = parsePFXBlocks(data, password); ferr != nil {
+			return nil, nil, fmt.Errorf("%w: PFX: %v", ErrPrivateKey, err)
+		}
+	}
+	rk, err := rsaPrivate(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PFX certificate: %w", err)
+	}
+	if !rk.PublicKey.Equal(c.PublicKey()) {
+		return nil, nil, fmt.Errorf("%w %s in the PFX", ErrKeyMismatch, c.Thumbprint())
+	}
+	return rk, c, nil
+}
+
+// parsePFXBlocks is the fallback for PFX files whose certificate crypto/x509
+// cannot parse. It returns the private key and the certificate's DER.
+func parsePFXBlocks(data []byte, password string) (crypto.PrivateKey, []byte, error) {
+	//lint:ignore SA1019 ToPEM is the one go-pkcs12 call that does not parse the certificate with crypto/x509.
+	blocks, err := pkcs12.ToPEM(data, password)
+	if err != nil {
+		return nil, nil, err
+	}
+	var key crypto.PrivateKey
+	var cert []byte
+	for _, b := range blocks {
+		switch b.Type {
+		case "CERTIFICATE":
+			if cert == nil {
+				cert = b.Bytes
+			}
+		case "PRIVATE KEY":
+			// ToPEM labels raw PKCS#1 keys "PRIVATE KEY".
+			if k, err := x509.ParsePKCS1PrivateKey(b.Bytes); err == nil {
+				key = k
+			} else if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+				key = k
+			}
+		}
+	}
+	if key == nil || cert == nil {
+		return nil, nil, errors.New("no private key and certificate pair")
+	}
+	return key, cert, nil
+}

@@ -1,0 +1,81 @@
+package protection
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// MinRSABits is the smallest RSA modulus Wrap accepts.
+const MinRSABits = 2048
+
+var (
+	// ErrNotRSA is returned when a certificate or private key is not RSA.
+	ErrNotRSA = errors.New("protection: key is not RSA")
+	// ErrWeakKey is returned for an RSA key shorter than MinRSABits.
+	ErrWeakKey = errors.New("protection: RSA key is shorter than 2048 bits")
+	// ErrUnwrap is returned when an EncryptedContentKey cannot be decrypted.
+	// It deliberately says no more: the cause (wrong private key, corrupted
+	// ciphertext) must not be observable, as in crypto/rsa.
+	ErrUnwrap = errors.New("protection: cannot unwrap the content key (wrong private key or corrupted EncryptedContentKey)")
+	// ErrEncryptedContentKey is returned when EncryptedContentKey is not base64.
+	ErrEncryptedContentKey = errors.New("protection: EncryptedContentKey is not valid base64")
+)
+
+// RSAPublicKey returns the certificate's RSA public key, or an error matching
+// ErrNotRSA or ErrWeakKey if it cannot be used to wrap content keys.
+func (c *Certificate) RSAPublicKey() (*rsa.PublicKey, error) {
+	pub, ok := c.publicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: certificate %s has a %s key", ErrNotRSA, c.Thumbprint(), keyDescription(c.publicKey))
+	}
+	if bits := pub.N.BitLen(); bits < MinRSABits {
+		return nil, fmt.Errorf("%w: certificate %s has an RSA-%d key", ErrWeakKey, c.Thumbprint(), bits)
+	}
+	return pub, nil
+}
+
+// Wrap encrypts content key k to the certificate's RSA key with RSA-OAEP
+// (SHA-1, MGF1-SHA-1, empty label) and returns the EncryptedContentKey in
+// standard padded base64. Each call gives a different ciphertext.
+func Wrap(c *Certificate, k contentkey.Key) (string, error) {
+	if k.IsZero() {
+		return "", errors.New("protection: cannot wrap the zero Key")
+	}
+	pub, err := c.RSAPublicKey()
+	if err != nil {
+		return "", err
+	}
+	kb := k.Bytes()
+	defer clear(kb)
+	ct, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, kb, nil)
+	if err != nil {
+		return "", fmt.Errorf("protection: wrapping content key: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(ct), nil
+}
+
+// Unwrap decrypts an EncryptedContentKey (base64 RSA-OAEP-SHA-1) with priv
+// and returns it as a key of type t. A wrong private key or a corrupted
+// ciphertext gives ErrUnwrap and nothing more; a key of the wrong length for
+// t gives an error matching contentkey.ErrKeySize.
+func Unwrap(priv *rsa.PrivateKey, t contentkey.Type, wrapped string) (contentkey.Key, error) {
+	if priv == nil {
+		return contentkey.Key{}, errors.New("protection: no private key")
+	}
+	ct, err := base64.StdEncoding.DecodeString(wrapped)
+	if err != nil {
+		return contentkey.Key{}, ErrEncryptedContentKey
+	}
+	pt, err := rsa.DecryptOAEP(sha1.New(), nil, priv, ct, nil)
+	if err != nil {
+		return contentkey.Key{}, ErrUnwrap
+	}
+	defer clear(pt)
+	return contentkey.FromBytes(t, pt)
+}
