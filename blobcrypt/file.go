@@ -1,0 +1,320 @@
+package blobcrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// DefaultChunkSize is the work item of EncryptFile and DecryptFile when
+// FileOptions.ChunkSize is 0. Memory use is Workers × ChunkSize whatever the
+// file size; 1 MiB is past the point where per-chunk syscall and scheduling
+// costs matter (see bench/README.md).
+const DefaultChunkSize = 1 << 20
+
+// ErrSameFile is returned when the destination of EncryptFile or DecryptFile
+// is the source file itself (also through a link).
+var ErrSameFile = errors.New("blobcrypt: destination is the source file")
+
+// ErrSourceChanged is returned when the source file changed size or
+// modification time while it was being read: the output would be a mix of
+// two versions.
+var ErrSourceChanged = errors.New("blobcrypt: source file changed during the run")
+
+// FileOptions tunes EncryptFile and DecryptFile. The zero value (or a nil
+// pointer) is a sensible default.
+type FileOptions struct {
+	// IV is the IV for EncryptFile; nil means a fresh one from NewIV, which
+	// is what a new file should get. DecryptFile ignores it.
+	IV *IV
+	// Offset is the blob offset of the source file's first byte. For
+	// DecryptFile it is the start of a ranged download; for EncryptFile it
+	// must be 0 unless IV is set (continuing an existing blob).
+	Offset int64
+	// Workers is the number of goroutines; 0 means runtime.GOMAXPROCS(0).
+	Workers int
+	// ChunkSize is the number of bytes per work item; 0 means
+	// DefaultChunkSize. Each worker holds one buffer of this size.
+	ChunkSize int
+	// Progress, if set, is called from the goroutine that called
+	// EncryptFile or DecryptFile: first with done = 0, then as chunks
+	// complete with done increasing, and with done = total on success.
+	Progress func(done, total int64)
+	// Overwrite allows replacing an existing destination. Without it an
+	// existing destination is an error that matches fs.ErrExist.
+	Overwrite bool
+}
+
+// FileResult describes a file EncryptFile or DecryptFile wrote.
+type FileResult struct {
+	// IV is the IV the file was encrypted or decrypted with. After
+	// EncryptFile it must be stored in the AssetFile's InitializationVector.
+	IV IV
+	// Size is the plaintext length, the AssetFile's ContentFileSize.
+	Size int64
+}
+
+// EncryptFile encrypts the file src into dst, in parallel. dst appears
+// complete or not at all: the ciphertext is written to a temporary file in
+// dst's directory, synced, and renamed into place only on success. On error
+// or when ctx is cancelled no output or temporary file is left behind.
+func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts *FileOptions) (FileResult, error) {
+	var o FileOptions
+	if opts != nil {
+		o = *opts
+	}
+	var iv IV
+	if o.IV != nil {
+		iv = *o.IV
+	} else {
+		if o.Offset != 0 {
+			return FileResult{}, errors.New("blobcrypt: EncryptFile at a non-zero offset needs the blob's IV, not a fresh one")
+		}
+		var err error
+		if iv, err = NewIV(); err != nil {
+			return FileResult{}, err
+		}
+	}
+	c, err := NewCipher(key, iv)
+	if err != nil {
+		return FileResult{}, err
+	}
+	size, err := transformFile(ctx, "encrypting", dst, src, c, &o)
+	if err != nil {
+		return FileResult{}, err
+	}
+	return FileResult{IV: iv, Size: size}, nil
+}
+
+// DecryptFile decrypts the file src, encrypted with key and iv, into dst,
+// with the same parallelism and all-or-nothing output as EncryptFile. If src
+// is a ranged download, opts.Offset is the blob offset of its first byte.
+// Nothing can tell a wrong key or IV from a right one: the format has no
+// integrity check, so a wrong key yields noise, not an error.
+func DecryptFile(ctx context.Context, dst, src string, key contentkey.Key, iv IV, opts *FileOptions) (FileResult, error) {
+	var o FileOptions
+	if opts != nil {
+		o = *opts
+	}
+	c, err := NewCipher(key, iv)
+	if err != nil {
+		return FileResult{}, err
+	}
+	size, err := transformFile(ctx, "decrypting", dst, src, c, &o)
+	if err != nil {
+		return FileResult{}, err
+	}
+	return FileResult{IV: iv, Size: size}, nil
+}
+
+// transformFile XORs src with c's keystream into dst and returns the size.
+// verb ("encrypting", "decrypting") only labels errors.
+func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *FileOptions) (size int64, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("blobcrypt: %s %s to %s: %w", verb, src, dst, err)
+		}
+	}()
+	workers, chunk := o.Workers, o.ChunkSize
+	switch {
+	case workers < 0:
+		return 0, fmt.Errorf("negative Workers %d", workers)
+	case chunk < 0:
+		return 0, fmt.Errorf("negative ChunkSize %d", chunk)
+	case o.Offset < 0:
+		return 0, fmt.Errorf("negative Offset %d", o.Offset)
+	}
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if chunk == 0 {
+		chunk = DefaultChunkSize
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	srcInfo, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if !srcInfo.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file (stream it through NewWriter or NewReader instead)", src)
+	}
+	size = srcInfo.Size()
+	if o.Offset > 1<<63-1-size {
+		return 0, fmt.Errorf("Offset %d plus the file size overflows", o.Offset)
+	}
+	if dstInfo, err := os.Stat(dst); err == nil {
+		if os.SameFile(srcInfo, dstInfo) {
+			return 0, ErrSameFile
+		}
+		if !o.Overwrite {
+			return 0, fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	tmpName := tmp.Name()
+	placed := false
+	defer func() {
+		if !placed {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	// Group and others may read the output only if they may read the input.
+	if err := tmp.Chmod(0o600 | srcInfo.Mode().Perm()&0o044); err != nil {
+		return 0, err
+	}
+	if size > 0 {
+		if err := tmp.Truncate(size); err != nil {
+			return 0, err
+		}
+	}
+
+	if err := xorFileParallel(ctx, tmp, in, size, c, o.Offset, workers, chunk, o.Progress); err != nil {
+		return 0, err
+	}
+	if after, err := in.Stat(); err != nil {
+		return 0, err
+	} else if after.Size() != size || !after.ModTime().Equal(srcInfo.ModTime()) {
+		return 0, ErrSourceChanged
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := place(tmpName, dst, o.Overwrite); err != nil {
+		return 0, err
+	}
+	placed = true
+	syncDir(filepath.Dir(dst))
+	return size, nil
+}
+
+// place moves the finished temporary file to dst. Without overwrite it
+// links rather than renames, since rename would silently replace a file
+// that appeared at dst during the run.
+func place(tmpName, dst string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmpName, dst)
+	}
+	err := os.Link(tmpName, dst)
+	if err == nil {
+		os.Remove(tmpName)
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
+	}
+	// The file system has no hard links: check and rename, with a small race.
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
+	}
+	return os.Rename(tmpName, dst)
+}
+
+// syncDir makes the rename durable. Some file systems refuse to sync a
+// directory; the file itself is synced already, so that is not an error.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// xorFileParallel runs workers goroutines, each with one chunk-sized buffer,
+// that take the next chunk, read it from in, XOR it with the keystream at
+// blob offset base+chunk offset, and write it at the same offset in out.
+// Progress is reported from the calling goroutine.
+func xorFileParallel(ctx context.Context, out, in *os.File, size int64, c *Cipher, base int64, workers, chunk int, progress func(done, total int64)) error {
+	if progress != nil {
+		progress(0, size)
+	}
+	if size == 0 {
+		return nil
+	}
+	chunks := (size + int64(chunk) - 1) / int64(chunk)
+	workers = int(min(int64(workers), chunks))
+	bufSize := int(min(int64(chunk), size))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		errOnce  sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	doneCh := make(chan int, workers)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, bufSize)
+			for ctx.Err() == nil {
+				off := (next.Add(1) - 1) * int64(chunk)
+				if off >= size {
+					return
+				}
+				p := buf[:min(int64(chunk), size-off)]
+				if n, err := in.ReadAt(p, off); err != nil {
+					if err == io.EOF {
+						err = fmt.Errorf("%w: file ended at offset %d", ErrSourceChanged, off+int64(n))
+					}
+					fail(fmt.Errorf("reading at offset %d: %w", off, err))
+					return
+				}
+				c.XORKeyStreamAt(p, p, base+off)
+				if _, err := out.WriteAt(p, off); err != nil {
+					fail(fmt.Errorf("writing at offset %d: %w", off, err))
+					return
+				}
+				doneCh <- len(p)
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(doneCh)
+	}()
+	var done int64
+	for n := range doneCh {
+		done += int64(n)
+		if progress != nil && ctx.Err() == nil {
+			progress(done, size)
+		}
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	// ctx is the derived context: its error is the caller's cancellation.
+	return ctx.Err()
+}
