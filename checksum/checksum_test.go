@@ -1,0 +1,119 @@
+package checksum_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/checksum"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
+)
+
+type vector struct {
+	Note         string   `json:"note"`
+	Key          string   `json:"key"`
+	IDSpellings  []string `json:"id_spellings"`
+	Checksum     string   `json:"checksum"`
+	JavaChecksum string   `json:"java_checksum"`
+	PHPChecksum  string   `json:"php_checksum"`
+}
+
+func loadVectors(t *testing.T) []vector {
+	var file struct{ Vectors []vector }
+	testvectors.Load(t, "checksum.json", &file)
+	require.GreaterOrEqual(t, len(file.Vectors), 12)
+	return file.Vectors
+}
+
+func keyOf(t *testing.T, b64 string) contentkey.Key {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	require.NoError(t, err)
+	typ := contentkey.StorageEncryption
+	if len(raw) == 16 {
+		typ = contentkey.CommonEncryption
+	}
+	k, err := contentkey.FromBytes(typ, raw)
+	require.NoError(t, err)
+	return k
+}
+
+// TestVectors runs checksum.json, made with Python's cryptography package.
+func TestVectors(t *testing.T) {
+	sizes := map[int]int{}
+	for _, v := range loadVectors(t) {
+		t.Run(v.Note, func(t *testing.T) {
+			k := keyOf(t, v.Key)
+			sizes[k.Len()]++
+			for _, s := range v.IDSpellings {
+				id, err := contentkey.ParseID(s)
+				require.NoError(t, err)
+				got, err := checksum.Compute(k, id)
+				require.NoError(t, err)
+				require.Equal(t, v.Checksum, got, s)
+				require.Len(t, got, checksum.Size)
+				require.NoError(t, checksum.Verify(k, id, v.Checksum))
+
+				err = checksum.Verify(k, id, v.JavaChecksum)
+				require.ErrorIs(t, err, checksum.ErrMismatch)
+				require.ErrorIs(t, err, checksum.ErrJavaForm)
+				require.Contains(t, err.Error(), "Java")
+
+				err = checksum.Verify(k, id, v.PHPChecksum)
+				require.ErrorIs(t, err, checksum.ErrMismatch)
+				require.ErrorIs(t, err, checksum.ErrPHPForm)
+				require.Contains(t, err.Error(), "PHP")
+			}
+		})
+	}
+	require.Positive(t, sizes[16], "no AES-128 vectors")
+	require.Positive(t, sizes[32], "no AES-256 vectors")
+}
+
+// TestVerifyRejectsEveryOtherChecksum flips each bit of a valid checksum.
+func TestVerifyRejectsEveryOtherChecksum(t *testing.T) {
+	v := loadVectors(t)[0]
+	k := keyOf(t, v.Key)
+	id, _ := contentkey.ParseID(v.IDSpellings[0])
+	raw, _ := base64.StdEncoding.DecodeString(v.Checksum)
+	for i := range len(raw) * 8 {
+		b := append([]byte(nil), raw...)
+		b[i/8] ^= 1 << (i % 8)
+		err := checksum.Verify(k, id, base64.StdEncoding.EncodeToString(b))
+		require.ErrorIs(t, err, checksum.ErrMismatch, "bit %d", i)
+		require.NotErrorIs(t, err, checksum.ErrJavaForm)
+	}
+	other, _ := contentkey.NewID()
+	require.ErrorIs(t, checksum.Verify(k, other, v.Checksum), checksum.ErrMismatch)
+}
+
+func TestVerifyFormat(t *testing.T) {
+	v := loadVectors(t)[0]
+	k := keyOf(t, v.Key)
+	id, _ := contentkey.ParseID(v.IDSpellings[0])
+	for _, s := range []string{"", "TfXtjCIlq1Y", "TfXtjCIlq1Y==", "TfXtjCIlq1!=", v.Checksum + " ", "TfXtjCIlq1Z="} {
+		require.ErrorIs(t, checksum.Verify(k, id, s), checksum.ErrFormat, "%q", s)
+	}
+}
+
+func TestZeroKey(t *testing.T) {
+	id, _ := contentkey.NewID()
+	_, err := checksum.Compute(contentkey.Key{}, id)
+	require.Error(t, err)
+	require.Error(t, checksum.Verify(contentkey.Key{}, id, "AAAAAAAAAAA="))
+}
+
+// The expected checksum is from testdata/checksum.json (Python cryptography)
+// and agrees with openssl enc -aes-256-ecb over the block 33221100….
+func ExampleCompute() {
+	k, _ := contentkey.FromBytes(contentkey.StorageEncryption, make([]byte, 32))
+	id, _ := contentkey.ParseID("nb:kid:UUID:00112233-4455-6677-8899-aabbccddeeff")
+	sum, err := checksum.Compute(k, id)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(sum)
+	// Output: m5eWYi7iqaI=
+}
