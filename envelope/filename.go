@@ -1,0 +1,56 @@
+package envelope
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileNameLength is the longest file name, in characters, that
+// ValidateFileName accepts.
+const MaxFileNameLength = 260
+
+// forbiddenFileNameChars are the percent-encoding reserved characters the
+// service refuses in a file name: the name becomes part of streaming URLs
+// and may not be percent-encoded there.
+const forbiddenFileNameChars = `!*'();:@&=+$,/?%#[]"`
+
+// ErrInvalidFileName is wrapped by every error of ValidateFileName.
+var ErrInvalidFileName = errors.New("envelope: invalid file name")
+
+// ValidateFileName checks the rules the service sets for an AssetFile or
+// IngestManifestFile Name: not empty, valid UTF-8, at most MaxFileNameLength
+// characters, none of ! * ' ( ) ; : @ & = + $ , / ? % # [ ] ", and at most one
+// '.' (the one before the extension). The error names the rule, and for a
+// character rule the character and its byte offset.
+func ValidateFileName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: the name is empty", ErrInvalidFileName)
+	}
+	if !utf8.ValidString(name) {
+		off := 0
+		for off < len(name) {
+			r, n := utf8.DecodeRuneInString(name[off:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			off += n
+		}
+		return fmt.Errorf("%w %s: byte 0x%02x at offset %d is not valid UTF-8", ErrInvalidFileName, quote(name), name[off], off)
+	}
+	if n := utf8.RuneCountInString(name); n > MaxFileNameLength {
+		return fmt.Errorf("%w %s: %d characters, more than the limit of %d", ErrInvalidFileName, quote(name), n, MaxFileNameLength)
+	}
+	if i := strings.IndexAny(name, forbiddenFileNameChars); i >= 0 {
+		return fmt.Errorf("%w %s: character %q at offset %d is not allowed (a file name may not contain any of %s)",
+			ErrInvalidFileName, quote(name), name[i], i, forbiddenFileNameChars)
+	}
+	if first := strings.IndexByte(name, '.'); first >= 0 {
+		if second := strings.IndexByte(name[first+1:], '.'); second >= 0 {
+			return fmt.Errorf("%w %s: second '.' at offset %d (only one '.', before the extension, is allowed)",
+				ErrInvalidFileName, quote(name), first+1+second)
+		}
+	}
+	return nil
+}
