@@ -1,0 +1,288 @@
+package protection_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/checksum"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/protection"
+)
+
+const amsThumbprint = "7D9BB04D9D0A4A24800CADBFEF232689E048F69C"
+
+type certVector struct {
+	File           string `json:"file"`
+	Format         string `json:"format"`
+	Thumbprint     string `json:"thumbprint"`
+	KeyType        string `json:"key_type"`
+	RSABits        int    `json:"rsa_bits"`
+	CanWrap        bool   `json:"can_wrap"`
+	NegativeSerial bool   `json:"negative_serial"`
+	NotAfter       string `json:"not_after"`
+	PrivateKeyFile string `json:"private_key_file"`
+	ExpectError    bool   `json:"expect_error"`
+	Why            string `json:"why"`
+}
+
+// TestCertificates runs certs.json: every encoding of every certificate,
+// thumbprints from hashlib and openssl, and inputs that are not certificates.
+func TestCertificates(t *testing.T) {
+	var file struct{ Vectors []certVector }
+	testvectors.Load(t, "certs.json", &file)
+	var negatives, invalid int
+	for _, v := range file.Vectors {
+		t.Run(v.File, func(t *testing.T) {
+			c, err := protection.ParseCertificate(testvectors.Read(t, v.File))
+			if v.ExpectError {
+				invalid++
+				require.ErrorIs(t, err, protection.ErrNotCertificate, v.Why)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, v.Thumbprint, c.Thumbprint())
+			require.Equal(t, v.Thumbprint, protection.Thumbprint(c.DER()))
+			require.NoError(t, c.CheckThumbprint(strings.ToLower(v.Thumbprint)))
+			require.Equal(t, v.NotAfter, c.NotAfter().UTC().Format("2006-01-02T15:04:05Z"))
+			if v.NegativeSerial {
+				negatives++
+			}
+			switch v.KeyType {
+			case "RSA":
+				pub, ok := c.PublicKey().(*rsa.PublicKey)
+				require.True(t, ok)
+				require.Equal(t, v.RSABits, pub.N.BitLen())
+			case "EC":
+				_, err := c.RSAPublicKey()
+				require.ErrorIs(t, err, protection.ErrNotRSA)
+			}
+			k, _ := contentkey.New(contentkey.StorageEncryption)
+			wrapped, err := protection.Wrap(c, k)
+			if !v.CanWrap {
+				require.Error(t, err)
+				require.Empty(t, wrapped)
+				if v.KeyType == "RSA" {
+					require.ErrorIs(t, err, protection.ErrWeakKey)
+				}
+				return
+			}
+			require.NoError(t, err)
+			if v.PrivateKeyFile == "" {
+				return
+			}
+			priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, v.PrivateKeyFile))
+			require.NoError(t, err)
+			got, err := protection.Unwrap(priv, contentkey.StorageEncryption, wrapped)
+			require.NoError(t, err)
+			require.True(t, k.Equal(got))
+		})
+	}
+	require.GreaterOrEqual(t, negatives, 4, "negative-serial certificates not exercised")
+	require.GreaterOrEqual(t, invalid, 5)
+}
+
+func TestDocumentedCertificate(t *testing.T) {
+	c, err := protection.ParseCertificate(testvectors.Read(t, "ams-protection-cert.b64"))
+	require.NoError(t, err)
+	require.Equal(t, amsThumbprint, c.Thumbprint())
+	pub, err := c.RSAPublicKey()
+	require.NoError(t, err)
+	require.Equal(t, 2048, pub.N.BitLen())
+}
+
+type oaepVector struct {
+	PrivateKeyFile string `json:"private_key_file"`
+	KeyType        int    `json:"key_type"`
+	Key            string `json:"key"`
+	Wrapped        string `json:"wrapped"`
+	WrappedBy      string `json:"wrapped_by"`
+	KeyID          string `json:"key_id"`
+	Checksum       string `json:"checksum"`
+}
+
+// TestUnwrapVectors unwraps ciphertexts made by Python cryptography and
+// openssl pkeyutl with OAEP-SHA-1.
+func TestUnwrapVectors(t *testing.T) {
+	var file struct{ Vectors []oaepVector }
+	testvectors.Load(t, "oaep.json", &file)
+	require.NotEmpty(t, file.Vectors)
+	for i, v := range file.Vectors {
+		t.Run(fmt.Sprintf("%d-%s-%s", i, v.PrivateKeyFile, v.WrappedBy), func(t *testing.T) {
+			priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, v.PrivateKeyFile))
+			require.NoError(t, err)
+			k, err := protection.Unwrap(priv, contentkey.Type(v.KeyType), v.Wrapped)
+			require.NoError(t, err)
+			require.Equal(t, v.Key, base64.StdEncoding.EncodeToString(k.Bytes()))
+			id, err := contentkey.ParseID(v.KeyID)
+			require.NoError(t, err)
+			require.NoError(t, checksum.Verify(k, id, v.Checksum))
+
+			// Any flipped bit makes unwrapping fail, with the vague error.
+			ct, _ := base64.StdEncoding.DecodeString(v.Wrapped)
+			ct[len(ct)/2] ^= 0x01
+			_, err = protection.Unwrap(priv, contentkey.Type(v.KeyType), base64.StdEncoding.EncodeToString(ct))
+			require.ErrorIs(t, err, protection.ErrUnwrap)
+			require.Equal(t, protection.ErrUnwrap.Error(), err.Error())
+
+			// The wrong type for the key's length is refused, not truncated.
+			other := contentkey.StorageEncryption
+			if v.KeyType == int(contentkey.StorageEncryption) {
+				other = contentkey.CommonEncryption
+			}
+			_, err = protection.Unwrap(priv, other, v.Wrapped)
+			require.ErrorIs(t, err, contentkey.ErrKeySize)
+		})
+	}
+}
+
+func TestUnwrapErrors(t *testing.T) {
+	priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs1.key.pem"))
+	require.NoError(t, err)
+	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "not base64!")
+	require.ErrorIs(t, err, protection.ErrEncryptedContentKey)
+	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "")
+	require.ErrorIs(t, err, protection.ErrUnwrap)
+	_, err = protection.Unwrap(nil, contentkey.StorageEncryption, "AAAA")
+	require.Error(t, err)
+
+	// Wrapped to rsa3072, unwrapped with rsa2048.
+	c, err := protection.ParseCertificate(testvectors.Read(t, "rsa3072.crt.pem"))
+	require.NoError(t, err)
+	k, _ := contentkey.New(contentkey.StorageEncryption)
+	w, err := protection.Wrap(c, k)
+	require.NoError(t, err)
+	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, w)
+	require.ErrorIs(t, err, protection.ErrUnwrap)
+}
+
+func TestWrapIsRandomizedOAEPSHA1(t *testing.T) {
+	c, err := protection.ParseCertificate(testvectors.Read(t, "rsa2048.crt.der"))
+	require.NoError(t, err)
+	priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs8.key.pem"))
+	require.NoError(t, err)
+	k, _ := contentkey.New(contentkey.StorageEncryption)
+	a, err := protection.Wrap(c, k)
+	require.NoError(t, err)
+	b, err := protection.Wrap(c, k)
+	require.NoError(t, err)
+	require.NotEqual(t, a, b)
+	raw, err := base64.StdEncoding.DecodeString(a)
+	require.NoError(t, err)
+	require.Len(t, raw, 256)
+	// Decrypting with OAEP-SHA-256 must fail: the hash is part of the format.
+	_, err = rsa.DecryptOAEP(sha256New(), nil, priv, raw, nil)
+	require.Error(t, err)
+	_, err = protection.Wrap(c, contentkey.Key{})
+	require.Error(t, err)
+}
+
+func TestCheckThumbprint(t *testing.T) {
+	c, err := protection.ParseCertificate(testvectors.Read(t, "ams-protection-cert.pem"))
+	require.NoError(t, err)
+	require.NoError(t, c.CheckThumbprint(amsThumbprint))
+	require.NoError(t, c.CheckThumbprint(strings.ToLower(amsThumbprint)))
+	err = c.CheckThumbprint("831B7D25D8BF2F80186ABC1FA389BE3C0CD6328C")
+	require.ErrorIs(t, err, protection.ErrThumbprintMismatch)
+	require.Contains(t, err.Error(), amsThumbprint)
+	for _, bad := range []string{"", amsThumbprint[:39], amsThumbprint + "0", "\u200e" + amsThumbprint, "7D:9B:B0", amsThumbprint[:38] + "G0"} {
+		err := c.CheckThumbprint(bad)
+		require.ErrorIs(t, err, protection.ErrInvalidThumbprint, "%q", bad)
+	}
+	err = c.CheckThumbprint("\u200e" + amsThumbprint)
+	require.Contains(t, err.Error(), "U+200E")
+}
+
+func TestParsePrivateKeyPEM(t *testing.T) {
+	a, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs1.key.pem"))
+	require.NoError(t, err)
+	b, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs8.key.pem"))
+	require.NoError(t, err)
+	require.True(t, a.Equal(b))
+
+	_, err = protection.ParsePrivateKeyPEM(testvectors.Read(t, "ec-p256.pkcs8.key.pem"))
+	require.ErrorIs(t, err, protection.ErrNotRSA)
+	_, err = protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.crt.pem"))
+	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	require.Contains(t, err.Error(), "CERTIFICATE")
+	_, err = protection.ParsePrivateKeyPEM(nil)
+	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	_, err = protection.ParsePrivateKeyPEM([]byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"))
+	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	_, err = protection.ParsePrivateKeyPEM([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"))
+	require.ErrorIs(t, err, protection.ErrPrivateKey)
+}
+
+// TestPFX reads PFX files made by openssl (legacy RC2/3DES, 3DES, modern
+// AES-256/PBKDF2, empty password) and by Python cryptography.
+func TestPFX(t *testing.T) {
+	var file struct {
+		Vectors []struct {
+			File          string `json:"file"`
+			Password      string `json:"password"`
+			Flavour       string `json:"flavour"`
+			Thumbprint    string `json:"thumbprint"`
+			WrongPassword string `json:"wrong_password"`
+		}
+	}
+	testvectors.Load(t, "pfx.json", &file)
+	want, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs8.key.pem"))
+	require.NoError(t, err)
+	flavours := map[string]bool{}
+	for _, v := range file.Vectors {
+		t.Run(v.File, func(t *testing.T) {
+			data := testvectors.Read(t, v.File)
+			priv, cert, err := protection.ParsePFX(data, v.Password)
+			require.NoError(t, err)
+			require.True(t, want.Equal(priv))
+			require.Equal(t, v.Thumbprint, cert.Thumbprint())
+			flavours[v.Flavour] = true
+
+			_, _, err = protection.ParsePFX(data, v.WrongPassword)
+			require.ErrorIs(t, err, protection.ErrPFXPassword)
+			require.NotContains(t, err.Error(), v.WrongPassword)
+		})
+	}
+	for _, f := range []string{"legacy-rc2-3des", "modern-aes256-pbkdf2"} {
+		require.True(t, flavours[f], "no %s PFX", f)
+	}
+	_, _, err = protection.ParsePFX([]byte("garbage"), "")
+	require.ErrorIs(t, err, protection.ErrPrivateKey)
+}
+
+func TestWrapUnwrapRoundTrip16And32(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	c, err := protection.ParseCertificate(selfSigned(t, priv))
+	require.NoError(t, err)
+	for _, typ := range []contentkey.Type{contentkey.StorageEncryption, contentkey.CommonEncryption} {
+		k, _ := contentkey.New(typ)
+		w, err := protection.Wrap(c, k)
+		require.NoError(t, err)
+		got, err := protection.Unwrap(priv, typ, w)
+		require.NoError(t, err)
+		require.True(t, k.Equal(got))
+	}
+}
+
+func ExampleParseCertificate() {
+	// The GetProtectionKey body of the documented protection certificate,
+	// which crypto/x509 refuses for its negative serial number.
+	body := []byte(`{"odata.metadata":"https://media.windows.net/api/$metadata#Edm.String","value":"` +
+		strings.TrimSpace(string(mustRead("ams-protection-cert.b64"))) + `"}`)
+	cert, err := protection.ParseCertificate(body)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(cert.Thumbprint())
+	fmt.Println(cert.CheckThumbprint("7d9bb04d9d0a4a24800cadbfef232689e048f69c"))
+	// Output:
+	// 7D9BB04D9D0A4A24800CADBFEF232689E048F69C
+	// <nil>
+}
