@@ -1,0 +1,11 @@
+// Package azblobcrypt moves storage-encrypted Media Services files in and out
+// of Azure Blob Storage: it encrypts a local file block by block while
+// staging the blocks in parallel, resumes an interrupted upload without ever
+// reusing an IV over changed plaintext, and reads encrypted blobs back
+// through ranged GETs, decrypting any byte range on its own.
+//
+// It talks to storage only through SAS URLs (the locator Path the service
+// hands out, or a blob URL with a SAS query); it never holds an account key.
+// It lives in its own module so that the core amscrypt packages do not pull
+// in the Azure SDK.
+package azblobcrypt

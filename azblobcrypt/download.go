@@ -1,0 +1,299 @@
+package azblobcrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// ErrRange is returned for a byte range that does not lie within the blob.
+var ErrRange = errors.New("azblobcrypt: range outside the blob")
+
+// retryReads is how often a ranged GET whose body broke off is resumed
+// where it stopped before giving up. Failed requests themselves are retried
+// by the SDK's retry policy.
+const retryReads = 3
+
+// ReaderAt decrypts an encrypted blob with ranged GETs: ReadAt(p, off)
+// requests exactly the bytes [off, off+len(p)) that lie within the blob and
+// decrypts them in place, so reading a range costs only that range. It pins
+// the blob's ETag when opened; if the blob is replaced afterwards, reads
+// fail with ErrBlobChanged instead of mixing two blobs. A ReaderAt is safe
+// for concurrent use.
+type ReaderAt struct {
+	ctx    context.Context
+	client *blob.Client
+	url    string
+	size   int64
+	etag   azcore.ETag
+	cipher *blobcrypt.Cipher
+}
+
+// ReaderOptions tune NewReaderAt. The zero value is ready to use.
+type ReaderOptions struct {
+	// ClientOptions configure the SDK client: retry policy, transport.
+	ClientOptions *blob.ClientOptions
+}
+
+// NewReaderAt opens the blob at blobURL (a blob URL with a SAS query that
+// grants read) for decryption with key and iv. It fetches the blob's
+// properties once. ctx bounds every later ReadAt; ReadAtContext takes its
+// own.
+func NewReaderAt(ctx context.Context, blobURL string, key contentkey.Key, iv blobcrypt.IV, opts *ReaderOptions) (*ReaderAt, error) {
+	c, err := blobcrypt.NewCipher(key, iv)
+	if err != nil {
+		return nil, err
+	}
+	var co *blob.ClientOptions
+	if opts != nil {
+		co = opts.ClientOptions
+	}
+	client, err := blob.NewClientWithNoCredential(blobURL, co)
+	if err != nil {
+		return nil, fmt.Errorf("azblobcrypt: %s: %w", redactURL(blobURL), err)
+	}
+	props, err := client.GetProperties(ctx, nil)
+	if err != nil {
+		return nil, storageError("get properties", blobURL, err)
+	}
+	if props.ContentLength == nil || *props.ContentLength < 0 {
+		return nil, fmt.Errorf("azblobcrypt: get properties %s: storage sent no blob size", redactURL(blobURL))
+	}
+	r := &ReaderAt{ctx: ctx, client: client, url: blobURL, size: *props.ContentLength, cipher: c}
+	if props.ETag != nil {
+		r.etag = *props.ETag
+	}
+	return r, nil
+}
+
+// Size returns the size of the blob, which is the size of the plaintext.
+func (r *ReaderAt) Size() int64 { return r.size }
+
+// ReadAt reads and decrypts len(p) bytes at offset off, bounded by the
+// context given to NewReaderAt. It follows the io.ReaderAt contract: fewer
+// than len(p) bytes come with an error, io.EOF at the end of the blob.
+func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	return r.ReadAtContext(r.ctx, p, off)
+}
+
+// ReadAtContext is ReadAt bounded by ctx.
+func (r *ReaderAt) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("azblobcrypt: ReadAt at negative offset %d", off)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.size-off))
+	got, err := r.readRange(ctx, p[:n], off)
+	r.cipher.XORKeyStreamAt(p[:got], p[:got], off)
+	if err != nil {
+		return got, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// readRange fills p with the ciphertext at off with one ranged GET.
+func (r *ReaderAt) readRange(ctx context.Context, p []byte, off int64) (int, error) {
+	op := fmt.Sprintf("read bytes %d-%d", off, off+int64(len(p))-1)
+	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
+	if r.etag != "" {
+		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &r.etag}}
+	}
+	resp, err := r.client.DownloadStream(ctx, o)
+	if err != nil {
+		return 0, storageError(op, r.url, err)
+	}
+	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: retryReads})
+	defer body.Close()
+	n, err := io.ReadFull(body, p)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, storageError(op, r.url, err)
+	}
+	return n, nil
+}
+
+// DownloadOptions tune DownloadFile. The zero value downloads the whole
+// blob with DefaultConcurrency requests of DefaultBlockSize bytes in flight.
+type DownloadOptions struct {
+	// Offset and Length select the plaintext bytes [Offset, Offset+Length)
+	// to write. Length 0 means up to the end of the blob. A range that
+	// reaches past the end is refused with ErrRange.
+	Offset, Length int64
+	// BlockSize is the size of each ranged GET; 0 means DefaultBlockSize.
+	BlockSize int64
+	// Concurrency is how many GETs are in flight; 0 means
+	// DefaultConcurrency. Memory use is about Concurrency × BlockSize.
+	Concurrency int
+	// Overwrite allows replacing an existing destination file.
+	Overwrite bool
+	// Progress, if set, is called after each block is written with the
+	// bytes done and the total. Calls never overlap.
+	Progress func(done, total int64)
+	// ClientOptions configure the SDK client: retry policy, transport.
+	ClientOptions *blob.ClientOptions
+}
+
+// DownloadFile downloads the blob at blobURL (a blob URL with a SAS query
+// that grants read), or the range of it opts selects, decrypts it with key
+// and iv, and writes the plaintext to the file dst, created with mode 0600.
+// Blocks are fetched in parallel and written to a temporary file beside dst,
+// which is renamed into place only when everything arrived: on error or
+// cancellation nothing is left behind. It returns the number of bytes
+// written.
+func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, iv blobcrypt.IV, opts *DownloadOptions) (int64, error) {
+	var o DownloadOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.BlockSize == 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	switch {
+	case o.BlockSize < 0 || o.Concurrency < 0:
+		return 0, fmt.Errorf("azblobcrypt: negative block size %d or concurrency %d", o.BlockSize, o.Concurrency)
+	case o.Offset < 0 || o.Length < 0:
+		return 0, fmt.Errorf("%w: negative offset %d or length %d", ErrRange, o.Offset, o.Length)
+	}
+	if !o.Overwrite {
+		if _, err := os.Lstat(dst); err == nil {
+			return 0, fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
+		}
+	}
+	r, err := NewReaderAt(ctx, blobURL, key, iv, &ReaderOptions{ClientOptions: o.ClientOptions})
+	if err != nil {
+		return 0, err
+	}
+	start, length := o.Offset, o.Length
+	if length == 0 {
+		length = r.Size() - start
+	}
+	if start > r.Size() || length < 0 || length > r.Size()-start {
+		return 0, fmt.Errorf("%w: bytes %d..%d requested, the blob has %d", ErrRange, start, start+max(length, 0), r.Size())
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return 0, err
+	}
+	placed := false
+	defer func() {
+		if !placed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Truncate(length); err != nil {
+		return 0, err
+	}
+	if err := fetchBlocks(ctx, r, tmp, start, length, o); err != nil {
+		return 0, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, err
+	}
+	if o.Overwrite {
+		err = os.Rename(tmp.Name(), dst)
+	} else if err = os.Link(tmp.Name(), dst); err == nil {
+		// Link, unlike Rename, fails if dst appeared meanwhile.
+		os.Remove(tmp.Name())
+	} else if errors.Is(err, fs.ErrExist) {
+		err = fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
+	}
+	if err != nil {
+		return 0, err
+	}
+	placed = true
+	return length, nil
+}
+
+// fetchBlocks reads [start, start+length) of r with o.Concurrency workers
+// and writes it to w at offset 0.
+func fetchBlocks(ctx context.Context, r *ReaderAt, w io.WriterAt, start, length int64, o DownloadOptions) error {
+	if length == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex // serializes Progress and guards done, firstErr
+		done     int64
+		firstErr error
+		next     = make(chan int64)
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	nblocks := (length + o.BlockSize - 1) / o.BlockSize
+	for range min(int64(o.Concurrency), nblocks) {
+		wg.Go(func() {
+			buf := make([]byte, o.BlockSize)
+			for rel := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				b := buf[:min(o.BlockSize, length-rel)]
+				if _, err := r.ReadAtContext(ctx, b, start+rel); err != nil {
+					fail(err)
+					continue
+				}
+				if _, err := w.WriteAt(b, rel); err != nil {
+					fail(err)
+					continue
+				}
+				mu.Lock()
+				done += int64(len(b))
+				if o.Progress != nil {
+					o.Progress(done, length)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for rel := int64(0); rel < length; rel += o.BlockSize {
+		select {
+		case next <- rel:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,150 @@
+package azblobcrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Kinds of storage failure, for errors.Is. Every error that came back from
+// storage is a *StorageError that matches one of these or none.
+var (
+	// ErrForbidden: the SAS is invalid, expired, or lacks the permission
+	// the operation needs (HTTP 403).
+	ErrForbidden = errors.New("azblobcrypt: access denied by storage")
+	// ErrNotFound: the container or blob does not exist (HTTP 404).
+	ErrNotFound = errors.New("azblobcrypt: not found in storage")
+	// ErrThrottled: storage stayed busy or failing (HTTP 500 or 503) after
+	// the SDK's retries.
+	ErrThrottled = errors.New("azblobcrypt: storage busy or failing")
+	// ErrBlobChanged: the blob was replaced while it was being read, so
+	// the bytes already read and the ones to come belong to different blobs
+	// (HTTP 412 on the ETag the reader pinned).
+	ErrBlobChanged = errors.New("azblobcrypt: blob changed while being read")
+)
+
+// StorageError is a failed storage request, described in one line that says
+// what to do about it. Its message carries the blob URL without the SAS
+// query, so it can be logged; the SDK's own error, which it wraps, may not.
+type StorageError struct {
+	// Op is what was being done, e.g. "stage block 3" or "read bytes 0-99".
+	Op string
+	// URL is the blob or container URL without its query (no SAS).
+	URL string
+	// StatusCode is the HTTP status, or 0 when no response arrived.
+	StatusCode int
+	// ErrorCode is the x-ms-error-code storage sent, e.g.
+	// "AuthorizationPermissionMismatch", or "".
+	ErrorCode string
+
+	kind error
+	err  error
+}
+
+// Error returns one line: operation, URL, what went wrong and the status.
+func (e *StorageError) Error() string {
+	if e.StatusCode == 0 {
+		return fmt.Sprintf("azblobcrypt: %s %s: %v", e.Op, e.URL, e.err)
+	}
+	code := e.ErrorCode
+	if code == "" {
+		code = "no error code"
+	}
+	return fmt.Sprintf("azblobcrypt: %s %s: %s (HTTP %d, %s)", e.Op, e.URL, e.hint(), e.StatusCode, code)
+}
+
+// Unwrap returns the kind (ErrForbidden, ...) and the SDK's error.
+func (e *StorageError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}
+
+func (e *StorageError) hint() string {
+	switch e.StatusCode {
+	case 403:
+		switch e.ErrorCode {
+		case "AuthenticationFailed":
+			return "the SAS token is invalid or has expired"
+		case "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationServiceMismatch":
+			return "the SAS token does not grant the permission this needs (upload needs write, download needs read)"
+		case "AuthorizationProtocolMismatch":
+			return "the SAS token does not allow this protocol (http or https)"
+		case "AuthorizationSourceIPMismatch":
+			return "the SAS token does not allow requests from this IP address"
+		}
+		return "access denied: the SAS token is invalid, expired or lacks permission"
+	case 404:
+		switch e.ErrorCode {
+		case "ContainerNotFound":
+			return "the container does not exist (has the locator been deleted?)"
+		case "BlobNotFound":
+			return "the blob does not exist"
+		}
+		return "not found"
+	case 412:
+		return "the blob changed while it was being read"
+	case 416:
+		return "the range is outside the blob"
+	case 500, 503:
+		return "storage is busy or failing and the retries ran out; try again later or with less concurrency"
+	}
+	return "storage refused the request"
+}
+
+// storageError turns an error from the SDK into a *StorageError; context
+// errors and nil pass through unchanged.
+func storageError(op, blobURL string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("azblobcrypt: %s: %w", op, err)
+	}
+	e := &StorageError{Op: op, URL: redactURL(blobURL), err: err}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		e.StatusCode, e.ErrorCode = re.StatusCode, re.ErrorCode
+		switch re.StatusCode {
+		case 403:
+			e.kind = ErrForbidden
+		case 404:
+			e.kind = ErrNotFound
+		case 412:
+			e.kind = ErrBlobChanged
+		case 500, 503:
+			e.kind = ErrThrottled
+		}
+		return e
+	}
+	// A transport error's text (*url.Error) holds the full URL, SAS
+	// signature included: keep only its cause in the message.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		e.err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
+	}
+	return e
+}
+
+// redacted is an error whose text was rewritten to leave out a secret; it
+// still unwraps to the original.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r redacted) Error() string { return r.msg }
+func (r redacted) Unwrap() error { return r.err }
+
+// redactURL returns u without its query and fragment, where a SAS lives.
+func redactURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i]
+	}
+	return u
+}

@@ -1,0 +1,113 @@
+// Package azuritetest gives tests a container in Azurite, the Azure Storage
+// emulator, and container SAS URLs for it. Only the test set-up uses the
+// (public) development account key; the code under test sees SAS URLs only.
+package azuritetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+)
+
+// EndpointEnv names the environment variable holding the Azurite blob
+// endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1.
+const EndpointEnv = "AZURITE_BLOB_ENDPOINT"
+
+// The well-known Azurite development account. Its key is published in the
+// Azurite documentation; it guards nothing.
+const (
+	AccountName = "devstoreaccount1"
+	AccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Endpoint returns the Azurite blob endpoint, or skips the test when the
+// environment does not name one.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	ep := os.Getenv(EndpointEnv)
+	if ep == "" {
+		t.Skip(EndpointEnv + " is not set: this test needs Azurite; run scripts/test-azurite")
+	}
+	return ep
+}
+
+// Container is a fresh container in Azurite, deleted when the test ends.
+type Container struct {
+	// Name is the container's name.
+	Name string
+	// URL is the container URL without a query.
+	URL  string
+	cred *container.SharedKeyCredential
+}
+
+// NewContainer creates a container with a random name.
+func NewContainer(t testing.TB) *Container {
+	t.Helper()
+	ep := Endpoint(t)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "t" + hex.EncodeToString(b[:])
+	cred, err := container.NewSharedKeyCredential(AccountName, AccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := ep + "/" + name
+	c, err := container.NewClientWithSharedKeyCredential(u, cred, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Create(ctx, nil); err != nil {
+		t.Fatalf("creating container in Azurite at %s: %v", ep, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := c.Delete(ctx, nil); err != nil {
+			t.Logf("deleting container %s: %v", name, err)
+		}
+	})
+	return &Container{Name: name, URL: u, cred: cred}
+}
+
+// SAS returns the container URL with a container SAS granting perms until
+// expiry: the shape of a Media Services SAS locator's Path. The SAS allows
+// http, which Azurite speaks.
+func (c *Container) SAS(t testing.TB, perms sas.ContainerPermissions, expiry time.Time) string {
+	t.Helper()
+	qp, err := sas.BlobSignatureValues{
+		Protocol:      sas.ProtocolHTTPSandHTTP,
+		StartTime:     time.Now().Add(-5 * time.Minute).UTC(),
+		ExpiryTime:    expiry.UTC(),
+		Permissions:   perms.String(),
+		ContainerName: c.Name,
+	}.SignWithSharedKey(c.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.URL + "?" + qp.Encode()
+}
+
+// ReadWrite is what an upload locator grants: read, add, create, write and list.
+var ReadWrite = sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, List: true}
+
+// ReadOnly grants read and list only.
+var ReadOnly = sas.ContainerPermissions{Read: true, List: true}
+
+// BlobURL returns the URL of blob name in the container of the SAS URL
+// containerSAS, SAS query kept.
+func BlobURL(containerSAS, name string) string {
+	for i := 0; i < len(containerSAS); i++ {
+		if containerSAS[i] == '?' {
+			return containerSAS[:i] + "/" + name + containerSAS[i:]
+		}
+	}
+	return containerSAS + "/" + name
+}

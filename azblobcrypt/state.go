@@ -1,0 +1,144 @@
+package azblobcrypt
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// ErrStateMismatch is returned when a resume state file exists for the same
+// source file and blob but no longer fits: the source's size or modification
+// time changed, or the key, block size or requested IV differ. Resuming would
+// encrypt different plaintext under an IV already used, so it is refused;
+// delete the state file named in the error to start over with a fresh IV.
+var ErrStateMismatch = errors.New("azblobcrypt: resume state does not match")
+
+// stateVersion is the version of the state file format.
+const stateVersion = 1
+
+// uploadState is what an interrupted UploadFile leaves behind so that the
+// next run stages only the missing blocks, under the same IV. It holds no
+// secret: the IV and key id end up in the AssetFile anyway.
+type uploadState struct {
+	Version   int
+	Source    string // absolute path of the plaintext file
+	Blob      string // blob URL without the SAS query
+	Size      int64
+	ModTime   time.Time
+	KeyID     contentkey.ID
+	IV        blobcrypt.IV
+	BlockSize int64
+}
+
+// DefaultStateDir returns the directory UploadFile keeps resume state in when
+// UploadOptions.StateDir is empty: the "amscrypt" folder of the user's cache
+// directory.
+func DefaultStateDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("azblobcrypt: no directory for resume state (set a state dir): %w", err)
+	}
+	return filepath.Join(d, "amscrypt"), nil
+}
+
+// statePath names the state file of one (source, blob) pair. Hashing both
+// keeps two uploads of one file to different blobs, or of different files
+// to one blob, apart.
+func statePath(dir, absSource, blob string) string {
+	h := sha256.New()
+	h.Write([]byte(absSource))
+	h.Write([]byte{0})
+	h.Write([]byte(blob))
+	return filepath.Join(dir, "upload-"+hex.EncodeToString(h.Sum(nil)[:16])+".json")
+}
+
+// loadState reads a state file; it returns (nil, nil) when there is none.
+func loadState(path string) (*uploadState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azblobcrypt: reading resume state: %w", err)
+	}
+	var s uploadState
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrStateMismatch, path, err)
+	}
+	if s.Version != stateVersion {
+		return nil, fmt.Errorf("%w: %s has version %d, want %d; delete it to start over", ErrStateMismatch, path, s.Version, stateVersion)
+	}
+	return &s, nil
+}
+
+// check explains why s may not be resumed with want, or returns nil.
+func (s *uploadState) check(path string, want *uploadState, ivRequested *blobcrypt.IV) error {
+	var why string
+	switch {
+	case s.Source != want.Source || s.Blob != want.Blob:
+		why = fmt.Sprintf("it is for %s -> %s", s.Source, s.Blob)
+	case s.Size != want.Size:
+		why = fmt.Sprintf("the source was %d bytes and is now %d", s.Size, want.Size)
+	case !s.ModTime.Equal(want.ModTime):
+		why = fmt.Sprintf("the source was modified (%s, recorded %s)",
+			want.ModTime.Format(time.RFC3339Nano), s.ModTime.Format(time.RFC3339Nano))
+	case s.KeyID != want.KeyID:
+		why = fmt.Sprintf("it was started with key %s, not %s", s.KeyID, want.KeyID)
+	case s.BlockSize != want.BlockSize:
+		why = fmt.Sprintf("it was started with block size %d, not %d", s.BlockSize, want.BlockSize)
+	case ivRequested != nil && *ivRequested != s.IV:
+		why = fmt.Sprintf("it was started with IV %s, not the requested %s", s.IV, *ivRequested)
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: refusing to resume from %s: %s; resuming would reuse its IV over different data. Delete the state file to upload afresh with a new IV",
+		ErrStateMismatch, path, why)
+}
+
+// saveState writes s to path with mode 0600, whole or not at all.
+func saveState(path string, s *uploadState) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("azblobcrypt: resume state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".upload-*.tmp")
+	if err != nil {
+		return fmt.Errorf("azblobcrypt: resume state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err == nil {
+		_, err = tmp.Write(append(data, '\n'))
+		if err == nil {
+			// The IV must be on disk before the first block that uses it.
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), path)
+		}
+	} else {
+		tmp.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
+	}
+	return nil
+}
