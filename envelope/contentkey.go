@@ -214,6 +214,10 @@ func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.ID, contentkey.Key,
 		return contentkey.ID{}, contentkey.Key{}, errors.New("envelope: no private key to open the content key with")
 	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
+	if errors.Is(err, contentkey.ErrKeySize) {
+		// The unwrap worked, so the key is intact: the type is what is wrong.
+		return contentkey.ID{}, contentkey.Key{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)
+	}
 	if err != nil {
 		return contentkey.ID{}, contentkey.Key{}, fmt.Errorf("envelope: content key %s: field EncryptedContentKey: %w", ck.ID, err)
 	}
