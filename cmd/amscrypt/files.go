@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/envelope"
+)
+
+// readStorageKey reads a key file and insists on a StorageEncryption key:
+// the file cipher is AES-256 and nothing else.
+func readStorageKey(path string) (contentkey.ID, contentkey.Key, error) {
+	id, k, err := contentkey.ReadKeyFile(path)
+	if err != nil {
+		return id, k, err
+	}
+	if k.Type() != contentkey.StorageEncryption {
+		return id, k, fmt.Errorf("%s: %w: the key file holds a %s key", path, blobcrypt.ErrKeyType, k.Type())
+	}
+	return id, k, nil
+}
+
+func runEncrypt(e *env, args []string) error {
+	fs := newFlags(e, "encrypt", "--key-file FILE --in FILE --out FILE [--iv DECIMAL] [--name NAME] [--mime-type TYPE] [--force] [--quiet]")
+	keyFile := fs.String("key-file", "", "the StorageEncryption key file (from keygen or unwrap)")
+	in := fs.String("in", "", "the plaintext file")
+	out := fs.String("out", "", "where to write the encrypted file")
+	ivText := fs.String("iv", "", "the IV as an unsigned decimal (default: a fresh random IV, which every new file should get)")
+	name := fs.String("name", "", "the AssetFile Name (default: the base name of --in)")
+	mime := fs.String("mime-type", "", "the AssetFile MimeType, e.g. video/mp4")
+	force := fs.Bool("force", false, "replace an existing --out")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	if err := parseFlags(fs, args, "key-file", "in", "out"); err != nil {
+		return err
+	}
+	fileName := *name
+	if fileName == "" {
+		fileName = filepath.Base(*in)
+	}
+	if err := envelope.ValidateFileName(fileName); err != nil {
+		if *name == "" {
+			return fmt.Errorf("the base name of --in is not a valid AssetFile name (give --name): %w", err)
+		}
+		return fmt.Errorf("--name: %w", err)
+	}
+	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers}
+	if *ivText != "" {
+		iv, err := blobcrypt.ParseIV(*ivText)
+		if err != nil {
+			return fmt.Errorf("--iv: %w", err)
+		}
+		opts.IV = &iv
+	}
+	if !*force {
+		if err := refuseExisting(*out, "output file"); err != nil {
+			return fmt.Errorf("%w (use --force to replace it)", err)
+		}
+	}
+	id, k, err := readStorageKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	p := newProgress(e, *quiet, "encrypt")
+	opts.Progress = p.update
+	res, err := blobcrypt.EncryptFile(e.ctx, *out, *in, k, opts)
+	p.finish()
+	if err != nil {
+		return err
+	}
+	af, err := envelope.NewAssetFile(fileName, res.Size, id, res.IV)
+	if err != nil {
+		// The name was validated above, so this cannot leave a file the
+		// caller has no AssetFile for; still, remove it rather than lie.
+		os.Remove(*out)
+		return err
+	}
+	af.MimeType = *mime
+	body, err := json.Marshal(af)
+	if err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", body)
+	return nil
+}
+
+func runDecrypt(e *env, args []string) error {
+	fs := newFlags(e, "decrypt", "--key-file FILE (--iv DECIMAL | --asset-file FILE) --in FILE --out FILE|- [--offset N] [--force] [--quiet]")
+	keyFile := fs.String("key-file", "", "the StorageEncryption key file")
+	ivText := fs.String("iv", "", "the file's InitializationVector (unsigned decimal)")
+	assetFile := fs.String("asset-file", "", "the AssetFile JSON (as encrypt prints it); gives the IV and checks the key id")
+	in := fs.String("in", "", "the encrypted file, or the bytes of a ranged download")
+	out := fs.String("out", "", "where to write the plaintext; - for stdout")
+	offset := fs.String("offset", "0", "the blob offset of --in's first byte (for a ranged download)")
+	force := fs.Bool("force", false, "replace an existing --out")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	if err := parseFlags(fs, args, "key-file", "in", "out"); err != nil {
+		return err
+	}
+	off, err := strconv.ParseInt(*offset, 10, 64)
+	if err != nil || off < 0 || (*offset)[0] == '+' {
+		return usagef("--offset %q: want a non-negative decimal byte offset", *offset)
+	}
+	if (*ivText == "") == (*assetFile == "") {
+		return usagef("give exactly one of --iv and --asset-file")
+	}
+	if *out != "-" && !*force {
+		if err := refuseExisting(*out, "output file"); err != nil {
+			return fmt.Errorf("%w (use --force to replace it)", err)
+		}
+	}
+	id, k, err := readStorageKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	var iv blobcrypt.IV
+	if *ivText != "" {
+		if iv, err = blobcrypt.ParseIV(*ivText); err != nil {
+			return fmt.Errorf("--iv: %w", err)
+		}
+	} else if iv, err = ivFromAssetFile(*assetFile, id); err != nil {
+		return err
+	}
+	if *out == "-" {
+		return decryptToStdout(e, *in, k, iv, off)
+	}
+	p := newProgress(e, *quiet, "decrypt")
+	_, err = blobcrypt.DecryptFile(e.ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
+		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.update})
+	p.finish()
+	return err
+}
+
+// ivFromAssetFile reads the IV from an AssetFile document after checking
+// that it belongs to the key we hold.
+func ivFromAssetFile(path string, keyID contentkey.ID) (blobcrypt.IV, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return 0, err
+	}
+	af, err := envelope.ParseAssetFile(data)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if !af.Encrypted() {
+		return 0, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", path)
+	}
+	if af.KeyID() != keyID {
+		return 0, fmt.Errorf("%s: EncryptionKeyId %s does not match the key file's Id %s", path, af.KeyID(), keyID)
+	}
+	return af.IV(), nil
+}
+
+func decryptToStdout(e *env, in string, k contentkey.Key, iv blobcrypt.IV, off int64) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := blobcrypt.NewReader(f, k, iv, off)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(e.stdout, r); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return errors.New("stdout closed")
+		}
+		return err
+	}
+	return nil
+}

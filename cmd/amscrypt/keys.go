@@ -1,0 +1,339 @@
+package main
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/amscrypt/amscrypt/checksum"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/protection"
+)
+
+// pfxPasswordEnv names the variable that carries a PFX password: flags show
+// in ps, the environment does not.
+const pfxPasswordEnv = "AMSCRYPT_PFX_PASSWORD"
+
+func runThumbprint(e *env, args []string) error {
+	fs := newFlags(e, "thumbprint", "--cert FILE")
+	certPath := fs.String("cert", "", "certificate: DER, PEM, base64 DER, or a GetProtectionKey JSON body")
+	if err := parseFlags(fs, args, "cert"); err != nil {
+		return err
+	}
+	cert, err := readCertificate(*certPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, cert.Thumbprint())
+	return nil
+}
+
+func readCertificate(path string) (*protection.Certificate, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := protection.ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
+}
+
+// readPinnedCertificate reads a certificate and, when pin is set, checks its
+// thumbprint before anything is wrapped to it.
+func readPinnedCertificate(path, pin string) (*protection.Certificate, error) {
+	cert, err := readCertificate(path)
+	if err != nil {
+		return nil, err
+	}
+	if pin != "" {
+		if err := cert.CheckThumbprint(pin); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if _, err := cert.RSAPublicKey(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
+}
+
+func runChecksum(e *env, args []string) error {
+	fs := newFlags(e, "checksum", "(--key BASE64|- --key-id ID | --key-file FILE)")
+	keyB64 := fs.String("key", "", "the content key in base64 (16 bytes: AES-128, 32 bytes: AES-256), or - to read it from stdin; prefer --key-file")
+	keyID := fs.String("key-id", "", "the content key id: nb:kid:UUID:<guid> or a bare GUID")
+	keyFile := fs.String("key-file", "", "a key file written by keygen or unwrap (holds key and id)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var (
+		id  contentkey.ID
+		k   contentkey.Key
+		err error
+	)
+	switch {
+	case *keyFile != "" && (*keyB64 != "" || *keyID != ""):
+		return usagef("give either --key-file or --key with --key-id, not both")
+	case *keyFile != "":
+		if id, k, err = contentkey.ReadKeyFile(*keyFile); err != nil {
+			return err
+		}
+	case *keyB64 != "" && *keyID != "":
+		if id, err = contentkey.ParseID(*keyID); err != nil {
+			return fmt.Errorf("--key-id: %w", err)
+		}
+		text := *keyB64
+		if text == "-" {
+			b, err := io.ReadAll(io.LimitReader(e.stdin, 4096))
+			if err != nil {
+				return fmt.Errorf("--key -: reading stdin: %w", err)
+			}
+			defer clear(b)
+			text = strings.TrimSpace(string(b))
+		} else {
+			fmt.Fprintln(e.stderr, "amscrypt checksum: warning: a key given with --key is visible to other users in the process list; use --key-file or --key -")
+		}
+		if k, err = keyFromBase64(text); err != nil {
+			return err
+		}
+	default:
+		return usagef("give --key-file, or --key with --key-id")
+	}
+	sum, err := checksum.Compute(k, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, sum)
+	return nil
+}
+
+// keyFromBase64 decodes a raw key for checksum: its length picks AES-128
+// (16 bytes) or AES-256 (32 bytes); nothing else is a content key.
+func keyFromBase64(text string) (contentkey.Key, error) {
+	raw, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return contentkey.Key{}, errors.New("--key: not valid base64")
+	}
+	defer clear(raw)
+	switch len(raw) {
+	case contentkey.StorageKeySize:
+		return contentkey.FromBytes(contentkey.StorageEncryption, raw)
+	case contentkey.AES128KeySize:
+		return contentkey.FromBytes(contentkey.CommonEncryption, raw)
+	}
+	return contentkey.Key{}, fmt.Errorf("--key: %w: a content key is 16 or 32 bytes, got %d", contentkey.ErrKeySize, len(raw))
+}
+
+// parseKeyType accepts "storage" and the other short names besides every
+// ContentKeyType name and number.
+func parseKeyType(s string) (contentkey.Type, error) {
+	switch strings.ToLower(s) {
+	case "storage":
+		return contentkey.StorageEncryption, nil
+	case "common", "cenc":
+		return contentkey.CommonEncryption, nil
+	case "cbcs":
+		return contentkey.CommonEncryptionCbcs, nil
+	case "envelope":
+		return contentkey.EnvelopeEncryption, nil
+	}
+	t, err := contentkey.ParseType(s)
+	if err != nil {
+		return 0, fmt.Errorf("--type: %w", err)
+	}
+	if _, err := t.KeySize(); err != nil {
+		return 0, fmt.Errorf("--type: %w", err)
+	}
+	return t, nil
+}
+
+func runKeygen(e *env, args []string) error {
+	fs := newFlags(e, "keygen", "--cert FILE [--protection-key-id HEX] [--type storage] [--name NAME] --key-out FILE")
+	certPath := fs.String("cert", "", "the account's protection certificate (DER, PEM, base64, or GetProtectionKey JSON)")
+	pin := fs.String("protection-key-id", "", "the thumbprint the certificate must have (from GetProtectionKeyId)")
+	typeName := fs.String("type", "storage", "ContentKeyType: storage, common, cbcs, envelope, or a REST name or number")
+	name := fs.String("name", "", "the ContentKey's Name")
+	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
+	if err := parseFlags(fs, args, "cert", "key-out"); err != nil {
+		return err
+	}
+	typ, err := parseKeyType(*typeName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := refuseExisting(*keyOut, "key file"); err != nil {
+		return err
+	}
+	cert, err := readPinnedCertificate(*certPath, *pin)
+	if err != nil {
+		return err
+	}
+	k, err := contentkey.New(typ)
+	if err != nil {
+		return err
+	}
+	id, err := contentkey.NewID()
+	if err != nil {
+		return err
+	}
+	ck, err := envelope.NewContentKey(k, id, cert, *name)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(ck)
+	if err != nil {
+		return err
+	}
+	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", body)
+	return nil
+}
+
+// readPrivateKey loads the private key from --pfx (password from the
+// environment) or --private-key (PEM); exactly one must be set.
+func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
+	switch {
+	case pfxPath != "" && pemPath != "":
+		return nil, usagef("give either --pfx or --private-key, not both")
+	case pfxPath != "":
+		data, err := readSmall(pfxPath)
+		if err != nil {
+			return nil, err
+		}
+		priv, _, err := protection.ParsePFX(data, e.getenv(pfxPasswordEnv))
+		if errors.Is(err, protection.ErrPFXPassword) {
+			return nil, fmt.Errorf("%s: %w (the password is read from %s; unset means empty)", pfxPath, err, pfxPasswordEnv)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pfxPath, err)
+		}
+		return priv, nil
+	case pemPath != "":
+		data, err := readSmall(pemPath)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(data)
+		priv, err := protection.ParsePrivateKeyPEM(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pemPath, err)
+		}
+		return priv, nil
+	}
+	return nil, usagef("give --pfx FILE or --private-key FILE")
+}
+
+func readContentKey(path string) (*envelope.ContentKey, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := envelope.ParseContentKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ck, nil
+}
+
+// unwrapResult is what unwrap prints: where the key went, never the key.
+type unwrapResult struct {
+	ID             contentkey.ID `json:"Id"`
+	ContentKeyType int
+	KeyFile        string
+}
+
+func runUnwrap(e *env, args []string) error {
+	fs := newFlags(e, "unwrap", "(--pfx FILE | --private-key FILE) --content-key ENTITY.json --key-out FILE")
+	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file with the private key; password from $"+pfxPasswordEnv)
+	pemPath := fs.String("private-key", "", "PEM private key (PKCS#1 or PKCS#8)")
+	entity := fs.String("content-key", "", "the ContentKey entity JSON")
+	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
+	if err := parseFlags(fs, args, "content-key", "key-out"); err != nil {
+		return err
+	}
+	if err := refuseExisting(*keyOut, "key file"); err != nil {
+		return err
+	}
+	ck, err := readContentKey(*entity)
+	if err != nil {
+		return err
+	}
+	priv, err := readPrivateKey(e, *pfxPath, *pemPath)
+	if err != nil {
+		return err
+	}
+	id, k, err := ck.Open(priv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *entity, err)
+	}
+	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
+		return err
+	}
+	out, err := json.Marshal(unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", out)
+	return nil
+}
+
+func runRewrap(e *env, args []string) error {
+	fs := newFlags(e, "rewrap", "(--key-file FILE | (--pfx FILE | --private-key FILE) --content-key ENTITY.json) --cert NEWCERT [--protection-key-id HEX] [--name NAME]")
+	keyFile := fs.String("key-file", "", "a key file holding the clear key and its id")
+	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file that unwraps --content-key; password from $"+pfxPasswordEnv)
+	pemPath := fs.String("private-key", "", "PEM private key that unwraps --content-key")
+	entity := fs.String("content-key", "", "the ContentKey entity JSON to re-wrap")
+	certPath := fs.String("cert", "", "the new protection certificate")
+	pin := fs.String("protection-key-id", "", "the thumbprint the new certificate must have")
+	name := fs.String("name", "", "the ContentKey's Name (default: the entity's)")
+	if err := parseFlags(fs, args, "cert"); err != nil {
+		return err
+	}
+	cert, err := readPinnedCertificate(*certPath, *pin)
+	if err != nil {
+		return err
+	}
+	var out *envelope.ContentKey
+	switch {
+	case *keyFile != "" && *entity != "":
+		return usagef("give either --key-file or --content-key, not both")
+	case *keyFile != "":
+		id, k, err := contentkey.ReadKeyFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		if out, err = envelope.NewContentKey(k, id, cert, *name); err != nil {
+			return err
+		}
+	case *entity != "":
+		ck, err := readContentKey(*entity)
+		if err != nil {
+			return err
+		}
+		priv, err := readPrivateKey(e, *pfxPath, *pemPath)
+		if err != nil {
+			return err
+		}
+		if out, err = envelope.Rewrap(ck, priv, cert); err != nil {
+			return fmt.Errorf("%s: %w", *entity, err)
+		}
+		if *name != "" {
+			out.Name = *name
+		}
+	default:
+		return usagef("give --key-file, or --content-key with --pfx or --private-key")
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", body)
+	return nil
+}
