@@ -1,0 +1,64 @@
+package envelope
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValidateFileName(t *testing.T) {
+	for _, name := range []string{
+		"BigBuckBunny.mp4",
+		"REST_Example_File.wmv",
+		"no-extension",
+		"with space.mp4",
+		"日本語.mp4",
+		".hidden",
+		"trailing.",
+		strings.Repeat("a", 256) + ".mp4", // exactly 260
+		strings.Repeat("é", 256) + ".mp4", // 260 characters, 516 bytes
+		"tab\tand~tilde_under-score.mp4",
+	} {
+		if err := ValidateFileName(name); err != nil {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		want string // substring of the error
+	}{
+		{"", "empty"},
+		{strings.Repeat("a", 257) + ".mp4", "261 characters, more than the limit of 260"},
+		{strings.Repeat("é", 261), "261 characters"},
+		{"a.b.mp4", "second '.' at offset 3"},
+		{"..", "second '.' at offset 1"},
+		{"bad\xffname.mp4", "byte 0xff at offset 3 is not valid UTF-8"},
+		{"a!b.mp4", `character '!' at offset 1`},
+		{"a*b.mp4", `character '*' at offset 1`},
+		{"a'b.mp4", `character '\'' at offset 1`},
+		{"a(b.mp4", `character '(' at offset 1`},
+		{"a)b.mp4", `character ')' at offset 1`},
+		{"a;b.mp4", `character ';' at offset 1`},
+		{"a:b.mp4", `character ':' at offset 1`},
+		{"a@b.mp4", `character '@' at offset 1`},
+		{"a&b.mp4", `character '&' at offset 1`},
+		{"a=b.mp4", `character '=' at offset 1`},
+		{"a+b.mp4", `character '+' at offset 1`},
+		{"a$b.mp4", `character '$' at offset 1`},
+		{"a,b.mp4", `character ',' at offset 1`},
+		{"a/b.mp4", `character '/' at offset 1`},
+		{"a?b.mp4", `character '?' at offset 1`},
+		{"a%20b.mp4", `character '%' at offset 1`},
+		{"a#b.mp4", `character '#' at offset 1`},
+		{"a[b.mp4", `character '[' at offset 1`},
+		{"a]b.mp4", `character ']' at offset 1`},
+		{`a"b.mp4`, `character '"' at offset 1`},
+		{"日本!.mp4", `character '!' at offset 6`}, // byte offset
+	} {
+		err := ValidateFileName(tc.name)
+		if !errors.Is(err, ErrInvalidFileName) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want ErrInvalidFileName containing %q", tc.name, err, tc.want)
+		}
+	}
+}
