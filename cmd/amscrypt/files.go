@@ -38,7 +38,7 @@ func runEncrypt(e *env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
-	if err := parseFlags(fs, args, "key-file", "in", "out"); err != nil {
+	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
 	fileName := *name
@@ -103,7 +103,7 @@ func runDecrypt(e *env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
-	if err := parseFlags(fs, args, "key-file", "in", "out"); err != nil {
+	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
 	off, err := strconv.ParseInt(*offset, 10, 64)

@@ -22,7 +22,7 @@ const pfxPasswordEnv = "AMSCRYPT_PFX_PASSWORD"
 func runThumbprint(e *env, args []string) error {
 	fs := newFlags(e, "thumbprint", "--cert FILE")
 	certPath := fs.String("cert", "", "certificate: DER, PEM, base64 DER, or a GetProtectionKey JSON body")
-	if err := parseFlags(fs, args, "cert"); err != nil {
+	if err := fs.parse(args, "cert"); err != nil {
 		return err
 	}
 	cert, err := readCertificate(*certPath)
@@ -68,7 +68,7 @@ func runChecksum(e *env, args []string) error {
 	keyB64 := fs.String("key", "", "the content key in base64 (16 bytes: AES-128, 32 bytes: AES-256), or - to read it from stdin; prefer --key-file")
 	keyID := fs.String("key-id", "", "the content key id: nb:kid:UUID:<guid> or a bare GUID")
 	keyFile := fs.String("key-file", "", "a key file written by keygen or unwrap (holds key and id)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var (
@@ -95,8 +95,6 @@ func runChecksum(e *env, args []string) error {
 			}
 			defer clear(b)
 			text = strings.TrimSpace(string(b))
-		} else {
-			fmt.Fprintln(e.stderr, "amscrypt checksum: warning: a key given with --key is visible to other users in the process list; use --key-file or --key -")
 		}
 		if k, err = keyFromBase64(text); err != nil {
 			return err
@@ -107,6 +105,10 @@ func runChecksum(e *env, args []string) error {
 	sum, err := checksum.Compute(k, id)
 	if err != nil {
 		return err
+	}
+	if *keyB64 != "" && *keyB64 != "-" {
+		// After success, so that a refusal stays one line.
+		fmt.Fprintln(e.stderr, "amscrypt checksum: warning: a key given with --key is visible to other users in the process list; use --key-file or --key -")
 	}
 	fmt.Fprintln(e.stdout, sum)
 	return nil
@@ -159,7 +161,7 @@ func runKeygen(e *env, args []string) error {
 	typeName := fs.String("type", "storage", "ContentKeyType: storage, common, cbcs, envelope, or a REST name or number")
 	name := fs.String("name", "", "the ContentKey's Name")
 	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
-	if err := parseFlags(fs, args, "cert", "key-out"); err != nil {
+	if err := fs.parse(args, "cert", "key-out"); err != nil {
 		return err
 	}
 	typ, err := parseKeyType(*typeName)
@@ -255,7 +257,7 @@ func runUnwrap(e *env, args []string) error {
 	pemPath := fs.String("private-key", "", "PEM private key (PKCS#1 or PKCS#8)")
 	entity := fs.String("content-key", "", "the ContentKey entity JSON")
 	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
-	if err := parseFlags(fs, args, "content-key", "key-out"); err != nil {
+	if err := fs.parse(args, "content-key", "key-out"); err != nil {
 		return err
 	}
 	if err := refuseExisting(*keyOut, "key file"); err != nil {
@@ -293,7 +295,7 @@ func runRewrap(e *env, args []string) error {
 	certPath := fs.String("cert", "", "the new protection certificate")
 	pin := fs.String("protection-key-id", "", "the thumbprint the new certificate must have")
 	name := fs.String("name", "", "the ContentKey's Name (default: the entity's)")
-	if err := parseFlags(fs, args, "cert"); err != nil {
+	if err := fs.parse(args, "cert"); err != nil {
 		return err
 	}
 	cert, err := readPinnedCertificate(*certPath, *pin)

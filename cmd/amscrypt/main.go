@@ -127,26 +127,32 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
-// newFlags returns a flag set whose --help prints the command's usage on
-// stdout and whose errors come back as usage errors.
-func newFlags(e *env, name, synopsis string) *flag.FlagSet {
+// flagSet is a command's flags and its --help text.
+type flagSet struct {
+	*flag.FlagSet
+	help func()
+}
+
+// newFlags returns a flag set for a command. Parse errors come back as usage
+// errors; --help prints the command's usage on stdout (see parse).
+func newFlags(e *env, name, synopsis string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // the flag package calls it on every error, not just --help
+	return &flagSet{fs, func() {
 		fmt.Fprintf(e.stdout, "usage: amscrypt %s %s\n\nflags:\n", name, synopsis)
 		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
-	}
-	return fs
+	}}
 }
 
-// parseFlags parses args, refusing positional arguments, and checks that
-// every flag in required was given a non-empty value.
-func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
+// parse parses args, refusing positional arguments, and checks that every
+// flag in required was given a non-empty value.
+func (fs *flagSet) parse(args []string, required ...string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.help()
 			return err
 		}
 		return usageError{err.Error()}
