@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
@@ -41,8 +42,9 @@ type StorageError struct {
 	// "AuthorizationPermissionMismatch", or "".
 	ErrorCode string
 
-	kind error
-	err  error
+	kind   error
+	err    error
+	expiry string // the SAS's se= time when it lies in the past
 }
 
 // Error returns one line: operation, URL, what went wrong and the status.
@@ -68,6 +70,9 @@ func (e *StorageError) Unwrap() []error {
 func (e *StorageError) hint() string {
 	switch e.StatusCode {
 	case 403:
+		if e.expiry != "" {
+			return "the SAS token expired at " + e.expiry
+		}
 		switch e.ErrorCode {
 		case "AuthenticationFailed":
 			return "the SAS token is invalid or has expired"
@@ -113,6 +118,7 @@ func storageError(op, blobURL string, err error) error {
 		switch re.StatusCode {
 		case 403:
 			e.kind = ErrForbidden
+			e.expiry = expiredAt(blobURL)
 		case 404:
 			e.kind = ErrNotFound
 		case 412:
@@ -129,6 +135,22 @@ func storageError(op, blobURL string, err error) error {
 		e.err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
 	}
 	return e
+}
+
+// expiredAt returns the expiry (se=) of the SAS in u if it has passed, or "".
+// Storage's own answer to an expired SAS is a bare 403 that does not always
+// say so.
+func expiredAt(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	se := p.Query().Get("se")
+	t, err := time.Parse(time.RFC3339, se)
+	if err != nil || time.Now().Before(t) {
+		return ""
+	}
+	return se
 }
 
 // redacted is an error whose text was rewritten to leave out a secret; it

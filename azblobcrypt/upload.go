@@ -321,7 +321,7 @@ func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size i
 				c.XORKeyStreamAt(b, b, off)
 				_, err := client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil)
 				if err != nil {
-					fail(storageError(fmt.Sprintf("stage block %d of %d", i, nblocks), blobURL, err))
+					fail(storageError(fmt.Sprintf("stage block %d of %d", i+1, nblocks), blobURL, err))
 					continue
 				}
 				mu.Lock()
