@@ -15,11 +15,16 @@ type AccessPermissions int
 
 // The AccessPermissions bits.
 const (
-	PermissionNone   AccessPermissions = 0
-	PermissionRead   AccessPermissions = 1
-	PermissionWrite  AccessPermissions = 2
+	// PermissionNone grants nothing.
+	PermissionNone AccessPermissions = 0
+	// PermissionRead allows reading blobs.
+	PermissionRead AccessPermissions = 1
+	// PermissionWrite allows writing blobs: what an upload needs.
+	PermissionWrite AccessPermissions = 2
+	// PermissionDelete allows deleting blobs.
 	PermissionDelete AccessPermissions = 4
-	PermissionList   AccessPermissions = 8
+	// PermissionList allows listing blobs.
+	PermissionList AccessPermissions = 8
 )
 
 const allPermissions = PermissionRead | PermissionWrite | PermissionDelete | PermissionList
@@ -51,9 +56,13 @@ func (p AccessPermissions) String() string {
 // DurationInMinutes (Edm.Double) and Permissions are JSON numbers; the
 // document sends them as strings.
 type AccessPolicy struct {
-	Name              string
+	// Name is required.
+	Name string
+	// DurationInMinutes is required and positive: the service answers 500
+	// to a policy without it.
 	DurationInMinutes float64
-	Permissions       AccessPermissions
+	// Permissions is PermissionWrite for an upload.
+	Permissions AccessPermissions
 }
 
 // NewAccessPolicy returns the policy named name lasting d (at least a
@@ -117,10 +126,14 @@ const ClockSkew = 5 * time.Minute
 // The document's example writes StartTime without the Z its own text
 // requires; it is written here in UTC with the Z.
 type Locator struct {
+	// AccessPolicyID is the policy (nb:pid:) giving duration and permissions.
 	AccessPolicyID EntityID
-	AssetID        EntityID
-	StartTime      time.Time
-	Type           LocatorType
+	// AssetID is the asset (nb:cid:) whose container the locator opens.
+	AssetID EntityID
+	// StartTime is written in UTC to the second; it must be set.
+	StartTime time.Time
+	// Type is LocatorSAS for an upload.
+	Type LocatorType
 }
 
 // NewSASLocator returns a SAS locator for asset under policy, starting

@@ -55,7 +55,9 @@ var ErrInvalidRequest = errors.New("envelope: invalid request")
 // left out when it is AssetNone (the service's default), as the document's
 // first example does.
 type Asset struct {
-	Name    string
+	// Name is the asset's display name.
+	Name string
+	// Options is AssetStorageEncrypted for storage encryption.
 	Options AssetOptions `json:",omitempty"`
 }
 
@@ -75,10 +77,16 @@ func (a *Asset) Request() (Request, error) {
 // The booleans are JSON booleans (the document sends "false" strings). The
 // encryption fields follow in the MERGE after the upload (AssetFile).
 type FileCreate struct {
-	IsEncrypted   bool
-	IsPrimary     bool
-	MimeType      string `json:",omitempty"`
-	Name          string
+	// IsEncrypted is set by the MERGE after the upload; false here, as in
+	// the document.
+	IsEncrypted bool
+	// IsPrimary marks the primary file of a multi-file asset.
+	IsPrimary bool
+	// MimeType is optional.
+	MimeType string `json:",omitempty"`
+	// Name is the blob's name; it must pass ValidateFileName.
+	Name string
+	// ParentAssetID is the asset (nb:cid:) the file belongs to.
 	ParentAssetID EntityID `json:"ParentAssetId"`
 }
 
@@ -97,6 +105,7 @@ func (c *FileCreate) Request() (Request, error) {
 // ContentKeyLink is the body of POST /Assets('<id>')/$links/ContentKeys:
 // {"uri":"<API base>/ContentKeys('nb%3Akid%3AUUID%3A…')"}.
 type ContentKeyLink struct {
+	// URI is the content key's absolute OData URI.
 	URI string `json:"uri"`
 }
 

@@ -4,6 +4,7 @@ import "fmt"
 
 // IngestManifest is the body of POST /IngestManifests: {"Name":"…"}.
 type IngestManifest struct {
+	// Name is the manifest's display name.
 	Name string
 }
 
@@ -15,6 +16,7 @@ func (m *IngestManifest) Request() (Request, error) {
 // EntityRef is a reference to an entity by id, {"Id":"…"}, as the Asset of
 // an IngestManifestAsset.
 type EntityRef struct {
+	// ID is the referenced entity's id.
 	ID EntityID `json:"Id"`
 }
 
@@ -23,8 +25,10 @@ type EntityRef struct {
 //
 //	{"ParentIngestManifestId":"nb:mid:UUID:…","Asset":{"Id":"nb:cid:UUID:…"}}
 type IngestManifestAsset struct {
+	// ParentIngestManifestID is the manifest (nb:mid:).
 	ParentIngestManifestID EntityID `json:"ParentIngestManifestId"`
-	Asset                  EntityRef
+	// Asset refers to the asset (nb:cid:) to complete by bulk ingest.
+	Asset EntityRef
 }
 
 // NewIngestManifestAsset returns the body linking asset into manifest.

@@ -17,9 +17,12 @@ const (
 // escaped colons (%3A) of OData keys must reach the wire as written, and
 // url.Parse keeps them (in URL.RawPath).
 type Request struct {
+	// Method is MethodGet, MethodPost or MethodMerge.
 	Method string
-	Path   string
-	Body   any
+	// Path is relative to the API base URI and already escaped.
+	Path string
+	// Body is the value to send as JSON, or nil.
+	Body any
 }
 
 // EncodeBody returns the JSON of Body, or nil when there is no body.
