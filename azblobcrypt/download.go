@@ -156,12 +156,39 @@ type DownloadOptions struct {
 
 // DownloadFile downloads the blob at blobURL (a blob URL with a SAS query
 // that grants read), or the range of it opts selects, decrypts it with key
-// and iv, and writes the plaintext to the file dst, created with mode 0600.
-// Blocks are fetched in parallel and written to a temporary file beside dst,
-// which is renamed into place only when everything arrived: on error or
-// cancellation nothing is left behind. It returns the number of bytes
-// written.
+// and iv, and writes the plaintext to the file dst; see
+// ReaderAt.DownloadFile.
 func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, iv blobcrypt.IV, opts *DownloadOptions) (int64, error) {
+	var co *blob.ClientOptions
+	if opts != nil {
+		co = opts.ClientOptions
+	}
+	if err := checkDestination(dst, opts); err != nil {
+		return 0, err
+	}
+	r, err := NewReaderAt(ctx, blobURL, key, iv, &ReaderOptions{ClientOptions: co})
+	if err != nil {
+		return 0, err
+	}
+	return r.DownloadFile(ctx, dst, opts)
+}
+
+func checkDestination(dst string, opts *DownloadOptions) error {
+	if opts == nil || !opts.Overwrite {
+		if _, err := os.Lstat(dst); err == nil {
+			return fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
+		}
+	}
+	return nil
+}
+
+// DownloadFile writes the plaintext of the blob, or of the range opts
+// selects, to the file dst, created with mode 0600. Blocks are fetched in
+// parallel and written to a temporary file beside dst, which is renamed into
+// place only when everything arrived: on error or cancellation nothing is
+// left behind. It returns the number of bytes written. opts.ClientOptions is
+// not used: r has its client already.
+func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadOptions) (int64, error) {
 	var o DownloadOptions
 	if opts != nil {
 		o = *opts
@@ -178,21 +205,15 @@ func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, 
 	case o.Offset < 0 || o.Length < 0:
 		return 0, fmt.Errorf("%w: negative offset %d or length %d", ErrRange, o.Offset, o.Length)
 	}
-	if !o.Overwrite {
-		if _, err := os.Lstat(dst); err == nil {
-			return 0, fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
-		}
-	}
-	r, err := NewReaderAt(ctx, blobURL, key, iv, &ReaderOptions{ClientOptions: o.ClientOptions})
-	if err != nil {
-		return 0, err
-	}
 	start, length := o.Offset, o.Length
 	if length == 0 {
 		length = r.Size() - start
 	}
 	if start > r.Size() || length < 0 || length > r.Size()-start {
 		return 0, fmt.Errorf("%w: bytes %d..%d requested, the blob has %d", ErrRange, start, start+max(length, 0), r.Size())
+	}
+	if err := checkDestination(dst, &o); err != nil {
+		return 0, err
 	}
 
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
