@@ -162,13 +162,21 @@ func parseDER(der []byte) (*Certificate, error) {
 	if !tbs.ReadASN1(&serial, cbasn1.INTEGER) || len(serial) == 0 {
 		return nil, bad("serialNumber")
 	}
+	if !tbs.SkipASN1(cbasn1.SEQUENCE) {
+		return nil, bad("tbsCertificate signature")
+	}
+	if !tbs.SkipASN1(cbasn1.SEQUENCE) {
+		return nil, bad("issuer")
+	}
 	var validity cryptobyte.String
-	if !tbs.SkipASN1(cbasn1.SEQUENCE) || // signature
-		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
-		!tbs.ReadASN1(&validity, cbasn1.SEQUENCE) ||
-		!tbs.SkipASN1(cbasn1.SEQUENCE) || // subject
-		!tbs.ReadASN1Element(&spki, cbasn1.SEQUENCE) {
-		return nil, bad("tbsCertificate fields")
+	if !tbs.ReadASN1(&validity, cbasn1.SEQUENCE) {
+		return nil, bad("validity")
+	}
+	if !tbs.SkipASN1(cbasn1.SEQUENCE) {
+		return nil, bad("subject")
+	}
+	if !tbs.ReadASN1Element(&spki, cbasn1.SEQUENCE) {
+		return nil, bad("subjectPublicKeyInfo")
 	}
 	c := &Certificate{der: append([]byte(nil), der...)}
 	var err error
