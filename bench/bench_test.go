@@ -1,0 +1,270 @@
+package bench
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/checksum"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/protection"
+)
+
+const mib = 1 << 20
+
+func newKey(b *testing.B) contentkey.Key {
+	b.Helper()
+	k, err := contentkey.New(contentkey.StorageEncryption)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+func newIV(b *testing.B) blobcrypt.IV {
+	b.Helper()
+	iv, err := blobcrypt.NewIV()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return iv
+}
+
+// BenchmarkStdlibCTR is the baseline: crypto/cipher's AES-256-CTR over a
+// 1 MiB buffer in place, the fastest the file cipher can be.
+func BenchmarkStdlibCTR(b *testing.B) {
+	block, err := aes.NewCipher(newKey(b).Bytes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := cipher.NewCTR(block, make([]byte, aes.BlockSize))
+	buf := make([]byte, mib)
+	b.SetBytes(mib)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.XORKeyStream(buf, buf)
+	}
+}
+
+// BenchmarkStreamEncrypt is the Writer encrypting 1 MiB per op into
+// io.Discard: it encrypts into its own buffer, never into the caller's.
+func BenchmarkStreamEncrypt(b *testing.B) {
+	w, err := blobcrypt.NewWriter(io.Discard, newKey(b), newIV(b), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, mib)
+	b.SetBytes(mib)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// endless is a source of "ciphertext" that costs nothing: it leaves p as it
+// is, so that only the decryption is measured.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkStreamDecrypt is the Reader decrypting 1 MiB per op in place in
+// the caller's buffer.
+func BenchmarkStreamDecrypt(b *testing.B) {
+	r, err := blobcrypt.NewReader(endless{}, newKey(b), newIV(b), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, mib)
+	b.SetBytes(mib)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkXORKeyStreamAt is random access at unaligned offsets anywhere in
+// a 1 TiB blob, the work behind ReaderAt and EncryptFile's chunks.
+func BenchmarkXORKeyStreamAt(b *testing.B) {
+	c, err := blobcrypt.NewCipher(newKey(b), newIV(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{4 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("size=%dKiB", size>>10), func(b *testing.B) {
+			buf := make([]byte, size)
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				off := rng.Int64N(1<<40)*16 + 1 + rng.Int64N(15)
+				c.XORKeyStreamAt(buf, buf, off)
+			}
+		})
+	}
+}
+
+// BenchmarkReaderAt64K reads 64 KiB at random offsets from encrypted files
+// of very different sizes; the cost should not depend on the size. Both
+// files are sparse (made with Truncate), so no disk is involved, and they
+// live on tmpfs when there is one: reading a hole there copies the shared
+// zero page, whereas a disk file system fills new page-cache pages on first
+// touch, which would make the bigger file slower for the kernel's sake.
+func BenchmarkReaderAt64K(b *testing.B) {
+	key, iv := newKey(b), newIV(b)
+	for _, size := range []int64{256 * mib, 4 << 30} {
+		b.Run(fmt.Sprintf("file=%dMiB", size/mib), func(b *testing.B) {
+			path := filepath.Join(benchDir(b), "sparse.enc")
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(size); err != nil {
+				b.Fatal(err)
+			}
+			ra, err := blobcrypt.NewReaderAt(f, key, iv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 64<<10)
+			rng := rand.New(rand.NewPCG(3, 4))
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				off := rng.Int64N(size - int64(len(buf)))
+				if _, err := ra.ReadAt(buf, off); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchDir is /dev/shm when there is one, so that the file benchmarks
+// measure the cipher and the copies, not the disk.
+func benchDir(b *testing.B) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		dir, err := os.MkdirTemp("/dev/shm", "amscrypt-bench-")
+		if err == nil {
+			b.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return b.TempDir()
+}
+
+// pseudoRandom returns n bytes of ChaCha8 output: incompressible, cheap, and
+// the same every run.
+func pseudoRandom(n int) []byte {
+	p := make([]byte, n)
+	c := rand.NewChaCha8([32]byte{'a', 'm', 's'})
+	c.Read(p)
+	return p
+}
+
+// BenchmarkEncryptFile encrypts a 256 MiB file with one and with two
+// workers; the ratio between the two is the parallel speed-up.
+func BenchmarkEncryptFile(b *testing.B) {
+	const size = 256 * mib
+	dir := benchDir(b)
+	src, dst := filepath.Join(dir, "plain"), filepath.Join(dir, "enc")
+	if err := os.WriteFile(src, pseudoRandom(size), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	key := newKey(b)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			opts := &blobcrypt.FileOptions{Workers: workers, Overwrite: true}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := blobcrypt.EncryptFile(context.Background(), dst, src, key, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkChecksum is the ContentKey checksum: one AES-256 block.
+func BenchmarkChecksum(b *testing.B) {
+	k := newKey(b)
+	id, err := contentkey.NewID()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(contentkey.StorageKeySize)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := checksum.Compute(k, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func readTestdata(b *testing.B, name string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkWrap is RSA-OAEP-SHA1 wrapping of a content key to a 2048-bit
+// protection certificate (an RSA public-key operation).
+func BenchmarkWrap(b *testing.B) {
+	cert, err := protection.ParseCertificate(readTestdata(b, "rsa2048.crt.pem"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := newKey(b)
+	b.SetBytes(contentkey.StorageKeySize)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := protection.Wrap(cert, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnwrap is the recovery path: RSA-OAEP-SHA1 decryption with the
+// 2048-bit private key (an RSA private-key operation).
+func BenchmarkUnwrap(b *testing.B) {
+	cert, err := protection.ParseCertificate(readTestdata(b, "rsa2048.crt.pem"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	priv, err := protection.ParsePrivateKeyPEM(readTestdata(b, "rsa2048.pkcs8.key.pem"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := newKey(b)
+	wrapped, err := protection.Wrap(cert, k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(contentkey.StorageKeySize)
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := protection.Unwrap(priv, contentkey.StorageEncryption, wrapped)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !got.Equal(k) {
+			b.Fatal("unwrapped a different key")
+		}
+	}
+}
+
