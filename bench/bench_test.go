@@ -267,4 +267,3 @@ func BenchmarkUnwrap(b *testing.B) {
 		}
 	}
 }
-
