@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,12 +82,10 @@ func runEncrypt(e *env, args []string) error {
 		return err
 	}
 	af.MimeType = *mime
-	body, err := json.Marshal(af)
-	if err != nil {
+	if err := printJSON(e, af); err != nil {
 		os.Remove(*out)
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s\n", body)
 	return nil
 }
 
@@ -143,13 +140,9 @@ func runDecrypt(e *env, args []string) error {
 // ivFromAssetFile reads the IV from an AssetFile document after checking
 // that it belongs to the key we hold.
 func ivFromAssetFile(path string, keyID contentkey.ID) (blobcrypt.IV, error) {
-	data, err := readSmall(path)
+	af, err := readParsed(path, envelope.ParseAssetFile)
 	if err != nil {
 		return 0, err
-	}
-	af, err := envelope.ParseAssetFile(data)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	if !af.Encrypted() {
 		return 0, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", path)

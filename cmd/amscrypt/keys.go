@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,15 +33,7 @@ func runThumbprint(e *env, args []string) error {
 }
 
 func readCertificate(path string) (*protection.Certificate, error) {
-	data, err := readSmall(path)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := protection.ParseCertificate(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cert, nil
+	return readParsed(path, protection.ParseCertificate)
 }
 
 // readPinnedCertificate reads a certificate and, when pin is set, checks its
@@ -187,15 +178,10 @@ func runKeygen(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(ck)
-	if err != nil {
-		return err
-	}
 	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s\n", body)
-	return nil
+	return printJSON(e, ck)
 }
 
 // readPrivateKey loads the private key from --pfx (password from the
@@ -233,15 +219,7 @@ func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
 }
 
 func readContentKey(path string) (*envelope.ContentKey, error) {
-	data, err := readSmall(path)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := envelope.ParseContentKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ck, nil
+	return readParsed(path, envelope.ParseContentKey)
 }
 
 // unwrapResult is what unwrap prints: where the key went, never the key.
@@ -278,12 +256,7 @@ func runUnwrap(e *env, args []string) error {
 	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
 		return err
 	}
-	out, err := json.Marshal(unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s\n", out)
-	return nil
+	return printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
 }
 
 func runRewrap(e *env, args []string) error {
@@ -332,10 +305,5 @@ func runRewrap(e *env, args []string) error {
 	default:
 		return usagef("give --key-file, or --content-key with --pfx or --private-key")
 	}
-	body, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s\n", body)
-	return nil
+	return printJSON(e, out)
 }

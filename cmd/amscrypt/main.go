@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,6 +187,30 @@ func readSmall(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes; not a certificate, key or entity", path, maxSmallFile)
 	}
 	return b, nil
+}
+
+// readParsed reads a small file and parses it, prefixing errors with the path.
+func readParsed[T any](path string, parse func([]byte) (T, error)) (T, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := parse(data)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// printJSON writes v as the command's one JSON document on stdout.
+func printJSON(e *env, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	return err
 }
 
 // refuseExisting fails early, before any work, if path exists.
