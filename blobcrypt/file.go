@@ -163,6 +163,9 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 		if os.SameFile(srcInfo, dstInfo) {
 			return 0, ErrSameFile
 		}
+		if dstInfo.IsDir() {
+			return 0, fmt.Errorf("%s is a directory", dst)
+		}
 		if !o.Overwrite {
 			return 0, fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
 		}
@@ -304,6 +307,14 @@ func xorFileParallel(ctx context.Context, out, in *os.File, size int64, c *Ciphe
 	go func() {
 		wg.Wait()
 		close(doneCh)
+	}()
+	// Should progress panic, stop the workers and wait for them, so that
+	// none is left blocked on doneCh and the temporary file is not removed
+	// under them. On the normal path doneCh is closed and drained already.
+	defer func() {
+		cancel()
+		for range doneCh {
+		}
 	}()
 	var done int64
 	for n := range doneCh {

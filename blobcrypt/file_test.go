@@ -289,3 +289,36 @@ func TestEncryptFileSourceChanged(t *testing.T) {
 		})
 	}
 }
+
+func TestEncryptFileProgressPanic(t *testing.T) {
+	key := testKey(t)
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	writeFile(t, src, plaintext(10000), 0o644)
+	before := runtime.NumGoroutine()
+	require.PanicsWithValue(t, "test: progress", func() {
+		EncryptFile(context.Background(), dst, src, key, &FileOptions{
+			Workers: 2, ChunkSize: 100,
+			Progress: func(done, total int64) {
+				if done > 0 {
+					panic("test: progress")
+				}
+			},
+		})
+	})
+	require.Equal(t, []string{"src"}, dirNames(t, dir))
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.LessOrEqual(t, runtime.NumGoroutine(), before, "leaked goroutines")
+}
+
+func TestEncryptFileDestinationIsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeFile(t, src, plaintext(10), 0o644)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "d"), 0o755))
+	_, err := EncryptFile(context.Background(), filepath.Join(dir, "d"), src, testKey(t), &FileOptions{Overwrite: true})
+	require.ErrorContains(t, err, "is a directory")
+	require.ElementsMatch(t, []string{"src", "d"}, dirNames(t, dir))
+}

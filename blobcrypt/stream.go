@@ -15,6 +15,10 @@ import (
 // (see bench/README.md).
 const streamBufferSize = 64 << 10
 
+// errInvalidWrite is returned when an underlying io.Writer reports a byte
+// count outside 0..len(p).
+var errInvalidWrite = errors.New("blobcrypt: underlying writer returned an invalid count")
+
 // errInvalidRead is returned when an underlying io.Reader breaks its
 // contract by reporting a byte count outside 0..len(p).
 var errInvalidRead = errors.New("blobcrypt: underlying reader returned an invalid count")
@@ -65,6 +69,9 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 		chunk := w.buf[:min(len(p), len(w.buf))]
 		w.stream.XORKeyStream(chunk, p[:len(chunk)])
 		m, err := w.w.Write(chunk)
+		if m < 0 || m > len(chunk) {
+			m, err = 0, errInvalidWrite
+		}
 		n += m
 		if err == nil && m != len(chunk) {
 			err = io.ErrShortWrite
@@ -95,6 +102,9 @@ func (w *Writer) ReadFrom(r io.Reader) (n int64, err error) {
 			chunk := w.buf[:m]
 			w.stream.XORKeyStream(chunk, chunk)
 			k, werr := w.w.Write(chunk)
+			if k < 0 || k > m {
+				k, werr = 0, errInvalidWrite
+			}
 			n += int64(k)
 			if werr == nil && k != m {
 				werr = io.ErrShortWrite
@@ -156,6 +166,9 @@ func (r *Reader) WriteTo(w io.Writer) (n int64, err error) {
 		m, rerr := r.Read(r.buf)
 		if m > 0 {
 			k, werr := w.Write(r.buf[:m])
+			if k < 0 || k > m {
+				k, werr = 0, errInvalidWrite
+			}
 			n += int64(k)
 			if werr == nil && k != m {
 				werr = io.ErrShortWrite
