@@ -36,7 +36,9 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func newKey(t *testing.T) (contentkey.ID, contentkey.Key) {
+func newKey(t *testing.T) (contentkey.ID, contentkey.Key) { return benchKey(t) }
+
+func benchKey(t testing.TB) (contentkey.ID, contentkey.Key) {
 	t.Helper()
 	k, err := contentkey.New(contentkey.StorageEncryption)
 	if err != nil {
