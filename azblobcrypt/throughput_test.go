@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/blobcrypt"
@@ -17,7 +20,10 @@ import (
 // BenchmarkAzuriteThroughput measures encrypted upload and decrypting
 // download of one file (256 MiB, or $AZBLOBCRYPT_BENCH_MIB) at concurrency
 // 1, 2 and 4 with the default 4 MiB blocks, against the Azurite named by
-// $AZURITE_BLOB_ENDPOINT:
+// $AZURITE_BLOB_ENDPOINT. The baseline in the same run is the SDK moving the
+// same bytes without encryption, with the same block size and concurrency:
+// blockblob UploadStream (staged blocks, like Upload) and blob DownloadFile
+// of the same encrypted blob:
 //
 //	go test -run '^$' -bench AzuriteThroughput -benchtime 1x
 //
@@ -67,15 +73,59 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 				ivs[conc] = af.IV()
 			}
 		})
+		plainURL, _ := envelope.UploadURL(sasURL, fmt.Sprintf("plain%d.bin", conc))
+		plain, err := blockblob.NewClientWithNoCredential(plainURL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("sdk-upload/concurrency=%d", conc), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				f, err := os.Open(src)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// UploadStream stages blocks like Upload does; UploadFile
+				// would send a file this size in one Put Blob.
+				_, err = plain.UploadStream(b.Context(), f, &blockblob.UploadStreamOptions{
+					BlockSize: azblobcrypt.DefaultBlockSize, Concurrency: conc,
+				})
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 	for _, conc := range []int{1, 2, 4} {
 		blobURL, _ := envelope.UploadURL(sasURL, fmt.Sprintf("c%d.bin", conc))
+		out := filepath.Join(dir, "out")
 		b.Run(fmt.Sprintf("download/concurrency=%d", conc), func(b *testing.B) {
 			b.SetBytes(int64(size))
-			out := filepath.Join(dir, "out")
 			for range b.N {
 				os.Remove(out)
 				if _, err := azblobcrypt.DownloadFile(b.Context(), blobURL, out, key, ivs[conc], &azblobcrypt.DownloadOptions{Concurrency: conc}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		raw, err := blob.NewClientWithNoCredential(blobURL, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("sdk-download/concurrency=%d", conc), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for range b.N {
+				f, err := os.Create(out)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The same encrypted blob, fetched without decrypting.
+				_, err = raw.DownloadFile(b.Context(), f, &blob.DownloadFileOptions{
+					BlockSize: azblobcrypt.DefaultBlockSize, Concurrency: uint16(conc),
+				})
+				f.Close()
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
