@@ -45,7 +45,8 @@ func main() {
 	log.SetPrefix("compare: ")
 	sizeFlag := flag.String("size", "1GiB", "input size, e.g. 512MiB, 1GiB, 1000000")
 	dirFlag := flag.String("dir", defaultDir(), "directory for the input and outputs (tmpfs or disk)")
-	rounds := flag.Int("rounds", 3, "rounds; the order of the two tools alternates")
+	rounds := flag.Int("rounds", 3, "timed rounds; the order of the two tools alternates")
+	warmup := flag.Int("warmup", 1, "untimed rounds first (the first reads of a new file cost the kernel extra)")
 	bin := flag.String("amscrypt", "", "a prebuilt amscrypt binary (default: go build ./cmd/amscrypt)")
 	openssl := flag.String("openssl", "openssl", "the openssl binary")
 	flag.Parse()
@@ -57,7 +58,7 @@ func main() {
 	if *rounds < 1 {
 		log.Fatal("-rounds must be at least 1")
 	}
-	if err := run(size, *dirFlag, *rounds, *bin, *openssl); err != nil {
+	if err := run(size, *dirFlag, *warmup, *rounds, *bin, *openssl); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -101,7 +102,7 @@ type tool struct {
 	samples []sample
 }
 
-func run(size int64, dir string, rounds int, bin, openssl string) error {
+func run(size int64, dir string, warmup, rounds int, bin, openssl string) error {
 	if _, err := exec.LookPath(openssl); err != nil {
 		return fmt.Errorf("openssl not found: %w", err)
 	}
@@ -155,7 +156,21 @@ func run(size int64, dir string, rounds int, bin, openssl string) error {
 		}},
 	}
 
-	fmt.Printf("input: %s (%d bytes) in %s, %d rounds, GOMAXPROCS %d, %s\n", formatSize(size), size, dir, rounds, runtime.GOMAXPROCS(0), opensslVersion(openssl))
+	fmt.Printf("input: %s (%d bytes) in %s, %d warm-up + %d timed rounds, %d CPUs, %s\n", formatSize(size), size, dir, warmup, rounds, runtime.NumCPU(), opensslVersion(openssl))
+	// A file's pages are cheaper to read the second time (the kernel moves
+	// them to its active list on first access), so without a warm-up
+	// whichever tool runs first pays for that.
+	for range warmup {
+		for _, t := range tools {
+			os.Remove(t.out)
+			if _, err := timeChild(t.args(in, t.out)); err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+		}
+		if err := sameFile(tools[0].out, tools[1].out); err != nil {
+			return err
+		}
+	}
 	for r := range rounds {
 		order := []*tool{tools[0], tools[1]}
 		if r%2 == 1 {
@@ -213,7 +228,7 @@ func writeInput(path string, size int64) error {
 		return err
 	}
 	rng := rand.NewChaCha8([32]byte{'c', 'o', 'm', 'p', 'a', 'r', 'e'})
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 64<<10)
 	for left := size; left > 0; {
 		n := min(int64(len(buf)), left)
 		rng.Read(buf[:n])
@@ -254,12 +269,12 @@ func sameFile(a, b string) error {
 		return err
 	}
 	defer fb.Close()
-	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
 	for off := int64(0); ; {
 		na, ea := io.ReadFull(fa, ba)
 		nb, eb := io.ReadFull(fb, bb)
 		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return fmt.Errorf("outputs differ in the MiB at offset %d: amscrypt and openssl disagree", off)
+			return fmt.Errorf("outputs differ in the 64 KiB at offset %d: amscrypt and openssl disagree", off)
 		}
 		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
 			if eb != ea {
