@@ -68,7 +68,9 @@ func (c *Cipher) stream(off int64) cipher.Stream {
 
 // XORKeyStreamAt XORs src with the keystream for the blob bytes starting at
 // offset and writes the result to dst, which encrypts or decrypts that byte
-// range on its own. Like crypto/cipher, it panics if len(dst) < len(src), if
+// range on its own. Each call sets up a new CTR stream (a few hundred bytes,
+// two allocations), which is noise for ranges of kilobytes; for sequential
+// work Writer and Reader keep one stream. Like crypto/cipher, it panics if len(dst) < len(src), if
 // offset is negative, or if dst and src overlap other than exactly.
 func (c *Cipher) XORKeyStreamAt(dst, src []byte, offset int64) {
 	if offset < 0 {
