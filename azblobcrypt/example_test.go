@@ -1,0 +1,50 @@
+package azblobcrypt_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// Upload a file through a SAS locator and print the AssetFile MERGE body.
+// Run the same code again after an interruption and it resumes.
+func ExampleUploadFile() {
+	ctx := context.Background()
+	keyID, key, err := contentkey.ReadKeyFile("key.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The SAS locator's Path: container URL with the SAS query.
+	locatorPath := os.Getenv("LOCATOR_PATH")
+	af, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", keyID, key,
+		&azblobcrypt.UploadOptions{Concurrency: 8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := json.Marshal(af)
+	fmt.Println(string(body))
+}
+
+// Read one megabyte from the middle of an encrypted blob: one ranged GET.
+func ExampleNewReaderAt() {
+	ctx := context.Background()
+	_, key, err := contentkey.ReadKeyFile("key.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := azblobcrypt.NewReaderAt(ctx, os.Getenv("BLOB_URL"), key, 397304628502661816, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p := make([]byte, 1<<20)
+	n, err := r.ReadAt(p, r.Size()/2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("read %d bytes of %d\n", n, r.Size())
+}
