@@ -280,7 +280,7 @@ func fetchBlocks(ctx context.Context, r *ReaderAt, w io.WriterAt, start, length 
 	nblocks := (length + o.BlockSize - 1) / o.BlockSize
 	for range min(int64(o.Concurrency), nblocks) {
 		wg.Go(func() {
-			buf := make([]byte, o.BlockSize)
+			buf := make([]byte, min(o.BlockSize, length))
 			for rel := range next {
 				if ctx.Err() != nil {
 					continue

@@ -303,7 +303,7 @@ func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size i
 	workers := min(o.Concurrency, len(todo))
 	for range workers {
 		wg.Go(func() {
-			buf := make([]byte, o.BlockSize)
+			buf := make([]byte, min(o.BlockSize, size))
 			for i := range next {
 				if ctx.Err() != nil {
 					continue // drain: another block failed or ctx was cancelled
