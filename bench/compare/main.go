@@ -92,6 +92,7 @@ func parseSize(s string) (int64, error) {
 
 type sample struct {
 	wall   time.Duration
+	cpu    time.Duration // user + system
 	rssKiB int64
 }
 
@@ -185,7 +186,7 @@ func run(size int64, dir string, warmup, rounds int, bin, openssl string) error 
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
 			t.samples = append(t.samples, s)
-			fmt.Printf("round %d  %-26s %8.3fs  %8.1f MB/s  peak RSS %6.1f MiB\n", r+1, t.name, s.wall.Seconds(), mbps(size, s.wall), float64(s.rssKiB)/1024)
+			fmt.Printf("round %d  %-26s %8.3fs  %8.1f MB/s  cpu %6.3fs  peak RSS %6.1f MiB\n", r+1, t.name, s.wall.Seconds(), mbps(size, s.wall), s.cpu.Seconds(), float64(s.rssKiB)/1024)
 		}
 		if err := sameFile(tools[0].out, tools[1].out); err != nil {
 			return err
@@ -195,15 +196,15 @@ func run(size int64, dir string, warmup, rounds int, bin, openssl string) error 
 	fmt.Println()
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tool\tmedian s\tbest s\tmedian MB/s\tmax peak RSS MiB\t")
+	fmt.Fprintln(tw, "tool\tmedian s\tbest s\tmedian MB/s\tbest MB/s\tmedian cpu s\tmax peak RSS MiB\t")
 	for _, t := range tools {
-		med, best, rss := summarize(t.samples)
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.1f\t%.1f\t\n", t.name, med.Seconds(), best.Seconds(), mbps(size, med), float64(rss)/1024)
+		st := summarize(t.samples)
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.1f\t%.1f\t%.3f\t%.1f\t\n", t.name, st.wall.Seconds(), st.best.Seconds(), mbps(size, st.wall), mbps(size, st.best), st.cpu.Seconds(), float64(st.rssKiB)/1024)
 	}
 	tw.Flush()
-	ams, _, _ := summarize(tools[0].samples)
-	ossl, _, _ := summarize(tools[1].samples)
-	fmt.Printf("\nratio (amscrypt speed / openssl speed, medians): %.2fx\n", ossl.Seconds()/ams.Seconds())
+	ams, ossl := summarize(tools[0].samples), summarize(tools[1].samples)
+	fmt.Printf("\nratio amscrypt/openssl speed: %.2fx (median wall), %.2fx (best wall); openssl needs %.2fx the CPU time\n",
+		ossl.wall.Seconds()/ams.wall.Seconds(), ossl.best.Seconds()/ams.best.Seconds(), ossl.cpu.Seconds()/ams.cpu.Seconds())
 	return nil
 }
 
@@ -255,7 +256,8 @@ func timeChild(argv []string) (sample, error) {
 	if !ok {
 		return sample{}, errors.New("no rusage for the child")
 	}
-	return sample{wall: wall, rssKiB: ru.Maxrss}, nil // Maxrss is in KiB on Linux
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, nil // Maxrss is in KiB on Linux
 }
 
 func sameFile(a, b string) error {
@@ -292,14 +294,22 @@ func sameFile(a, b string) error {
 	}
 }
 
-func summarize(s []sample) (median, best time.Duration, maxRSS int64) {
-	walls := make([]time.Duration, len(s))
-	for i, x := range s {
-		walls[i] = x.wall
-		maxRSS = max(maxRSS, x.rssKiB)
+type stats struct {
+	wall, best, cpu time.Duration // median wall, best wall, median CPU
+	rssKiB          int64         // the largest peak RSS
+}
+
+func summarize(s []sample) stats {
+	var walls, cpus []time.Duration
+	var st stats
+	for _, x := range s {
+		walls, cpus = append(walls, x.wall), append(cpus, x.cpu)
+		st.rssKiB = max(st.rssKiB, x.rssKiB)
 	}
 	slices.Sort(walls)
-	return walls[len(walls)/2], walls[0], maxRSS
+	slices.Sort(cpus)
+	st.wall, st.best, st.cpu = walls[len(walls)/2], walls[0], cpus[len(cpus)/2]
+	return st
 }
 
 func mbps(size int64, d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
