@@ -16,11 +16,25 @@ import (
 )
 
 // DefaultChunkSize is the work item of EncryptFile and DecryptFile when
-// FileOptions.ChunkSize is 0. Memory use is Workers × ChunkSize whatever the
-// file size; chunks from 128 KiB to 4 MiB measured alike (bench/README.md),
-// and at 1 MiB the fixed per-chunk costs (two syscalls, a keystream setup, a
-// channel send: microseconds) are small against the chunk's ~0.3 ms of work.
+// FileOptions.ChunkSize is 0 and there are at most 16 workers. Memory use is
+// Workers × ChunkSize whatever the file size; chunks from 128 KiB to 4 MiB
+// measured alike (bench/README.md), and at 1 MiB the fixed per-chunk costs
+// (two syscalls, a keystream setup, a channel send: microseconds) are small
+// against the chunk's ~0.3 ms of work.
 const DefaultChunkSize = 1 << 20
+
+// With more workers the default chunk shrinks so that all buffers together
+// stay within defaultBufferBudget, down to minDefaultChunkSize: on a machine
+// with many cores the default must not cost a megabyte per core.
+const (
+	defaultBufferBudget = 16 << 20
+	minDefaultChunkSize = 64 << 10
+)
+
+// defaultChunkSize is the chunk size ChunkSize 0 stands for.
+func defaultChunkSize(workers int) int {
+	return max(minDefaultChunkSize, min(DefaultChunkSize, defaultBufferBudget/max(workers, 1)))
+}
 
 // ErrSameFile is returned when the destination of EncryptFile or DecryptFile
 // is the source file itself (also through a link).
@@ -44,7 +58,8 @@ type FileOptions struct {
 	// Workers is the number of goroutines; 0 means runtime.GOMAXPROCS(0).
 	Workers int
 	// ChunkSize is the number of bytes per work item; 0 means
-	// DefaultChunkSize. Each worker holds one buffer of this size.
+	// DefaultChunkSize, or less with more than 16 workers so that the
+	// buffers stay within 16 MiB. Each worker holds one buffer of this size.
 	ChunkSize int
 	// Progress, if set, is called from the goroutine that called
 	// EncryptFile or DecryptFile: first with done = 0, then as chunks
@@ -140,7 +155,7 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if chunk == 0 {
-		chunk = DefaultChunkSize
+		chunk = defaultChunkSize(workers)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err

@@ -322,3 +322,16 @@ func TestEncryptFileDestinationIsDirectory(t *testing.T) {
 	require.ErrorContains(t, err, "is a directory")
 	require.ElementsMatch(t, []string{"src", "d"}, dirNames(t, dir))
 }
+
+func TestDefaultChunkSizeBudget(t *testing.T) {
+	for _, tt := range []struct{ workers, want int }{
+		{0, DefaultChunkSize}, {1, DefaultChunkSize}, {2, DefaultChunkSize}, {16, DefaultChunkSize},
+		{17, 16 << 20 / 17}, {64, 256 << 10}, {256, 64 << 10}, {10000, 64 << 10},
+	} {
+		got := defaultChunkSize(tt.workers)
+		require.Equal(t, tt.want, got, "workers=%d", tt.workers)
+		if tt.workers <= 256 {
+			require.LessOrEqual(t, max(tt.workers, 1)*got, 16<<20, "workers=%d", tt.workers)
+		}
+	}
+}
