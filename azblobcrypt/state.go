@@ -107,6 +107,22 @@ func (s *uploadState) check(path string, want *uploadState, ivRequested *blobcry
 		ErrStateMismatch, path, why)
 }
 
+// writeSynced makes f private, writes data, syncs and closes it. The IV must
+// be on disk before the first block that uses it is staged.
+func writeSynced(f *os.File, data []byte) error {
+	err := f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // saveState writes s to path with mode 0600, whole or not at all.
 func saveState(path string, s *uploadState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
@@ -122,22 +138,10 @@ func saveState(path string, s *uploadState) error {
 		return fmt.Errorf("azblobcrypt: resume state: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.Write(append(data, '\n'))
-		if err == nil {
-			// The IV must be on disk before the first block that uses it.
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-	} else {
-		tmp.Close()
+	if err := writeSynced(tmp, append(data, '\n')); err != nil {
+		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
 	}
-	if err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
 	}
 	return nil

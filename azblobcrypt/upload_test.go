@@ -38,7 +38,8 @@ func TestBlockID(t *testing.T) {
 	add("max block size", azblobcrypt.BlockID(id, 7, azblobcrypt.MaxBlockSize, 0))
 	var other contentkey.ID
 	add("other key", azblobcrypt.BlockID(other, 7, testBlockSize, 0))
-	if azblobcrypt.BlockID(id, 7, testBlockSize, 3) != azblobcrypt.BlockID(id, 7, testBlockSize, 3) {
+	first := azblobcrypt.BlockID(id, 7, testBlockSize, 3)
+	if again := azblobcrypt.BlockID(id, 7, testBlockSize, 3); again != first {
 		t.Error("BlockID is not deterministic")
 	}
 }

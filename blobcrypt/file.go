@@ -175,7 +175,7 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 	}
 	size = srcInfo.Size()
 	if o.Offset > 1<<63-1-size {
-		return 0, fmt.Errorf("Offset %d plus the file size overflows", o.Offset)
+		return 0, fmt.Errorf("blobcrypt: FileOptions.Offset %d plus the file size overflows", o.Offset)
 	}
 	if dstInfo, err := os.Stat(dst); err == nil {
 		if os.SameFile(srcInfo, dstInfo) {
