@@ -286,3 +286,24 @@ func ExampleParseCertificate() {
 	// 7D9BB04D9D0A4A24800CADBFEF232689E048F69C
 	// <nil>
 }
+
+// Wrap a content key to a protection certificate and recover it with the
+// certificate's private key, as RebindContentKey recovery does.
+func ExampleWrap() {
+	cert, err := protection.ParseCertificate(mustRead("rsa2048.crt.pem"))
+	if err != nil {
+		panic(err)
+	}
+	key, _ := contentkey.New(contentkey.StorageEncryption)
+	wrapped, err := protection.Wrap(cert, key) // EncryptedContentKey
+	if err != nil {
+		panic(err)
+	}
+	priv, err := protection.ParsePrivateKeyPEM(mustRead("rsa2048.pkcs8.key.pem"))
+	if err != nil {
+		panic(err)
+	}
+	back, err := protection.Unwrap(priv, contentkey.StorageEncryption, wrapped)
+	fmt.Println(cert.Thumbprint(), back.Equal(key), err)
+	// Output: 831B7D25D8BF2F80186ABC1FA389BE3C0CD6328C true <nil>
+}
