@@ -16,12 +16,12 @@ import (
 )
 
 // DefaultChunkSize is the work item of EncryptFile and DecryptFile when
-// FileOptions.ChunkSize is 0 and there are at most 16 workers. Memory use is
-// Workers × ChunkSize whatever the file size; chunks from 128 KiB to 4 MiB
-// measured alike (bench/README.md), and at 1 MiB the fixed per-chunk costs
-// (two syscalls, a keystream setup, a channel send: microseconds) are small
-// against the chunk's ~0.3 ms of work.
-const DefaultChunkSize = 1 << 20
+// FileOptions.ChunkSize is 0 and there are at most 64 workers. Memory use is
+// (Workers+1) × ChunkSize whatever the file size. 256 KiB measured fastest
+// with the pipelined writer (bench/README.md), and its fixed per-chunk costs
+// (two syscalls, a keystream setup, two channel operations: microseconds)
+// are small against the chunk's ~80 µs of work.
+const DefaultChunkSize = 256 << 10
 
 // With more workers the default chunk shrinks so that all buffers together
 // stay within defaultBufferBudget, down to minDefaultChunkSize: on a machine
@@ -33,7 +33,7 @@ const (
 
 // defaultChunkSize is the chunk size ChunkSize 0 stands for.
 func defaultChunkSize(workers int) int {
-	return max(minDefaultChunkSize, min(DefaultChunkSize, defaultBufferBudget/max(workers, 1)))
+	return max(minDefaultChunkSize, min(DefaultChunkSize, defaultBufferBudget/(max(workers, 1)+1)))
 }
 
 // ErrSameFile is returned when the destination of EncryptFile or DecryptFile
@@ -55,11 +55,15 @@ type FileOptions struct {
 	// DecryptFile it is the start of a ranged download; for EncryptFile it
 	// must be 0 unless IV is set (continuing an existing blob).
 	Offset int64
-	// Workers is the number of goroutines; 0 means runtime.GOMAXPROCS(0).
+	// Workers is the number of goroutines that read and encrypt; 0 means
+	// twice runtime.GOMAXPROCS(0), because each spends about half its time
+	// in the kernel copying file data, where it leaves its processor idle.
+	// With 1 everything happens in order on the calling goroutine, on one
+	// core; with more, the calling goroutine does the writes.
 	Workers int
 	// ChunkSize is the number of bytes per work item; 0 means
-	// DefaultChunkSize, or less with more than 16 workers so that the
-	// buffers stay within 16 MiB. Each worker holds one buffer of this size.
+	// DefaultChunkSize, or less with more than 64 workers so that the
+	// buffers stay within 16 MiB. There are Workers+1 buffers of this size.
 	ChunkSize int
 	// Progress, if set, is called from the goroutine that called
 	// EncryptFile or DecryptFile: first with done = 0, then as chunks
@@ -152,7 +156,7 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 		return 0, fmt.Errorf("negative Offset %d", o.Offset)
 	}
 	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	if chunk == 0 {
 		chunk = defaultChunkSize(workers)
@@ -207,13 +211,7 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 	if err := tmp.Chmod(0o600 | srcInfo.Mode().Perm()&0o044); err != nil {
 		return 0, err
 	}
-	if size > 0 {
-		if err := tmp.Truncate(size); err != nil {
-			return 0, err
-		}
-	}
-
-	if err := xorFileParallel(ctx, tmp, in, size, c, o.Offset, workers, chunk, o.Progress); err != nil {
+	if err := xorFile(ctx, tmp, in, size, c, o.Offset, workers, chunk, o.Progress); err != nil {
 		return 0, err
 	}
 	if after, err := in.Stat(); err != nil {
@@ -269,11 +267,18 @@ func syncDir(dir string) {
 	}
 }
 
-// xorFileParallel runs workers goroutines, each with one chunk-sized buffer,
-// that take the next chunk, read it from in, XOR it with the keystream at
-// blob offset base+chunk offset, and write it at the same offset in out.
-// Progress is reported from the calling goroutine.
-func xorFileParallel(ctx context.Context, out, in *os.File, size int64, c *Cipher, base int64, workers, chunk int, progress func(done, total int64)) error {
+// xorFile XORs in with the keystream for blob offsets base onwards and
+// writes the result at the same file offsets in out, chunk by chunk.
+//
+// With one worker the calling goroutine reads, XORs and writes each chunk in
+// turn, on one core. With more, that many goroutines read and XOR chunks into
+// buffers from a pool of workers+1, and the calling goroutine writes them as
+// they finish. One writer loses nothing: the kernel serializes writes to one
+// file (tmpfs and ext4 take the inode lock), and workers that wrote for
+// themselves would only wait on that lock instead of reading ahead
+// (bench/README.md has the measurements). Progress is reported by the
+// calling goroutine after each write.
+func xorFile(ctx context.Context, out, in *os.File, size int64, c *Cipher, base int64, workers, chunk int, progress func(done, total int64)) error {
 	if progress != nil {
 		progress(0, size)
 	}
@@ -283,67 +288,112 @@ func xorFileParallel(ctx context.Context, out, in *os.File, size int64, c *Ciphe
 	chunks := (size + int64(chunk) - 1) / int64(chunk)
 	workers = int(min(int64(workers), chunks))
 	bufSize := int(min(int64(chunk), size))
+	var done int64
+	wrote := func(p []byte, off int64) error {
+		if _, err := out.WriteAt(p, off); err != nil {
+			return fmt.Errorf("writing at offset %d: %w", off, err)
+		}
+		done += int64(len(p))
+		if progress != nil {
+			progress(done, size)
+		}
+		return nil
+	}
+
+	if workers <= 1 {
+		buf := make([]byte, bufSize)
+		for off := int64(0); off < size; off += int64(chunk) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p := buf[:min(int64(chunk), size-off)]
+			if err := readChunk(in, p, off); err != nil {
+				return err
+			}
+			c.XORKeyStreamAt(p, p, base+off)
+			if err := wrote(p, off); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next     atomic.Int64
-		errOnce  sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err })
-		cancel()
+	type result struct {
+		p   []byte
+		off int64
+		err error
 	}
-	doneCh := make(chan int, workers)
+	// Each result holds one buffer, so with both channels as large as the
+	// pool no send on them ever blocks.
+	free := make(chan []byte, workers+1)
+	results := make(chan result, workers+1)
+	for range workers + 1 {
+		free <- make([]byte, bufSize)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			buf := make([]byte, bufSize)
-			for ctx.Err() == nil {
+			for {
+				var buf []byte
+				select {
+				case buf = <-free:
+				case <-ctx.Done():
+					return
+				}
 				off := (next.Add(1) - 1) * int64(chunk)
-				if off >= size {
+				if off >= size || ctx.Err() != nil {
 					return
 				}
 				p := buf[:min(int64(chunk), size-off)]
-				if n, err := in.ReadAt(p, off); err != nil {
-					if err == io.EOF {
-						err = fmt.Errorf("%w: file ended at offset %d", ErrSourceChanged, off+int64(n))
-					}
-					fail(fmt.Errorf("reading at offset %d: %w", off, err))
+				err := readChunk(in, p, off)
+				if err == nil {
+					c.XORKeyStreamAt(p, p, base+off)
+				}
+				results <- result{p, off, err}
+				if err != nil {
 					return
 				}
-				c.XORKeyStreamAt(p, p, base+off)
-				if _, err := out.WriteAt(p, off); err != nil {
-					fail(fmt.Errorf("writing at offset %d: %w", off, err))
-					return
-				}
-				doneCh <- len(p)
 			}
 		})
 	}
 	go func() {
 		wg.Wait()
-		close(doneCh)
+		close(results)
 	}()
-	// Should progress panic, stop the workers and wait for them, so that
-	// none is left blocked on doneCh and the temporary file is not removed
-	// under them. On the normal path doneCh is closed and drained already.
+	// On every return, also an error or a panic in progress: stop the
+	// workers and wait for them, so that none outlives this call and the
+	// temporary file is not closed and removed under them.
 	defer func() {
 		cancel()
-		for range doneCh {
+		for range results {
 		}
 	}()
-	var done int64
-	for n := range doneCh {
-		done += int64(n)
-		if progress != nil && ctx.Err() == nil {
-			progress(done, size)
+	for r := range results {
+		if r.err != nil {
+			return r.err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := wrote(r.p, r.off); err != nil {
+			return err
+		}
+		free <- r.p[:cap(r.p)]
 	}
-	if firstErr != nil {
-		return firstErr
-	}
-	// ctx is the derived context: its error is the caller's cancellation.
+	// The workers stop early only when ctx, derived from the caller's, is done.
 	return ctx.Err()
+}
+
+// readChunk fills p from in at off; a file that ends early has changed.
+func readChunk(in *os.File, p []byte, off int64) error {
+	n, err := in.ReadAt(p, off)
+	if err == io.EOF {
+		err = fmt.Errorf("%w: file ended at offset %d", ErrSourceChanged, off+int64(n))
+	}
+	if err != nil {
+		return fmt.Errorf("reading at offset %d: %w", off, err)
+	}
+	return nil
 }

@@ -325,13 +325,13 @@ func TestEncryptFileDestinationIsDirectory(t *testing.T) {
 
 func TestDefaultChunkSizeBudget(t *testing.T) {
 	for _, tt := range []struct{ workers, want int }{
-		{0, DefaultChunkSize}, {1, DefaultChunkSize}, {2, DefaultChunkSize}, {16, DefaultChunkSize},
-		{17, 16 << 20 / 17}, {64, 256 << 10}, {256, 64 << 10}, {10000, 64 << 10},
+		{0, DefaultChunkSize}, {1, DefaultChunkSize}, {2, DefaultChunkSize}, {63, DefaultChunkSize},
+		{64, 16 << 20 / 65}, {127, 128 << 10}, {255, 64 << 10}, {10000, 64 << 10},
 	} {
 		got := defaultChunkSize(tt.workers)
 		require.Equal(t, tt.want, got, "workers=%d", tt.workers)
 		if tt.workers <= 256 {
-			require.LessOrEqual(t, max(tt.workers, 1)*got, 16<<20, "workers=%d", tt.workers)
+			require.LessOrEqual(t, (max(tt.workers, 1)+1)*got, 16<<20, "workers=%d: Workers+1 buffers", tt.workers)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func runEncrypt(e *env, args []string) error {
 	mime := fs.String("mime-type", "", "the AssetFile MimeType, e.g. video/mp4")
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
 	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runDecrypt(e *env, args []string) error {
 	offset := fs.String("offset", "0", "the blob offset of --in's first byte (for a ranged download)")
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	workers := fs.Int("workers", 0, "parallel workers (default: one per CPU)")
+	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
 	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
