@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -260,61 +259,30 @@ func fetchBlocks(ctx context.Context, r *ReaderAt, w io.WriterAt, start, length 
 	if length == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex // serializes Progress and guards done, firstErr
-		done     int64
-		firstErr error
-		next     = make(chan int64)
-		wg       sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
+	offsets := func(yield func(int64) bool) {
+		for rel := int64(0); rel < length; rel += o.BlockSize {
+			if !yield(rel) {
+				return
+			}
 		}
-		mu.Unlock()
-		cancel()
 	}
 	nblocks := (length + o.BlockSize - 1) / o.BlockSize
-	for range min(int64(o.Concurrency), nblocks) {
-		wg.Go(func() {
-			buf := make([]byte, min(o.BlockSize, length))
-			for rel := range next {
-				if ctx.Err() != nil {
-					continue
-				}
-				b := buf[:min(o.BlockSize, length-rel)]
-				if _, err := r.ReadAtContext(ctx, b, start+rel); err != nil {
-					fail(err)
-					continue
-				}
-				if _, err := w.WriteAt(b, rel); err != nil {
-					fail(err)
-					continue
-				}
-				mu.Lock()
-				done += int64(len(b))
-				if o.Progress != nil {
-					o.Progress(done, length)
-				}
-				mu.Unlock()
+	var done int64
+	return parallel(ctx, offsets, int(min(int64(o.Concurrency), nblocks)), int(min(o.BlockSize, length)),
+		func(ctx context.Context, buf []byte, rel int64) (int64, error) {
+			b := buf[:min(o.BlockSize, length-rel)]
+			if _, err := r.ReadAtContext(ctx, b, start+rel); err != nil {
+				return 0, err
+			}
+			if _, err := w.WriteAt(b, rel); err != nil {
+				return 0, err
+			}
+			return int64(len(b)), nil
+		},
+		func(_ int64, n int64) {
+			done += n
+			if o.Progress != nil {
+				o.Progress(done, length)
 			}
 		})
-	}
-feed:
-	for rel := int64(0); rel < length; rel += o.BlockSize {
-		select {
-		case next <- rel:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
 }

@@ -10,7 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
+	"slices"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -281,76 +281,37 @@ func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size i
 		todo = append(todo, i)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex // serializes callbacks and guards done, firstErr
-		firstErr error
-		next     = make(chan int)
-		wg       sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
 	if o.Progress != nil && done > 0 {
 		o.Progress(done, size)
 	}
-	workers := min(o.Concurrency, len(todo))
-	for range workers {
-		wg.Go(func() {
-			buf := make([]byte, min(o.BlockSize, size))
-			for i := range next {
-				if ctx.Err() != nil {
-					continue // drain: another block failed or ctx was cancelled
+	err = parallel(ctx, slices.Values(todo), min(o.Concurrency, len(todo)), int(min(o.BlockSize, size)),
+		func(ctx context.Context, buf []byte, i int) (int64, error) {
+			off := int64(i) * o.BlockSize
+			b := buf[:blockLen(i)]
+			// ReadAt may return io.EOF with a full buffer at the end.
+			if n, err := src.ReadAt(b, off); n < len(b) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
 				}
-				off := int64(i) * o.BlockSize
-				b := buf[:blockLen(i)]
-				// ReadAt may return io.EOF with a full buffer at the end.
-				if n, err := src.ReadAt(b, off); n < len(b) {
-					if err == nil || errors.Is(err, io.EOF) {
-						err = io.ErrUnexpectedEOF
-					}
-					fail(fmt.Errorf("azblobcrypt: reading source at offset %d: %w", off+int64(n), err))
-					continue
-				}
-				c.XORKeyStreamAt(b, b, off)
-				_, err := client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil)
-				if err != nil {
-					fail(storageError(fmt.Sprintf("stage block %d of %d", i+1, nblocks), blobURL, err))
-					continue
-				}
-				mu.Lock()
-				done += int64(len(b))
-				if o.BlockStaged != nil {
-					o.BlockStaged(i)
-				}
-				if o.Progress != nil {
-					o.Progress(done, size)
-				}
-				mu.Unlock()
+				return 0, fmt.Errorf("azblobcrypt: reading source at offset %d: %w", off+int64(n), err)
+			}
+			c.XORKeyStreamAt(b, b, off)
+			if _, err := client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil); err != nil {
+				return 0, storageError(fmt.Sprintf("stage block %d of %d", i+1, nblocks), blobURL, err)
+			}
+			return int64(len(b)), nil
+		},
+		func(i int, n int64) {
+			done += n
+			if o.BlockStaged != nil {
+				o.BlockStaged(i)
+			}
+			if o.Progress != nil {
+				o.Progress(done, size)
 			}
 		})
-	}
-feed:
-	for _, i := range todo {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
-		return firstErr
+	if err != nil {
+		return err
 	}
 	if beforeCommit != nil {
 		if err := beforeCommit(); err != nil {

@@ -1,0 +1,59 @@
+package azblobcrypt
+
+import (
+	"context"
+	"iter"
+	"sync"
+)
+
+// parallel calls do for every item on at most workers goroutines, each with
+// its own buffer of bufSize bytes. At the first error, or when ctx is done,
+// it stops handing out items; it always waits for every goroutine, and
+// returns the first error, else ctx's. after runs under a lock after each
+// successful item, so callbacks it makes need no locking of their own.
+func parallel[T any](ctx context.Context, items iter.Seq[T], workers, bufSize int,
+	do func(ctx context.Context, buf []byte, item T) (int64, error), after func(item T, n int64)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan T)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, bufSize)
+			for item := range next {
+				if ctx.Err() != nil {
+					continue // drain: another item failed or ctx was cancelled
+				}
+				n, err := do(ctx, buf, item)
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					cancel()
+				} else if after != nil {
+					after(item, n)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for item := range items {
+		select {
+		case next <- item:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
