@@ -19,6 +19,19 @@ const streamBufferSize = 64 << 10
 // count outside 0..len(p).
 var errInvalidWrite = errors.New("blobcrypt: underlying writer returned an invalid count")
 
+// writeFull writes p to w and judges the result as io.Copy does: a count out
+// of range is errInvalidWrite, a short count without an error ErrShortWrite.
+func writeFull(w io.Writer, p []byte) (int, error) {
+	k, err := w.Write(p)
+	if k < 0 || k > len(p) {
+		return 0, errInvalidWrite
+	}
+	if err == nil && k != len(p) {
+		err = io.ErrShortWrite
+	}
+	return k, err
+}
+
 // errInvalidRead is returned when an underlying io.Reader breaks its
 // contract by reporting a byte count outside 0..len(p).
 var errInvalidRead = errors.New("blobcrypt: underlying reader returned an invalid count")
@@ -68,14 +81,8 @@ func (w *Writer) Write(p []byte) (n int, err error) {
 	for len(p) > 0 {
 		chunk := w.buf[:min(len(p), len(w.buf))]
 		w.stream.XORKeyStream(chunk, p[:len(chunk)])
-		m, err := w.w.Write(chunk)
-		if m < 0 || m > len(chunk) {
-			m, err = 0, errInvalidWrite
-		}
+		m, err := writeFull(w.w, chunk)
 		n += m
-		if err == nil && m != len(chunk) {
-			err = io.ErrShortWrite
-		}
 		if err != nil {
 			w.err = err
 			return n, err
@@ -101,14 +108,8 @@ func (w *Writer) ReadFrom(r io.Reader) (n int64, err error) {
 		if m > 0 {
 			chunk := w.buf[:m]
 			w.stream.XORKeyStream(chunk, chunk)
-			k, werr := w.w.Write(chunk)
-			if k < 0 || k > m {
-				k, werr = 0, errInvalidWrite
-			}
+			k, werr := writeFull(w.w, chunk)
 			n += int64(k)
-			if werr == nil && k != m {
-				werr = io.ErrShortWrite
-			}
 			if werr != nil {
 				w.err = werr
 				return n, werr
@@ -165,14 +166,8 @@ func (r *Reader) WriteTo(w io.Writer) (n int64, err error) {
 	for {
 		m, rerr := r.Read(r.buf)
 		if m > 0 {
-			k, werr := w.Write(r.buf[:m])
-			if k < 0 || k > m {
-				k, werr = 0, errInvalidWrite
-			}
+			k, werr := writeFull(w, r.buf[:m])
 			n += int64(k)
-			if werr == nil && k != m {
-				werr = io.ErrShortWrite
-			}
 			if werr != nil {
 				return n, werr
 			}
