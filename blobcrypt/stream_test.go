@@ -258,3 +258,45 @@ func TestStreamAllocations(t *testing.T) {
 		r.WriteTo(io.Discard)
 	}), "Reader.WriteTo")
 }
+
+// truncatedReader hands out at most 7 bytes per Read and then, before the
+// data is exhausted, fails with io.ErrUnexpectedEOF, as a dropped ranged
+// download does.
+type truncatedReader struct {
+	data []byte
+	stop int
+}
+
+func (r *truncatedReader) Read(p []byte) (int, error) {
+	if r.stop == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p[:min(len(p), 7, r.stop)], r.data)
+	r.data, r.stop = r.data[n:], r.stop-n
+	return n, nil
+}
+
+// TestReaderShortReadsThenUnexpectedEOF: every byte delivered before the
+// failure is correct plaintext, the count says where the stream stopped, and
+// the error is the source's.
+func TestReaderShortReadsThenUnexpectedEOF(t *testing.T) {
+	key := testKey(t)
+	const iv, offset = IV(397304628502661816), 1000
+	pt := plaintext(5000)
+	ct := encryptAll(t, key, iv, pt, offset)
+	for _, stop := range []int{0, 1, 15, 16, 17, 4095} {
+		r, err := NewReader(&truncatedReader{data: ct, stop: stop}, key, iv, offset)
+		require.NoError(t, err)
+		got, err := io.ReadAll(r)
+		require.ErrorIs(t, err, io.ErrUnexpectedEOF, "stop %d", stop)
+		require.Equal(t, pt[:stop], got, "stop %d", stop)
+
+		r, err = NewReader(&truncatedReader{data: ct, stop: stop}, key, iv, offset)
+		require.NoError(t, err)
+		var sink bytes.Buffer
+		n, err := r.WriteTo(&sink)
+		require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		require.Equal(t, int64(stop), n)
+		require.True(t, bytes.Equal(pt[:stop], sink.Bytes()), "stop %d", stop)
+	}
+}
