@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestProgressLine(t *testing.T) {
+	const total = 1 << 30
+	draw := func(terminal, quiet bool, total int64) string {
+		var errb bytes.Buffer
+		p := newProgress(&env{stderr: &errb, isTerminal: terminal}, quiet, "encrypt")
+		p.update(0, total)
+		p.update(total/4, total) // within 250 ms of the last line: not drawn
+		p.last = p.last.Add(-time.Second)
+		p.update(total/2, total)
+		p.update(total, total) // the last one is always drawn
+		p.finish()
+		return errb.String()
+	}
+	line := draw(true, false, total)
+	require.Contains(t, line, "amscrypt encrypt: 512.0 MiB / 1.0 GiB")
+	require.Contains(t, line, "1.0 GiB / 1.0 GiB")
+	require.NotContains(t, line, "256.0 MiB", "not throttled")
+	require.Contains(t, line, "MB/s")
+	require.Contains(t, line, "ETA")
+	require.Equal(t, byte('\n'), line[len(line)-1], "the line is not ended")
+
+	require.Empty(t, draw(false, false, total), "drawn when stderr is not a terminal")
+	require.Empty(t, draw(true, true, total), "drawn despite --quiet")
+	require.Empty(t, draw(true, false, progressMinSize-1), "drawn for a small file")
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 30: "5.0 GiB", 3 << 40: "3.0 TiB"} {
+		require.Equal(t, want, size(n), "%d", n)
+	}
+}
