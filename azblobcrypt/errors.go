@@ -108,6 +108,14 @@ func storageError(op, blobURL string, err error) error {
 	if err == nil {
 		return nil
 	}
+	// A transport error's text (*url.Error) holds the full URL, SAS
+	// signature included, whatever its cause: a per-try timeout is a
+	// *url.Error that also matches context.DeadlineExceeded. Keep only the
+	// cause in the message, first, before any branch can print it.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("azblobcrypt: %s: %w", op, err)
 	}
@@ -127,12 +135,6 @@ func storageError(op, blobURL string, err error) error {
 			e.kind = ErrThrottled
 		}
 		return e
-	}
-	// A transport error's text (*url.Error) holds the full URL, SAS
-	// signature included: keep only its cause in the message.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		e.err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
 	}
 	return e
 }

@@ -1,6 +1,7 @@
 package azblobcrypt_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -80,4 +81,36 @@ func TestStorageErrorsOffline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowStorage never answers within the try: each request waits for its
+// per-try context and fails as net/http does, with a *url.Error that holds
+// the full URL and matches context.DeadlineExceeded.
+type slowStorage struct{}
+
+func (slowStorage) Do(req *http.Request) (*http.Response, error) {
+	<-req.Context().Done()
+	return nil, &url.Error{Op: "Head", URL: req.URL.String(), Err: req.Context().Err()}
+}
+
+// TestPerTryTimeoutKeepsSASSecret: a per-try timeout (not the caller's
+// context) once reached the caller with the SAS signature in its text.
+func TestPerTryTimeoutKeepsSASSecret(t *testing.T) {
+	_, key := newKey(t)
+	const blobURL = "https://acct.blob.core.windows.net/asset-1/movie.mp4?sv=2020-08-04&sr=c&sp=rl&sig=SECRETSIGNATURE"
+	opts := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: slowStorage{},
+		Retry:     policy.RetryOptions{MaxRetries: 1, TryTimeout: 20 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+	}}
+	_, err := azblobcrypt.NewReaderAt(t.Context(), blobURL, key, 1, &azblobcrypt.ReaderOptions{ClientOptions: opts})
+	if err == nil {
+		t.Fatal("no error from a server that never answers")
+	}
+	if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "sig=") {
+		t.Fatalf("error leaks the SAS: %q", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %q does not match context.DeadlineExceeded", err)
+	}
+	t.Log(err)
 }
