@@ -116,9 +116,17 @@ func TestKeyNeverPrints(t *testing.T) {
 		P    *contentkey.Key
 	}
 	h := holder{"x", k, &k}
+	// fmt cannot call Format on an unexported field; it prints it by
+	// reflection, so the bytes must not be reachable as values there.
+	type private struct {
+		k  contentkey.Key
+		ks []contentkey.Key
+	}
+	p := private{k, []contentkey.Key{k}}
 	var outs []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d", "%T"} {
-		outs = append(outs, fmt.Sprintf(verb, k), fmt.Sprintf(verb, h), fmt.Sprintf(verb, &k), fmt.Sprintf(verb, []contentkey.Key{k}))
+		outs = append(outs, fmt.Sprintf(verb, k), fmt.Sprintf(verb, h), fmt.Sprintf(verb, &k),
+			fmt.Sprintf(verb, []contentkey.Key{k}), fmt.Sprintf(verb, p), fmt.Sprintf(verb, &p))
 	}
 	outs = append(outs, k.String(), k.GoString(), fmt.Sprint(k), fmt.Sprintln(map[string]contentkey.Key{"k": k}))
 	_, jerr := json.Marshal(h)
@@ -131,7 +139,7 @@ func TestKeyNeverPrints(t *testing.T) {
 	require.ErrorIs(t, terr, contentkey.ErrMarshalKey)
 
 	forms := []string{hex.EncodeToString(raw), strings.ToUpper(hex.EncodeToString(raw)), string(raw),
-		"a1b2c3d4", "A1B2C3D4", "obLD1OX2", fmt.Sprint(raw[:4])[1:9]}
+		"a1b2c3d4", "A1B2C3D4", "obLD1OX2", fmt.Sprint(raw[:4])[1:9], "161 178 195", "0xa1"}
 	for _, out := range outs {
 		for _, f := range forms {
 			require.NotContains(t, out, f, "output %q leaks key bytes", out)

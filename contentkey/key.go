@@ -19,10 +19,34 @@ var ErrMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; u
 // Key is a content key of a fixed type and length. The zero Key is invalid
 // and reports Type -1 and Len 0. A Key is immutable and safe to copy; it
 // never shows its bytes through fmt, String or JSON.
+//
+// The bytes are reached through a closure, not held in a field: fmt cannot
+// call Format on an unexported field (a caller's struct{ k Key }) and prints
+// it by reflection instead, dereferencing arrays and even pointers to them,
+// but it prints a func as an address, and what a closure captures is out of
+// reach of reflection altogether, go-spew's included.
 type Key struct {
-	typ Type
-	n   int
-	b   [StorageKeySize]byte
+	typ      Type
+	n        int
+	material func() *[StorageKeySize]byte
+}
+
+// newKey returns a key of type t and length n whose bytes fill reads.
+func newKey(t Type, n int, fill func([]byte) error) (Key, error) {
+	b := new([StorageKeySize]byte)
+	if err := fill(b[:n]); err != nil {
+		return Key{}, err
+	}
+	return Key{typ: t, n: n, material: func() *[StorageKeySize]byte { return b }}, nil
+}
+
+// raw returns the key's own bytes, nil for the zero Key. It is never
+// exposed: Bytes copies.
+func (k Key) raw() []byte {
+	if k.n == 0 {
+		return nil
+	}
+	return k.material()[:k.n]
 }
 
 // New returns a fresh random key for t, read from crypto/rand.
@@ -31,11 +55,12 @@ func New(t Type) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	k := Key{typ: t, n: size}
-	if _, err := rand.Read(k.b[:size]); err != nil {
-		return Key{}, fmt.Errorf("contentkey: reading random key: %w", err)
-	}
-	return k, nil
+	return newKey(t, size, func(b []byte) error {
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("contentkey: reading random key: %w", err)
+		}
+		return nil
+	})
 }
 
 // FromBytes returns a key of type t holding a copy of b. It fails with
@@ -48,9 +73,10 @@ func FromBytes(t Type, b []byte) (Key, error) {
 	if len(b) != size {
 		return Key{}, fmt.Errorf("%w: %s keys are %d bytes, got %d", ErrKeySize, t, size, len(b))
 	}
-	k := Key{typ: t, n: size}
-	copy(k.b[:], b)
-	return k, nil
+	return newKey(t, size, func(dst []byte) error {
+		copy(dst, b)
+		return nil
+	})
 }
 
 // Type returns the key's ContentKeyType, or -1 for the zero Key.
@@ -70,13 +96,13 @@ func (k Key) IsZero() bool { return k.n == 0 }
 // Bytes returns a copy of the key material. This is the one way to read it;
 // keep the result out of logs and errors.
 func (k Key) Bytes() []byte {
-	return append([]byte(nil), k.b[:k.n]...)
+	return append([]byte(nil), k.raw()...)
 }
 
 // Equal reports whether two keys have the same type and bytes, in time
 // independent of the bytes.
 func (k Key) Equal(o Key) bool {
-	return k.typ == o.typ && k.n == o.n && subtle.ConstantTimeCompare(k.b[:k.n], o.b[:o.n]) == 1
+	return k.typ == o.typ && k.n == o.n && subtle.ConstantTimeCompare(k.raw(), o.raw()) == 1
 }
 
 // String describes the key without its bytes.

@@ -30,7 +30,7 @@ func EncodeKeyFile(id ID, k Key) ([]byte, error) {
 	if k.IsZero() {
 		return nil, fmt.Errorf("%w: the key is the zero Key", ErrKeyFile)
 	}
-	s, t, b := id.String(), int(k.typ), base64.StdEncoding.EncodeToString(k.b[:k.n])
+	s, t, b := id.String(), int(k.typ), base64.StdEncoding.EncodeToString(k.raw())
 	out, err := json.Marshal(keyFile{ID: &s, ContentKeyType: &t, Key: &b})
 	if err != nil {
 		return nil, err
