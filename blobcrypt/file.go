@@ -110,7 +110,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 	if err != nil {
 		return FileResult{}, err
 	}
-	size, err := transformFile(ctx, "encrypting", dst, src, c, &o)
+	size, err := transformFile(ctx, false, dst, src, c, &o)
 	if err != nil {
 		return FileResult{}, err
 	}
@@ -131,7 +131,7 @@ func DecryptFile(ctx context.Context, dst, src string, key contentkey.Key, iv IV
 	if err != nil {
 		return FileResult{}, err
 	}
-	size, err := transformFile(ctx, "decrypting", dst, src, c, &o)
+	size, err := transformFile(ctx, true, dst, src, c, &o)
 	if err != nil {
 		return FileResult{}, err
 	}
@@ -139,8 +139,12 @@ func DecryptFile(ctx context.Context, dst, src string, key contentkey.Key, iv IV
 }
 
 // transformFile XORs src with c's keystream into dst and returns the size.
-// verb ("encrypting", "decrypting") only labels errors.
-func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *FileOptions) (size int64, err error) {
+// decrypt says which way that is, for error messages and the output's mode.
+func transformFile(ctx context.Context, decrypt bool, dst, src string, c *Cipher, o *FileOptions) (size int64, err error) {
+	verb := "encrypting"
+	if decrypt {
+		verb = "decrypting"
+	}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("blobcrypt: %s %s to %s: %w", verb, src, dst, err)
@@ -207,8 +211,14 @@ func transformFile(ctx context.Context, verb, dst, src string, c *Cipher, o *Fil
 			os.Remove(tmpName)
 		}
 	}()
-	// Group and others may read the output only if they may read the input.
-	if err := tmp.Chmod(0o600 | srcInfo.Mode().Perm()&0o044); err != nil {
+	// Ciphertext may be read by group and others if they may read the
+	// input. Plaintext is the owner's alone: that the ciphertext was readable
+	// says nothing about who may read what it hides.
+	perm := 0o600 | srcInfo.Mode().Perm()&0o044
+	if decrypt {
+		perm = 0o600
+	}
+	if err := tmp.Chmod(perm); err != nil {
 		return 0, err
 	}
 	if err := xorFile(ctx, tmp, in, size, c, o.Offset, workers, chunk, o.Progress); err != nil {

@@ -145,7 +145,7 @@ func TestEncryptFileExistingDestination(t *testing.T) {
 	require.Equal(t, plaintext(1000), got)
 }
 
-func TestEncryptFilePermissions(t *testing.T) {
+func TestFilePermissions(t *testing.T) {
 	key := testKey(t)
 	for _, tt := range []struct{ src, want os.FileMode }{
 		{0o644, 0o644}, {0o600, 0o600}, {0o640, 0o640}, {0o755, 0o644}, {0o400, 0o600}, {0o604, 0o604},
@@ -159,6 +159,16 @@ func TestEncryptFilePermissions(t *testing.T) {
 			fi, err := os.Stat(dst)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, fi.Mode().Perm())
+
+			// Decrypted output is the owner's alone, however readable the
+			// ciphertext was.
+			require.NoError(t, os.Chmod(dst, tt.src))
+			plain := filepath.Join(dir, "plain")
+			_, err = DecryptFile(context.Background(), plain, dst, key, 7, nil)
+			require.NoError(t, err)
+			fi, err = os.Stat(plain)
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 		})
 	}
 }
