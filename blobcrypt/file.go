@@ -23,6 +23,10 @@ import (
 // are small against the chunk's ~80 µs of work.
 const DefaultChunkSize = 256 << 10
 
+// MaxWorkers bounds FileOptions.Workers: each worker holds a buffer, so the
+// count comes from the caller's configuration, not from the file size.
+const MaxWorkers = 1024
+
 // With more workers the default chunk shrinks so that all buffers together
 // stay within defaultBufferBudget, down to minDefaultChunkSize: on a machine
 // with many cores the default must not cost a megabyte per core.
@@ -154,6 +158,8 @@ func transformFile(ctx context.Context, decrypt bool, dst, src string, c *Cipher
 	switch {
 	case workers < 0:
 		return 0, fmt.Errorf("negative Workers %d", workers)
+	case workers > MaxWorkers:
+		return 0, fmt.Errorf("%d workers is more than MaxWorkers (%d)", workers, MaxWorkers)
 	case chunk < 0:
 		return 0, fmt.Errorf("negative ChunkSize %d", chunk)
 	case o.Offset < 0:

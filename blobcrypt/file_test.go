@@ -345,3 +345,14 @@ func TestDefaultChunkSizeBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestFileOptionsBounds(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeFile(t, src, plaintext(10), 0o644)
+	for _, o := range []FileOptions{{Workers: -1}, {Workers: MaxWorkers + 1}, {ChunkSize: -1}, {Offset: -1}} {
+		_, err := DecryptFile(context.Background(), filepath.Join(dir, "dst"), src, testKey(t), 1, &o)
+		require.Error(t, err, "%+v", o)
+		require.ElementsMatch(t, []string{"src"}, dirNames(t, dir))
+	}
+}

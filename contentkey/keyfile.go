@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
 // ErrKeyFile is wrapped by every error about a key file's contents.
@@ -77,7 +79,7 @@ func DecodeKeyFile(data []byte) (ID, Key, error) {
 
 // ReadKeyFile reads and decodes the key file at path.
 func ReadKeyFile(path string) (ID, Key, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path)
 	if err != nil {
 		return ID{}, Key{}, err
 	}

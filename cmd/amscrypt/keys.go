@@ -11,6 +11,7 @@ import (
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/protection"
 )
 
@@ -191,7 +192,7 @@ func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
 	case pfxPath != "" && pemPath != "":
 		return nil, usagef("give either --pfx or --private-key, not both")
 	case pfxPath != "":
-		data, err := readSmall(pfxPath)
+		data, err := smallfile.Read(pfxPath)
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +205,7 @@ func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
 		}
 		return priv, nil
 	case pemPath != "":
-		data, err := readSmall(pemPath)
+		data, err := smallfile.Read(pemPath)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
 // Exit statuses.
@@ -169,29 +171,9 @@ func (fs *flagSet) parse(args []string, required ...string) error {
 	return nil
 }
 
-// maxSmallFile bounds the certificates, entities and keys the CLI reads whole.
-const maxSmallFile = 1 << 20
-
-// readSmall reads a file that must be small (a certificate, key or entity).
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes; not a certificate, key or entity", path, maxSmallFile)
-	}
-	return b, nil
-}
-
 // readParsed reads a small file and parses it, prefixing errors with the path.
 func readParsed[T any](path string, parse func([]byte) (T, error)) (T, error) {
-	data, err := readSmall(path)
+	data, err := smallfile.Read(path)
 	if err != nil {
 		var zero T
 		return zero, err

@@ -10,6 +10,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
 const downloadSynopsis = `download --key-file F (--iv N | --asset-file F) --url BLOB_URL --out FILE
@@ -101,7 +102,7 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // readAssetFile reads the AssetFile JSON at path and checks it is
 // storage-encrypted under the key with id keyID.
 func readAssetFile(path string, keyID contentkey.ID) (*envelope.AssetFile, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path)
 	if err != nil {
 		return nil, err
 	}

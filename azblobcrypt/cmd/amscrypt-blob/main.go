@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"io"
 	"os"
 	"os/signal"
@@ -153,7 +154,7 @@ func readURL(v, flagName string) (string, error) {
 	if !strings.HasPrefix(v, "@") {
 		return v, nil
 	}
-	data, err := os.ReadFile(v[1:])
+	data, err := smallfile.Read(v[1:])
 	if err != nil {
 		return "", fmt.Errorf("--%s: %w", flagName, err)
 	}
