@@ -14,6 +14,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 
 // ErrRange is returned for a byte range that does not lie within the blob.
@@ -238,15 +239,7 @@ func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadO
 	if err := tmp.Close(); err != nil {
 		return 0, err
 	}
-	if o.Overwrite {
-		err = os.Rename(tmp.Name(), dst)
-	} else if err = os.Link(tmp.Name(), dst); err == nil {
-		// Link, unlike Rename, fails if dst appeared meanwhile.
-		os.Remove(tmp.Name())
-	} else if errors.Is(err, fs.ErrExist) {
-		err = fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
-	}
-	if err != nil {
+	if err := atomicfile.Place(tmp.Name(), dst, o.Overwrite); err != nil {
 		return 0, err
 	}
 	placed = true

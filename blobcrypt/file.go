@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 
 // DefaultChunkSize is the work item of EncryptFile and DecryptFile when
@@ -244,34 +245,12 @@ func transformFile(ctx context.Context, decrypt bool, dst, src string, c *Cipher
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if err := place(tmpName, dst, o.Overwrite); err != nil {
+	if err := atomicfile.Place(tmpName, dst, o.Overwrite); err != nil {
 		return 0, err
 	}
 	placed = true
 	syncDir(filepath.Dir(dst))
 	return size, nil
-}
-
-// place moves the finished temporary file to dst. Without overwrite it
-// links rather than renames, since rename would silently replace a file
-// that appeared at dst during the run.
-func place(tmpName, dst string, overwrite bool) error {
-	if overwrite {
-		return os.Rename(tmpName, dst)
-	}
-	err := os.Link(tmpName, dst)
-	if err == nil {
-		os.Remove(tmpName)
-		return nil
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
-	}
-	// The file system has no hard links: check and rename, with a small race.
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("%s exists: %w", dst, fs.ErrExist)
-	}
-	return os.Rename(tmpName, dst)
 }
 
 // syncDir makes the rename durable. Some file systems refuse to sync a

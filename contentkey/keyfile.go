@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
@@ -127,8 +128,7 @@ func WriteKeyFile(path string, id ID, k Key) (err error) {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	// Link fails if path appeared meanwhile, unlike Rename, which would replace it.
-	if err := os.Link(tmpName, path); err != nil {
+	if err := atomicfile.Place(tmpName, path, false); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
 		}

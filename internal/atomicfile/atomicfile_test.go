@@ -1,0 +1,65 @@
+package atomicfile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(data), 0o600))
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func names(t *testing.T, dir string) []string {
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestPlace(t *testing.T) {
+	for _, noLinks := range []bool{false, true} {
+		name := "links"
+		if noLinks {
+			name = "no links"
+		}
+		t.Run(name, func(t *testing.T) {
+			if noLinks {
+				link = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
+				t.Cleanup(func() { link = os.Link })
+			}
+			dir := t.TempDir()
+			tmp, dst := filepath.Join(dir, "tmp"), filepath.Join(dir, "dst")
+
+			write(t, tmp, "one")
+			require.NoError(t, Place(tmp, dst, false))
+			require.Equal(t, "one", read(t, dst))
+			require.Equal(t, []string{"dst"}, names(t, dir))
+
+			write(t, tmp, "two")
+			err := Place(tmp, dst, false)
+			require.ErrorIs(t, err, fs.ErrExist)
+			require.Equal(t, "one", read(t, dst), "replaced without overwrite")
+			require.Equal(t, "two", read(t, tmp), "tmp is the caller's to remove")
+
+			require.NoError(t, Place(tmp, dst, true))
+			require.Equal(t, "two", read(t, dst))
+			require.Equal(t, []string{"dst"}, names(t, dir))
+		})
+	}
+}
