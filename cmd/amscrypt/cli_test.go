@@ -365,3 +365,20 @@ func TestNoSecretFlags(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+// TestKeygenStdoutFailure: when the entity cannot be printed, the key file
+// it belongs to is removed again.
+func TestKeygenStdoutFailure(t *testing.T) {
+	dir := t.TempDir()
+	var errb bytes.Buffer
+	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: failingWriter{}, stderr: &errb,
+		getenv: func(string) string { return "" }}
+	code := run(e, []string{"keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", filepath.Join(dir, "k.json")})
+	require.Equal(t, exitError, code)
+	require.Contains(t, errb.String(), "printing the ContentKey entity")
+	requireOnlyFiles(t, dir)
+}

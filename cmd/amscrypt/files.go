@@ -13,6 +13,13 @@ import (
 	"github.com/amscrypt/amscrypt/envelope"
 )
 
+// ivReuseWarning is printed whenever the caller chose the IV: the one
+// mistake the format cannot survive is two different plaintexts under the
+// same key and IV, which the .NET SDK made on every re-upload.
+func ivReuseWarning(cmd string) string {
+	return "amscrypt " + cmd + ": warning: --iv reuses an IV; never encrypt different content under the same key and IV (that reveals the XOR of both). Without --iv every file gets a fresh one"
+}
+
 // readStorageKey reads a key file and insists on a StorageEncryption key:
 // the file cipher is AES-256 and nothing else.
 func readStorageKey(path string) (contentkey.ID, contentkey.Key, error) {
@@ -31,7 +38,7 @@ func runEncrypt(e *env, args []string) error {
 	keyFile := fs.String("key-file", "", "the StorageEncryption key file (from keygen or unwrap)")
 	in := fs.String("in", "", "the plaintext file")
 	out := fs.String("out", "", "where to write the encrypted file")
-	ivText := fs.String("iv", "", "the IV as an unsigned decimal (default: a fresh random IV, which every new file should get)")
+	ivText := fs.String("iv", "", "the IV as an unsigned decimal, only to re-create a blob byte for byte (default: a fresh random IV, which every new file must get)")
 	name := fs.String("name", "", "the AssetFile Name (default: the base name of --in)")
 	mime := fs.String("mime-type", "", "the AssetFile MimeType, e.g. video/mp4")
 	force := fs.Bool("force", false, "replace an existing --out")
@@ -82,6 +89,10 @@ func runEncrypt(e *env, args []string) error {
 		return err
 	}
 	af.MimeType = *mime
+	if opts.IV != nil {
+		// After success, so that a refusal stays one line.
+		fmt.Fprintln(e.stderr, ivReuseWarning("encrypt"))
+	}
 	if err := printJSON(e, af); err != nil {
 		os.Remove(*out)
 		return err

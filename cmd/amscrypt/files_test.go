@@ -75,7 +75,9 @@ func TestEncryptVectors(t *testing.T) {
 			in := filepath.Join(t.TempDir(), "clip.mp4")
 			require.NoError(t, os.WriteFile(in, plaintext(v.Length), 0o644))
 			enc := in + ".enc"
-			body := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc, "--iv", v.IV, "--quiet").ok(t)
+			r := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc, "--iv", v.IV, "--quiet")
+			body := r.ok(t)
+			require.Contains(t, r.stderr, "--iv reuses an IV", "a chosen IV must be warned about")
 			ct, err := os.ReadFile(enc)
 			require.NoError(t, err)
 			if v.CiphertextHex != "" || v.Length == 0 {
@@ -121,7 +123,9 @@ func TestEncryptFreshIVEachTime(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, plaintext(100), 0o644))
 	ivs := map[string]bool{}
 	for i := range 5 {
-		body := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, fmt.Sprint(i)), "--name", "clip.mp4").ok(t)
+		r := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, fmt.Sprint(i)), "--name", "clip.mp4")
+		body := r.ok(t)
+		require.Empty(t, r.stderr, "a fresh IV needs no warning")
 		var af map[string]any
 		require.NoError(t, json.Unmarshal([]byte(body), &af))
 		ivs[af["InitializationVector"].(string)] = true

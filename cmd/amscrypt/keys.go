@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/checksum"
@@ -182,7 +183,13 @@ func runKeygen(e *env, args []string) error {
 	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
 		return err
 	}
-	return printJSON(e, ck)
+	if err := printJSON(e, ck); err != nil {
+		// Nobody holds the entity, so the new key could never be used:
+		// leave nothing, as on any other failure.
+		os.Remove(*keyOut)
+		return fmt.Errorf("printing the ContentKey entity: %w", err)
+	}
+	return nil
 }
 
 // readPrivateKey loads the private key from --pfx (password from the

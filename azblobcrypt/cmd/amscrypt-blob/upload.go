@@ -73,6 +73,12 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return err
 	}
+	if opts.IV != nil {
+		// After success, so that a refusal stays one line. The one mistake
+		// the format cannot survive is different content under the same key
+		// and IV; resuming needs no --iv (the state file holds it).
+		fmt.Fprintln(stderr, "amscrypt-blob upload: warning: --iv reuses an IV; never upload different content under the same key and IV. Resuming needs no --iv: the state file holds it")
+	}
 	out, err := json.Marshal(af)
 	if err != nil {
 		return err
