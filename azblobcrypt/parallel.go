@@ -10,7 +10,9 @@ import (
 // its own buffer of bufSize bytes. At the first error, or when ctx is done,
 // it stops handing out items; it always waits for every goroutine, and
 // returns the first error, else ctx's. after runs under a lock after each
-// successful item, so callbacks it makes need no locking of their own.
+// successful item, so callbacks it makes need no locking of their own; if it
+// panics, parallel stops and panics with the same value on the caller's
+// goroutine.
 func parallel[T any](ctx context.Context, items iter.Seq[T], workers, bufSize int,
 	do func(ctx context.Context, buf []byte, item T) (int64, error), after func(item T, n int64)) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -20,6 +22,21 @@ func parallel[T any](ctx context.Context, items iter.Seq[T], workers, bufSize in
 		firstErr error
 		wg       sync.WaitGroup
 	)
+	// A panic in after (a caller's Progress callback) would kill the
+	// process from a worker goroutine; catch it, stop, and raise it again on
+	// the caller's goroutine once every worker has stopped.
+	var panicked any
+	callAfter := func(item T, n int64) {
+		defer func() {
+			if p := recover(); p != nil {
+				if panicked == nil {
+					panicked = p
+				}
+				cancel()
+			}
+		}()
+		after(item, n)
+	}
 	next := make(chan T)
 	for range workers {
 		wg.Go(func() {
@@ -36,7 +53,7 @@ func parallel[T any](ctx context.Context, items iter.Seq[T], workers, bufSize in
 					}
 					cancel()
 				} else if after != nil {
-					after(item, n)
+					callAfter(item, n)
 				}
 				mu.Unlock()
 			}
@@ -52,6 +69,9 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 	if firstErr != nil {
 		return firstErr
 	}
