@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,9 +22,10 @@ var ErrInvalidFileName = errors.New("envelope: invalid file name")
 
 // ValidateFileName checks the rules the service sets for an AssetFile or
 // IngestManifestFile Name: not empty, valid UTF-8, at most MaxFileNameLength
-// characters, none of ! * ' ( ) ; : @ & = + $ , / ? % # [ ] ", and at most one
-// '.' (the one before the extension). The error names the rule, and for a
-// character rule the character and its byte offset.
+// characters, none of ! * ' ( ) ; : @ & = + $ , / ? % # [ ] ", no control
+// characters, and at most one '.', before an extension (so not last). The
+// error names the rule, and for a character rule the character and its byte
+// offset.
 func ValidateFileName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: the name is empty", ErrInvalidFileName)
@@ -46,11 +48,22 @@ func ValidateFileName(name string) error {
 		return fmt.Errorf("%w %s: character %q at offset %d is not allowed (a file name may not contain any of %s)",
 			ErrInvalidFileName, quote(name), name[i], i, forbiddenFileNameChars)
 	}
+	// Control characters (NUL, newline, tab, DEL, C1) cannot travel in a
+	// URL or an HTTP header unescaped, and the name may not be escaped.
+	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Errorf("%w %s: control character U+%04X at offset %d is not allowed", ErrInvalidFileName, quote(name), r, i)
+	}
 	if first := strings.IndexByte(name, '.'); first >= 0 {
 		if second := strings.IndexByte(name[first+1:], '.'); second >= 0 {
 			return fmt.Errorf("%w %s: second '.' at offset %d (only one '.', before the extension, is allowed)",
 				ErrInvalidFileName, quote(name), first+1+second)
 		}
+	}
+	// Blob storage advises against names ending in '.', and a name that is
+	// only "." is dropped from a URL path by normalization.
+	if strings.HasSuffix(name, ".") {
+		return fmt.Errorf("%w %s: the name ends in '.' (the '.' must come before an extension)", ErrInvalidFileName, quote(name))
 	}
 	return nil
 }

@@ -14,10 +14,9 @@ func TestValidateFileName(t *testing.T) {
 		"with space.mp4",
 		"日本語.mp4",
 		".hidden",
-		"trailing.",
 		strings.Repeat("a", 256) + ".mp4", // exactly 260
 		strings.Repeat("é", 256) + ".mp4", // 260 characters, 516 bytes
-		"tab\tand~tilde_under-score.mp4",
+		"tilde~under_score-dash.mp4",
 	} {
 		if err := ValidateFileName(name); err != nil {
 			t.Errorf("%q: %v", name, err)
@@ -55,6 +54,13 @@ func TestValidateFileName(t *testing.T) {
 		{"a]b.mp4", `character ']' at offset 1`},
 		{`a"b.mp4`, `character '"' at offset 1`},
 		{"日本!.mp4", `character '!' at offset 6`}, // byte offset
+		{"a\nb.mp4", "control character U+000A at offset 1"},
+		{"a\x00b.mp4", "control character U+0000 at offset 1"},
+		{"a\tb.mp4", "control character U+0009 at offset 1"},
+		{"a\x7fb.mp4", "control character U+007F at offset 1"},
+		{"ab\u0085.mp4", "control character U+0085 at offset 2"},
+		{".", "ends in '.'"},
+		{"movie.", "ends in '.'"},
 	} {
 		err := ValidateFileName(tc.name)
 		if !errors.Is(err, ErrInvalidFileName) || !strings.Contains(err.Error(), tc.want) {
