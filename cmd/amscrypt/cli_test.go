@@ -161,7 +161,44 @@ func TestChecksumRefusals(t *testing.T) {
 		require.Equal(t, exitError, r.code)
 		require.Contains(t, r.stderr, "--key-id")
 	}
-	cli(t, nil, "checksum", "--key", key).refused(t, "--key-file, or --key with --key-id")
+	cli(t, nil, "checksum", "--key", key).refused(t, "--key-id is required")
+	cli(t, nil, "checksum").refused(t, "--key-file, or --key with --key-id")
+}
+
+// TestChecksumKeyFileForms: --key-file takes keygen's key file (with or
+// without a matching --key-id) or a file holding just the key, raw or in
+// base64, with --key-id.
+func TestChecksumKeyFileForms(t *testing.T) {
+	var file struct{ Vectors []checksumVector }
+	testvectors.Load(t, "checksum.json", &file)
+	dir := t.TempDir()
+	for i, v := range file.Vectors {
+		raw, _ := base64.StdEncoding.DecodeString(v.Key)
+		id := v.IDSpellings[0]
+		rawFile, b64File := filepath.Join(dir, fmt.Sprintf("raw%d", i)), filepath.Join(dir, fmt.Sprintf("b64%d", i))
+		require.NoError(t, os.WriteFile(rawFile, raw, 0o600))
+		require.NoError(t, os.WriteFile(b64File, []byte(v.Key+"\n"), 0o600))
+		for _, f := range []string{rawFile, b64File} {
+			require.Equal(t, v.Checksum+"\n", cli(t, nil, "checksum", "--key-file", f, "--key-id", id).ok(t))
+			cli(t, nil, "checksum", "--key-file", f).refused(t, "--key-id is required")
+		}
+	}
+	keyPath, id, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	want := cli(t, nil, "checksum", "--key-file", keyPath).ok(t)
+	require.Equal(t, want, cli(t, nil, "checksum", "--key-file", keyPath, "--key-id", strings.ToUpper(id.GUID())).ok(t))
+	other, _ := contentkey.NewID()
+	cli(t, nil, "checksum", "--key-file", keyPath, "--key-id", other.String()).refused(t, "is not the key file's Id")
+
+	bad := filepath.Join(dir, "bad")
+	for content, want := range map[string]string{
+		string(make([]byte, 20)):                 "holds neither a key file, nor a 16- or 32-byte raw key",
+		"AAAA\n":                                 "got 3",
+		"not base64 at all!":                     "(18 bytes)",
+		`{"Id":"x","ContentKeyType":1,"Key":""}`: "invalid key file",
+	} {
+		require.NoError(t, os.WriteFile(bad, []byte(content), 0o600))
+		cli(t, nil, "checksum", "--key-file", bad, "--key-id", id.String()).refused(t, want)
+	}
 }
 
 func TestKeygen(t *testing.T) {

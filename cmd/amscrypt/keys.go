@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
@@ -57,29 +58,27 @@ func readPinnedCertificate(path, pin string) (*protection.Certificate, error) {
 }
 
 func runChecksum(e *env, args []string) error {
-	fs := newFlags(e, "checksum", "(--key BASE64|- --key-id ID | --key-file FILE)")
+	fs := newFlags(e, "checksum", "(--key BASE64|- | --key-file FILE) [--key-id ID]")
 	keyB64 := fs.String("key", "", "the content key in base64 (16 bytes: AES-128, 32 bytes: AES-256), or - to read it from stdin; prefer --key-file")
-	keyID := fs.String("key-id", "", "the content key id: nb:kid:UUID:<guid> or a bare GUID")
-	keyFile := fs.String("key-file", "", "a key file written by keygen or unwrap (holds key and id)")
+	keyID := fs.String("key-id", "", "the content key id: nb:kid:UUID:<guid> or a bare GUID (required unless the key file holds it)")
+	keyFile := fs.String("key-file", "", "a key file written by keygen or unwrap (holds key and id), or a file holding just the key, raw or in base64")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var (
-		id  contentkey.ID
-		k   contentkey.Key
-		err error
+		id, fileID contentkey.ID
+		k          contentkey.Key
+		hasFileID  bool
+		err        error
 	)
 	switch {
-	case *keyFile != "" && (*keyB64 != "" || *keyID != ""):
-		return usagef("give either --key-file or --key with --key-id, not both")
+	case *keyFile != "" && *keyB64 != "":
+		return usagef("give either --key-file or --key, not both")
 	case *keyFile != "":
-		if id, k, err = contentkey.ReadKeyFile(*keyFile); err != nil {
+		if fileID, k, hasFileID, err = readChecksumKeyFile(*keyFile); err != nil {
 			return err
 		}
-	case *keyB64 != "" && *keyID != "":
-		if id, err = contentkey.ParseID(*keyID); err != nil {
-			return fmt.Errorf("--key-id: %w", err)
-		}
+	case *keyB64 != "":
 		text := *keyB64
 		if text == "-" {
 			b, err := io.ReadAll(io.LimitReader(e.stdin, 4096))
@@ -89,11 +88,24 @@ func runChecksum(e *env, args []string) error {
 			defer clear(b)
 			text = strings.TrimSpace(string(b))
 		}
-		if k, err = keyFromBase64(text); err != nil {
+		if k, err = keyFromBase64(text, "--key"); err != nil {
 			return err
 		}
 	default:
 		return usagef("give --key-file, or --key with --key-id")
+	}
+	switch {
+	case *keyID != "":
+		if id, err = contentkey.ParseID(*keyID); err != nil {
+			return fmt.Errorf("--key-id: %w", err)
+		}
+		if hasFileID && id != fileID {
+			return fmt.Errorf("--key-id %s is not the key file's Id %s", id, fileID)
+		}
+	case hasFileID:
+		id = fileID
+	default:
+		return usagef("--key-id is required: the key given holds no id")
 	}
 	sum, err := checksum.Compute(k, id)
 	if err != nil {
@@ -107,21 +119,57 @@ func runChecksum(e *env, args []string) error {
 	return nil
 }
 
-// keyFromBase64 decodes a raw key for checksum: its length picks AES-128
-// (16 bytes) or AES-256 (32 bytes); nothing else is a content key.
-func keyFromBase64(text string) (contentkey.Key, error) {
-	raw, err := base64.StdEncoding.DecodeString(text)
+// readChecksumKeyFile reads a key file as keygen writes it (which holds the
+// id too), or a file holding only the key: 16 or 32 raw bytes, or their
+// base64. A file that starts like JSON must be a valid key file.
+func readChecksumKeyFile(path string) (contentkey.ID, contentkey.Key, bool, error) {
+	data, err := smallfile.Read(path)
 	if err != nil {
-		return contentkey.Key{}, errors.New("--key: not valid base64")
+		return contentkey.ID{}, contentkey.Key{}, false, err
+	}
+	defer clear(data)
+	if text := bytes.TrimSpace(data); len(text) > 0 && text[0] == '{' {
+		id, k, err := contentkey.DecodeKeyFile(data)
+		if err != nil {
+			return id, k, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return id, k, true, nil
+	}
+	if n := len(data); n == contentkey.AES128KeySize || n == contentkey.StorageKeySize {
+		k, err := keyFromRaw(data, path)
+		return contentkey.ID{}, k, false, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
+	if err != nil {
+		return contentkey.ID{}, contentkey.Key{}, false, fmt.Errorf(
+			"%s: holds neither a key file, nor a 16- or 32-byte raw key, nor a key in base64 (%d bytes)", path, len(data))
 	}
 	defer clear(raw)
+	k, err := keyFromRaw(raw, path)
+	return contentkey.ID{}, k, false, err
+}
+
+// keyFromBase64 decodes a key for checksum from base64; what names its
+// source (a flag or a file) for errors.
+func keyFromBase64(text, what string) (contentkey.Key, error) {
+	raw, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return contentkey.Key{}, fmt.Errorf("%s: not valid base64", what)
+	}
+	defer clear(raw)
+	return keyFromRaw(raw, what)
+}
+
+// keyFromRaw makes a key for checksum: its length picks AES-128 (16 bytes)
+// or AES-256 (32 bytes); nothing else is a content key.
+func keyFromRaw(raw []byte, what string) (contentkey.Key, error) {
 	switch len(raw) {
 	case contentkey.StorageKeySize:
 		return contentkey.FromBytes(contentkey.StorageEncryption, raw)
 	case contentkey.AES128KeySize:
 		return contentkey.FromBytes(contentkey.CommonEncryption, raw)
 	}
-	return contentkey.Key{}, fmt.Errorf("--key: %w: a content key is 16 or 32 bytes, got %d", contentkey.ErrKeySize, len(raw))
+	return contentkey.Key{}, fmt.Errorf("%s: %w: a content key is 16 or 32 bytes, got %d", what, contentkey.ErrKeySize, len(raw))
 }
 
 // parseKeyType accepts "storage" and the other short names besides every
