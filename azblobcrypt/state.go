@@ -14,6 +14,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 
 // ErrStateMismatch is returned when a resume state file exists for the same
@@ -107,22 +108,6 @@ func (s *uploadState) check(path string, want *uploadState, ivRequested *blobcry
 		ErrStateMismatch, path, why)
 }
 
-// writeSynced makes f private, writes data, syncs and closes it. The IV must
-// be on disk before the first block that uses it is staged.
-func writeSynced(f *os.File, data []byte) error {
-	err := f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // saveState writes s to path with mode 0600, whole or not at all.
 func saveState(path string, s *uploadState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
@@ -133,15 +118,8 @@ func saveState(path string, s *uploadState) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("azblobcrypt: resume state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".upload-*.tmp")
-	if err != nil {
-		return fmt.Errorf("azblobcrypt: resume state: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := writeSynced(tmp, append(data, '\n')); err != nil {
-		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	// The IV must be on disk before the first block that uses it is staged.
+	if err := atomicfile.WritePrivate(path, append(data, '\n'), true); err != nil {
 		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
 	}
 	return nil

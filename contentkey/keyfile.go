@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
@@ -96,7 +95,7 @@ func ReadKeyFile(path string) (ID, Key, error) {
 // never replaces an existing file: if path exists it fails with an error that
 // matches fs.ErrExist and leaves the file as it was. The file appears whole
 // or not at all (it is written to a temporary name and linked into place).
-func WriteKeyFile(path string, id ID, k Key) (err error) {
+func WriteKeyFile(path string, id ID, k Key) error {
 	data, err := EncodeKeyFile(id, k)
 	if err != nil {
 		return err
@@ -105,30 +104,7 @@ func WriteKeyFile(path string, id ID, k Key) (err error) {
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".amscrypt-key-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-	// CreateTemp makes the file 0600 already; Chmod guards against an umask-free
-	// platform default and documents the intent.
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := atomicfile.Place(tmpName, path, false); err != nil {
+	if err := atomicfile.WritePrivate(path, data, false); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // link is os.Link; tests replace it to act as a file system without hard
@@ -41,4 +42,30 @@ func Place(tmp, dst string, overwrite bool) error {
 
 func exists(dst string) error {
 	return fmt.Errorf("%s exists; refusing to overwrite it: %w", dst, fs.ErrExist)
+}
+
+// WritePrivate writes data to path with mode 0600, whole or not at all: to
+// a temporary file in path's directory, synced, then placed as Place does.
+func WritePrivate(path string, data []byte, overwrite bool) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once placed
+	// CreateTemp makes the file 0600 already; Chmod states the intent and
+	// does not depend on that.
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return Place(tmp.Name(), path, overwrite)
 }

@@ -63,3 +63,21 @@ func TestPlace(t *testing.T) {
 		})
 	}
 }
+
+func TestWritePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+	require.NoError(t, WritePrivate(path, []byte("one"), false))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+
+	require.ErrorIs(t, WritePrivate(path, []byte("two"), false), fs.ErrExist)
+	require.Equal(t, "one", read(t, path))
+	require.NoError(t, WritePrivate(path, []byte("three"), true))
+	require.Equal(t, "three", read(t, path))
+	require.Equal(t, []string{"key"}, names(t, dir), "temporary files left behind")
+
+	require.Error(t, WritePrivate(filepath.Join(dir, "missing", "key"), []byte("x"), false))
+	require.Equal(t, []string{"key"}, names(t, dir))
+}
