@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -243,13 +244,20 @@ func TestPFX(t *testing.T) {
 			require.True(t, want.Equal(priv))
 			require.Equal(t, v.Thumbprint, cert.Thumbprint())
 			flavours[v.Flavour] = true
+			if v.Flavour == "negative-serial" {
+				// The point of this vector: go-pkcs12 parses the
+				// certificate with crypto/x509, which refuses a negative
+				// serial, so ParsePFX must have taken its fallback.
+				_, _, _, err := pkcs12.DecodeChain(data, v.Password)
+				require.ErrorContains(t, err, "negative serial")
+			}
 
 			_, _, err = protection.ParsePFX(data, v.WrongPassword)
 			require.ErrorIs(t, err, protection.ErrPFXPassword)
 			require.NotContains(t, err.Error(), v.WrongPassword)
 		})
 	}
-	for _, f := range []string{"legacy-rc2-3des", "modern-aes256-pbkdf2"} {
+	for _, f := range []string{"legacy-rc2-3des", "modern-aes256-pbkdf2", "negative-serial"} {
 		require.True(t, flavours[f], "no %s PFX", f)
 	}
 	_, _, err = protection.ParsePFX([]byte("garbage"), "")

@@ -791,7 +791,10 @@ def pfx_info(name, password, legacy):
 
 def pfx_ok(name, password, k2048, cert_der):
     try:
-        key, cert, _ = pkcs12.load_key_and_certificates(read(name), password.encode())
+        with warnings.catch_warnings():
+            # The negative-serial certificate loads with a deprecation warning.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            key, cert, _ = pkcs12.load_key_and_certificates(read(name), password.encode())
     except (ValueError, FileNotFoundError):
         return False
     if cert is None or cert.public_bytes(serialization.Encoding.DER) != cert_der:
@@ -801,28 +804,34 @@ def pfx_ok(name, password, k2048, cert_der):
 
 def gen_pfx(m, thumbs):
     k2048 = m["k2048"]
-    cert_der = m["der"]["rsa2048"]
-    key_pem, cert_pem = path("rsa2048.pkcs8.key.pem"), path("rsa2048.crt.pem")
+    key_pem = path("rsa2048.pkcs8.key.pem")
+    certs = {"rsa2048": "rsa2048.crt.pem", "negserial": "negserial-rsa2048.crt.pem"}
     specs = [
-        # file, password, flavour, made_by, openssl export args (None = Python), needs -legacy to read
-        ("rsa2048.legacy-rc2-3des.pfx", PFX_PASSWORD, "legacy-rc2-3des", "openssl pkcs12 -export -legacy",
+        # file, certificate, password, flavour, made_by, openssl export args (None = Python), needs -legacy to read
+        ("rsa2048.legacy-rc2-3des.pfx", "rsa2048", PFX_PASSWORD, "legacy-rc2-3des", "openssl pkcs12 -export -legacy",
          ["-legacy"], True),
-        ("rsa2048.legacy-3des.pfx", PFX_PASSWORD, "legacy-3des",
+        ("rsa2048.legacy-3des.pfx", "rsa2048", PFX_PASSWORD, "legacy-3des",
          "openssl pkcs12 -export -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1",
          ["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"], False),
-        ("rsa2048.legacy-3des.pyca.pfx", PFX_PASSWORD, "legacy-3des",
+        ("rsa2048.legacy-3des.pyca.pfx", "rsa2048", PFX_PASSWORD, "legacy-3des",
          "Python cryptography serialize_key_and_certificates, PBESv1SHA1And3KeyTripleDESCBC, hmac SHA1",
          None, False),
-        ("rsa2048.modern.pfx", PFX_PASSWORD, "modern-aes256-pbkdf2", "openssl pkcs12 -export (OpenSSL 3 defaults)",
-         [], False),
-        ("rsa2048.empty-password.legacy.pfx", "", "empty-password",
+        ("rsa2048.modern.pfx", "rsa2048", PFX_PASSWORD, "modern-aes256-pbkdf2",
+         "openssl pkcs12 -export (OpenSSL 3 defaults)", [], False),
+        ("rsa2048.empty-password.legacy.pfx", "rsa2048", "", "empty-password",
          "openssl pkcs12 -export -legacy -passout pass: (Windows-style legacy algorithms, empty password)",
          ["-legacy"], True),
-        ("rsa2048.empty-password.modern.pfx", "", "empty-password",
+        ("rsa2048.empty-password.modern.pfx", "rsa2048", "", "empty-password",
          "openssl pkcs12 -export -passout pass: (OpenSSL 3 defaults, empty password)", [], False),
+        # A certificate with a negative serial number, like the service's own, which crypto/x509 refuses.
+        ("negserial-rsa2048.legacy.pfx", "negserial", PFX_PASSWORD, "negative-serial",
+         "openssl pkcs12 -export -legacy, certificate negserial-rsa2048.crt.pem", ["-legacy"], True),
+        ("negserial-rsa2048.modern.pfx", "negserial", PFX_PASSWORD, "negative-serial",
+         "openssl pkcs12 -export (OpenSSL 3 defaults), certificate negserial-rsa2048.crt.pem", [], False),
     ]
     vectors = []
-    for name, pw, flavour, made_by, args, legacy in specs:
+    for name, cert, pw, flavour, made_by, args, legacy in specs:
+        cert_file, cert_der = certs[cert], m["der"][cert]
         if not (os.path.exists(path(name)) and pfx_ok(name, pw, k2048, cert_der)):
             if args is None:
                 enc = (serialization.PrivateFormat.PKCS12.encryption_builder()
@@ -832,15 +841,18 @@ def gen_pfx(m, thumbs):
                                                              x509.load_der_x509_certificate(cert_der), None, enc)
                 write_if_changed(name, data)
             else:
-                openssl(["pkcs12", "-export"] + args + ["-inkey", key_pem, "-in", cert_pem, "-name", "amscrypt test",
+                openssl(["pkcs12", "-export"] + args + ["-inkey", key_pem, "-in", path(cert_file),
+                                                        "-name", "amscrypt test",
                                                         "-passout", "pass:" + pw, "-out", path(name)])
             assert pfx_ok(name, pw, k2048, cert_der), name
         algs = pfx_info(name, pw, legacy)
         # The certificate openssl extracts has the expected thumbprint.
         extra = ["-legacy"] if legacy else []
-        certs = openssl(["pkcs12", "-in", path(name), "-passin", "pass:" + pw, "-nokeys", "-clcerts"] + extra).stdout
-        fp = openssl(["x509", "-noout", "-fingerprint", "-sha1"], certs).stdout.decode().strip()
-        assert fp.split("=", 1)[1].replace(":", "").upper() == thumbs["rsa2048.crt.pem"], name
+        out = openssl(["pkcs12", "-in", path(name), "-passin", "pass:" + pw, "-nokeys", "-clcerts"] + extra).stdout
+        fp = openssl(["x509", "-noout", "-fingerprint", "-sha1"], out).stdout.decode().strip()
+        assert fp.split("=", 1)[1].replace(":", "").upper() == thumbs[cert_file], name
+        if cert == "negserial":
+            assert openssl(["x509", "-noout", "-serial"], out).stdout.decode().startswith("serial=-"), name
         # Wrong password fails in both openssl and Python.
         assert openssl(["pkcs12", "-info", "-noout", "-in", path(name), "-passin", "pass:" + PFX_WRONG_PASSWORD]
                        + extra, check=False).returncode != 0
@@ -856,14 +868,15 @@ def gen_pfx(m, thumbs):
             "made_by": made_by,
             "algorithms": algs,
             "openssl_needs_legacy_provider": legacy,
-            "thumbprint": thumbs["rsa2048.crt.pem"],
-            "cert_file": "rsa2048.crt.pem",
+            "thumbprint": thumbs[cert_file],
+            "cert_file": cert_file,
             "private_key_file": "rsa2048.pkcs8.key.pem",
             "wrong_password": PFX_WRONG_PASSWORD,
         })
     write_json("pfx.json", {
         "description": (
-            "PKCS#12 (PFX) files holding rsa2048.pkcs8.key.pem and rsa2048.crt.pem. Generated by "
+            "PKCS#12 (PFX) files holding rsa2048.pkcs8.key.pem and the certificate in cert_file (rsa2048.crt.pem, "
+            "or negserial-rsa2048.crt.pem, whose serial number is negative). Generated by "
             "testdata/gen_vectors.py with %s, independent of the Go code. made_by says how each was exported; "
             "algorithms are the lines printed by `openssl pkcs12 -info -noout` (with -legacy where "
             "openssl_needs_legacy_provider). Each file was checked to load with its password in Python cryptography "
@@ -1092,7 +1105,9 @@ valid ones (numbers as JSON numbers and as strings, an uppercase id, extra servi
 **rsa2048.*.pfx / pfx.json** - PKCS#12 files for the rsa2048 key and certificate: legacy
 RC2-40 + 3DES with SHA-1 MAC (`openssl pkcs12 -export -legacy`, as Windows makes them), legacy
 3DES everywhere (openssl and `cryptography`), modern AES-256-CBC/PBKDF2/HMAC-SHA256 (OpenSSL 3
-default), and two with the empty password (legacy and modern). pfx.json records password, the
+default), and two with the empty password (legacy and modern).
+**negserial-rsa2048.{legacy,modern}.pfx** hold the same key with the negative-serial certificate,
+like a PFX exported next to the service's own certificate. pfx.json records password, the
 algorithm lines from `openssl pkcs12 -info`, the contained certificate's thumbprint and a wrong
 password that must fail.
 
