@@ -11,6 +11,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 
 // ivReuseWarning is printed whenever the caller chose the IV: the one
@@ -69,6 +70,8 @@ func runEncrypt(e *env, args []string) error {
 		if err := refuseExisting(*out, "output file"); err != nil {
 			return fmt.Errorf("%w (use --force to replace it)", err)
 		}
+	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile}); err != nil {
+		return err
 	}
 	id, k, err := readStorageKey(*keyFile)
 	if err != nil {
@@ -121,9 +124,14 @@ func runDecrypt(e *env, args []string) error {
 	if (*ivText == "") == (*assetFile == "") {
 		return usagef("give exactly one of --iv and --asset-file")
 	}
-	if *out != "-" && !*force {
-		if err := refuseExisting(*out, "output file"); err != nil {
-			return fmt.Errorf("%w (use --force to replace it)", err)
+	if *out != "-" {
+		if !*force {
+			if err := refuseExisting(*out, "output file"); err != nil {
+				return fmt.Errorf("%w (use --force to replace it)", err)
+			}
+		} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
+			atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
+			return err
 		}
 	}
 	id, k, err := readStorageKey(*keyFile)

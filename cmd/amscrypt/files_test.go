@@ -192,6 +192,11 @@ func TestFileRefusals(t *testing.T) {
 		{"decrypt signed offset", []string{"decrypt", "--key-file", keyPath, "--iv", "1", "--offset", "+5", "--in", enc, "--out", out}, "--offset"},
 		{"decrypt existing out", []string{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", enc, "--out", in}, "already exists"},
 		{"decrypt 16-byte key", []string{"decrypt", "--key-file", commonKey, "--iv", "1", "--in", enc, "--out", out}, "32-byte StorageEncryption"},
+		// --force replaces an output, never a file the command reads: a key
+		// file replaced by its own ciphertext would lose the key for good.
+		{"encrypt onto its key file", []string{"encrypt", "--key-file", keyPath, "--in", in, "--out", keyPath, "--force"}, "--key-file"},
+		{"decrypt onto its key file", []string{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", enc, "--out", keyPath, "--force"}, "--key-file"},
+		{"decrypt onto its asset file", []string{"decrypt", "--key-file", keyPath, "--asset-file", assetFile, "--in", enc, "--out", assetFile, "--force"}, "--asset-file"},
 	}
 	for _, bad := range ivFile.Invalid {
 		if bad.Text == "" {
@@ -202,11 +207,22 @@ func TestFileRefusals(t *testing.T) {
 			tc{"decrypt iv " + bad.Why, []string{"decrypt", "--key-file", keyPath, "--in", enc, "--out", out, "--iv", bad.Text}, "--iv"})
 	}
 	keyForms := []string{hex.EncodeToString(k.Bytes()), b64(k.Bytes())}
+	contents := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		contents[f] = b
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := cli(t, nil, tt.args...)
 			r.refused(t, tt.want)
 			requireOnlyFiles(t, dir, files...)
+			for f, want := range contents {
+				got, err := os.ReadFile(filepath.Join(dir, f))
+				require.NoError(t, err)
+				require.Equal(t, want, got, "%s changed", f)
+			}
 			for _, f := range keyForms {
 				require.NotContains(t, r.stderr, f, "key leaked into an error")
 			}

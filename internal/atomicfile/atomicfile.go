@@ -69,3 +69,29 @@ func WritePrivate(path string, data []byte, overwrite bool) error {
 	}
 	return Place(tmp.Name(), path, overwrite)
 }
+
+// An Input is a file a command reads, named by the flag that gave it.
+type Input struct {
+	Flag, Path string
+}
+
+// NotAnInput returns an error if dst is the same file as one of inputs (also
+// through a link), so that an output never replaces a file the command reads,
+// above all its key file, not even where overwriting is allowed. A dst that
+// does not exist yet, or an input that cannot be read (its reader will say
+// why), is not an error here.
+func NotAnInput(dst string, inputs ...Input) error {
+	di, err := os.Stat(dst)
+	if err != nil {
+		return nil
+	}
+	for _, in := range inputs {
+		if in.Path == "" {
+			continue
+		}
+		if ii, err := os.Stat(in.Path); err == nil && os.SameFile(di, ii) {
+			return fmt.Errorf("%s is the file given as %s %s; refusing to overwrite a file this command reads, even with --force", dst, in.Flag, in.Path)
+		}
+	}
+	return nil
+}

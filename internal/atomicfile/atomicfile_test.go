@@ -81,3 +81,22 @@ func TestWritePrivate(t *testing.T) {
 	require.Error(t, WritePrivate(filepath.Join(dir, "missing", "key"), []byte("x"), false))
 	require.Equal(t, []string{"key"}, names(t, dir))
 }
+
+func TestNotAnInput(t *testing.T) {
+	dir := t.TempDir()
+	key, other, alias := filepath.Join(dir, "key.json"), filepath.Join(dir, "other"), filepath.Join(dir, "alias")
+	write(t, key, "k")
+	write(t, other, "o")
+	require.NoError(t, os.Link(key, alias))
+	inputs := []Input{{"--asset-file", ""}, {"--key-file", key}}
+
+	err := NotAnInput(key, inputs...)
+	require.ErrorContains(t, err, "--key-file "+key)
+	// Another name for the same file is the same file.
+	require.ErrorContains(t, NotAnInput(alias, inputs...), "--key-file")
+	require.NoError(t, NotAnInput(other, inputs...))
+	require.NoError(t, NotAnInput(filepath.Join(dir, "new"), inputs...))
+	// An input that does not exist is its reader's problem, not a match.
+	require.NoError(t, NotAnInput(other, Input{"--key-file", filepath.Join(dir, "missing")}))
+	require.Equal(t, "k", read(t, key))
+}

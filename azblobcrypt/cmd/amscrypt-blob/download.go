@@ -10,6 +10,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
@@ -81,6 +82,9 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if _, err := os.Lstat(*out); err == nil {
 			return fmt.Errorf("%s exists; use --force to overwrite it", *out)
 		}
+	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
+		atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
+		return err
 	}
 
 	r, err := azblobcrypt.NewReaderAt(ctx, u, key, iv, nil)

@@ -157,6 +157,16 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	check(t, out, data[5:])
 
+	// --force never replaces the key file or the AssetFile the command reads.
+	keyBefore, _ := os.ReadFile(keyFile)
+	runCLI(t, bin, "download", "--key-file", keyFile, "--iv", iv, "--url", blobURL, "--out", keyFile, "--force").
+		failsWith(t, 1, "--key-file")
+	runCLI(t, bin, "download", "--key-file", keyFile, "--asset-file", assetFile, "--url", blobURL, "--out", assetFile, "--force").
+		failsWith(t, 1, "--asset-file")
+	if keyAfter, _ := os.ReadFile(keyFile); !bytes.Equal(keyBefore, keyAfter) {
+		t.Fatal("download --force replaced its own key file")
+	}
+
 	// An AssetFile for another key is refused before any download.
 	otherID, _ := contentkey.NewID()
 	otherKeyFile := filepath.Join(dir, "other.json")
