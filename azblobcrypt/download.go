@@ -140,10 +140,12 @@ type DownloadOptions struct {
 	// to write. Length 0 means up to the end of the blob. A range that
 	// reaches past the end is refused with ErrRange.
 	Offset, Length int64
-	// BlockSize is the size of each ranged GET; 0 means DefaultBlockSize.
+	// BlockSize is the size of each ranged GET, 1 to MaxBlockSize bytes;
+	// 0 means DefaultBlockSize.
 	BlockSize int64
-	// Concurrency is how many GETs are in flight; 0 means
-	// DefaultConcurrency. Memory use is about Concurrency × BlockSize.
+	// Concurrency is how many GETs are in flight, at most MaxConcurrency;
+	// 0 means DefaultConcurrency. Memory use is about Concurrency ×
+	// BlockSize.
 	Concurrency int
 	// Overwrite allows replacing an existing destination file.
 	Overwrite bool
@@ -200,8 +202,10 @@ func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadO
 		o.Concurrency = DefaultConcurrency
 	}
 	switch {
-	case o.BlockSize < 0 || o.Concurrency < 0:
-		return 0, fmt.Errorf("azblobcrypt: negative block size %d or concurrency %d", o.BlockSize, o.Concurrency)
+	case o.BlockSize < 0 || o.BlockSize > MaxBlockSize:
+		return 0, fmt.Errorf("azblobcrypt: block size %d is outside 1..%d", o.BlockSize, MaxBlockSize)
+	case o.Concurrency < 0 || o.Concurrency > MaxConcurrency:
+		return 0, fmt.Errorf("azblobcrypt: concurrency %d is outside 1..%d", o.Concurrency, MaxConcurrency)
 	case o.Offset < 0 || o.Length < 0:
 		return 0, fmt.Errorf("%w: negative offset %d or length %d", ErrRange, o.Offset, o.Length)
 	}

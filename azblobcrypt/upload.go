@@ -33,6 +33,11 @@ const (
 	// DefaultConcurrency is the number of blocks in flight when
 	// UploadOptions.Concurrency or DownloadOptions.Concurrency is 0.
 	DefaultConcurrency = 4
+	// MaxConcurrency bounds UploadOptions.Concurrency and
+	// DownloadOptions.Concurrency: each block in flight holds a buffer of
+	// up to BlockSize bytes, so the count must come from the caller's
+	// configuration, never from a typo that asks for a million.
+	MaxConcurrency = 256
 )
 
 // UploadOptions tune Upload and UploadFile. The zero value is ready to use.
@@ -41,8 +46,8 @@ type UploadOptions struct {
 	// MaxBlockSize bytes; 0 means DefaultBlockSize. Memory use is about
 	// Concurrency × BlockSize whatever the file size.
 	BlockSize int64
-	// Concurrency is how many blocks are encrypted and staged at once;
-	// 0 means DefaultConcurrency.
+	// Concurrency is how many blocks are encrypted and staged at once, at
+	// most MaxConcurrency; 0 means DefaultConcurrency.
 	Concurrency int
 	// IV, if set, is the IV to encrypt with instead of a fresh random one.
 	// UploadFile refuses it when a resume state with another IV exists.
@@ -77,8 +82,8 @@ func (o *UploadOptions) withDefaults() (UploadOptions, error) {
 	if v.Concurrency == 0 {
 		v.Concurrency = DefaultConcurrency
 	}
-	if v.Concurrency < 0 {
-		return v, fmt.Errorf("azblobcrypt: concurrency %d is negative", v.Concurrency)
+	if v.Concurrency < 0 || v.Concurrency > MaxConcurrency {
+		return v, fmt.Errorf("azblobcrypt: concurrency %d is outside 1..%d", v.Concurrency, MaxConcurrency)
 	}
 	return v, nil
 }

@@ -317,7 +317,7 @@ func TestUploadRejectsBadInput(t *testing.T) {
 	if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, keyID, aesKey, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrKeyType) {
 		t.Errorf("16-byte key: %v, want ErrKeyType", err)
 	}
-	for _, o := range []azblobcrypt.UploadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}} {
+	for _, o := range []azblobcrypt.UploadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
 		o.StateDir = dir
 		if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, keyID, key, &o); err == nil {
 			t.Errorf("options %+v accepted", o)
