@@ -51,10 +51,9 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --out is required", errUsage)
 	case length.set && length.n == 0:
 		return fmt.Errorf("%w: --length must be at least 1", errUsage)
-	case *concurrency < 1 || *concurrency > azblobcrypt.MaxConcurrency:
-		return fmt.Errorf("%w: --concurrency must be 1 to %d", errUsage, azblobcrypt.MaxConcurrency)
-	case blockSize.set && (blockSize.n < 1 || blockSize.n > azblobcrypt.MaxBlockSize):
-		return fmt.Errorf("%w: --block-size must be 1 byte to %dMiB", errUsage, azblobcrypt.MaxBlockSize>>20)
+	}
+	if err := checkTransfer(*concurrency, blockSize); err != nil {
+		return err
 	}
 	u, err := readURL(*blobURL, "url")
 	if err != nil {

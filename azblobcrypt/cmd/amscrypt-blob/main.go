@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"io"
 	"os"
 	"os/signal"
@@ -23,6 +22,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
 func main() {
@@ -147,6 +149,18 @@ func (s *sizeFlag) Set(v string) error {
 
 // readURL returns a --url value, reading it from a file if it starts with
 // "@" so that the SAS need not appear in the process list.
+// checkTransfer checks the --concurrency and --block-size that upload and
+// download share.
+func checkTransfer(concurrency int, blockSize sizeFlag) error {
+	switch {
+	case concurrency < 1 || concurrency > azblobcrypt.MaxConcurrency:
+		return fmt.Errorf("%w: --concurrency must be 1 to %d", errUsage, azblobcrypt.MaxConcurrency)
+	case blockSize.set && (blockSize.n < 1 || blockSize.n > azblobcrypt.MaxBlockSize):
+		return fmt.Errorf("%w: --block-size must be 1 byte to %dMiB", errUsage, azblobcrypt.MaxBlockSize>>20)
+	}
+	return nil
+}
+
 func readURL(v, flagName string) (string, error) {
 	if v == "" {
 		return "", fmt.Errorf("%w: --%s is required", errUsage, flagName)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,15 @@ func TestHelp(t *testing.T) {
 	runCLI(t, bin, "download", "--key-file", "k", "--iv", "1", "--asset-file", "a", "--out", "o", "--url", "u").failsWith(t, 2, "exactly one of --iv and --asset-file")
 	runCLI(t, bin, "download", "--key-file", "k", "--iv", "1x", "--out", "o", "--url", "u").failsWith(t, 2, "not a decimal digit")
 	runCLI(t, bin, "frobnicate").failsWith(t, 2, "unknown command")
+	for _, cmd := range [][]string{{"upload", "--in", "x"}, {"download", "--iv", "1", "--out", "o"}} {
+		for _, bad := range [][]string{{"--concurrency", "0"}, {"--concurrency", "257"}, {"--block-size", "0"}, {"--block-size", "4001MiB"}} {
+			want := "--concurrency must be 1 to 256"
+			if bad[0] == "--block-size" {
+				want = "--block-size must be 1 byte to 4000MiB"
+			}
+			runCLI(t, bin, slices.Concat(cmd, []string{"--key-file", "k", "--url", "u"}, bad)...).failsWith(t, 2, want)
+		}
+	}
 }
 
 func TestCLIEndToEnd(t *testing.T) {

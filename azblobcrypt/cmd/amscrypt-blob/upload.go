@@ -42,10 +42,9 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("%w: --key-file is required", errUsage)
 	case *in == "":
 		return fmt.Errorf("%w: --in is required", errUsage)
-	case *concurrency < 1 || *concurrency > azblobcrypt.MaxConcurrency:
-		return fmt.Errorf("%w: --concurrency must be 1 to %d", errUsage, azblobcrypt.MaxConcurrency)
-	case blockSize.set && (blockSize.n < 1 || blockSize.n > azblobcrypt.MaxBlockSize):
-		return fmt.Errorf("%w: --block-size must be 1 byte to %dMiB", errUsage, azblobcrypt.MaxBlockSize>>20)
+	}
+	if err := checkTransfer(*concurrency, blockSize); err != nil {
+		return err
 	}
 	u, err := readURL(*locator, "url")
 	if err != nil {
