@@ -50,7 +50,7 @@ type ReaderOptions struct {
 // grants read) for decryption with key and iv. It fetches the blob's
 // properties once. ctx bounds every later ReadAt; ReadAtContext takes its
 // own.
-func NewReaderAt(ctx context.Context, blobURL string, key contentkey.Key, iv blobcrypt.IV, opts *ReaderOptions) (*ReaderAt, error) {
+func NewReaderAt(ctx context.Context, blobURL string, key contentkey.Key, iv contentkey.IV, opts *ReaderOptions) (*ReaderAt, error) {
 	c, err := blobcrypt.NewCipher(key, iv)
 	if err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ type DownloadOptions struct {
 // that grants read), or the range of it opts selects, decrypts it with key
 // and iv, and writes the plaintext to the file dst; see
 // ReaderAt.DownloadFile.
-func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, iv blobcrypt.IV, opts *DownloadOptions) (int64, error) {
+func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, iv contentkey.IV, opts *DownloadOptions) (int64, error) {
 	var co *blob.ClientOptions
 	if opts != nil {
 		co = opts.ClientOptions

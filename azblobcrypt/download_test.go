@@ -14,17 +14,16 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/azuritetest"
 )
 
 // uploaded is a blob of 5 blocks and a short one for the download tests.
 type uploaded struct {
 	sasURL, blobURL string
 	key             contentkey.Key
-	iv              blobcrypt.IV
+	iv              contentkey.IV
 	data            []byte
 }
 

@@ -8,14 +8,14 @@ import (
 	"os"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 // Upload a file through a SAS locator and print the AssetFile MERGE body.
 // Run the same code again after an interruption and it resumes.
 func ExampleUploadFile() {
 	ctx := context.Background()
-	keyID, key, err := contentkey.ReadKeyFile("key.json")
+	key, keyID, err := keyfile.Read("key.json")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func ExampleUploadFile() {
 // Read one megabyte from the middle of an encrypted blob: one ranged GET.
 func ExampleNewReaderAt() {
 	ctx := context.Background()
-	_, key, err := contentkey.ReadKeyFile("key.json")
+	key, _, err := keyfile.Read("key.json")
 	if err != nil {
 		log.Fatal(err)
 	}

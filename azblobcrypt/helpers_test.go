@@ -22,9 +22,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
-	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/azuritetest"
 )
 
 // testBlockSize keeps the many-block cases small and fast.
@@ -114,7 +113,7 @@ func uncommitted(t *testing.T, blobURL string) []string {
 // decryptIndependently decrypts ct with something other than blobcrypt:
 // openssl enc, else Python's cryptography, else AES-ECB counter blocks built
 // here straight from SPEC.md. Which one ran is logged.
-func decryptIndependently(t *testing.T, key contentkey.Key, iv blobcrypt.IV, ct []byte) []byte {
+func decryptIndependently(t *testing.T, key contentkey.Key, iv contentkey.IV, ct []byte) []byte {
 	t.Helper()
 	kb := key.Bytes()
 	var ctr [16]byte

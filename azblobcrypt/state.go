@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
@@ -37,7 +36,7 @@ type uploadState struct {
 	Size      int64
 	ModTime   time.Time
 	KeyID     contentkey.ID
-	IV        blobcrypt.IV
+	IV        contentkey.IV
 	BlockSize int64
 }
 
@@ -85,7 +84,7 @@ func loadState(path string) (*uploadState, error) {
 }
 
 // check explains why s may not be resumed with want, or returns nil.
-func (s *uploadState) check(path string, want *uploadState, ivRequested *blobcrypt.IV) error {
+func (s *uploadState) check(path string, want *uploadState, ivRequested *contentkey.IV) error {
 	var why string
 	switch {
 	case s.Source != want.Source || s.Blob != want.Blob:

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
@@ -49,7 +48,7 @@ func TestStateFile(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		change func(*uploadState)
-		iv     *blobcrypt.IV
+		iv     *contentkey.IV
 		why    string
 	}{
 		{func(w *uploadState) { w.Size++ }, nil, "bytes and is now"},
@@ -57,7 +56,7 @@ func TestStateFile(t *testing.T) {
 		{func(w *uploadState) { w.KeyID[0] ^= 1 }, nil, "key"},
 		{func(w *uploadState) { w.BlockSize = 1 << 20 }, nil, "block size"},
 		{func(w *uploadState) { w.Source = "/other" }, nil, "it is for"},
-		{func(*uploadState) {}, new(blobcrypt.IV), "IV"},
+		{func(*uploadState) {}, new(contentkey.IV), "IV"},
 	} {
 		w := *s
 		tc.change(&w)

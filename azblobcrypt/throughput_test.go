@@ -12,9 +12,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
-	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/azuritetest"
 )
 
 // BenchmarkAzuriteThroughput measures encrypted upload and decrypting
@@ -58,7 +58,7 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 	c := azuritetest.NewContainer(b)
 	sasURL := c.SAS(b, azuritetest.ReadWrite, time.Now().Add(24*time.Hour))
 	keyID, key := benchKey(b)
-	ivs := map[int]blobcrypt.IV{}
+	ivs := map[int]contentkey.IV{}
 	for _, conc := range []int{1, 2, 4} {
 		name := fmt.Sprintf("c%d.bin", conc)
 		b.Run(fmt.Sprintf("upload/concurrency=%d", conc), func(b *testing.B) {

@@ -52,7 +52,7 @@ type UploadOptions struct {
 	// IV, if set, is the IV to encrypt with instead of a fresh random one.
 	// UploadFile refuses it when a resume state with another IV exists.
 	// Never reuse an IV for different data under the same key.
-	IV *blobcrypt.IV
+	IV *contentkey.IV
 	// StateDir is where UploadFile keeps resume state; "" means
 	// DefaultStateDir(). Upload keeps none.
 	StateDir string
@@ -156,7 +156,7 @@ func UploadFile(ctx context.Context, locatorPath, name, path string, keyID conte
 	} else {
 		if o.IV != nil {
 			want.IV = *o.IV
-		} else if want.IV, err = blobcrypt.NewIV(); err != nil {
+		} else if want.IV, err = contentkey.NewIV(); err != nil {
 			return nil, err
 		}
 		if err := saveState(sp, want); err != nil {
@@ -205,10 +205,10 @@ func Upload(ctx context.Context, locatorPath, name string, src io.ReaderAt, size
 	if err != nil {
 		return nil, err
 	}
-	var iv blobcrypt.IV
+	var iv contentkey.IV
 	if o.IV != nil {
 		iv = *o.IV
-	} else if iv, err = blobcrypt.NewIV(); err != nil {
+	} else if iv, err = contentkey.NewIV(); err != nil {
 		return nil, err
 	}
 	if err := stageAndCommit(ctx, blobURL, src, size, key, keyID, iv, o, nil); err != nil {
@@ -230,7 +230,7 @@ func uploadURL(locatorPath, name string) (string, error) {
 // requires. Binding the key id, IV and block size into the id means a block
 // staged by an upload with other parameters can never be mistaken for one of
 // this upload. Nothing in it is secret: the AssetFile carries the same.
-func BlockID(keyID contentkey.ID, iv blobcrypt.IV, blockSize int64, index int) string {
+func BlockID(keyID contentkey.ID, iv contentkey.IV, blockSize int64, index int) string {
 	var raw [32]byte
 	copy(raw[:16], keyID[:])
 	binary.BigEndian.PutUint64(raw[16:24], uint64(iv))
@@ -241,7 +241,7 @@ func BlockID(keyID contentkey.ID, iv blobcrypt.IV, blockSize int64, index int) s
 
 // stageAndCommit stages the blocks storage does not hold yet and commits the
 // block list. beforeCommit, if not nil, may veto the commit.
-func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size int64, key contentkey.Key, keyID contentkey.ID, iv blobcrypt.IV, o UploadOptions, beforeCommit func() error) error {
+func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size int64, key contentkey.Key, keyID contentkey.ID, iv contentkey.IV, o UploadOptions, beforeCommit func() error) error {
 	c, err := blobcrypt.NewCipher(key, iv)
 	if err != nil {
 		return err

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/azuritetest"
 )
 
 func TestBlockID(t *testing.T) {
@@ -211,7 +211,7 @@ func TestUploadResumeRefused(t *testing.T) {
 	_, sasURL := newContainer(t)
 	keyID, key := newKey(t)
 	otherID, otherKey := newKey(t)
-	otherIV := blobcrypt.IV(12345)
+	otherIV := contentkey.IV(12345)
 	for _, tc := range []struct {
 		name   string
 		change func(t *testing.T, src string, o *azblobcrypt.UploadOptions, id *contentkey.ID, k *contentkey.Key)

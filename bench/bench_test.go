@@ -30,9 +30,9 @@ func newKey(b testing.TB) contentkey.Key {
 	return k
 }
 
-func newIV(b *testing.B) blobcrypt.IV {
+func newIV(b *testing.B) contentkey.IV {
 	b.Helper()
-	iv, err := blobcrypt.NewIV()
+	iv, err := contentkey.NewIV()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,12 +29,12 @@ type Cipher struct {
 	// block is the standard library's own AES block, never wrapped: only
 	// then does cipher.NewCTR take its assembly path.
 	block cipher.Block
-	iv    IV
+	iv    contentkey.IV
 }
 
 // NewCipher returns the keystream of the file with the given key and IV. The
 // key must be a StorageEncryption key; anything else fails with ErrKeyType.
-func NewCipher(key contentkey.Key, iv IV) (*Cipher, error) {
+func NewCipher(key contentkey.Key, iv contentkey.IV) (*Cipher, error) {
 	if key.Type() != contentkey.StorageEncryption || key.Len() != KeySize {
 		return nil, fmt.Errorf("%w (got %v)", ErrKeyType, key)
 	}
@@ -48,7 +48,7 @@ func NewCipher(key contentkey.Key, iv IV) (*Cipher, error) {
 }
 
 // IV returns the IV the Cipher was made with.
-func (c *Cipher) IV() IV { return c.iv }
+func (c *Cipher) IV() contentkey.IV { return c.iv }
 
 // stream returns a CTR stream positioned at blob byte offset off.
 func (c *Cipher) stream(off int64) cipher.Stream {

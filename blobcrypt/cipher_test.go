@@ -6,8 +6,9 @@ import (
 	"math"
 	"testing"
 
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
 )
 
 func TestNewCipherKeyType(t *testing.T) {
@@ -30,14 +31,14 @@ func TestNewCipherKeyType(t *testing.T) {
 	}
 	c, err := NewCipher(testKey(t), 397304628502661816)
 	require.NoError(t, err)
-	require.Equal(t, IV(397304628502661816), c.IV())
+	require.Equal(t, contentkey.IV(397304628502661816), c.IV())
 }
 
 // TestXORKeyStreamAtAllSplits checks every (offset, length) range of a
 // 200-byte buffer against the slice of the one-shot encryption.
 func TestXORKeyStreamAtAllSplits(t *testing.T) {
 	key := testKey(t)
-	for _, iv := range []IV{0, 397304628502661816, math.MaxUint64} {
+	for _, iv := range []contentkey.IV{0, 397304628502661816, math.MaxUint64} {
 		c, err := NewCipher(key, iv)
 		require.NoError(t, err)
 		pt := plaintext(200)
@@ -63,7 +64,7 @@ func TestXORKeyStreamAtAllSplits(t *testing.T) {
 func TestCounterExtremes(t *testing.T) {
 	key := testKey(t)
 	offsets := []int64{0, 1, 15, 16, 1 << 32, 1<<32 - 7, 1 << 62, 1<<62 - 17, 1<<62 + 5, 1<<63 - 1<<20 - 3, math.MaxInt64 - 300}
-	for _, iv := range []IV{math.MaxUint64, math.MaxUint64 - 1, 1 << 63, 0} {
+	for _, iv := range []contentkey.IV{math.MaxUint64, math.MaxUint64 - 1, 1 << 63, 0} {
 		c, err := NewCipher(key, iv)
 		require.NoError(t, err)
 		for _, off := range offsets {

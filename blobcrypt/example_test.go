@@ -28,8 +28,8 @@ func exampleKey() contentkey.Key {
 // -iv 0583827461850ab80000000000000000: BE64(iv) followed by a zero counter.
 func ExampleNewWriter() {
 	key := exampleKey()
-	// Real code uses blobcrypt.NewIV() for every file.
-	iv, err := blobcrypt.ParseIV("397304628502661816")
+	// Real code uses contentkey.NewIV() for every file.
+	iv, err := contentkey.ParseIV("397304628502661816")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,10 +73,10 @@ func ExampleCipher_XORKeyStreamAt() {
 }
 
 func ExampleParseIV() {
-	_, err := blobcrypt.ParseIV("397304628502661816</d:InitializationVector")
+	_, err := contentkey.ParseIV("397304628502661816</d:InitializationVector")
 	fmt.Println(err)
 	// Output:
-	// blobcrypt: invalid IV "397304628502661816</d:InitializationVector": '<' at offset 18 is not a decimal digit
+	// contentkey: invalid IV "397304628502661816</d:InitializationVector": '<' at offset 18 is not a decimal digit
 }
 
 func ExampleEncryptFile() {

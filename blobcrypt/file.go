@@ -55,7 +55,7 @@ var ErrSourceChanged = errors.New("blobcrypt: source file changed during the run
 type FileOptions struct {
 	// IV is the IV for EncryptFile; nil means a fresh one from NewIV, which
 	// is what a new file should get. DecryptFile ignores it.
-	IV *IV
+	IV *contentkey.IV
 	// Offset is the blob offset of the source file's first byte. For
 	// DecryptFile it is the start of a ranged download; for EncryptFile it
 	// must be 0 unless IV is set (continuing an existing blob).
@@ -84,7 +84,7 @@ type FileOptions struct {
 type FileResult struct {
 	// IV is the IV the file was encrypted or decrypted with. After
 	// EncryptFile it must be stored in the AssetFile's InitializationVector.
-	IV IV
+	IV contentkey.IV
 	// Size is the plaintext length, the AssetFile's ContentFileSize.
 	Size int64
 }
@@ -100,7 +100,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 	if opts != nil {
 		o = *opts
 	}
-	var iv IV
+	var iv contentkey.IV
 	if o.IV != nil {
 		iv = *o.IV
 	} else {
@@ -108,7 +108,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 			return FileResult{}, errors.New("blobcrypt: EncryptFile at a non-zero offset needs the blob's IV, not a fresh one")
 		}
 		var err error
-		if iv, err = NewIV(); err != nil {
+		if iv, err = contentkey.NewIV(); err != nil {
 			return FileResult{}, err
 		}
 	}
@@ -128,7 +128,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 // is a ranged download, opts.Offset is the blob offset of its first byte.
 // Nothing can tell a wrong key or IV from a right one: the format has no
 // integrity check, so a wrong key yields noise, not an error.
-func DecryptFile(ctx context.Context, dst, src string, key contentkey.Key, iv IV, opts *FileOptions) (FileResult, error) {
+func DecryptFile(ctx context.Context, dst, src string, key contentkey.Key, iv contentkey.IV, opts *FileOptions) (FileResult, error) {
 	var o FileOptions
 	if opts != nil {
 		o = *opts

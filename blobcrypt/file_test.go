@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
 )
 
 func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
@@ -46,7 +47,7 @@ func TestEncryptFileMatchesWriter(t *testing.T) {
 					src, enc, dec := filepath.Join(dir, "src"), filepath.Join(dir, "enc"), filepath.Join(dir, "dec")
 					pt := plaintext(size)
 					writeFile(t, src, pt, 0o644)
-					iv := IV(1<<64 - 3)
+					iv := contentkey.IV(1<<64 - 3)
 					opts := &FileOptions{IV: &iv, Workers: workers, ChunkSize: chunk}
 					res, err := EncryptFile(context.Background(), enc, src, key, opts)
 					require.NoError(t, err)

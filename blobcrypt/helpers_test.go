@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
 )
 
 // nistKey is the AES-256 key of NIST SP 800-38A, also used by ctr.json.
@@ -36,7 +37,7 @@ func plaintext(n int) []byte {
 // referenceXOR is a deliberately naive model of the format, one AES block
 // per 16 bytes straight from SPEC.md, for checking the fast paths against:
 // the counter block of the block at blob offset o is BE64(iv) || BE64(o/16).
-func referenceXOR(tb testing.TB, key contentkey.Key, iv IV, src []byte, offset uint64) []byte {
+func referenceXOR(tb testing.TB, key contentkey.Key, iv contentkey.IV, src []byte, offset uint64) []byte {
 	tb.Helper()
 	block, err := aes.NewCipher(key.Bytes())
 	require.NoError(tb, err)
@@ -55,7 +56,7 @@ func referenceXOR(tb testing.TB, key contentkey.Key, iv IV, src []byte, offset u
 }
 
 // encryptAll is the one-shot encryption everything else is compared with.
-func encryptAll(tb testing.TB, key contentkey.Key, iv IV, src []byte, offset int64) []byte {
+func encryptAll(tb testing.TB, key contentkey.Key, iv contentkey.IV, src []byte, offset int64) []byte {
 	tb.Helper()
 	c, err := NewCipher(key, iv)
 	require.NoError(tb, err)

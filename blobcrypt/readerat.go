@@ -19,7 +19,7 @@ type ReaderAt struct {
 
 // NewReaderAt returns a ReaderAt that decrypts r, whose byte 0 is byte 0 of
 // the blob.
-func NewReaderAt(r io.ReaderAt, key contentkey.Key, iv IV) (*ReaderAt, error) {
+func NewReaderAt(r io.ReaderAt, key contentkey.Key, iv contentkey.IV) (*ReaderAt, error) {
 	c, err := NewCipher(key, iv)
 	if err != nil {
 		return nil, err

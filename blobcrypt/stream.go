@@ -59,7 +59,7 @@ type Writer struct {
 // NewWriter returns a Writer that encrypts into w. offset is the blob offset
 // of the first byte written, so that an interrupted upload can resume; it is
 // 0 for a whole file.
-func NewWriter(w io.Writer, key contentkey.Key, iv IV, offset int64) (*Writer, error) {
+func NewWriter(w io.Writer, key contentkey.Key, iv contentkey.IV, offset int64) (*Writer, error) {
 	if err := checkOffset(offset); err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ type Reader struct {
 
 // NewReader returns a Reader that decrypts r. offset is the blob offset of
 // r's first byte: 0 for a whole blob, or the start of a ranged download.
-func NewReader(r io.Reader, key contentkey.Key, iv IV, offset int64) (*Reader, error) {
+func NewReader(r io.Reader, key contentkey.Key, iv contentkey.IV, offset int64) (*Reader, error) {
 	if err := checkOffset(offset); err != nil {
 		return nil, err
 	}

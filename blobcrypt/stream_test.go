@@ -9,6 +9,8 @@ import (
 	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
 )
 
 // chunkedWriter calls Write with pieces of the given sizes, cycling.
@@ -281,7 +283,7 @@ func (r *truncatedReader) Read(p []byte) (int, error) {
 // the error is the source's.
 func TestReaderShortReadsThenUnexpectedEOF(t *testing.T) {
 	key := testKey(t)
-	const iv, offset = IV(397304628502661816), 1000
+	const iv, offset = contentkey.IV(397304628502661816), 1000
 	pt := plaintext(5000)
 	ct := encryptAll(t, key, iv, pt, offset)
 	for _, stop := range []int{0, 1, 15, 16, 17, 4095} {

@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
 )
 
 // ctrVectors is testdata/ctr.json, made with Python's cryptography and
@@ -65,7 +67,7 @@ func TestCTRVectors(t *testing.T) {
 	for _, v := range f.Vectors {
 		t.Run(fmt.Sprintf("iv=%s/len=%d", v.IV, v.Length), func(t *testing.T) {
 			key := keyFromHex(t, v.KeyHex)
-			iv, err := ParseIV(v.IV)
+			iv, err := contentkey.ParseIV(v.IV)
 			require.NoError(t, err)
 			pt := plaintext(v.Length)
 			check := func(got []byte) {
@@ -98,7 +100,7 @@ func TestCTRRangeVectors(t *testing.T) {
 	require.NotEmpty(t, f.Ranges)
 	for _, file := range f.Ranges {
 		key := keyFromHex(t, file.KeyHex)
-		iv, err := ParseIV(file.IV)
+		iv, err := contentkey.ParseIV(file.IV)
 		require.NoError(t, err)
 		pt := plaintext(file.Length)
 		c, err := NewCipher(key, iv)
@@ -151,23 +153,23 @@ func TestParseIVVectors(t *testing.T) {
 		t.Run("valid/"+v.Text, func(t *testing.T) {
 			want, err := strconv.ParseUint(v.Value, 10, 64)
 			require.NoError(t, err)
-			iv, err := ParseIV(v.Text)
+			iv, err := contentkey.ParseIV(v.Text)
 			require.NoError(t, err)
-			require.Equal(t, IV(want), iv)
+			require.Equal(t, contentkey.IV(want), iv)
 			require.Equal(t, v.Value, iv.String())
 
-			var u IV
+			var u contentkey.IV
 			require.NoError(t, u.UnmarshalText([]byte(v.Text)))
 			require.Equal(t, iv, u)
 		})
 	}
 	for _, v := range f.Invalid {
 		t.Run("invalid/"+v.Why, func(t *testing.T) {
-			_, err := ParseIV(v.Text)
-			require.ErrorIs(t, err, ErrInvalidIV)
-			var u IV = 42
-			require.ErrorIs(t, u.UnmarshalText([]byte(v.Text)), ErrInvalidIV)
-			require.Equal(t, IV(42), u, "a failed UnmarshalText must not change the IV")
+			_, err := contentkey.ParseIV(v.Text)
+			require.ErrorIs(t, err, contentkey.ErrInvalidIV)
+			var u contentkey.IV = 42
+			require.ErrorIs(t, u.UnmarshalText([]byte(v.Text)), contentkey.ErrInvalidIV)
+			require.Equal(t, contentkey.IV(42), u, "a failed UnmarshalText must not change the IV")
 		})
 	}
 }

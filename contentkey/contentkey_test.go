@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -242,82 +238,6 @@ func TestDotNetBytes(t *testing.T) {
 	id, _ := contentkey.ParseID("00112233-4455-6677-8899-aabbccddeeff")
 	b := id.DotNetBytes()
 	require.Equal(t, "33221100554477668899aabbccddeeff", hex.EncodeToString(b[:]))
-}
-
-func TestKeyFileRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "content.key")
-	id, _ := contentkey.NewID()
-	k, _ := contentkey.New(contentkey.StorageEncryption)
-	require.NoError(t, contentkey.WriteKeyFile(path, id, k))
-
-	st, err := os.Stat(path)
-	require.NoError(t, err)
-	require.Equal(t, fs.FileMode(0o600), st.Mode().Perm())
-
-	gotID, gotKey, err := contentkey.ReadKeyFile(path)
-	require.NoError(t, err)
-	require.Equal(t, id, gotID)
-	require.True(t, k.Equal(gotKey))
-
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(testvectorsRead(t, path), &doc))
-	require.Equal(t, id.String(), doc["Id"])
-	require.Equal(t, float64(1), doc["ContentKeyType"])
-	require.Len(t, doc, 3)
-
-	// A second write must neither succeed nor touch the file.
-	before := testvectorsRead(t, path)
-	k2, _ := contentkey.New(contentkey.StorageEncryption)
-	err = contentkey.WriteKeyFile(path, id, k2)
-	require.ErrorIs(t, err, fs.ErrExist)
-	require.Equal(t, before, testvectorsRead(t, path))
-	entries, _ := os.ReadDir(dir)
-	require.Len(t, entries, 1, "temporary files left behind")
-}
-
-func testvectorsRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return b
-}
-
-func TestDecodeKeyFileErrors(t *testing.T) {
-	const id = `"nb:kid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8"`
-	key32 := `"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="`
-	key16 := `"AAECAwQFBgcICQoLDA0ODw=="`
-	tests := []struct{ doc, want string }{
-		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key16 + `}`, "field Key"},
-		{`{"Id":` + id + `,"ContentKeyType":0,"Key":` + key32 + `}`, "field Key"},
-		{`{"Id":` + id + `,"ContentKeyType":1}`, "field Key is missing"},
-		{`{"Id":` + id + `,"Key":` + key32 + `}`, "field ContentKeyType is missing"},
-		{`{"ContentKeyType":1,"Key":` + key32 + `}`, "field Id is missing"},
-		{`{"Id":"nope","ContentKeyType":1,"Key":` + key32 + `}`, "field Id"},
-		{`{"Id":` + id + `,"ContentKeyType":5,"Key":` + key32 + `}`, "unknown ContentKeyType"},
-		{`{"Id":` + id + `,"ContentKeyType":1,"Key":"!!!"}`, "not valid base64"},
-		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key32 + `,"Extra":1}`, "unknown field"},
-		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key32 + `} {}`, "after the JSON"},
-		{`[]`, "invalid key file"},
-		{``, "invalid key file"},
-	}
-	for _, tt := range tests {
-		_, _, err := contentkey.DecodeKeyFile([]byte(tt.doc))
-		require.ErrorIs(t, err, contentkey.ErrKeyFile, tt.doc)
-		require.Contains(t, err.Error(), tt.want, tt.doc)
-		require.NotContains(t, err.Error(), "AAECAwQF", "error leaks key")
-	}
-	_, k, err := contentkey.DecodeKeyFile([]byte(`{"Id":` + id + `,"ContentKeyType":0,"Key":` + key16 + `}`))
-	require.NoError(t, err)
-	require.Equal(t, contentkey.CommonEncryption, k.Type())
-}
-
-func TestWriteKeyFileRefusesZeroKey(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k")
-	err := contentkey.WriteKeyFile(path, contentkey.ID{}, contentkey.Key{})
-	require.Error(t, err)
-	_, statErr := os.Stat(path)
-	require.True(t, errors.Is(statErr, fs.ErrNotExist))
 }
 
 func ExampleParseID() {

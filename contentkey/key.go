@@ -12,9 +12,9 @@ import (
 var ErrKeySize = errors.New("contentkey: wrong key size")
 
 // ErrMarshalKey is returned by Key.MarshalJSON: a key is written only
-// deliberately, through EncodeKeyFile, never as a side effect of marshaling
+// deliberately, through keyfile.Encode, never as a side effect of marshaling
 // a struct that happens to hold one.
-var ErrMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; use EncodeKeyFile")
+var ErrMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; use keyfile.Encode")
 
 // Key is a content key of a fixed type and length. The zero Key is invalid
 // and reports Type -1 and Len 0. A Key is immutable and safe to copy; it
@@ -119,7 +119,7 @@ func (k Key) GoString() string { return k.String() }
 // Format makes every fmt verb (%v, %+v, %#v, %x, %s, %q, ...) print String.
 func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
-// MarshalJSON refuses with ErrMarshalKey; see EncodeKeyFile.
+// MarshalJSON refuses with ErrMarshalKey; see keyfile.Encode.
 func (k Key) MarshalJSON() ([]byte, error) { return nil, ErrMarshalKey }
 
 // MarshalText refuses with ErrMarshalKey, so that encoders that prefer

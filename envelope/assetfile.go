@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
@@ -57,14 +56,14 @@ type AssetFile struct {
 	size      int64
 	encrypted bool
 	keyID     contentkey.ID
-	iv        blobcrypt.IV
+	iv        contentkey.IV
 }
 
 // NewAssetFile returns the AssetFile of a storage-encrypted file: name is
 // the blob's name (checked with ValidateFileName), size its plaintext length
 // (equal to the ciphertext length under CTR), keyID the content key's id and
 // iv the file's IV.
-func NewAssetFile(name string, size int64, keyID contentkey.ID, iv blobcrypt.IV) (*AssetFile, error) {
+func NewAssetFile(name string, size int64, keyID contentkey.ID, iv contentkey.IV) (*AssetFile, error) {
 	if err := ValidateFileName(name); err != nil {
 		return nil, err
 	}
@@ -89,7 +88,7 @@ func (f *AssetFile) Encrypted() bool { return f.encrypted }
 func (f *AssetFile) KeyID() contentkey.ID { return f.keyID }
 
 // IV returns InitializationVector; 0 when the file is not encrypted.
-func (f *AssetFile) IV() blobcrypt.IV { return f.iv }
+func (f *AssetFile) IV() contentkey.IV { return f.iv }
 
 type assetFileJSON struct {
 	ContentFileSize      string
@@ -262,7 +261,7 @@ func ParseAssetFile(data []byte) (*AssetFile, error) {
 	if f.keyID, err = contentkey.ParseID(keyID); err != nil {
 		return bad(fmt.Errorf("field EncryptionKeyId: %w", err))
 	}
-	if f.iv, err = blobcrypt.ParseIV(iv); err != nil {
+	if f.iv, err = contentkey.ParseIV(iv); err != nil {
 		return bad(fmt.Errorf("field InitializationVector: %w", err))
 	}
 	return &f, nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
@@ -34,7 +33,7 @@ func TestNewAssetFile(t *testing.T) {
 		t.Errorf("IsPrimary/MimeType not written: %s", b)
 	}
 	// The largest IV and size survive as decimal strings.
-	g, _ := NewAssetFile("max", 1<<63-1, kid, blobcrypt.IV(1<<64-1))
+	g, _ := NewAssetFile("max", 1<<63-1, kid, contentkey.IV(1<<64-1))
 	b, _ = json.Marshal(g)
 	if !strings.Contains(string(b), `"ContentFileSize":"9223372036854775807"`) || !strings.Contains(string(b), `"InitializationVector":"18446744073709551615"`) {
 		t.Errorf("extremes: %s", b)
@@ -167,8 +166,8 @@ func TestParseAssetFileInvalid(t *testing.T) {
 		}
 	}
 	_, err := ParseAssetFile([]byte(enc(`"397304628502661816</d:InitializationVector"`)))
-	if !errors.Is(err, blobcrypt.ErrInvalidIV) {
-		t.Errorf("stray tag: %v does not match blobcrypt.ErrInvalidIV", err)
+	if !errors.Is(err, contentkey.ErrInvalidIV) {
+		t.Errorf("stray tag: %v does not match contentkey.ErrInvalidIV", err)
 	}
 }
 

@@ -206,32 +206,32 @@ func canonicalBase64(s string) bool {
 // requires (a 16-byte key under StorageEncryption is refused). A checksum the
 // Java or PHP SDK computed fails with checksum.Verify's error, which matches
 // checksum.ErrMismatch and says which SDK made it.
-func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.ID, contentkey.Key, error) {
+func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.Key, contentkey.ID, error) {
 	if err := ck.Validate(); err != nil {
-		return contentkey.ID{}, contentkey.Key{}, err
+		return contentkey.Key{}, contentkey.ID{}, err
 	}
 	if priv == nil {
-		return contentkey.ID{}, contentkey.Key{}, errors.New("envelope: no private key to open the content key with")
+		return contentkey.Key{}, contentkey.ID{}, errors.New("envelope: no private key to open the content key with")
 	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
 	if errors.Is(err, contentkey.ErrKeySize) {
 		// The unwrap worked, so the key is intact: the type is what is wrong.
-		return contentkey.ID{}, contentkey.Key{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)
 	}
 	if err != nil {
-		return contentkey.ID{}, contentkey.Key{}, fmt.Errorf("envelope: content key %s: field EncryptedContentKey: %w", ck.ID, err)
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field EncryptedContentKey: %w", ck.ID, err)
 	}
 	if err := checksum.Verify(k, ck.ID, ck.Checksum); err != nil {
-		return contentkey.ID{}, contentkey.Key{}, fmt.Errorf("envelope: content key %s: field Checksum: %w", ck.ID, err)
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field Checksum: %w", ck.ID, err)
 	}
-	return ck.ID, k, nil
+	return k, ck.ID, nil
 }
 
 // Rewrap opens ck with priv and returns a new entity for the same key and
 // the same id, wrapped to newCert: the certificate rotation of existing
 // content keys. Name is kept.
 func Rewrap(ck *ContentKey, priv *rsa.PrivateKey, newCert *protection.Certificate) (*ContentKey, error) {
-	id, k, err := ck.Open(priv)
+	k, id, err := ck.Open(priv)
 	if err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func TestContentKeyRoundTrip(t *testing.T) {
 		if *parsed != *ck {
 			t.Errorf("parsed %+v, want %+v", parsed, ck)
 		}
-		gotID, gotKey, err := parsed.Open(priv)
+		gotKey, gotID, err := parsed.Open(priv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestRewrap(t *testing.T) {
 	if re.ID != id || re.Name != "rotate me" || re.ProtectionKeyID != cert2.Thumbprint() || re.Checksum != ck.Checksum {
 		t.Errorf("rewrapped %+v", re)
 	}
-	_, k2, err := re.Open(priv2)
+	k2, _, err := re.Open(priv2)
 	if err != nil || !k2.Equal(k) {
 		t.Errorf("Open rewrapped with the new key: %v, equal %v", err, k2.Equal(k))
 	}
@@ -347,7 +347,7 @@ func TestContentKeyEntityVectors(t *testing.T) {
 			var id contentkey.ID
 			var k contentkey.Key
 			if err == nil {
-				id, k, err = ck.Open(priv)
+				k, id, err = ck.Open(priv)
 			}
 			if v.Valid {
 				if err != nil {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 )
@@ -46,7 +45,7 @@ func mustID(s string) envelope.EntityID { return must(envelope.ParseEntityID(s))
 // service assigns (asset, file, policy) and the locator Path are the ones of
 // the upload document's example responses; the key and IV are fixed here so
 // that the output is stable, where a real upload uses contentkey.New,
-// contentkey.NewID and blobcrypt.NewIV.
+// contentkey.NewID and contentkey.NewIV.
 func Example() {
 	const apiBase = "https://wamsbayclus001rest-hs.cloudapp.net/api/"
 
@@ -82,7 +81,7 @@ func Example() {
 	// records the file's size and encryption.
 	show((&envelope.FileCreate{MimeType: "video/mp4", Name: "BigBuckBunny.mp4", ParentAssetID: asset}).Request())
 	fmt.Println("PUT", must(envelope.UploadURL(locatorPath, "BigBuckBunny.mp4")))
-	file := must(envelope.NewAssetFile("BigBuckBunny.mp4", 1186540, keyID, blobcrypt.IV(397304628502661816)))
+	file := must(envelope.NewAssetFile("BigBuckBunny.mp4", 1186540, keyID, contentkey.IV(397304628502661816)))
 	file.MimeType = "video/mp4"
 	show(file.MergeRequest(mustID("nb:cid:UUID:f13a0137-0a62-9d4c-b3b9-ca944b5142c5")))
 
@@ -131,7 +130,7 @@ func Example_bulkIngest() {
 	show(must(envelope.NewIngestManifestAsset(manifest, asset)).Request())
 	manifestAsset := mustID("nb:maid:UUID:beed8531-9a03-9043-b1d8-6a6d1044cdda")
 
-	file := must(envelope.NewAssetFile("REST_Example_File.wmv", 52428800, keyID, blobcrypt.IV(12345678901234567890)))
+	file := must(envelope.NewAssetFile("REST_Example_File.wmv", 52428800, keyID, contentkey.IV(12345678901234567890)))
 	show(must(envelope.NewIngestManifestFile(manifest, manifestAsset, file)).Request())
 
 	// Output:

@@ -3,7 +3,6 @@ package envelope
 import (
 	"testing"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
@@ -20,7 +19,7 @@ const (
 	docKeyID           = "nb:kid:UUID:32e6efaf-5fba-4538-b115-9d1cefe43510"
 	docContentKeyID    = "nb:kid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8"
 	docThumbprint      = "7D9BB04D9D0A4A24800CADBFEF232689E048F69C"
-	docIV              = blobcrypt.IV(397304628502661816)
+	docIV              = contentkey.IV(397304628502661816)
 	docLocatorPath     = "https://storagetestaccount001.blob.core.windows.net/asset-f438649c-313c-46e2-8d68-7d2550288247?sv=2012-02-12&sr=c&si=af57bdd8-6751-4e84-b403-f3c140444b54&sig=fE4btwEfZtVQFeC0Wh3Kwks2OFPQfzl5qTMW5YytiuY%3D&st=2015-02-18T16%3A45%3A53Z&se=2015-02-19T00%3A05%3A53Z"
 )
 

@@ -36,8 +36,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 func main() {
@@ -133,10 +133,10 @@ func run(size int64, dir string, warmup, rounds int, bin, openssl string) error 
 		return err
 	}
 	keyFile := filepath.Join(binDir, "key.json")
-	if err := contentkey.WriteKeyFile(keyFile, id, key); err != nil {
+	if err := keyfile.Write(keyFile, key, id); err != nil {
 		return err
 	}
-	iv, err := blobcrypt.NewIV()
+	iv, err := contentkey.NewIV()
 	if err != nil {
 		return err
 	}

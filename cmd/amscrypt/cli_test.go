@@ -17,6 +17,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
 )
 
@@ -63,7 +64,7 @@ func writeKeyFile(t *testing.T, dir string, typ contentkey.Type) (string, conten
 	id, err := contentkey.NewID()
 	require.NoError(t, err)
 	path := filepath.Join(dir, "key-"+id.GUID()[:8]+".json")
-	require.NoError(t, contentkey.WriteKeyFile(path, id, k))
+	require.NoError(t, keyfile.Write(path, k, id))
 	return path, id, k
 }
 
@@ -136,7 +137,7 @@ func TestChecksumVectors(t *testing.T) {
 		id, err := contentkey.ParseID(v.IDSpellings[0])
 		require.NoError(t, err)
 		path := filepath.Join(dir, fmt.Sprintf("k%d", i))
-		require.NoError(t, contentkey.WriteKeyFile(path, id, k))
+		require.NoError(t, keyfile.Write(path, k, id))
 		require.Equal(t, v.Checksum+"\n", cli(t, nil, "checksum", "--key-file", path).ok(t))
 	}
 }
@@ -210,7 +211,7 @@ func TestKeygen(t *testing.T) {
 	st, err := os.Stat(keyOut)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	id, k, err := contentkey.ReadKeyFile(keyOut)
+	k, id, err := keyfile.Read(keyOut)
 	require.NoError(t, err)
 	require.Equal(t, contentkey.StorageEncryption, k.Type())
 
@@ -239,7 +240,7 @@ func TestKeygen(t *testing.T) {
 
 	common := filepath.Join(dir, "common.key")
 	cli(t, nil, "keygen", "--cert", td("rsa3072.crt.pem"), "--type", "CommonEncryption", "--key-out", common).ok(t)
-	_, ck, err := contentkey.ReadKeyFile(common)
+	ck, _, err := keyfile.Read(common)
 	require.NoError(t, err)
 	require.Equal(t, 16, ck.Len())
 }
@@ -305,7 +306,7 @@ func TestUnwrapEntityVectors(t *testing.T) {
 			}
 			var out map[string]any
 			require.NoError(t, json.Unmarshal([]byte(r.ok(t)), &out))
-			_, k, err := contentkey.ReadKeyFile(keyOut)
+			k, _, err := keyfile.Read(keyOut)
 			require.NoError(t, err)
 			require.Equal(t, v.Key, base64.StdEncoding.EncodeToString(k.Bytes()))
 			require.NotContains(t, r.stdout+r.stderr, v.Key)
@@ -334,7 +335,7 @@ func TestUnwrapPFX(t *testing.T) {
 
 		vars[pfxPasswordEnv] = v.Password
 		cli(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).ok(t)
-		gotID, got, err := contentkey.ReadKeyFile(keyOut)
+		got, gotID, err := keyfile.Read(keyOut)
 		require.NoError(t, err)
 		require.Equal(t, id, gotID)
 		require.True(t, k.Equal(got), v.File)
@@ -353,7 +354,7 @@ func TestRewrapRotation(t *testing.T) {
 	require.Equal(t, id, ck.ID)
 	priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa3072.pkcs8.key.pem"))
 	require.NoError(t, err)
-	gotID, got, err := ck.Open(priv)
+	got, gotID, err := ck.Open(priv)
 	require.NoError(t, err)
 	require.Equal(t, id, gotID)
 	require.True(t, k.Equal(got))

@@ -12,6 +12,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 // ivReuseWarning is printed whenever the caller chose the IV: the one
@@ -24,7 +25,7 @@ func ivReuseWarning(cmd string) string {
 // readStorageKey reads a key file and insists on a StorageEncryption key:
 // the file cipher is AES-256 and nothing else.
 func readStorageKey(path string) (contentkey.ID, contentkey.Key, error) {
-	id, k, err := contentkey.ReadKeyFile(path)
+	k, id, err := keyfile.Read(path)
 	if err != nil {
 		return id, k, err
 	}
@@ -60,7 +61,7 @@ func runEncrypt(e *env, args []string) error {
 	}
 	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers}
 	if *ivText != "" {
-		iv, err := blobcrypt.ParseIV(*ivText)
+		iv, err := contentkey.ParseIV(*ivText)
 		if err != nil {
 			return fmt.Errorf("--iv: %w", err)
 		}
@@ -138,9 +139,9 @@ func runDecrypt(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var iv blobcrypt.IV
+	var iv contentkey.IV
 	if *ivText != "" {
-		if iv, err = blobcrypt.ParseIV(*ivText); err != nil {
+		if iv, err = contentkey.ParseIV(*ivText); err != nil {
 			return fmt.Errorf("--iv: %w", err)
 		}
 	} else if iv, err = ivFromAssetFile(*assetFile, id); err != nil {
@@ -158,7 +159,7 @@ func runDecrypt(e *env, args []string) error {
 
 // ivFromAssetFile reads the IV from an AssetFile document after checking
 // that it belongs to the key we hold.
-func ivFromAssetFile(path string, keyID contentkey.ID) (blobcrypt.IV, error) {
+func ivFromAssetFile(path string, keyID contentkey.ID) (contentkey.IV, error) {
 	af, err := readParsed(path, envelope.ParseAssetFile)
 	if err != nil {
 		return 0, err
@@ -172,7 +173,7 @@ func ivFromAssetFile(path string, keyID contentkey.ID) (blobcrypt.IV, error) {
 	return af.IV(), nil
 }
 
-func decryptToStdout(e *env, in string, k contentkey.Key, iv blobcrypt.IV, off int64) error {
+func decryptToStdout(e *env, in string, k contentkey.Key, iv contentkey.IV, off int64) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err

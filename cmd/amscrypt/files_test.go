@@ -15,6 +15,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 // plaintext is the vector files' plaintext: byte i is (7i+3) mod 256.
@@ -48,11 +49,11 @@ func keyFileFromHex(t *testing.T, dir, keyHex string) (string, contentkey.ID) {
 	id, _ := contentkey.NewID()
 	path := filepath.Join(dir, "key-"+keyHex[:8]+".json")
 	if _, err := os.Stat(path); err == nil {
-		id, _, err = contentkey.ReadKeyFile(path)
+		_, id, err = keyfile.Read(path)
 		require.NoError(t, err)
 		return path, id
 	}
-	require.NoError(t, contentkey.WriteKeyFile(path, id, k))
+	require.NoError(t, keyfile.Write(path, k, id))
 	return path, id
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
 )
 
@@ -129,7 +130,7 @@ func readChecksumKeyFile(path string) (contentkey.ID, contentkey.Key, bool, erro
 	}
 	defer clear(data)
 	if text := bytes.TrimSpace(data); len(text) > 0 && text[0] == '{' {
-		id, k, err := contentkey.DecodeKeyFile(data)
+		k, id, err := keyfile.Decode(data)
 		if err != nil {
 			return id, k, false, fmt.Errorf("%s: %w", path, err)
 		}
@@ -228,7 +229,7 @@ func runKeygen(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
+	if err := keyfile.Write(*keyOut, k, id); err != nil {
 		return err
 	}
 	if err := printJSON(e, ck); err != nil {
@@ -305,11 +306,11 @@ func runUnwrap(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, k, err := ck.Open(priv)
+	k, id, err := ck.Open(priv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *entity, err)
 	}
-	if err := contentkey.WriteKeyFile(*keyOut, id, k); err != nil {
+	if err := keyfile.Write(*keyOut, k, id); err != nil {
 		return err
 	}
 	return printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
@@ -336,7 +337,7 @@ func runRewrap(e *env, args []string) error {
 	case *keyFile != "" && *entity != "":
 		return usagef("give either --key-file or --content-key, not both")
 	case *keyFile != "":
-		id, k, err := contentkey.ReadKeyFile(*keyFile)
+		k, id, err := keyfile.Read(*keyFile)
 		if err != nil {
 			return err
 		}

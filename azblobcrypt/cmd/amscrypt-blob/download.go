@@ -7,11 +7,11 @@ import (
 	"os"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 const downloadSynopsis = `download --key-file F (--iv N | --asset-file F) --url BLOB_URL --out FILE
@@ -59,13 +59,13 @@ func download(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var iv blobcrypt.IV
+	var iv contentkey.IV
 	if *ivFlag != "" {
-		if iv, err = blobcrypt.ParseIV(*ivFlag); err != nil {
+		if iv, err = contentkey.ParseIV(*ivFlag); err != nil {
 			return fmt.Errorf("%w: --iv: %v", errUsage, err)
 		}
 	}
-	keyID, key, err := contentkey.ReadKeyFile(*keyFile)
+	key, keyID, err := keyfile.Read(*keyFile)
 	if err != nil {
 		return err
 	}

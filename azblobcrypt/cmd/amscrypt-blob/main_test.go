@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amscrypt/amscrypt/azblobcrypt/internal/azuritetest"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/azuritetest"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 // buildCLI builds the command with go build, as a user would.
@@ -94,7 +94,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	keyID, _ := contentkey.NewID()
 	key, _ := contentkey.New(contentkey.StorageEncryption)
 	keyFile := filepath.Join(dir, "key.json")
-	if err := contentkey.WriteKeyFile(keyFile, keyID, key); err != nil {
+	if err := keyfile.Write(keyFile, key, keyID); err != nil {
 		t.Fatal(err)
 	}
 	data := make([]byte, 300_000)
@@ -114,7 +114,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if up.code != 0 {
 		t.Fatalf("upload: exit %d: %s", up.code, up.stderr)
 	}
-	parsedIV, _ := blobcrypt.ParseIV(iv)
+	parsedIV, _ := contentkey.ParseIV(iv)
 	want, _ := envelope.NewAssetFile("movie.mp4", int64(len(data)), keyID, parsedIV)
 	wantJSON, _ := json.Marshal(want)
 	// stdout is the one document; stderr holds only the warning a chosen IV gets.
@@ -180,7 +180,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	// An AssetFile for another key is refused before any download.
 	otherID, _ := contentkey.NewID()
 	otherKeyFile := filepath.Join(dir, "other.json")
-	contentkey.WriteKeyFile(otherKeyFile, otherID, key)
+	keyfile.Write(otherKeyFile, key, otherID)
 	runCLI(t, bin, "download", "--key-file", otherKeyFile, "--asset-file", assetFile, "--url", blobURL, "--out", filepath.Join(dir, "x")).
 		failsWith(t, 1, "the key file holds "+otherID.String())
 

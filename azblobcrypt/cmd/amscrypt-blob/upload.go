@@ -8,8 +8,8 @@ import (
 	"io"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 const uploadSynopsis = `upload --key-file F --in FILE --url LOCATOR_PATH [--name N] [--iv N]
@@ -52,13 +52,13 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts := &azblobcrypt.UploadOptions{BlockSize: blockSize.n, Concurrency: *concurrency, StateDir: *stateDir}
 	if *ivFlag != "" {
-		iv, err := blobcrypt.ParseIV(*ivFlag)
+		iv, err := contentkey.ParseIV(*ivFlag)
 		if err != nil {
 			return fmt.Errorf("%w: --iv: %v", errUsage, err)
 		}
 		opts.IV = &iv
 	}
-	keyID, key, err := contentkey.ReadKeyFile(*keyFile)
+	key, keyID, err := keyfile.Read(*keyFile)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package blobcrypt
+package contentkey
 
 import (
 	"encoding/json"

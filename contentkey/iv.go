@@ -1,4 +1,4 @@
-package blobcrypt
+package contentkey
 
 import (
 	"crypto/rand"
@@ -13,7 +13,7 @@ import (
 const IVSize = 8
 
 // ErrInvalidIV is wrapped by the errors of ParseIV and IV.UnmarshalText.
-var ErrInvalidIV = errors.New("blobcrypt: invalid IV")
+var ErrInvalidIV = errors.New("contentkey: invalid IV")
 
 // IV is the per-file initialization vector of storage encryption: 8 random
 // bytes read as a big-endian unsigned integer. Its wire form (the AssetFile
@@ -26,7 +26,7 @@ type IV uint64
 func NewIV() (IV, error) {
 	var b [IVSize]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return 0, fmt.Errorf("blobcrypt: reading random IV: %w", err)
+		return 0, fmt.Errorf("contentkey: reading random IV: %w", err)
 	}
 	return IV(binary.BigEndian.Uint64(b[:])), nil
 }
@@ -54,14 +54,6 @@ func ParseIV(s string) (IV, error) {
 		v = v*10 + d
 	}
 	return IV(v), nil
-}
-
-// quote renders untrusted input for an error message, cut to a sane length.
-func quote(s string) string {
-	if len(s) > 64 {
-		return strconv.Quote(s[:64]) + "..."
-	}
-	return strconv.Quote(s)
 }
 
 // String returns the decimal wire form.

@@ -1,0 +1,123 @@
+// Package keyfile reads and writes content key files, the JSON document
+// {"Id":"nb:kid:UUID:…","ContentKeyType":1,"Key":"<base64>"} that holds a
+// clear content key and its id. It is kept apart from contentkey so that the
+// key primitive stays free of file-system code: writing a secret to disk
+// (mode 0600, never over an existing file, whole or not at all) is a policy
+// of its own.
+package keyfile
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
+)
+
+// ErrInvalid is wrapped by every error about a key file's contents.
+var ErrInvalid = errors.New("keyfile: invalid key file")
+
+// keyFile is the key file's JSON form:
+//
+//	{"Id":"nb:kid:UUID:…","ContentKeyType":1,"Key":"<base64>"}
+type keyFile struct {
+	ID             *string `json:"Id"`
+	ContentKeyType *int    `json:"ContentKeyType"`
+	Key            *string `json:"Key"`
+}
+
+// Encode returns the key file JSON for k and id, ending in a newline.
+// The result holds the clear key: write it only with Write or to a
+// destination as private as that.
+func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
+	if k.IsZero() {
+		return nil, fmt.Errorf("%w: the key is the zero Key", ErrInvalid)
+	}
+	raw := k.Bytes()
+	defer clear(raw)
+	s, t, b := id.String(), int(k.Type()), base64.StdEncoding.EncodeToString(raw)
+	out, err := json.Marshal(keyFile{ID: &s, ContentKeyType: &t, Key: &b})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// Decode parses a key file. Every field is required; the key must have
+// the length its ContentKeyType requires. Errors name the field, never the key.
+func Decode(data []byte) (contentkey.Key, contentkey.ID, error) {
+	var f keyFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		// json's messages quote offsets and types, not the key's value.
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+	}
+	switch {
+	case f.ID == nil:
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field Id is missing", ErrInvalid)
+	case f.ContentKeyType == nil:
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field ContentKeyType is missing", ErrInvalid)
+	case f.Key == nil:
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field Key is missing", ErrInvalid)
+	}
+	id, err := contentkey.ParseID(*f.ID)
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field Id: %w", ErrInvalid, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(*f.Key)
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field Key is not valid base64", ErrInvalid)
+	}
+	k, err := contentkey.FromBytes(contentkey.Type(*f.ContentKeyType), raw)
+	clear(raw)
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: field Key: %w", ErrInvalid, err)
+	}
+	return k, id, nil
+}
+
+// Read reads and decodes the key file at path.
+func Read(path string) (contentkey.Key, contentkey.ID, error) {
+	data, err := smallfile.Read(path)
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, err
+	}
+	defer clear(data)
+	k, id, err := Decode(data)
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, id, nil
+}
+
+// Write writes the key file for k and id to path with mode 0600. It
+// never replaces an existing file: if path exists it fails with an error that
+// matches fs.ErrExist and leaves the file as it was. The file appears whole
+// or not at all (it is written to a temporary name and linked into place).
+func Write(path string, k contentkey.Key, id contentkey.ID) error {
+	data, err := Encode(k, id)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
+	}
+	if err := atomicfile.WritePrivate(path, data, false); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package keyfile_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyfile"
+)
+
+func TestKeyFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "content.key")
+	id, _ := contentkey.NewID()
+	k, _ := contentkey.New(contentkey.StorageEncryption)
+	require.NoError(t, keyfile.Write(path, k, id))
+
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o600), st.Mode().Perm())
+
+	gotKey, gotID, err := keyfile.Read(path)
+	require.NoError(t, err)
+	require.Equal(t, id, gotID)
+	require.True(t, k.Equal(gotKey))
+
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(readFile(t, path), &doc))
+	require.Equal(t, id.String(), doc["Id"])
+	require.Equal(t, float64(1), doc["ContentKeyType"])
+	require.Len(t, doc, 3)
+
+	// A second write must neither succeed nor touch the file.
+	before := readFile(t, path)
+	k2, _ := contentkey.New(contentkey.StorageEncryption)
+	err = keyfile.Write(path, k2, id)
+	require.ErrorIs(t, err, fs.ErrExist)
+	require.Equal(t, before, readFile(t, path))
+	entries, _ := os.ReadDir(dir)
+	require.Len(t, entries, 1, "temporary files left behind")
+}
+
+func TestDecodeErrors(t *testing.T) {
+	const id = `"nb:kid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8"`
+	key32 := `"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="`
+	key16 := `"AAECAwQFBgcICQoLDA0ODw=="`
+	tests := []struct{ doc, want string }{
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key16 + `}`, "field Key"},
+		{`{"Id":` + id + `,"ContentKeyType":0,"Key":` + key32 + `}`, "field Key"},
+		{`{"Id":` + id + `,"ContentKeyType":1}`, "field Key is missing"},
+		{`{"Id":` + id + `,"Key":` + key32 + `}`, "field ContentKeyType is missing"},
+		{`{"ContentKeyType":1,"Key":` + key32 + `}`, "field Id is missing"},
+		{`{"Id":"nope","ContentKeyType":1,"Key":` + key32 + `}`, "field Id"},
+		{`{"Id":` + id + `,"ContentKeyType":5,"Key":` + key32 + `}`, "unknown ContentKeyType"},
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":"!!!"}`, "not valid base64"},
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key32 + `,"Extra":1}`, "unknown field"},
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key32 + `} {}`, "after the JSON"},
+		{`[]`, "invalid key file"},
+		{``, "invalid key file"},
+	}
+	for _, tt := range tests {
+		_, _, err := keyfile.Decode([]byte(tt.doc))
+		require.ErrorIs(t, err, keyfile.ErrInvalid, tt.doc)
+		require.Contains(t, err.Error(), tt.want, tt.doc)
+		require.NotContains(t, err.Error(), "AAECAwQF", "error leaks key")
+	}
+	k, _, err := keyfile.Decode([]byte(`{"Id":` + id + `,"ContentKeyType":0,"Key":` + key16 + `}`))
+	require.NoError(t, err)
+	require.Equal(t, contentkey.CommonEncryption, k.Type())
+}
+
+func TestWriteRefusesZeroKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k")
+	err := keyfile.Write(path, contentkey.Key{}, contentkey.ID{})
+	require.Error(t, err)
+	_, statErr := os.Stat(path)
+	require.True(t, errors.Is(statErr, fs.ErrNotExist))
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"Id":"nb:kid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8","ContentKeyType":1,"Key":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}`))
+	f.Add([]byte(`{"Id":"316d14d4-b603-4d90-b8db-0fede8aa48f8","ContentKeyType":0,"Key":"AAECAwQFBgcICQoLDA0ODw=="}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, id, err := keyfile.Decode(data)
+		if err != nil {
+			return
+		}
+		enc, err := keyfile.Encode(k, id)
+		if err != nil {
+			t.Fatalf("accepted key file does not encode: %v", err)
+		}
+		k2, id2, err := keyfile.Decode(enc)
+		if err != nil || id2 != id || !k2.Equal(k) {
+			t.Fatalf("key file does not round-trip: %v", err)
+		}
+	})
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
