@@ -1,0 +1,55 @@
+package jsonstrict
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheck(t *testing.T) {
+	for _, tt := range []struct {
+		doc  string
+		want string // "" means no error
+	}{
+		{`{"a":1,"b":2}`, ""},
+		{`{"a":1,"a":2}`, "duplicate JSON member $.a"},
+		{`{"Key":"x","Id":"y","Key":"z"}`, "duplicate JSON member $.Key"},
+		{`{"a":{"b":1},"c":{"b":2}}`, ""},
+		{`{"a":{"b":1,"b":2}}`, "duplicate JSON member $.a.b"},
+		{`{"value":[{"Name":"x"},{"Name":"y","Name":"z"}]}`, "duplicate JSON member $.value[1].Name"},
+		{`[[1,2],[3,{"q":1,"q":1}]]`, "duplicate JSON member $[1][1].q"},
+		{`{"a":[],"b":[1],"a":0}`, "duplicate JSON member $.a"},
+		{`{"a b":1,"a b":1}`, `duplicate JSON member $["a b"]`},
+		{`{"a":1,"A":2}`, ""}, // encoding/json would fold these; the decoders here refuse unknown case separately
+		{`{"a":1,`, ""},       // syntax errors are the caller's decoder's to report
+		{`{"d":{"results":[{"x":1},{"x":1}]}}`, ""},
+		{`{"a":{"x":[{"y":1}]},"a":1}`, "duplicate JSON member $.a"},
+	} {
+		err := Check([]byte(tt.doc))
+		require.NoError(t, Check([]byte(`{"Movie.mp4":"1","movie.mp4":"2"}`)), "exact names that differ in case are distinct")
+		if tt.want == "" {
+			require.NoError(t, err, tt.doc)
+			continue
+		}
+		require.ErrorIs(t, err, ErrDuplicate, tt.doc)
+		require.EqualError(t, err, tt.want, tt.doc)
+	}
+}
+
+func TestCheckFold(t *testing.T) {
+	require.NoError(t, CheckFold([]byte(`{"Key":"a","Id":"b"}`)))
+	for _, doc := range []string{`{"Key":"a","key":"b"}`, `{"k":1,"\u212a":2}`, `{"s":1,"\u017f":2}`} {
+		require.ErrorIs(t, CheckFold([]byte(doc)), ErrDuplicate, doc)
+		require.NoError(t, Check([]byte(doc)), doc)
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":[{"b":1}],"c":{"d":[]}}`, `[1,[2,{"x":{}}]]`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = Check(data) // must not panic, whatever the input
+		_ = CheckFold(data)
+	})
+}
