@@ -16,6 +16,7 @@ import (
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
@@ -26,12 +27,12 @@ type result struct {
 	stdout, stderr string
 }
 
-// cli runs a command in-process, as main would, with the given environment.
-func cli(t *testing.T, vars map[string]string, args ...string) result {
+// amscrypt runs a command in-process, as main would, with the given environment.
+func amscrypt(t *testing.T, vars map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{ctx: context.Background(), stdin: strings.NewReader(vars["<stdin>"]), stdout: &out, stderr: &errb,
-		getenv: func(k string) string { return vars[k] }}
+	e := &cli.Env{Program: "amscrypt", Ctx: context.Background(), Stdin: strings.NewReader(vars["<stdin>"]), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return vars[k] }}
 	code := run(e, args)
 	return result{code, out.String(), errb.String()}
 }
@@ -39,7 +40,7 @@ func cli(t *testing.T, vars map[string]string, args ...string) result {
 // ok asserts success and returns stdout.
 func (r result) ok(t *testing.T) string {
 	t.Helper()
-	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	require.Equal(t, 0, r.code, "Stderr: %s", r.stderr)
 	return r.stdout
 }
 
@@ -47,7 +48,7 @@ func (r result) ok(t *testing.T) string {
 // stderr that contains every want.
 func (r result) refused(t *testing.T, want ...string) {
 	t.Helper()
-	require.NotEqual(t, 0, r.code, "accepted; stdout: %s", r.stdout)
+	require.NotEqual(t, 0, r.code, "accepted; Stdout: %s", r.stdout)
 	require.Empty(t, r.stdout, "a refusal printed to stdout")
 	require.Equal(t, 1, strings.Count(r.stderr, "\n"), "stderr is not one line: %q", r.stderr)
 	for _, w := range want {
@@ -96,17 +97,17 @@ func TestThumbprintVectors(t *testing.T) {
 	}
 	testvectors.Load(t, "certs.json", &file)
 	for _, v := range file.Vectors {
-		r := cli(t, nil, "thumbprint", "--cert", td(v.File))
+		r := amscrypt(t, nil, "thumbprint", "--cert", td(v.File))
 		if v.ExpectError {
 			r.refused(t, "not an X.509 certificate")
 			continue
 		}
 		require.Equal(t, v.Thumbprint+"\n", r.ok(t), v.File)
 	}
-	cli(t, nil, "thumbprint", "--cert", td("no-such-file")).refused(t, "no-such-file")
-	r := cli(t, nil, "thumbprint")
+	amscrypt(t, nil, "thumbprint", "--cert", td("no-such-file")).refused(t, "no-such-file")
+	r := amscrypt(t, nil, "thumbprint")
 	r.refused(t, "--cert is required")
-	require.Equal(t, exitUsage, r.code)
+	require.Equal(t, cli.ExitUsage, r.code)
 }
 
 type checksumVector struct {
@@ -122,11 +123,11 @@ func TestChecksumVectors(t *testing.T) {
 	dir := t.TempDir()
 	for i, v := range file.Vectors {
 		for _, id := range v.IDSpellings {
-			r := cli(t, nil, "checksum", "--key", v.Key, "--key-id", id)
+			r := amscrypt(t, nil, "checksum", "--key", v.Key, "--key-id", id)
 			require.Equal(t, v.Checksum+"\n", r.ok(t), "%s %s", v.Key, id)
 			require.Contains(t, r.stderr, "warning")
 		}
-		r := cli(t, map[string]string{"<stdin>": v.Key + "\n"}, "checksum", "--key", "-", "--key-id", v.IDSpellings[0])
+		r := amscrypt(t, map[string]string{"<stdin>": v.Key + "\n"}, "checksum", "--key", "-", "--key-id", v.IDSpellings[0])
 		require.Equal(t, v.Checksum+"\n", r.ok(t))
 		require.Empty(t, r.stderr)
 
@@ -138,7 +139,7 @@ func TestChecksumVectors(t *testing.T) {
 		require.NoError(t, err)
 		path := filepath.Join(dir, fmt.Sprintf("k%d", i))
 		require.NoError(t, keyfile.Write(path, k, id))
-		require.Equal(t, v.Checksum+"\n", cli(t, nil, "checksum", "--key-file", path).ok(t))
+		require.Equal(t, v.Checksum+"\n", amscrypt(t, nil, "checksum", "--key-file", path).ok(t))
 	}
 }
 
@@ -147,23 +148,23 @@ func TestChecksumRefusals(t *testing.T) {
 	for _, n := range []int{0, 1, 8, 15, 17, 24, 31, 33, 48, 64} {
 		key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xA5}, n))
 		if n == 0 {
-			cli(t, nil, "checksum", "--key", key, "--key-id", id).refused(t, "--key")
+			amscrypt(t, nil, "checksum", "--key", key, "--key-id", id).refused(t, "--key")
 			continue
 		}
-		r := cli(t, nil, "checksum", "--key", key, "--key-id", id)
-		require.Equal(t, exitError, r.code, "%d-byte key accepted", n)
+		r := amscrypt(t, nil, "checksum", "--key", key, "--key-id", id)
+		require.Equal(t, cli.ExitError, r.code, "%d-byte key accepted", n)
 		require.Empty(t, r.stdout)
 		require.Contains(t, r.stderr, fmt.Sprintf("got %d", n))
 	}
 	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	cli(t, nil, "checksum", "--key", "%%%", "--key-id", id).refused(t, "base64")
+	amscrypt(t, nil, "checksum", "--key", "%%%", "--key-id", id).refused(t, "base64")
 	for _, bad := range []string{"nb:kid:UUID:316d14d4", "nb:cid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8", "316d14d4-b603-4d90-b8db-0fede8aa48fz"} {
-		r := cli(t, nil, "checksum", "--key", key, "--key-id", bad)
-		require.Equal(t, exitError, r.code)
+		r := amscrypt(t, nil, "checksum", "--key", key, "--key-id", bad)
+		require.Equal(t, cli.ExitError, r.code)
 		require.Contains(t, r.stderr, "--key-id")
 	}
-	cli(t, nil, "checksum", "--key", key).refused(t, "--key-id is required")
-	cli(t, nil, "checksum").refused(t, "--key-file, or --key with --key-id")
+	amscrypt(t, nil, "checksum", "--key", key).refused(t, "--key-id is required")
+	amscrypt(t, nil, "checksum").refused(t, "--key-file, or --key with --key-id")
 }
 
 // TestChecksumKeyFileForms: --key-file takes keygen's key file (with or
@@ -180,15 +181,15 @@ func TestChecksumKeyFileForms(t *testing.T) {
 		require.NoError(t, os.WriteFile(rawFile, raw, 0o600))
 		require.NoError(t, os.WriteFile(b64File, []byte(v.Key+"\n"), 0o600))
 		for _, f := range []string{rawFile, b64File} {
-			require.Equal(t, v.Checksum+"\n", cli(t, nil, "checksum", "--key-file", f, "--key-id", id).ok(t))
-			cli(t, nil, "checksum", "--key-file", f).refused(t, "--key-id is required")
+			require.Equal(t, v.Checksum+"\n", amscrypt(t, nil, "checksum", "--key-file", f, "--key-id", id).ok(t))
+			amscrypt(t, nil, "checksum", "--key-file", f).refused(t, "--key-id is required")
 		}
 	}
 	keyPath, id, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
-	want := cli(t, nil, "checksum", "--key-file", keyPath).ok(t)
-	require.Equal(t, want, cli(t, nil, "checksum", "--key-file", keyPath, "--key-id", strings.ToUpper(id.GUID())).ok(t))
+	want := amscrypt(t, nil, "checksum", "--key-file", keyPath).ok(t)
+	require.Equal(t, want, amscrypt(t, nil, "checksum", "--key-file", keyPath, "--key-id", strings.ToUpper(id.GUID())).ok(t))
 	other, _ := contentkey.NewID()
-	cli(t, nil, "checksum", "--key-file", keyPath, "--key-id", other.String()).refused(t, "is not the key file's Id")
+	amscrypt(t, nil, "checksum", "--key-file", keyPath, "--key-id", other.String()).refused(t, "is not the key file's Id")
 
 	bad := filepath.Join(dir, "bad")
 	for content, want := range map[string]string{
@@ -198,14 +199,14 @@ func TestChecksumKeyFileForms(t *testing.T) {
 		`{"Id":"x","ContentKeyType":1,"Key":""}`: "invalid key file",
 	} {
 		require.NoError(t, os.WriteFile(bad, []byte(content), 0o600))
-		cli(t, nil, "checksum", "--key-file", bad, "--key-id", id.String()).refused(t, want)
+		amscrypt(t, nil, "checksum", "--key-file", bad, "--key-id", id.String()).refused(t, want)
 	}
 }
 
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	keyOut := filepath.Join(dir, "content.key")
-	body := cli(t, nil, "keygen", "--cert", td("rsa2048.crt.json"), "--protection-key-id",
+	body := amscrypt(t, nil, "keygen", "--cert", td("rsa2048.crt.json"), "--protection-key-id",
 		"831b7d25d8bf2f80186abc1fa389be3c0cd6328c", "--name", "k1", "--key-out", keyOut).ok(t)
 
 	st, err := os.Stat(keyOut)
@@ -234,12 +235,12 @@ func TestKeygen(t *testing.T) {
 
 	// A second keygen to the same key file changes nothing.
 	before, _ := os.ReadFile(keyOut)
-	cli(t, nil, "keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", keyOut).refused(t, "already exists")
+	amscrypt(t, nil, "keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", keyOut).refused(t, "already exists")
 	after, _ := os.ReadFile(keyOut)
 	require.Equal(t, before, after)
 
 	common := filepath.Join(dir, "common.key")
-	cli(t, nil, "keygen", "--cert", td("rsa3072.crt.pem"), "--type", "CommonEncryption", "--key-out", common).ok(t)
+	amscrypt(t, nil, "keygen", "--cert", td("rsa3072.crt.pem"), "--type", "CommonEncryption", "--key-out", common).ok(t)
 	ck, _, err := keyfile.Read(common)
 	require.NoError(t, err)
 	require.Equal(t, 16, ck.Len())
@@ -268,12 +269,12 @@ func TestKeygenRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cli(t, nil, append([]string{"keygen", "--key-out", keyOut}, tt.args...)...).refused(t, tt.want)
+			amscrypt(t, nil, append([]string{"keygen", "--key-out", keyOut}, tt.args...)...).refused(t, tt.want)
 			requireOnlyFiles(t, dir)
 		})
 	}
 	// Expired is not a refusal: the service kept its certificate past expiry.
-	cli(t, nil, "keygen", "--cert", td("expired-rsa2048.crt.pem"), "--key-out", keyOut).ok(t)
+	amscrypt(t, nil, "keygen", "--cert", td("expired-rsa2048.crt.pem"), "--key-out", keyOut).ok(t)
 }
 
 type entityVector struct {
@@ -297,7 +298,7 @@ func TestUnwrapEntityVectors(t *testing.T) {
 			entity := filepath.Join(dir, "entity.json")
 			require.NoError(t, os.WriteFile(entity, v.Entity, 0o644))
 			keyOut := filepath.Join(dir, "out.key")
-			r := cli(t, nil, "unwrap", "--private-key", td(v.PrivateKeyFile), "--content-key", entity, "--key-out", keyOut)
+			r := amscrypt(t, nil, "unwrap", "--private-key", td(v.PrivateKeyFile), "--content-key", entity, "--key-out", keyOut)
 			if !v.Valid {
 				want := map[string]string{"java": "Java", "php": "PHP"}[v.ExpectError]
 				r.refused(t, want)
@@ -326,15 +327,15 @@ func TestUnwrapPFX(t *testing.T) {
 	dir := t.TempDir()
 	keyPath, id, k := writeKeyFile(t, dir, contentkey.StorageEncryption)
 	entity := filepath.Join(dir, "entity.json")
-	require.NoError(t, os.WriteFile(entity, []byte(cli(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.pem")).ok(t)), 0o644))
+	require.NoError(t, os.WriteFile(entity, []byte(amscrypt(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.pem")).ok(t)), 0o644))
 	for i, v := range file.Vectors {
 		keyOut := filepath.Join(dir, fmt.Sprintf("out%d.key", i))
 		vars := map[string]string{pfxPasswordEnv: v.WrongPassword}
-		cli(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).refused(t, "wrong PFX password", pfxPasswordEnv)
+		amscrypt(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).refused(t, "wrong PFX password", pfxPasswordEnv)
 		requireNoFile(t, keyOut)
 
 		vars[pfxPasswordEnv] = v.Password
-		cli(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).ok(t)
+		amscrypt(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).ok(t)
 		got, gotID, err := keyfile.Read(keyOut)
 		require.NoError(t, err)
 		require.Equal(t, id, gotID)
@@ -346,8 +347,8 @@ func TestRewrapRotation(t *testing.T) {
 	dir := t.TempDir()
 	keyPath, id, k := writeKeyFile(t, dir, contentkey.StorageEncryption)
 	old := filepath.Join(dir, "old.json")
-	require.NoError(t, os.WriteFile(old, []byte(cli(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.der")).ok(t)), 0o644))
-	body := cli(t, nil, "rewrap", "--private-key", td("rsa2048.pkcs8.key.pem"), "--content-key", old,
+	require.NoError(t, os.WriteFile(old, []byte(amscrypt(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.der")).ok(t)), 0o644))
+	body := amscrypt(t, nil, "rewrap", "--private-key", td("rsa2048.pkcs8.key.pem"), "--content-key", old,
 		"--cert", td("rsa3072.crt.pem"), "--protection-key-id", protectionKeyID(t, "rsa3072.crt.pem")).ok(t)
 	ck, err := envelope.ParseContentKey([]byte(body))
 	require.NoError(t, err)
@@ -359,34 +360,38 @@ func TestRewrapRotation(t *testing.T) {
 	require.Equal(t, id, gotID)
 	require.True(t, k.Equal(got))
 	// Unwrapping with the wrong private key fails vaguely.
-	cli(t, nil, "rewrap", "--private-key", td("rsa3072.pkcs8.key.pem"), "--content-key", old, "--cert", td("rsa2048.crt.pem")).refused(t, "cannot unwrap")
+	amscrypt(t, nil, "rewrap", "--private-key", td("rsa3072.pkcs8.key.pem"), "--content-key", old, "--cert", td("rsa2048.crt.pem")).refused(t, "cannot unwrap")
 }
 
 func protectionKeyID(t *testing.T, cert string) string {
-	return strings.TrimSpace(cli(t, nil, "thumbprint", "--cert", td(cert)).ok(t))
+	return strings.TrimSpace(amscrypt(t, nil, "thumbprint", "--cert", td(cert)).ok(t))
 }
 
 func TestHelpAndUsage(t *testing.T) {
-	for name := range commands {
-		r := cli(t, nil, name, "--help")
+	for _, c := range commands {
+		name := c.Name
+		r := amscrypt(t, nil, name, "--help")
 		require.Equal(t, 0, r.code, name)
 		require.Contains(t, r.stdout, "usage: amscrypt "+name)
-		r = cli(t, nil, name, "--no-such-flag")
-		require.Equal(t, exitUsage, r.code, name)
+		require.Empty(t, r.stderr, name)
+		require.Equal(t, r, amscrypt(t, nil, "help", name), "help %s differs from %s --help", name, name)
+		r = amscrypt(t, nil, name, "--no-such-flag")
+		require.Equal(t, cli.ExitUsage, r.code, name)
 		require.Empty(t, r.stdout)
-		r = cli(t, nil, name, "stray-argument")
+		r = amscrypt(t, nil, name, "stray-argument")
 		require.NotEqual(t, 0, r.code, name)
 	}
-	require.Equal(t, exitUsage, cli(t, nil).code)
-	require.Equal(t, exitUsage, cli(t, nil, "frobnicate").code)
-	require.Equal(t, 0, cli(t, nil, "--help").code)
+	require.Equal(t, cli.ExitUsage, amscrypt(t, nil).code)
+	require.Equal(t, cli.ExitUsage, amscrypt(t, nil, "frobnicate").code)
+	require.Equal(t, 0, amscrypt(t, nil, "--help").code)
 }
 
 // TestNoSecretFlags: no command takes a password or a private key's value as
 // a flag, and the one key-valued flag is checksum's --key.
 func TestNoSecretFlags(t *testing.T) {
-	for name := range commands {
-		r := cli(t, nil, name, "--help")
+	for _, c := range commands {
+		name := c.Name
+		r := amscrypt(t, nil, name, "--help")
 		for _, line := range strings.Split(r.stdout, "\n") {
 			line = strings.TrimSpace(line)
 			if !strings.HasPrefix(line, "-") {
@@ -413,10 +418,10 @@ func (failingWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
 func TestKeygenStdoutFailure(t *testing.T) {
 	dir := t.TempDir()
 	var errb bytes.Buffer
-	e := &env{ctx: context.Background(), stdin: strings.NewReader(""), stdout: failingWriter{}, stderr: &errb,
-		getenv: func(string) string { return "" }}
+	e := &cli.Env{Program: "amscrypt", Ctx: context.Background(), Stdin: strings.NewReader(""), Stdout: failingWriter{}, Stderr: &errb,
+		Getenv: func(string) string { return "" }}
 	code := run(e, []string{"keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", filepath.Join(dir, "k.json")})
-	require.Equal(t, exitError, code)
+	require.Equal(t, cli.ExitError, code)
 	require.Contains(t, errb.String(), "printing the ContentKey entity")
 	requireOnlyFiles(t, dir)
 }

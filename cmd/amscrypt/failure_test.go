@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/cli"
 )
 
 // smallDisk mounts a tmpfs of the given size, or skips the test when this
@@ -47,7 +48,7 @@ func TestEncryptDiskFull(t *testing.T) {
 		{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(full, "big.enc")},
 		{"decrypt", "--key-file", keyPath, "--iv", "7", "--in", in, "--out", filepath.Join(full, "big.dec")},
 	} {
-		r := cli(t, nil, cmd...)
+		r := amscrypt(t, nil, cmd...)
 		r.refused(t, "no space left on device")
 		requireOnlyFiles(t, full)
 	}
@@ -73,7 +74,7 @@ func TestCancelledRunLeavesNothing(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		var out, errb bytes.Buffer
-		code := run(&env{ctx: ctx, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
+		code := run(&cli.Env{Program: "amscrypt", Ctx: ctx, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}, args)
 		require.NotEqual(t, 0, code)
 		require.Empty(t, out.String())
 		require.Contains(t, errb.String(), "canceled")
@@ -115,12 +116,12 @@ func TestBinaryExitStatus(t *testing.T) {
 	stdout, err = cmd.Output()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
-	require.Equal(t, exitError, exit.ExitCode())
+	require.Equal(t, cli.ExitError, exit.ExitCode())
 	require.Empty(t, stdout)
 	require.Contains(t, stderr.String(), "not RSA")
 	requireOnlyFiles(t, dir, "k.json")
 
 	err = exec.Command(bin, "encrypt", "--in").Run()
 	require.ErrorAs(t, err, &exit)
-	require.Equal(t, exitUsage, exit.ExitCode())
+	require.Equal(t, cli.ExitUsage, exit.ExitCode())
 }

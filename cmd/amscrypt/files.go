@@ -12,31 +12,30 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/keyfile"
 )
 
 // ivReuseWarning is printed whenever the caller chose the IV: the one
 // mistake the format cannot survive is two different plaintexts under the
 // same key and IV, which the .NET SDK made on every re-upload.
-func ivReuseWarning(cmd string) string {
-	return "amscrypt " + cmd + ": warning: --iv reuses an IV; never encrypt different content under the same key and IV (that reveals the XOR of both). Without --iv every file gets a fresh one"
-}
+const ivReuseWarning = "--iv reuses an IV; never encrypt different content under the same key and IV (that reveals the XOR of both). Without --iv every file gets a fresh one"
 
 // readStorageKey reads a key file and insists on a StorageEncryption key:
 // the file cipher is AES-256 and nothing else.
-func readStorageKey(path string) (contentkey.ID, contentkey.Key, error) {
+func readStorageKey(path string) (contentkey.Key, contentkey.ID, error) {
 	k, id, err := keyfile.Read(path)
 	if err != nil {
-		return id, k, err
+		return k, id, err
 	}
 	if k.Type() != contentkey.StorageEncryption {
-		return id, k, fmt.Errorf("%s: %w: the key file holds a %s key", path, blobcrypt.ErrKeyType, k.Type())
+		return k, id, fmt.Errorf("%s: %w: the key file holds a %s key", path, blobcrypt.ErrKeyType, k.Type())
 	}
-	return id, k, nil
+	return k, id, nil
 }
 
-func runEncrypt(e *env, args []string) error {
-	fs := newFlags(e, "encrypt", "--key-file FILE --in FILE --out FILE [--iv DECIMAL] [--name NAME] [--mime-type TYPE] [--force] [--quiet]")
+func runEncrypt(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "encrypt", "--key-file FILE --in FILE --out FILE [--iv DECIMAL] [--name NAME] [--mime-type TYPE] [--force] [--quiet]")
 	keyFile := fs.String("key-file", "", "the StorageEncryption key file (from keygen or unwrap)")
 	in := fs.String("in", "", "the plaintext file")
 	out := fs.String("out", "", "where to write the encrypted file")
@@ -46,7 +45,7 @@ func runEncrypt(e *env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
-	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
+	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
 	fileName := *name
@@ -74,14 +73,14 @@ func runEncrypt(e *env, args []string) error {
 	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile}); err != nil {
 		return err
 	}
-	id, k, err := readStorageKey(*keyFile)
+	k, id, err := readStorageKey(*keyFile)
 	if err != nil {
 		return err
 	}
-	p := newProgress(e, *quiet, "encrypt")
-	opts.Progress = p.update
-	res, err := blobcrypt.EncryptFile(e.ctx, *out, *in, k, opts)
-	p.finish()
+	p := cli.NewProgress(e, *quiet, "encrypt", cli.ProgressMinSize)
+	opts.Progress = p.Update
+	res, err := blobcrypt.EncryptFile(e.Ctx, *out, *in, k, opts)
+	p.Finish()
 	if err != nil {
 		return err
 	}
@@ -95,7 +94,7 @@ func runEncrypt(e *env, args []string) error {
 	af.MimeType = *mime
 	if opts.IV != nil {
 		// After success, so that a refusal stays one line.
-		fmt.Fprintln(e.stderr, ivReuseWarning("encrypt"))
+		e.Warnf("encrypt", ivReuseWarning)
 	}
 	if err := printJSON(e, af); err != nil {
 		os.Remove(*out)
@@ -104,8 +103,8 @@ func runEncrypt(e *env, args []string) error {
 	return nil
 }
 
-func runDecrypt(e *env, args []string) error {
-	fs := newFlags(e, "decrypt", "--key-file FILE (--iv DECIMAL | --asset-file FILE) --in FILE --out FILE|- [--offset N] [--force] [--quiet]")
+func runDecrypt(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "decrypt", "--key-file FILE (--iv DECIMAL | --asset-file FILE) --in FILE --out FILE|- [--offset N] [--force] [--quiet]")
 	keyFile := fs.String("key-file", "", "the StorageEncryption key file")
 	ivText := fs.String("iv", "", "the file's InitializationVector (unsigned decimal)")
 	assetFile := fs.String("asset-file", "", "the AssetFile JSON (as encrypt prints it); gives the IV and checks the key id")
@@ -115,15 +114,15 @@ func runDecrypt(e *env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
-	if err := fs.parse(args, "key-file", "in", "out"); err != nil {
+	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
 	off, err := strconv.ParseInt(*offset, 10, 64)
 	if err != nil || off < 0 || (*offset)[0] == '+' {
-		return usagef("--offset %q: want a non-negative decimal byte offset", *offset)
+		return cli.Usagef("--offset %q: want a non-negative decimal byte offset", *offset)
 	}
 	if (*ivText == "") == (*assetFile == "") {
-		return usagef("give exactly one of --iv and --asset-file")
+		return cli.Usagef("give exactly one of --iv and --asset-file")
 	}
 	if *out != "-" {
 		if !*force {
@@ -135,7 +134,7 @@ func runDecrypt(e *env, args []string) error {
 			return err
 		}
 	}
-	id, k, err := readStorageKey(*keyFile)
+	k, id, err := readStorageKey(*keyFile)
 	if err != nil {
 		return err
 	}
@@ -144,36 +143,40 @@ func runDecrypt(e *env, args []string) error {
 		if iv, err = contentkey.ParseIV(*ivText); err != nil {
 			return fmt.Errorf("--iv: %w", err)
 		}
-	} else if iv, err = ivFromAssetFile(*assetFile, id); err != nil {
-		return err
+	} else {
+		af, err := readAssetFile(*assetFile, id)
+		if err != nil {
+			return err
+		}
+		iv = af.IV()
 	}
 	if *out == "-" {
 		return decryptToStdout(e, *in, k, iv, off)
 	}
-	p := newProgress(e, *quiet, "decrypt")
-	_, err = blobcrypt.DecryptFile(e.ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
-		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.update})
-	p.finish()
+	p := cli.NewProgress(e, *quiet, "decrypt", cli.ProgressMinSize)
+	_, err = blobcrypt.DecryptFile(e.Ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
+		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update})
+	p.Finish()
 	return err
 }
 
-// ivFromAssetFile reads the IV from an AssetFile document after checking
-// that it belongs to the key we hold.
-func ivFromAssetFile(path string, keyID contentkey.ID) (contentkey.IV, error) {
+// readAssetFile reads the AssetFile document at path and checks that it is
+// storage-encrypted under the key with id keyID.
+func readAssetFile(path string, keyID contentkey.ID) (*envelope.AssetFile, error) {
 	af, err := readParsed(path, envelope.ParseAssetFile)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !af.Encrypted() {
-		return 0, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", path)
+		return nil, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", path)
 	}
 	if af.KeyID() != keyID {
-		return 0, fmt.Errorf("%s: EncryptionKeyId %s does not match the key file's Id %s", path, af.KeyID(), keyID)
+		return nil, fmt.Errorf("%s: EncryptionKeyId %s does not match the key file's Id %s", path, af.KeyID(), keyID)
 	}
-	return af.IV(), nil
+	return af, nil
 }
 
-func decryptToStdout(e *env, in string, k contentkey.Key, iv contentkey.IV, off int64) error {
+func decryptToStdout(e *cli.Env, in string, k contentkey.Key, iv contentkey.IV, off int64) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
@@ -183,7 +186,7 @@ func decryptToStdout(e *env, in string, k contentkey.Key, iv contentkey.IV, off 
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(e.stdout, r); err != nil {
+	if _, err := io.Copy(e.Stdout, r); err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return errors.New("stdout closed")
 		}

@@ -76,7 +76,7 @@ func TestEncryptVectors(t *testing.T) {
 			in := filepath.Join(t.TempDir(), "clip.mp4")
 			require.NoError(t, os.WriteFile(in, plaintext(v.Length), 0o644))
 			enc := in + ".enc"
-			r := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc, "--iv", v.IV, "--quiet")
+			r := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc, "--iv", v.IV, "--quiet")
 			body := r.ok(t)
 			require.Contains(t, r.stderr, "--iv reuses an IV", "a chosen IV must be warned about")
 			ct, err := os.ReadFile(enc)
@@ -97,7 +97,7 @@ func TestEncryptVectors(t *testing.T) {
 			assetFile := filepath.Join(filepath.Dir(in), "assetfile.json")
 			require.NoError(t, os.WriteFile(assetFile, []byte(body), 0o644))
 			dec := in + ".dec"
-			cli(t, nil, "decrypt", "--key-file", keyPath, "--asset-file", assetFile, "--in", enc, "--out", dec).ok(t)
+			amscrypt(t, nil, "decrypt", "--key-file", keyPath, "--asset-file", assetFile, "--in", enc, "--out", dec).ok(t)
 			got, err := os.ReadFile(dec)
 			require.NoError(t, err)
 			require.True(t, bytes.Equal(plaintext(v.Length), got))
@@ -111,7 +111,7 @@ func TestEncryptVectors(t *testing.T) {
 			want := plaintext(block.Length)[r.Offset : r.Offset+int64(r.Length)]
 			ct, _ := hex.DecodeString(r.CiphertextHex)
 			require.NoError(t, os.WriteFile(in, ct, 0o644))
-			out := cli(t, nil, "decrypt", "--key-file", keyPath, "--iv", block.IV, "--offset", strconv.FormatInt(r.Offset, 10), "--in", in, "--out", "-").ok(t)
+			out := amscrypt(t, nil, "decrypt", "--key-file", keyPath, "--iv", block.IV, "--offset", strconv.FormatInt(r.Offset, 10), "--in", in, "--out", "-").ok(t)
 			require.Equal(t, want, []byte(out), "offset %d length %d", r.Offset, r.Length)
 		}
 	}
@@ -124,7 +124,7 @@ func TestEncryptFreshIVEachTime(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, plaintext(100), 0o644))
 	ivs := map[string]bool{}
 	for i := range 5 {
-		r := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, fmt.Sprint(i)), "--name", "clip.mp4")
+		r := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, fmt.Sprint(i)), "--name", "clip.mp4")
 		body := r.ok(t)
 		require.Empty(t, r.stderr, "a fresh IV needs no warning")
 		var af map[string]any
@@ -145,7 +145,7 @@ func TestFileRefusals(t *testing.T) {
 	in := filepath.Join(dir, "movie.mp4")
 	require.NoError(t, os.WriteFile(in, plaintext(5000), 0o644))
 	enc := filepath.Join(dir, "movie.enc")
-	body := cli(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc).ok(t)
+	body := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc).ok(t)
 	assetFile := filepath.Join(dir, "assetfile.json")
 	require.NoError(t, os.WriteFile(assetFile, []byte(body), 0o644))
 	truncatedKey := filepath.Join(dir, "truncated.key")
@@ -216,7 +216,7 @@ func TestFileRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cli(t, nil, tt.args...)
+			r := amscrypt(t, nil, tt.args...)
 			r.refused(t, tt.want)
 			requireOnlyFiles(t, dir, files...)
 			for f, want := range contents {

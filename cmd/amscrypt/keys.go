@@ -13,6 +13,7 @@ import (
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
@@ -22,17 +23,17 @@ import (
 // in ps, the environment does not.
 const pfxPasswordEnv = "AMSCRYPT_PFX_PASSWORD"
 
-func runThumbprint(e *env, args []string) error {
-	fs := newFlags(e, "thumbprint", "--cert FILE")
+func runThumbprint(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "thumbprint", "--cert FILE")
 	certPath := fs.String("cert", "", "certificate: DER, PEM, base64 DER, or a GetProtectionKey JSON body")
-	if err := fs.parse(args, "cert"); err != nil {
+	if err := fs.Parse(args, "cert"); err != nil {
 		return err
 	}
 	cert, err := readCertificate(*certPath)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, cert.Thumbprint())
+	fmt.Fprintln(e.Stdout, cert.Thumbprint())
 	return nil
 }
 
@@ -58,12 +59,12 @@ func readPinnedCertificate(path, pin string) (*protection.Certificate, error) {
 	return cert, nil
 }
 
-func runChecksum(e *env, args []string) error {
-	fs := newFlags(e, "checksum", "(--key BASE64|- | --key-file FILE) [--key-id ID]")
+func runChecksum(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "checksum", "(--key BASE64|- | --key-file FILE) [--key-id ID]")
 	keyB64 := fs.String("key", "", "the content key in base64 (16 bytes: AES-128, 32 bytes: AES-256), or - to read it from stdin; prefer --key-file")
 	keyID := fs.String("key-id", "", "the content key id: nb:kid:UUID:<guid> or a bare GUID (required unless the key file holds it)")
 	keyFile := fs.String("key-file", "", "a key file written by keygen or unwrap (holds key and id), or a file holding just the key, raw or in base64")
-	if err := fs.parse(args); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var (
@@ -74,7 +75,7 @@ func runChecksum(e *env, args []string) error {
 	)
 	switch {
 	case *keyFile != "" && *keyB64 != "":
-		return usagef("give either --key-file or --key, not both")
+		return cli.Usagef("give either --key-file or --key, not both")
 	case *keyFile != "":
 		if fileID, k, hasFileID, err = readChecksumKeyFile(*keyFile); err != nil {
 			return err
@@ -82,9 +83,9 @@ func runChecksum(e *env, args []string) error {
 	case *keyB64 != "":
 		text := *keyB64
 		if text == "-" {
-			b, err := io.ReadAll(io.LimitReader(e.stdin, 4096))
+			b, err := io.ReadAll(io.LimitReader(e.Stdin, 4096))
 			if err != nil {
-				return fmt.Errorf("--key -: reading stdin: %w", err)
+				return fmt.Errorf("--key -: reading Stdin: %w", err)
 			}
 			defer clear(b)
 			text = strings.TrimSpace(string(b))
@@ -93,7 +94,7 @@ func runChecksum(e *env, args []string) error {
 			return err
 		}
 	default:
-		return usagef("give --key-file, or --key with --key-id")
+		return cli.Usagef("give --key-file, or --key with --key-id")
 	}
 	switch {
 	case *keyID != "":
@@ -106,7 +107,7 @@ func runChecksum(e *env, args []string) error {
 	case hasFileID:
 		id = fileID
 	default:
-		return usagef("--key-id is required: the key given holds no id")
+		return cli.Usagef("--key-id is required: the key given holds no id")
 	}
 	sum, err := checksum.Compute(k, id)
 	if err != nil {
@@ -114,9 +115,9 @@ func runChecksum(e *env, args []string) error {
 	}
 	if *keyB64 != "" && *keyB64 != "-" {
 		// After success, so that a refusal stays one line.
-		fmt.Fprintln(e.stderr, "amscrypt checksum: warning: a key given with --key is visible to other users in the process list; use --key-file or --key -")
+		fmt.Fprintln(e.Stderr, "amscrypt checksum: warning: a key given with --key is visible to other users in the process list; use --key-file or --key -")
 	}
-	fmt.Fprintln(e.stdout, sum)
+	fmt.Fprintln(e.Stdout, sum)
 	return nil
 }
 
@@ -196,19 +197,19 @@ func parseKeyType(s string) (contentkey.Type, error) {
 	return t, nil
 }
 
-func runKeygen(e *env, args []string) error {
-	fs := newFlags(e, "keygen", "--cert FILE [--protection-key-id HEX] [--type storage] [--name NAME] --key-out FILE")
+func runKeygen(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "keygen", "--cert FILE [--protection-key-id HEX] [--type storage] [--name NAME] --key-out FILE")
 	certPath := fs.String("cert", "", "the account's protection certificate (DER, PEM, base64, or GetProtectionKey JSON)")
 	pin := fs.String("protection-key-id", "", "the thumbprint the certificate must have (from GetProtectionKeyId)")
 	typeName := fs.String("type", "storage", "ContentKeyType: storage, common, cbcs, envelope, or a REST name or number")
 	name := fs.String("name", "", "the ContentKey's Name")
 	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
-	if err := fs.parse(args, "cert", "key-out"); err != nil {
+	if err := fs.Parse(args, "cert", "key-out"); err != nil {
 		return err
 	}
 	typ, err := parseKeyType(*typeName)
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError{Msg: err.Error()}
 	}
 	if err := refuseExisting(*keyOut, "key file"); err != nil {
 		return err
@@ -243,16 +244,16 @@ func runKeygen(e *env, args []string) error {
 
 // readPrivateKey loads the private key from --pfx (password from the
 // environment) or --private-key (PEM); exactly one must be set.
-func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
+func readPrivateKey(e *cli.Env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
 	switch {
 	case pfxPath != "" && pemPath != "":
-		return nil, usagef("give either --pfx or --private-key, not both")
+		return nil, cli.Usagef("give either --pfx or --private-key, not both")
 	case pfxPath != "":
 		data, err := smallfile.Read(pfxPath)
 		if err != nil {
 			return nil, err
 		}
-		priv, _, err := protection.ParsePFX(data, e.getenv(pfxPasswordEnv))
+		priv, _, err := protection.ParsePFX(data, e.Getenv(pfxPasswordEnv))
 		if errors.Is(err, protection.ErrPFXPassword) {
 			return nil, fmt.Errorf("%s: %w (the password is read from %s; unset means empty)", pfxPath, err, pfxPasswordEnv)
 		}
@@ -272,7 +273,7 @@ func readPrivateKey(e *env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
 		}
 		return priv, nil
 	}
-	return nil, usagef("give --pfx FILE or --private-key FILE")
+	return nil, cli.Usagef("give --pfx FILE or --private-key FILE")
 }
 
 func readContentKey(path string) (*envelope.ContentKey, error) {
@@ -286,13 +287,13 @@ type unwrapResult struct {
 	KeyFile        string
 }
 
-func runUnwrap(e *env, args []string) error {
-	fs := newFlags(e, "unwrap", "(--pfx FILE | --private-key FILE) --content-key ENTITY.json --key-out FILE")
+func runUnwrap(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "unwrap", "(--pfx FILE | --private-key FILE) --content-key ENTITY.json --key-out FILE")
 	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file with the private key; password from $"+pfxPasswordEnv)
 	pemPath := fs.String("private-key", "", "PEM private key (PKCS#1 or PKCS#8)")
 	entity := fs.String("content-key", "", "the ContentKey entity JSON")
 	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
-	if err := fs.parse(args, "content-key", "key-out"); err != nil {
+	if err := fs.Parse(args, "content-key", "key-out"); err != nil {
 		return err
 	}
 	if err := refuseExisting(*keyOut, "key file"); err != nil {
@@ -316,8 +317,8 @@ func runUnwrap(e *env, args []string) error {
 	return printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
 }
 
-func runRewrap(e *env, args []string) error {
-	fs := newFlags(e, "rewrap", "(--key-file FILE | (--pfx FILE | --private-key FILE) --content-key ENTITY.json) --cert NEWCERT [--protection-key-id HEX] [--name NAME]")
+func runRewrap(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "rewrap", "(--key-file FILE | (--pfx FILE | --private-key FILE) --content-key ENTITY.json) --cert NEWCERT [--protection-key-id HEX] [--name NAME]")
 	keyFile := fs.String("key-file", "", "a key file holding the clear key and its id")
 	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file that unwraps --content-key; password from $"+pfxPasswordEnv)
 	pemPath := fs.String("private-key", "", "PEM private key that unwraps --content-key")
@@ -325,7 +326,7 @@ func runRewrap(e *env, args []string) error {
 	certPath := fs.String("cert", "", "the new protection certificate")
 	pin := fs.String("protection-key-id", "", "the thumbprint the new certificate must have")
 	name := fs.String("name", "", "the ContentKey's Name (default: the entity's)")
-	if err := fs.parse(args, "cert"); err != nil {
+	if err := fs.Parse(args, "cert"); err != nil {
 		return err
 	}
 	cert, err := readPinnedCertificate(*certPath, *pin)
@@ -335,7 +336,7 @@ func runRewrap(e *env, args []string) error {
 	var out *envelope.ContentKey
 	switch {
 	case *keyFile != "" && *entity != "":
-		return usagef("give either --key-file or --content-key, not both")
+		return cli.Usagef("give either --key-file or --content-key, not both")
 	case *keyFile != "":
 		k, id, err := keyfile.Read(*keyFile)
 		if err != nil {
@@ -360,7 +361,7 @@ func runRewrap(e *env, args []string) error {
 			out.Name = *name
 		}
 	default:
-		return usagef("give --key-file, or --content-key with --pfx or --private-key")
+		return cli.Usagef("give --key-file, or --content-key with --pfx or --private-key")
 	}
 	return printJSON(e, out)
 }

@@ -22,17 +22,12 @@ import (
 // buildCLI builds the command with go build, as a user would.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "amscrypt-blob")
+	bin := filepath.Join(t.TempDir(), "amscrypt")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-type result struct {
-	code           int
-	stdout, stderr string
 }
 
 func runCLI(t *testing.T, bin string, args ...string) result {
@@ -65,7 +60,7 @@ func TestHelp(t *testing.T) {
 	bin := buildCLI(t)
 	for _, cmd := range []string{"upload", "download"} {
 		r := runCLI(t, bin, cmd, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "usage: amscrypt-blob "+cmd) || !strings.Contains(r.stdout, "-key-file") || r.stderr != "" {
+		if r.code != 0 || !strings.Contains(r.stdout, "usage: amscrypt "+cmd) || !strings.Contains(r.stdout, "-key-file") || r.stderr != "" {
 			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", cmd, r.code, r.stdout, r.stderr)
 		}
 	}
@@ -76,7 +71,7 @@ func TestHelp(t *testing.T) {
 	runCLI(t, bin, "frobnicate").failsWith(t, 2, "unknown command")
 	for _, cmd := range [][]string{{"upload", "--in", "x"}, {"download", "--iv", "1", "--out", "o"}} {
 		for _, bad := range [][]string{{"--concurrency", "0"}, {"--concurrency", "257"}, {"--block-size", "0"}, {"--block-size", "4001MiB"}} {
-			want := "--concurrency must be 1 to 256"
+			want := "--workers must be 1 to 256"
 			if bad[0] == "--block-size" {
 				want = "--block-size must be 1 byte to 4000MiB"
 			}
@@ -182,7 +177,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	otherKeyFile := filepath.Join(dir, "other.json")
 	keyfile.Write(otherKeyFile, key, otherID)
 	runCLI(t, bin, "download", "--key-file", otherKeyFile, "--asset-file", assetFile, "--url", blobURL, "--out", filepath.Join(dir, "x")).
-		failsWith(t, 1, "the key file holds "+otherID.String())
+		failsWith(t, 1, "does not match the key file's Id "+otherID.String())
 
 	// Storage errors are one line without the SAS.
 	ro := c.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))

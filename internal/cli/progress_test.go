@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ func TestProgressLine(t *testing.T) {
 	const total = 1 << 30
 	draw := func(terminal, quiet bool, total int64) string {
 		var errb bytes.Buffer
-		p := newProgress(&env{stderr: &errb, isTerminal: terminal}, quiet, "encrypt")
-		p.update(0, total)
-		p.update(total/4, total) // within 250 ms of the last line: not drawn
+		p := NewProgress(&Env{Stderr: &errb, IsTerminal: terminal, Program: "amscrypt"}, quiet, "encrypt", ProgressMinSize)
+		p.Update(0, total)
+		p.Update(total/4, total) // within 250 ms of the last line: not drawn
 		p.last = p.last.Add(-time.Second)
-		p.update(total/2, total)
-		p.update(total, total) // the last one is always drawn
-		p.finish()
+		p.Update(total/2, total)
+		p.Update(total, total) // the last one is always drawn
+		p.Finish()
 		return errb.String()
 	}
 	line := draw(true, false, total)
@@ -31,7 +31,7 @@ func TestProgressLine(t *testing.T) {
 
 	require.Empty(t, draw(false, false, total), "drawn when stderr is not a terminal")
 	require.Empty(t, draw(true, true, total), "drawn despite --quiet")
-	require.Empty(t, draw(true, false, progressMinSize-1), "drawn for a small file")
+	require.Empty(t, draw(true, false, ProgressMinSize-1), "drawn for a small file")
 }
 
 func TestSize(t *testing.T) {

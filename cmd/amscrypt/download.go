@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/cli"
+)
+
+const downloadSynopsis = `--key-file F (--iv N | --asset-file F) --url BLOB_URL --out FILE
+       [--offset O [--length L]] [--block-size B] [--workers N] [--force] [--quiet]
+
+Downloads the encrypted blob at BLOB_URL (blob URL with a SAS query that
+grants read), or the byte range [O, O+L) of it, decrypts it and writes the
+plaintext to FILE (mode 0600). --offset without --length reads to the end; a
+range past the end of the blob is an error. The IV comes from --iv or from
+the AssetFile JSON that upload (or amscrypt encrypt) printed, whose key id
+must match the key file's and whose size must match the blob's. FILE appears
+only when the download is complete.`
+
+func runDownload(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "download", downloadSynopsis)
+	keyFile := fs.String("key-file", "", "key file holding the StorageEncryption content key and its id (required)")
+	ivFlag := fs.String("iv", "", "the blob's IV as a decimal integer")
+	assetFile := fs.String("asset-file", "", "AssetFile JSON naming the key id and IV, as upload prints it")
+	blobURL := fs.String("url", "", "blob URL with SAS query; @FILE reads it from FILE (required)")
+	out := fs.String("out", "", "plaintext output file (required)")
+	var offset, length cli.Size
+	fs.SizeVar(&offset, "offset", "first plaintext byte to download (default 0)")
+	fs.SizeVar(&length, "length", "number of bytes to download (default: to the end)")
+	var t transfer
+	t.flags(fs, "bytes per ranged GET, e.g. 4MiB (default 4MiB)", "ranged GETs in flight")
+	force := fs.Bool("force", false, "overwrite --out if it exists")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := fs.Parse(args, "key-file", "url", "out"); err != nil {
+		return err
+	}
+	switch {
+	case fs.Given("iv") == fs.Given("asset-file"):
+		return cli.Usagef("give exactly one of --iv and --asset-file")
+	case length.Set && length.N == 0:
+		return cli.Usagef("--length must be at least 1")
+	}
+	if err := t.check(); err != nil {
+		return err
+	}
+	u, err := cli.ReadArg(*blobURL, "url")
+	if err != nil {
+		return err
+	}
+	var iv contentkey.IV
+	if fs.Given("iv") {
+		if iv, err = contentkey.ParseIV(*ivFlag); err != nil {
+			return cli.Usagef("--iv: %v", err)
+		}
+	}
+	if !*force {
+		if err := refuseExisting(*out, "output file"); err != nil {
+			return fmt.Errorf("%w (use --force to replace it)", err)
+		}
+	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
+		atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
+		return err
+	}
+	key, keyID, err := readStorageKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	wantSize := int64(-1)
+	if fs.Given("asset-file") {
+		af, err := readAssetFile(*assetFile, keyID)
+		if err != nil {
+			return err
+		}
+		iv, wantSize = af.IV(), af.Size()
+	}
+	r, err := azblobcrypt.NewReaderAt(e.Ctx, u, key, iv, nil)
+	if err != nil {
+		return err
+	}
+	if wantSize >= 0 && r.Size() != wantSize {
+		return fmt.Errorf("the blob has %d bytes but %s says ContentFileSize %d: wrong blob or AssetFile", r.Size(), *assetFile, wantSize)
+	}
+	p := cli.NewProgress(e, *quiet, "download", 0)
+	_, err = r.DownloadFile(e.Ctx, *out, &azblobcrypt.DownloadOptions{
+		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Concurrency: t.workers,
+		Overwrite: *force, Progress: p.Update,
+	})
+	p.Finish()
+	return err
+}

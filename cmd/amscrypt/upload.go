@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/cli"
+)
+
+const uploadSynopsis = `--key-file F --in FILE --url LOCATOR_PATH [--name N] [--iv N]
+       [--block-size B] [--workers N] [--state-dir D] [--quiet]
+
+Encrypts FILE with the content key in the key file and uploads it as the
+block blob N (default: FILE's base name) in the container of the SAS locator
+Path (the container URL with its SAS query). Prints the AssetFile JSON for
+MERGE /Files on stdout. If the upload is interrupted, the same command
+resumes it: the IV is kept in a state file (in --state-dir) until the blob is
+committed, and a state file whose source has changed is refused.`
+
+func runUpload(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "upload", uploadSynopsis)
+	keyFile := fs.String("key-file", "", "key file holding the StorageEncryption content key and its id (required)")
+	in := fs.String("in", "", "file to encrypt and upload (required)")
+	locator := fs.String("url", "", "SAS locator Path: container URL with SAS query; @FILE reads it from FILE (required)")
+	name := fs.String("name", "", "blob and AssetFile name (default: base name of --in)")
+	ivFlag := fs.String("iv", "", "IV as a decimal integer (default: a fresh random IV; never reuse one for other data)")
+	var t transfer
+	t.flags(fs, "plaintext bytes per staged block, e.g. 4MiB (default 4MiB)", "blocks encrypted and staged at once")
+	stateDir := fs.String("state-dir", "", "directory for resume state (default: the user cache dir's amscrypt folder)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := fs.Parse(args, "key-file", "in", "url"); err != nil {
+		return err
+	}
+	if err := t.check(); err != nil {
+		return err
+	}
+	u, err := cli.ReadArg(*locator, "url")
+	if err != nil {
+		return err
+	}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: t.workers, StateDir: *stateDir}
+	if fs.Given("iv") {
+		iv, err := contentkey.ParseIV(*ivFlag)
+		if err != nil {
+			return cli.Usagef("--iv: %v", err)
+		}
+		opts.IV = &iv
+	}
+	key, keyID, err := readStorageKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	p := cli.NewProgress(e, *quiet, "upload", 0)
+	opts.Progress = p.Update
+	af, err := azblobcrypt.UploadFile(e.Ctx, u, *name, *in, keyID, key, opts)
+	p.Finish()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; run the same command again to resume (%w)", err)
+		}
+		return err
+	}
+	if opts.IV != nil {
+		// After success, so that a refusal stays one line. Resuming needs
+		// no --iv (the state file holds it).
+		e.Warnf("upload", "%s. Resuming needs no --iv: the state file holds it", ivReuseWarning)
+	}
+	return printJSON(e, af)
+}
+
+// transfer holds the --block-size and --workers (alias --concurrency) that
+// upload and download share.
+type transfer struct {
+	blockSize cli.Size
+	workers   int
+}
+
+func (t *transfer) flags(fs *cli.FlagSet, blockUsage, workersUsage string) {
+	fs.SizeVar(&t.blockSize, "block-size", blockUsage)
+	fs.IntVar(&t.workers, "workers", azblobcrypt.DefaultConcurrency, workersUsage)
+	fs.Alias("concurrency", "workers")
+}
+
+func (t *transfer) check() error {
+	switch {
+	case t.workers < 1 || t.workers > azblobcrypt.MaxConcurrency:
+		return cli.Usagef("--workers must be 1 to %d", azblobcrypt.MaxConcurrency)
+	case t.blockSize.Set && (t.blockSize.N < 1 || t.blockSize.N > azblobcrypt.MaxBlockSize):
+		return cli.Usagef("--block-size must be 1 byte to %dMiB", azblobcrypt.MaxBlockSize>>20)
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+// Package cli holds what every amscrypt command shares: the environment a
+// command runs in, the dispatcher with its exit statuses and one-line error
+// rule, strict flag sets, @FILE arguments and the progress line. Commands
+// stay thin: they parse flags, call the library and print one document.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit statuses. A command killed by a signal exits 128 plus its number, as
+// a shell reports it.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// Env is what a command may touch, so that tests can run commands in-process.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// IsTerminal reports whether progress may be drawn on Stderr.
+	IsTerminal bool
+	// Program is the name commands are run under in messages ("amscrypt").
+	Program string
+}
+
+// Warnf prints a one-line warning on stderr, prefixed with the program and
+// command name.
+func (e *Env) Warnf(cmd, format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "%s %s: warning: %s\n", e.Program, cmd, OneLine(fmt.Sprintf(format, args...)))
+}
+
+// Command is one subcommand.
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(e *Env, args []string) error
+}
+
+// UsageError marks errors in how a command was called (exit status 2).
+type UsageError struct{ Msg string }
+
+func (u UsageError) Error() string { return u.Msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error { return UsageError{fmt.Sprintf(format, args...)} }
+
+// OneLine keeps an error to the single line the CLI contract promises.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// signals are those that end a process by default and that a user or a
+// terminal sends: each cancels the command's context so that it cleans up
+// (no temporary or partial output survives) before the process exits.
+// SIGPIPE is included so that a write to a closed pipe fails with EPIPE and
+// the command unwinds, instead of the runtime killing the process mid-write.
+var signals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGPIPE}
+
+// Main runs the command named by os.Args and exits with its status.
+func Main(program string, cmds []Command) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, signals...)
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		select {
+		case got = <-sigs:
+			// A second signal of the same kind ends the process the default
+			// way: an unnamed output file vanishes with it.
+			signal.Reset()
+			cancel()
+		case <-done:
+		}
+	}()
+	fi, err := os.Stderr.Stat()
+	e := &Env{Ctx: ctx, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		IsTerminal: err == nil && fi.Mode()&os.ModeCharDevice != 0, Program: program}
+	code := Run(e, cmds, os.Args[1:])
+	close(done)
+	signal.Stop(sigs)
+	if s, ok := got.(syscall.Signal); ok && ctx.Err() != nil {
+		if code == ExitOK {
+			// The command finished before it saw the signal; its output is
+			// complete, so report success.
+			os.Exit(code)
+		}
+		fmt.Fprintf(e.Stderr, "%s: stopped by %s; nothing partial was left behind\n", program, signalName(s))
+		os.Exit(128 + int(s))
+	}
+	os.Exit(code)
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return s.String()
+}
+
+// Run dispatches args to one of cmds and returns the exit status. It
+// handles --help, help CMD and --version itself.
+func Run(e *Env, cmds []Command, args []string) int {
+	find := func(name string) *Command {
+		for i := range cmds {
+			if cmds[i].Name == name {
+				return &cmds[i]
+			}
+		}
+		return nil
+	}
+	if len(args) == 0 {
+		usage(e.Stderr, e.Program, cmds)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(e.Stdout, e.Program, cmds)
+		return ExitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(e.Stdout, Version(e.Program))
+		return ExitOK
+	case "help":
+		switch {
+		case len(args) == 1:
+			usage(e.Stdout, e.Program, cmds)
+			return ExitOK
+		case len(args) > 2:
+			fmt.Fprintf(e.Stderr, "%s help: give one command name\n", e.Program)
+			return ExitUsage
+		}
+		// help CMD is exactly CMD --help.
+		args = []string{args[1], "--help"}
+	}
+	cmd := find(args[0])
+	if cmd == nil {
+		fmt.Fprintf(e.Stderr, "%s: unknown command %q (run %s --help)\n", e.Program, args[0], e.Program)
+		return ExitUsage
+	}
+	err := cmd.Run(e, args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	}
+	var u UsageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, OneLine(err.Error()), e.Program, cmd.Name)
+		return ExitUsage
+	}
+	fmt.Fprintf(e.Stderr, "%s %s: %s\n", e.Program, cmd.Name, OneLine(err.Error()))
+	return ExitError
+}
+
+func usage(w io.Writer, program string, cmds []Command) {
+	fmt.Fprintf(w, "usage: %s <command> [flags]   (%s help <command> for its flags)\n\n", program, program)
+	sorted := append([]Command(nil), cmds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, c := range sorted {
+		fmt.Fprintf(w, "  %-11s %s\n", c.Name, c.Summary)
+	}
+	fmt.Fprintf(w, "\n  %s --version prints the module version and VCS revision.\n", program)
+}
+
+// Version describes the running binary from its build information: the
+// module version (a tag or pseudo-version with go install, "(devel)" in a
+// checkout) and the VCS revision and time when the build recorded them.
+func Version(program string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return program + " (no build information)"
+	}
+	s := program + " " + bi.Main.Version
+	var rev, when, modified string
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.time":
+			when = kv.Value
+		case "vcs.modified":
+			if kv.Value == "true" {
+				modified = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		s += " revision " + rev + modified
+		if when != "" {
+			s += " " + when
+		}
+	}
+	return s + " " + bi.GoVersion
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+)
+
+// ProgressMinSize is the smallest file that gets a progress line: below a
+// few hundred MB a local run is over before a line would be worth reading.
+const ProgressMinSize = 256 << 20
+
+// Progress draws "bytes, MB/s, ETA" on stderr, only when stderr is a
+// terminal, the work is at least minSize bytes, and --quiet was not given.
+type Progress struct {
+	e       *Env
+	cmd     string
+	minSize int64
+	enabled bool
+	start   time.Time
+	last    time.Time
+	drawn   bool
+}
+
+// NewProgress returns the progress line of command cmd.
+func NewProgress(e *Env, quiet bool, cmd string, minSize int64) *Progress {
+	return &Progress{e: e, cmd: cmd, minSize: minSize, enabled: !quiet && e.IsTerminal, start: time.Now()}
+}
+
+// Update redraws the line (at most four times a second) for done of total
+// bytes. It is a valid Progress callback for the library's options.
+func (p *Progress) Update(done, total int64) { p.draw("", done, total) }
+
+// UpdateFiles is Update with a files-done count in front, for whole assets.
+func (p *Progress) UpdateFiles(filesDone, files int, done, total int64) {
+	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total)
+}
+
+func (p *Progress) draw(prefix string, done, total int64) {
+	if !p.enabled || total < p.minSize {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 250*time.Millisecond && done != total {
+		return
+	}
+	p.last = now
+	elapsed := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(done) / elapsed
+	}
+	eta := "--"
+	if rate > 0 {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s  %.0f MB/s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), rate/1e6, eta)
+	p.drawn = true
+}
+
+// Finish ends the progress line so the next output starts on its own line.
+func (p *Progress) Finish() {
+	if p.drawn {
+		fmt.Fprintln(p.e.Stderr)
+	}
+}
+
+func size(n int64) string {
+	const unit = 1 << 10
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
