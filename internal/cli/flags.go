@@ -120,7 +120,16 @@ func (fs *FlagSet) Help() {
 			aliases = append(aliases, fmt.Sprintf("--%s is accepted for --%s", f.Name, canon))
 			return
 		}
-		doc.Var(f.Value, f.Name, f.Usage)
+		v := f.Value
+		switch c := v.(type) {
+		case checked:
+			v = c.Value
+		case checkedBool:
+			v = c.Value
+		}
+		// The flag package prints defaults by comparing with a zero value
+		// of the Value's type, so it must see the original type.
+		doc.Var(v, f.Name, f.Usage)
 		doc.Lookup(f.Name).DefValue = f.DefValue
 	})
 	doc.SetOutput(w)
@@ -134,7 +143,8 @@ func (fs *FlagSet) Help() {
 // --help prints the usage and returns flag.ErrHelp.
 func (fs *FlagSet) Parse(args []string, required ...string) error {
 	fs.VisitAll(func(f *flag.Flag) {
-		if _, ok := f.Value.(checked); ok {
+		switch f.Value.(type) {
+		case checked, checkedBool:
 			return
 		}
 		c := checked{Value: f.Value, fs: fs, name: f.Name}

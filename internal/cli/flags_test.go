@@ -73,6 +73,9 @@ func TestFlagSetHelp(t *testing.T) {
 	require.Contains(t, out.String(), "-workers")
 	require.NotContains(t, out.String(), "-concurrency int", "an alias is documented as a flag of its own")
 	require.Contains(t, out.String(), "--concurrency is accepted for --workers")
+	require.NotContains(t, out.String(), "panic")
+	require.Contains(t, out.String(), "(default 4)")
+	require.NotContains(t, out.String(), "default false")
 }
 
 func TestReadArg(t *testing.T) {
