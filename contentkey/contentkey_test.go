@@ -52,7 +52,7 @@ func TestTypes(t *testing.T) {
 			require.Equal(t, tt.size, size)
 		})
 	}
-	for _, s := range []string{"5", "9", "-1", "", "Storage", "StorageEncryption "} {
+	for _, s := range []string{"5", "9", "-1", "+1", " 1", "1 ", "99999999999", "", "Storage", "StorageEncryption "} {
 		_, err := contentkey.ParseType(s)
 		require.ErrorIs(t, err, contentkey.ErrUnknownType, "%q", s)
 	}
@@ -129,7 +129,7 @@ func TestKeyNeverPrints(t *testing.T) {
 	require.ErrorIs(t, jerr, contentkey.ErrMarshalKey)
 	outs = append(outs, jerr.Error())
 	_, jerr = json.Marshal(map[string]any{"k": k})
-	require.Error(t, jerr)
+	require.ErrorIs(t, jerr, contentkey.ErrMarshalKey)
 	outs = append(outs, jerr.Error())
 	_, terr := k.MarshalText()
 	require.ErrorIs(t, terr, contentkey.ErrMarshalKey)
@@ -148,7 +148,7 @@ func TestKeyNeverPrints(t *testing.T) {
 func TestKeySizeErrorHasNoKeyBytes(t *testing.T) {
 	raw := []byte("SECRET-KEY-MATERIAL-31-BYTES!!!")
 	_, err := contentkey.FromBytes(contentkey.StorageEncryption, raw)
-	require.Error(t, err)
+	require.ErrorIs(t, err, contentkey.ErrKeySize)
 	require.NotContains(t, err.Error(), "SECRET")
 	require.Contains(t, err.Error(), "31")
 }
@@ -212,7 +212,7 @@ func TestIDJSON(t *testing.T) {
 	var back struct{ Id contentkey.ID }
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, id, back.Id)
-	require.Error(t, json.Unmarshal([]byte(`{"Id":"nope"}`), &back))
+	require.ErrorIs(t, json.Unmarshal([]byte(`{"Id":"nope"}`), &back), contentkey.ErrInvalidID)
 }
 
 // TestDotNetBytes checks the Guid.ToByteArray order against the vectors,

@@ -1,12 +1,14 @@
 package contentkey
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // IDPrefix is the prefix of a content key id on the wire.
@@ -33,47 +35,15 @@ func NewID() (ID, error) {
 // The GUID must be the canonical 36-character form, hex digits in either case.
 // The error names the offset and character that failed.
 func ParseID(s string) (ID, error) {
-	g := s
 	off := 0
 	if len(s) >= len(IDPrefix) && strings.EqualFold(s[:len(IDPrefix)], IDPrefix) {
-		g, off = s[len(IDPrefix):], len(IDPrefix)
+		off = len(IDPrefix)
 	}
-	if len(g) != 36 {
-		return ID{}, fmt.Errorf("%w %s: want a 36-character GUID, got %d characters", ErrInvalidID, quote(s), len(g))
+	g, err := parse.GUID(s, off)
+	if err != nil {
+		return ID{}, fmt.Errorf("%w %s: %v", ErrInvalidID, quote.Input(s), err)
 	}
-	var id ID
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if g[i] != '-' {
-				return ID{}, fmt.Errorf("%w %s: want '-' at offset %d, got %q", ErrInvalidID, quote(s), off+i, g[i])
-			}
-			i++
-			continue
-		}
-		if _, err := hex.Decode(id[j:j+1], []byte(g[i:i+2])); err != nil {
-			bad := i
-			if isHex(g[i]) {
-				bad = i + 1
-			}
-			return ID{}, fmt.Errorf("%w %s: %q at offset %d is not a hex digit", ErrInvalidID, quote(s), g[bad], off+bad)
-		}
-		i += 2
-		j++
-	}
-	return id, nil
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// quote renders untrusted input for an error message, cut to a sane length.
-func quote(s string) string {
-	if len(s) > 80 {
-		return fmt.Sprintf("%q...", s[:80])
-	}
-	return fmt.Sprintf("%q", s)
+	return ID(g), nil
 }
 
 // GUID returns the lowercase canonical GUID without the prefix.

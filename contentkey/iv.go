@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // IVSize is the size in bytes of a storage encryption IV.
@@ -37,21 +40,9 @@ func NewIV() (IV, error) {
 // byte offset, so that input such as "397304628502661816</d:Initializ..."
 // is reported rather than read as a number.
 func ParseIV(s string) (IV, error) {
-	if s == "" {
-		return 0, fmt.Errorf("%w: empty string", ErrInvalidIV)
-	}
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			r, _ := utf8.DecodeRuneInString(s[i:])
-			return 0, fmt.Errorf("%w %s: %q at offset %d is not a decimal digit", ErrInvalidIV, quote(s), r, i)
-		}
-		d := uint64(c - '0')
-		if v > (1<<64-1-d)/10 {
-			return 0, fmt.Errorf("%w %s: value overflows 64 bits", ErrInvalidIV, quote(s))
-		}
-		v = v*10 + d
+	v, err := parse.Decimal(s, math.MaxUint64)
+	if err != nil {
+		return 0, fmt.Errorf("%w %s: %v", ErrInvalidIV, quote.Input(s), err)
 	}
 	return IV(v), nil
 }

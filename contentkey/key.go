@@ -11,6 +11,10 @@ import (
 // ContentKeyType requires. Keys are never padded or truncated.
 var ErrKeySize = errors.New("contentkey: wrong key size")
 
+// ErrZeroKey is wrapped by the errors of functions that were given the zero
+// Key, which holds no key material: a key that was never set.
+var ErrZeroKey = errors.New("contentkey: the zero Key holds no key")
+
 // ErrMarshalKey is returned by Key.MarshalJSON: a key is written only
 // deliberately, through keyfile.Encode, never as a side effect of marshaling
 // a struct that happens to hold one.

@@ -3,8 +3,12 @@ package contentkey
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+
+	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // Type is the ContentKeyType of a content key, as the REST API numbers it.
@@ -88,9 +92,14 @@ func (t Type) KeySize() (int, error) {
 }
 
 // ParseType parses a ContentKeyType from its REST name (case-insensitive,
-// e.g. "StorageEncryption") or its decimal number (e.g. "1").
+// e.g. "StorageEncryption") or its decimal number (e.g. "1"), digits only as
+// every number on the wire: "+1" and " 1" are refused.
 func ParseType(s string) (Type, error) {
-	if n, err := strconv.Atoi(s); err == nil {
+	if s != "" && '0' <= s[0] && s[0] <= '9' {
+		n, err := parse.Decimal(s, math.MaxInt32)
+		if err != nil {
+			return 0, fmt.Errorf("%w %s: %v", ErrUnknownType, quote.Input(s), err)
+		}
 		if t := Type(n); t.Valid() {
 			return t, nil
 		}
@@ -101,5 +110,5 @@ func ParseType(s string) (Type, error) {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %q", ErrUnknownType, s)
+	return 0, fmt.Errorf("%w: %s", ErrUnknownType, quote.Input(s))
 }
