@@ -28,7 +28,8 @@ var (
 
 // Compute returns the service's checksum of key k for key id id: base64 of
 // the first 8 bytes of AES-ECB(k, id.DotNetBytes()), with AES-128 for a
-// 16-byte key and AES-256 for a 32-byte key. It fails only for the zero Key.
+// 16-byte key and AES-256 for a 32-byte key. It fails only for the zero Key,
+// with an error matching contentkey.ErrZeroKey.
 func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
 	block := id.DotNetBytes()
 	sum, err := encryptPrefix(k, block[:])
@@ -43,13 +44,13 @@ func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
 // and PHP SDKs applied to longer texts does not matter.
 func encryptPrefix(k contentkey.Key, msg []byte) ([8]byte, error) {
 	if k.IsZero() {
-		return [8]byte{}, errors.New("checksum: the zero Key has no checksum")
+		return [8]byte{}, fmt.Errorf("checksum: no checksum without a key: %w", contentkey.ErrZeroKey)
 	}
 	kb := k.Bytes()
 	c, err := aes.NewCipher(kb)
 	clear(kb)
 	if err != nil {
-		return [8]byte{}, fmt.Errorf("checksum: %w", err)
+		return [8]byte{}, fmt.Errorf("checksum: %w", err) // unreachable: a Key is 16 or 32 bytes
 	}
 	var in, out [aes.BlockSize]byte
 	copy(in[:], msg)
@@ -61,7 +62,7 @@ func encryptPrefix(k contentkey.Key, msg []byte) ([8]byte, error) {
 // mismatch returns an error matching ErrMismatch; when sum is what the Java
 // or PHP SDK would have computed, the error also matches ErrJavaForm or
 // ErrPHPForm and says so. A sum that is not 12 base64 characters matches
-// ErrFormat.
+// ErrFormat, and the zero Key contentkey.ErrZeroKey.
 func Verify(k contentkey.Key, id contentkey.ID, sum string) error {
 	got, err := decode(sum)
 	if err != nil {

@@ -101,8 +101,8 @@ func TestVerifyFormat(t *testing.T) {
 func TestZeroKey(t *testing.T) {
 	id, _ := contentkey.NewID()
 	_, err := checksum.Compute(contentkey.Key{}, id)
-	require.Error(t, err)
-	require.Error(t, checksum.Verify(contentkey.Key{}, id, "AAAAAAAAAAA="))
+	require.ErrorIs(t, err, contentkey.ErrZeroKey)
+	require.ErrorIs(t, checksum.Verify(contentkey.Key{}, id, "AAAAAAAAAAA="), contentkey.ErrZeroKey)
 }
 
 // The expected checksum is from testdata/checksum.json (Python cryptography)
