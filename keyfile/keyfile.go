@@ -13,10 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
@@ -32,12 +32,14 @@ type keyFile struct {
 	Key            *string `json:"Key"`
 }
 
-// Encode returns the key file JSON for k and id, ending in a newline.
+// Encode returns the key file JSON for k and id, ending in a newline. The
+// zero Key is refused with an error matching both ErrInvalid and
+// contentkey.ErrZeroKey.
 // The result holds the clear key: write it only with Write or to a
 // destination as private as that.
 func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: the key is the zero Key", ErrInvalid)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, contentkey.ErrZeroKey)
 	}
 	raw := k.Bytes()
 	defer clear(raw)
@@ -49,9 +51,15 @@ func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// Decode parses a key file. Every field is required; the key must have
-// the length its ContentKeyType requires. Errors name the field, never the key.
+// Decode parses a key file. Every field is required, once: a member that
+// appears twice (in any case, as encoding/json matches them) is refused with
+// an error that also matches jsonstrict.ErrDuplicate, rather than read as
+// its last value. The key must have the length its ContentKeyType requires.
+// Errors name the field, never the key.
 func Decode(data []byte) (contentkey.Key, contentkey.ID, error) {
+	if err := jsonstrict.CheckFold(data); err != nil {
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	var f keyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -110,10 +118,7 @@ func Write(path string, k contentkey.Key, id contentkey.ID) error {
 		return err
 	}
 	defer clear(data)
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
-	}
-	if err := atomicfile.WritePrivate(path, data, false); err != nil {
+	if err := atomicfile.WritePrivate(path, data); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: refusing to overwrite an existing key file: %w", path, fs.ErrExist)
 		}

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/keyfile"
 )
 
@@ -68,6 +70,7 @@ func TestDecodeErrors(t *testing.T) {
 		_, _, err := keyfile.Decode([]byte(tt.doc))
 		require.ErrorIs(t, err, keyfile.ErrInvalid, tt.doc)
 		require.Contains(t, err.Error(), tt.want, tt.doc)
+		require.Equal(t, 1, strings.Count(err.Error(), "keyfile:"), err.Error())
 		require.NotContains(t, err.Error(), "AAECAwQF", "error leaks key")
 	}
 	k, _, err := keyfile.Decode([]byte(`{"Id":` + id + `,"ContentKeyType":0,"Key":` + key16 + `}`))
@@ -75,10 +78,34 @@ func TestDecodeErrors(t *testing.T) {
 	require.Equal(t, contentkey.CommonEncryption, k.Type())
 }
 
+// TestDecodeRefusesDuplicates: encoding/json would keep the last of two
+// members, so {"Key":a,"Key":b} would silently be key b; with case folding,
+// "key" sets the same field as "Key".
+func TestDecodeRefusesDuplicates(t *testing.T) {
+	const id = `"nb:kid:UUID:316d14d4-b603-4d90-b8db-0fede8aa48f8"`
+	key := `"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="`
+	other := `"HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo="`
+	for _, tc := range []struct{ doc, member string }{
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key + `,"Key":` + other + `}`, `$.Key`},
+		{`{"Id":` + id + `,"ContentKeyType":1,"Key":` + key + `,"key":` + other + `}`, `$.key`},
+		{`{"Id":` + id + `,"Id":"nb:kid:UUID:00000000-0000-0000-0000-000000000000","ContentKeyType":1,"Key":` + key + `}`, `$.Id`},
+		{`{"Id":` + id + `,"ContentKeyType":0,"CONTENTKEYTYPE":1,"Key":` + key + `}`, `$.CONTENTKEYTYPE`},
+	} {
+		_, _, err := keyfile.Decode([]byte(tc.doc))
+		require.ErrorIs(t, err, keyfile.ErrInvalid, tc.doc)
+		require.ErrorIs(t, err, jsonstrict.ErrDuplicate, tc.doc)
+		require.ErrorContains(t, err, tc.member, tc.doc)
+		require.Equal(t, 1, strings.Count(err.Error(), "keyfile:"), err.Error())
+		require.NotContains(t, err.Error(), "AAECAwQF", "error leaks key")
+		require.NotContains(t, err.Error(), "HxwdHh8A", "error leaks key")
+	}
+}
+
 func TestWriteRefusesZeroKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k")
 	err := keyfile.Write(path, contentkey.Key{}, contentkey.ID{})
-	require.Error(t, err)
+	require.ErrorIs(t, err, keyfile.ErrInvalid)
+	require.ErrorIs(t, err, contentkey.ErrZeroKey)
 	_, statErr := os.Stat(path)
 	require.True(t, errors.Is(statErr, fs.ErrNotExist))
 }
