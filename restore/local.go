@@ -1,0 +1,191 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
+)
+
+// ErrOutInsideIn is returned by CheckDirs for an output directory inside the
+// input (or equal to it): a re-run would list the plaintext as the asset's
+// own files.
+var ErrOutInsideIn = errors.New("restore: the output directory is inside the input directory")
+
+// CheckDirs refuses an output directory that is the input directory or
+// inside it, also through symbolic links. out need not exist yet.
+func CheckDirs(out, in string) error {
+	ai, err := resolve(in)
+	if err != nil {
+		return err
+	}
+	ao, err := resolve(out)
+	if err != nil {
+		return err
+	}
+	if ao == ai || strings.HasPrefix(ao, ai+string(filepath.Separator)) {
+		return fmt.Errorf("%w: %s is inside %s", ErrOutInsideIn, out, in)
+	}
+	return nil
+}
+
+// resolve returns the absolute, symlink-free form of path, resolving the
+// longest existing prefix of a path that does not exist yet.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			for i := len(rest) - 1; i >= 0; i-- {
+				r = filepath.Join(r, rest[i])
+			}
+			return r, nil
+		}
+		if filepath.Dir(p) == p {
+			return abs, nil
+		}
+		rest = append(rest, filepath.Base(p))
+	}
+}
+
+// Dir is a local directory as a Source (an asset copied with azcopy) or a
+// Sink (where restored files go).
+type Dir struct {
+	Root string
+	// RemovedStale, if set, is told of every leftover temporary file of a
+	// killed earlier run that writing into the directory removed.
+	RemovedStale func(path string)
+}
+
+// List walks the directory. Symbolic links and other non-regular files are
+// listed with Regular false, and never followed.
+func (d Dir) List(ctx context.Context) ([]SourceFile, error) {
+	var files []SourceFile
+	err := filepath.WalkDir(d.Root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(d.Root, path)
+		if err != nil {
+			return err
+		}
+		f := SourceFile{Path: filepath.ToSlash(rel), Regular: e.Type().IsRegular()}
+		if f.Regular {
+			info, err := e.Info()
+			if err != nil {
+				return err
+			}
+			f.Size = info.Size()
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// path maps a '/'-separated relative path into the directory. Plan entries
+// and listed paths are already safe relative paths; this refuses anything
+// else again, as the last line before the file system.
+func (d Dir) path(rel string) (string, error) {
+	clean := filepath.FromSlash(rel)
+	if rel == "" || !filepath.IsLocal(clean) {
+		return "", fmt.Errorf("%w: %q", ErrUnsafeName, rel)
+	}
+	return filepath.Join(d.Root, clean), nil
+}
+
+// Open opens a listed file. The file must still be the size it was listed
+// with: an asset that changes during a restore is an error, not a guess.
+func (d Dir) Open(_ context.Context, f SourceFile) (io.ReaderAt, io.Closer, error) {
+	p, err := d.path(f.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() || info.Size() != f.Size {
+		fh.Close()
+		return nil, nil, fmt.Errorf("%s changed during the run (now %d bytes, listed with %d)", p, info.Size(), f.Size)
+	}
+	return io.NewSectionReader(fh, 0, f.Size), fh, nil
+}
+
+// Existing opens the file at rel if there is one.
+func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Closer, error) {
+	p, err := d.path(rel)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	info, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, 0, nil, nil
+	case err != nil:
+		return nil, 0, nil, err
+	case !info.Mode().IsRegular():
+		return nil, 0, nil, fmt.Errorf("%s exists and is not a regular file; not replaced", p)
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return fh, info.Size(), fh, nil
+}
+
+// Create starts the plaintext file at rel (mode 0600, in directories made
+// 0700 as needed), which appears only on Commit.
+func (d Dir) Create(_ context.Context, rel string, _ int64) (Output, error) {
+	p, err := d.path(rel)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := atomicfile.Create(p, atomicfile.Options{Perm: 0o600, RemovedStale: d.RemovedStale})
+	if err != nil {
+		return nil, err
+	}
+	return dirOutput{f}, nil
+}
+
+type dirOutput struct{ f *atomicfile.File }
+
+func (o dirOutput) Write(b []byte) (int, error) {
+	n, err := o.f.File().Write(b)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		// Name the user's file, not the unnamed or hidden temporary one.
+		err = fmt.Errorf("%s: %w", o.f.Name(), pe.Err)
+	}
+	return n, err
+}
+
+func (o dirOutput) Commit(string) error { return o.f.Commit() }
+func (o dirOutput) Abort()              { o.f.Abort() }

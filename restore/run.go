@@ -1,0 +1,539 @@
+package restore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// Status is what happened to one file of a restore.
+type Status string
+
+// The statuses of a Report. Only restored, skipped, checked and copied are
+// successes.
+const (
+	// StatusRestored: decrypted and written whole.
+	StatusRestored Status = "restored"
+	// StatusSkipped: the destination already holds the file, complete (an
+	// earlier run restored it).
+	StatusSkipped Status = "skipped"
+	// StatusChecked: with RunOptions.Check, the head was decrypted and checked;
+	// nothing was written.
+	StatusChecked Status = "checked"
+	// StatusFailed: the file could not be restored; Error says why, and
+	// nothing was written for it.
+	StatusFailed Status = "failed"
+	// StatusMissing: the plan names a file the source does not hold.
+	StatusMissing Status = "missing"
+	// StatusUnmatched: the source holds a file no document names. It is
+	// neither decrypted nor dropped silently.
+	StatusUnmatched Status = "unmatched"
+	// StatusCopied: an unmatched file copied verbatim (RunOptions.CopyUnmatched).
+	StatusCopied Status = "copied"
+)
+
+// FileReport is one line of a Report. Size is the plaintext length; SHA256
+// is the lowercase hex digest of the plaintext when the whole file was read
+// in this run; Verified says the decrypted head matched the file's format.
+type FileReport struct {
+	Name     string `json:"name"`
+	Status   Status `json:"status"`
+	Size     *int64 `json:"size,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Verified bool   `json:"verified"`
+	Format   Format `json:"format,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Report is the outcome of Run: one entry per file, sorted by name, and a
+// count per status.
+type Report struct {
+	Files   []FileReport   `json:"files"`
+	Summary map[Status]int `json:"summary"`
+}
+
+// OK reports whether nothing failed, went missing or stayed unmatched.
+func (r *Report) OK() bool {
+	return r.Summary[StatusFailed] == 0 && r.Summary[StatusMissing] == 0 && r.Summary[StatusUnmatched] == 0
+}
+
+// RunOptions tune Run. The zero value restores every matched file with as many
+// files in flight as there are CPUs.
+type RunOptions struct {
+	// Check decrypts and checks only each file's head (a few KiB per file)
+	// and writes nothing.
+	Check bool
+	// CopyUnmatched copies files no document names verbatim to the sink.
+	CopyUnmatched bool
+	// Workers is the number of files in flight (each also reads ahead in its
+	// own goroutine); 0 means GOMAXPROCS.
+	Workers int
+	// ChunkSize is the size of each read; 0 means DefaultChunkSize.
+	ChunkSize int
+	// Progress, if set, is called from one goroutine at a time as bytes are
+	// restored: files done and bytes done of the totals.
+	Progress func(filesDone, files int, done, total int64)
+}
+
+// DefaultChunkSize is the read size of Run. Memory in use is about
+// Workers x 3 x ChunkSize (one chunk being read, one being written and one
+// queued between them, per file in flight): 24 MiB at 4 workers.
+const DefaultChunkSize = 2 << 20
+
+// MaxWorkers bounds RunOptions.Workers.
+const MaxWorkers = 256
+
+// ErrBadOptions is wrapped by Run's error for options out of range.
+var ErrBadOptions = errors.New("restore: invalid options")
+
+// Source is where an asset's encrypted files are read from: a directory, or
+// a blob container.
+type Source interface {
+	// List returns every file of the asset with its path relative to the
+	// asset's root, '/'-separated.
+	List(ctx context.Context) ([]SourceFile, error)
+	// Open returns the ciphertext of f. Reads past f.Size return io.EOF.
+	Open(ctx context.Context, f SourceFile) (io.ReaderAt, io.Closer, error)
+}
+
+// SourceFile is one file a Source holds.
+type SourceFile struct {
+	Path string
+	Size int64
+	// Regular is false for anything that is not a plain file (a symbolic
+	// link, a device); such files are reported, never read.
+	Regular bool
+}
+
+// Sink is where plaintext files go: a directory, or a blob container.
+type Sink interface {
+	// Existing returns the file at path if the sink holds one, or nil.
+	Existing(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error)
+	// Create starts the file at path, which appears only on Commit.
+	Create(ctx context.Context, path string, size int64) (Output, error)
+}
+
+// Output is a file being written to a Sink: it appears whole on Commit, and
+// not at all after Abort (which is a no-op after Commit).
+type Output interface {
+	io.Writer
+	Commit(sha256Hex string) error
+	Abort()
+}
+
+// job is one file to handle and what is known about it.
+type job struct {
+	src    SourceFile
+	match  *Match // nil for an unmatched file
+	report *FileReport
+	size   int64 // plaintext bytes
+}
+
+// Run restores the files of src that plan matches into dst (which may be nil
+// with RunOptions.Check). It first decrypts the head of every matched file and
+// checks it against the file's format, so that a wrong key or IV fails
+// before any bulk work; a file whose head or size is wrong is reported
+// failed and nothing is written for it. Files dst already holds complete are
+// skipped, so an interrupted or failed run can simply be run again. The
+// error is for the run as a whole (a listing failure, a cancelled context);
+// per-file failures are in the Report.
+func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions) (*Report, error) {
+	var o RunOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.Workers < 0 || o.Workers > MaxWorkers:
+		return nil, fmt.Errorf("%w: Workers %d is not 0 to %d", ErrBadOptions, o.Workers, MaxWorkers)
+	case o.ChunkSize < 0 || o.ChunkSize > 64<<20:
+		return nil, fmt.Errorf("%w: ChunkSize %d is not 0 to 64 MiB", ErrBadOptions, o.ChunkSize)
+	case dst == nil && !o.Check:
+		return nil, fmt.Errorf("%w: no destination to restore into", ErrBadOptions)
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byPath := make(map[string]SourceFile, len(files))
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+		paths = append(paths, f.Path)
+	}
+	m := plan.Match(paths)
+
+	report := &Report{Summary: map[Status]int{}}
+	jobs := make([]*job, 0, len(files))
+	for i := range m.Matches {
+		mt := &m.Matches[i]
+		f := byPath[mt.Path]
+		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
+		if mt.CaseInsensitive {
+			j.report.Note = fmt.Sprintf("matched the entry %q ignoring case", mt.Entry.Name)
+		}
+		jobs = append(jobs, j)
+	}
+	for _, p := range m.Unmatched {
+		jobs = append(jobs, &job{src: byPath[p], report: &FileReport{Name: p}, size: byPath[p].Size})
+	}
+
+	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
+	// Phase 1: heads, for every matched file, before any bulk work.
+	r.each(jobs, func(j *job) {
+		if j.match != nil {
+			r.checkHead(j)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Phase 2: the bytes.
+	for _, j := range jobs {
+		if j.report.Status == "" && (j.match != nil || o.CopyUnmatched) && !o.Check {
+			r.total += j.size
+			r.files++
+		}
+	}
+	r.each(jobs, func(j *job) {
+		switch {
+		case j.report.Status != "":
+			// failed its head or size check
+		case j.match == nil && !o.CopyUnmatched:
+			j.report.Status = StatusUnmatched
+			j.report.Size = nil
+		case o.Check:
+			if j.match == nil {
+				j.report.Status = StatusUnmatched
+			} else {
+				j.report.Status = StatusChecked
+			}
+		default:
+			r.transfer(j)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, e := range m.Missing {
+		report.Files = append(report.Files, FileReport{Name: e.Name, Status: StatusMissing,
+			Error: "no such file in the source; named by " + joinSources(e.Sources)})
+	}
+	for _, j := range jobs {
+		report.Files = append(report.Files, *j.report)
+	}
+	sort.Slice(report.Files, func(a, b int) bool { return report.Files[a].Name < report.Files[b].Name })
+	for _, f := range report.Files {
+		report.Summary[f.Status]++
+	}
+	return report, nil
+}
+
+func joinSources(s []string) string {
+	switch len(s) {
+	case 0:
+		return "the plan"
+	case 1:
+		return s[0]
+	}
+	return fmt.Sprintf("%s and %d more", s[0], len(s)-1)
+}
+
+type runner struct {
+	ctx  context.Context
+	dst  Sink
+	src  Source
+	key  contentkey.Key
+	o    RunOptions
+	pool sync.Pool // chunk buffers
+
+	progress    sync.Mutex
+	files       int
+	filesDone   int
+	total, done int64
+	doneAtomic  atomic.Int64
+}
+
+// each runs fn for every job with o.Workers in flight, stopping early when
+// the context is cancelled.
+func (r *runner) each(jobs []*job, fn func(*job)) {
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(r.o.Workers, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				fn(j)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-r.ctx.Done():
+		}
+		if r.ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (j *job) fail(format string, args ...any) {
+	j.report.Status = StatusFailed
+	j.report.Error = fmt.Sprintf(format, args...)
+}
+
+// checkHead decrypts the first HeadSize bytes of a matched file and checks
+// them, and its size, against the plan.
+func (r *runner) checkHead(j *job) {
+	if !j.src.Regular {
+		j.fail("not a regular file; not read")
+		return
+	}
+	size := j.src.Size
+	j.report.Size = &size
+	if e := j.match.Entry; !j.match.Fragment && e.Size >= 0 && e.Size != size {
+		j.fail("the ciphertext has %d bytes but %s says the file has %d: truncated, oversized or the wrong file", size, joinSources(e.Sources), e.Size)
+		return
+	}
+	head, err := r.readHead(j)
+	if err != nil {
+		j.fail("%v", err)
+		return
+	}
+	if err := CheckHead(j.report.Format, head, size); err != nil {
+		j.fail("%v", err)
+		return
+	}
+	j.report.Verified = j.report.Format != FormatUnknown
+}
+
+func (r *runner) readHead(j *job) ([]byte, error) {
+	ra, c, err := r.src.Open(r.ctx, j.src)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	d, err := blobcrypt.NewReaderAt(ra, r.key, j.match.Entry.IV)
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, min(int64(HeadSize), j.src.Size))
+	if _, err := d.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
+		return nil, fmt.Errorf("reading the head: %w", err)
+	}
+	return head, nil
+}
+
+// transfer restores (or copies) one file, or skips it when the sink already
+// holds it complete.
+func (r *runner) transfer(j *job) {
+	if done, err := r.alreadyThere(j); err != nil {
+		j.fail("%v", err)
+		r.advance(j.size)
+		return
+	} else if done {
+		j.report.Status = StatusSkipped
+		r.finished()
+		r.advance(j.size)
+		return
+	}
+	sum, err := r.write(j)
+	if err != nil {
+		j.fail("%v", err)
+		return
+	}
+	j.report.SHA256 = sum
+	size := j.size
+	j.report.Size = &size
+	if j.match == nil {
+		j.report.Status = StatusCopied
+	} else {
+		j.report.Status = StatusRestored
+	}
+}
+
+// tailSize is how much of a file's end alreadyThere compares.
+const tailSize = 4096
+
+// alreadyThere reports whether the sink holds the file complete: the same
+// size, and the same first and last bytes as the plaintext decrypts to. A
+// file is put in place only whole, so a file of the right size whose ends
+// match was written by an earlier run; anything else at that name is not
+// ours and is not replaced.
+func (r *runner) alreadyThere(j *job) (bool, error) {
+	ra, size, c, err := r.dst.Existing(r.ctx, j.src.Path)
+	if err != nil || ra == nil {
+		return false, err
+	}
+	defer c.Close()
+	if size != j.size {
+		return false, fmt.Errorf("the destination already holds a file of %d bytes where %d are restored; not replaced (move it away and run again)", size, j.size)
+	}
+	src, sc, err := r.src.Open(r.ctx, j.src)
+	if err != nil {
+		return false, err
+	}
+	defer sc.Close()
+	var plain io.ReaderAt = src
+	if j.match != nil {
+		if plain, err = blobcrypt.NewReaderAt(src, r.key, j.match.Entry.IV); err != nil {
+			return false, err
+		}
+	}
+	for _, off := range []int64{0, max(0, size-tailSize)} {
+		n := min(tailSize, size-off)
+		want, got := make([]byte, n), make([]byte, n)
+		if _, err := plain.ReadAt(want, off); err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if _, err := ra.ReadAt(got, off); err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if string(want) != string(got) {
+			return false, fmt.Errorf("the destination already holds a different file of the same size; not replaced (move it away and run again)")
+		}
+	}
+	return true, nil
+}
+
+// chunk is one piece of a file on its way from the reader to the writer.
+type chunk struct {
+	buf []byte
+	err error
+}
+
+// write decrypts the file in two stages: one goroutine reads and decrypts
+// chunks, the caller hashes and writes them, so that a file keeps two cores
+// busy and SHA-256, which cannot be split, runs beside the cipher.
+func (r *runner) write(j *job) (string, error) {
+	ra, c, err := r.src.Open(r.ctx, j.src)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	var plain io.ReaderAt = ra
+	if j.match != nil {
+		if plain, err = blobcrypt.NewReaderAt(ra, r.key, j.match.Entry.IV); err != nil {
+			return "", err
+		}
+	}
+	out, err := r.dst.Create(r.ctx, j.src.Path, j.size)
+	if err != nil {
+		return "", err
+	}
+	defer out.Abort()
+
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	go func() {
+		defer close(chunks)
+		for off := int64(0); off < j.size; {
+			buf := r.buffer()
+			n := int(min(int64(len(buf)), j.size-off))
+			k, err := plain.ReadAt(buf[:n], off)
+			if k == n {
+				err = nil
+			} else if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("the source ended at byte %d of %d: %w", off+int64(k), j.size, io.ErrUnexpectedEOF)
+			}
+			select {
+			case chunks <- chunk{buf: buf[:k], err: err}:
+			case <-ctx.Done():
+				r.pool.Put(&buf)
+				return
+			}
+			if err != nil {
+				return
+			}
+			off += int64(n)
+		}
+	}()
+	h := sha256.New()
+	if err := r.drain(ctx, chunks, h, out); err != nil {
+		cancel()
+		for ch := range chunks {
+			r.release(ch.buf)
+		}
+		return "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if err := out.Commit(sum); err != nil {
+		return "", err
+	}
+	r.finished()
+	return sum, nil
+}
+
+func (r *runner) drain(ctx context.Context, chunks <-chan chunk, h hash.Hash, out io.Writer) error {
+	for ch := range chunks {
+		if ch.err != nil {
+			r.release(ch.buf)
+			return ch.err
+		}
+		h.Write(ch.buf)
+		_, err := out.Write(ch.buf)
+		n := len(ch.buf)
+		r.release(ch.buf)
+		if err != nil {
+			return err
+		}
+		r.advance(int64(n))
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (r *runner) buffer() []byte {
+	if b, ok := r.pool.Get().(*[]byte); ok {
+		return (*b)[:cap(*b)]
+	}
+	return make([]byte, r.o.ChunkSize)
+}
+
+func (r *runner) release(b []byte) {
+	if cap(b) == r.o.ChunkSize {
+		b = b[:cap(b)]
+		r.pool.Put(&b)
+	}
+}
+
+// advance counts n more bytes done and reports progress.
+func (r *runner) advance(n int64) {
+	done := r.doneAtomic.Add(n)
+	if r.o.Progress == nil {
+		return
+	}
+	r.progress.Lock()
+	defer r.progress.Unlock()
+	r.o.Progress(r.filesDone, r.files, done, r.total)
+}
+
+func (r *runner) finished() {
+	r.progress.Lock()
+	r.filesDone++
+	r.progress.Unlock()
+}
