@@ -374,6 +374,7 @@ func TestHelpAndUsage(t *testing.T) {
 		require.Equal(t, 0, r.code, name)
 		require.Contains(t, r.stdout, "usage: amscrypt "+name)
 		require.Empty(t, r.stderr, name)
+		require.NotContains(t, r.stdout, "panic", name)
 		require.Equal(t, r, amscrypt(t, nil, "help", name), "help %s differs from %s --help", name, name)
 		r = amscrypt(t, nil, name, "--no-such-flag")
 		require.Equal(t, cli.ExitUsage, r.code, name)

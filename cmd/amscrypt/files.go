@@ -45,8 +45,12 @@ func runEncrypt(e *cli.Env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
+	fs.Alias("concurrency", "workers")
 	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
+	}
+	if *out == "-" {
+		return cli.Usagef("--out -: encrypt prints the AssetFile on stdout, so the ciphertext needs a file")
 	}
 	fileName := *name
 	if fileName == "" {
@@ -114,6 +118,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
+	fs.Alias("concurrency", "workers")
 	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
@@ -141,11 +146,14 @@ func runDecrypt(e *cli.Env, args []string) error {
 	var iv contentkey.IV
 	if *ivText != "" {
 		if iv, err = contentkey.ParseIV(*ivText); err != nil {
-			return fmt.Errorf("--iv: %w", err)
+			return cli.Usagef("--iv: %v", err)
 		}
 	} else {
 		af, err := readAssetFile(*assetFile, id)
 		if err != nil {
+			return err
+		}
+		if err := fitsAssetFile(*in, *assetFile, off, af.Size()); err != nil {
 			return err
 		}
 		iv = af.IV()
@@ -158,6 +166,33 @@ func runDecrypt(e *cli.Env, args []string) error {
 		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update})
 	p.Finish()
 	return err
+}
+
+// fitsAssetFile checks that the ciphertext in, holding the blob's bytes from
+// offset off, fits the plaintext size the AssetFile records: the whole file
+// must be exactly that size, and a ranged download must end within it. The
+// format has no integrity, so this is the one check that catches a truncated
+// or oversized blob.
+func fitsAssetFile(in, assetFile string, off, size int64) error {
+	if size < 0 {
+		return nil // the AssetFile gives no ContentFileSize
+	}
+	fi, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	n := fi.Size()
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil // a pipe or device: its length is not known up front
+	case off == 0 && n != size:
+		return fmt.Errorf("%s has %d bytes but %s says ContentFileSize %d: truncated, oversized or the wrong file", in, n, assetFile, size)
+	case off > size:
+		return fmt.Errorf("--offset %d is past the end of the file: %s says ContentFileSize %d", off, assetFile, size)
+	case off+n > size:
+		return fmt.Errorf("%s holds %d bytes from --offset %d, which ends at %d, past the ContentFileSize %d that %s records", in, n, off, off+n, size, assetFile)
+	}
+	return nil
 }
 
 // readAssetFile reads the AssetFile document at path and checks that it is

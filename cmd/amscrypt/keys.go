@@ -156,10 +156,33 @@ func readChecksumKeyFile(path string) (contentkey.ID, contentkey.Key, bool, erro
 func keyFromBase64(text, what string) (contentkey.Key, error) {
 	raw, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
-		return contentkey.Key{}, fmt.Errorf("%s: not valid base64", what)
+		return contentkey.Key{}, fmt.Errorf("%s: not valid base64%s", what, hexHint(text))
 	}
 	defer clear(raw)
-	return keyFromRaw(raw, what)
+	k, err := keyFromRaw(raw, what)
+	if err != nil {
+		return k, fmt.Errorf("%w%s", err, hexHint(text))
+	}
+	return k, nil
+}
+
+// hexHint explains the commonest mistake: a key in hex where base64 is
+// wanted (32 hex digits decode as base64 to 24 bytes, 64 to 48).
+func hexHint(text string) string {
+	if n := len(text); (n == 2*contentkey.AES128KeySize || n == 2*contentkey.StorageKeySize) && isHex(text) {
+		return fmt.Sprintf("; the key is taken as base64, and this looks like %d bytes in hex: convert it with: echo %s | xxd -r -p | base64", n/2, "<hex>")
+	}
+	return ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // keyFromRaw makes a key for checksum: its length picks AES-128 (16 bytes)
@@ -314,7 +337,13 @@ func runUnwrap(e *cli.Env, args []string) error {
 	if err := keyfile.Write(*keyOut, k, id); err != nil {
 		return err
 	}
-	return printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
+	if err := printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut}); err != nil {
+		// Nobody learns where the key went, so a retry must be able to
+		// write it again: leave nothing, as keygen does.
+		os.Remove(*keyOut)
+		return err
+	}
+	return nil
 }
 
 func runRewrap(e *cli.Env, args []string) error {

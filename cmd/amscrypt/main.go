@@ -31,6 +31,8 @@ var commands = []cli.Command{
 	{Name: "decrypt", Summary: "decrypt a storage-encrypted file or byte range", Run: runDecrypt},
 	{Name: "upload", Summary: "encrypt a file and upload it through a SAS locator; prints the AssetFile", Run: runUpload},
 	{Name: "download", Summary: "download an encrypted blob, or a byte range of it, and decrypt it", Run: runDownload},
+	{Name: "restore", Summary: "decrypt a storage-encrypted asset from its key exports, verified, resumable", Run: runRestore},
+	{Name: "manifest", Summary: "merge an asset's key exports into one decryption manifest (0600)", Run: runManifest},
 }
 
 func main() { cli.Main("amscrypt", commands) }

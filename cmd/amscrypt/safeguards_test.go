@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/cli"
+)
+
+// TestEmptyAndRepeatedFlags: an empty or blank value, or a flag given
+// twice, is a usage error, never a default. Each case once meant a
+// safeguard (the thumbprint pin, a fresh IV) silently switched off.
+func TestEmptyAndRepeatedFlags(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "in.mp4")
+	require.NoError(t, os.WriteFile(in, plaintext(1000), 0o644))
+	keyOut := filepath.Join(dir, "new.json")
+	cert := td("rsa2048.crt.pem")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"keygen", "--cert", cert, "--protection-key-id", "", "--key-out", keyOut}, "--protection-key-id is empty"},
+		{[]string{"keygen", "--cert", cert, "--protection-key-id", "  ", "--key-out", keyOut}, "--protection-key-id is empty"},
+		{[]string{"rewrap", "--key-file", keyPath, "--cert", cert, "--protection-key-id", ""}, "--protection-key-id is empty"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--iv", ""}, "--iv is empty"},
+		{[]string{"thumbprint", "--cert", cert, "--cert", cert}, "--cert is given twice"},
+		{[]string{"keygen", "--cert", cert, "--key-out", keyOut, "--key-out", keyOut + "2"}, "--key-out is given twice"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--force", "--force"}, "--force is given twice"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--workers", "2", "--concurrency", "3"}, "--workers and --concurrency are the same flag"},
+		{[]string{"upload", "--key-file", keyPath, "--in", in, "--url", ""}, "--url is empty"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", "-"}, "--out -"},
+	} {
+		r := amscrypt(t, nil, tt.args...)
+		require.Equal(t, cli.ExitUsage, r.code, "%v: %s", tt.args, r.stderr)
+		r.refused(t, tt.want)
+	}
+	requireOnlyFiles(t, dir, filepath.Base(keyPath), "in.mp4")
+	// The alias works on its own.
+	r := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--concurrency", "2")
+	r.ok(t)
+}
+
+func TestVersion(t *testing.T) {
+	r := amscrypt(t, nil, "--version")
+	require.Equal(t, 0, r.code)
+	require.True(t, strings.HasPrefix(r.stdout, "amscrypt "), r.stdout)
+	require.Contains(t, r.stdout, "go1.")
+}
+
+// TestUnwrapRemovesKeyFileWhenPrintFails: nobody learns where the key went
+// when stdout fails, so the file must go too, or a retry says "exists".
+func TestUnwrapRemovesKeyFileWhenPrintFails(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	entity := filepath.Join(dir, "ck.json")
+	ck := amscrypt(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.pem")).ok(t)
+	require.NoError(t, os.WriteFile(entity, []byte(ck), 0o600))
+	keyOut := filepath.Join(dir, "out.json")
+	var errb bytes.Buffer
+	code := run(&cli.Env{Program: "amscrypt", Ctx: t.Context(), Stdin: strings.NewReader(""), Stdout: failingWriter{}, Stderr: &errb,
+		Getenv: func(string) string { return "" }}, []string{"unwrap", "--private-key", td("rsa2048.pkcs8.key.pem"), "--content-key", entity, "--key-out", keyOut})
+	require.Equal(t, cli.ExitError, code, errb.String())
+	requireNoFile(t, keyOut)
+	amscrypt(t, nil, "unwrap", "--private-key", td("rsa2048.pkcs8.key.pem"), "--content-key", entity, "--key-out", keyOut).ok(t)
+}
+
+// TestDecryptChecksContentFileSize: with an AssetFile the ciphertext must
+// fit the recorded plaintext size; the error gives both numbers.
+func TestDecryptChecksContentFileSize(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "movie.mp4")
+	require.NoError(t, os.WriteFile(in, plaintext(10000), 0o644))
+	enc := filepath.Join(dir, "movie.enc")
+	af := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", enc).ok(t)
+	afPath := filepath.Join(dir, "af.json")
+	require.NoError(t, os.WriteFile(afPath, []byte(af), 0o600))
+	whole, err := os.ReadFile(enc)
+	require.NoError(t, err)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+		return p
+	}
+	out := filepath.Join(dir, "out")
+	for _, tt := range []struct {
+		in     string
+		offset string
+		want   []string
+	}{
+		{write("short", whole[:9999]), "0", []string{"9999 bytes", "ContentFileSize 10000"}},
+		{write("long", append(append([]byte{}, whole...), 0)), "0", []string{"10001 bytes", "ContentFileSize 10000"}},
+		{write("empty", nil), "0", []string{"0 bytes", "ContentFileSize 10000"}},
+		{write("tail", whole[5000:]), "5001", []string{"ends at 10001", "10000"}},
+		{write("past", whole[:10]), "10001", []string{"--offset 10001 is past the end", "10000"}},
+	} {
+		r := amscrypt(t, nil, "decrypt", "--key-file", keyPath, "--asset-file", afPath, "--in", tt.in, "--out", out, "--offset", tt.offset)
+		require.Equal(t, cli.ExitError, r.code, tt.in)
+		r.refused(t, tt.want...)
+		requireNoFile(t, out)
+	}
+	amscrypt(t, nil, "decrypt", "--key-file", keyPath, "--asset-file", afPath, "--in", write("range", whole[5000:]), "--out", out, "--offset", "5000").ok(t)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, plaintext(10000)[5000:], got)
+}
+
+func TestChecksumHexKeyHint(t *testing.T) {
+	for _, hexKey := range []string{strings.Repeat("0f", 32), strings.Repeat("AB", 16)} {
+		r := amscrypt(t, nil, "checksum", "--key", hexKey, "--key-id", "316d14d4-b603-4d90-b8db-0fede8aa48f8")
+		r.refused(t, "taken as base64", "in hex")
+		require.NotContains(t, r.stderr, hexKey, "the key is echoed")
+	}
+}
+
+// TestSignalsLeaveNothing sends each signal that ends a process by default
+// to a running decrypt: the process exits non-zero (128+signal) and the
+// output directory is left empty.
+func TestSignalsLeaveNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and decrypts a large file")
+	}
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "big.enc")
+	f, err := os.Create(in)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(8<<30)) // sparse: costs no disk to read
+	require.NoError(t, f.Close())
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGPIPE} {
+		outDir := t.TempDir()
+		for _, args := range [][]string{
+			{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", in, "--out", filepath.Join(outDir, "big.dec")},
+			{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(outDir, "big.enc")},
+		} {
+			cmd := exec.Command(bin, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			// Let it get well into writing the output, then signal.
+			time.Sleep(400 * time.Millisecond)
+			require.NoError(t, cmd.Process.Signal(sig))
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "%s %s: exited 0", sig, args[0])
+			require.Equal(t, 128+int(sig), exit.ExitCode(), "%s %s: %s", sig, args[0], stderr.String())
+			require.Contains(t, stderr.String(), "nothing partial was left behind")
+			requireOnlyFiles(t, outDir)
+		}
+	}
+}
