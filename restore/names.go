@@ -64,3 +64,6 @@ func parseSize(s string) (int64, error) {
 	}
 	return n, nil
 }
+
+// compareNames orders entry names as Plan.Entries are sorted: by bytes.
+func compareNames(a, b string) int { return strings.Compare(a, b) }

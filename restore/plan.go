@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 )
@@ -145,7 +144,7 @@ func NewPlan(docs []Document, opts *Options) (*Plan, error) {
 	for _, s := range m.entries {
 		plan.Entries = append(plan.Entries, s.e)
 	}
-	slices.SortFunc(plan.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(plan.Entries, func(a, b Entry) int { return compareNames(a.Name, b.Name) })
 	return plan, nil
 }
 
