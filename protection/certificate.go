@@ -19,6 +19,9 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // ThumbprintSize is the length of a thumbprint in hex characters.
@@ -49,12 +52,22 @@ type Certificate struct {
 // GetProtectionKey response body ({"odata.metadata":…,"value":"MII…"}, or the
 // verbose {"d":{"GetProtectionKey":"MII…"}}). It accepts certificates that
 // crypto/x509 refuses for a negative serial number or an MD5 signature.
+//
+// A protection certificate is exactly one certificate: PEM holding two
+// CERTIFICATE blocks (a chain, a bundle) is refused rather than read as its
+// first, and JSON naming a member twice is refused (the error also matches
+// jsonstrict.ErrDuplicate) rather than read as the last. Every error matches
+// ErrNotCertificate.
 func ParseCertificate(data []byte) (*Certificate, error) {
 	der, err := certificateDER(data)
 	if err != nil {
 		return nil, err
 	}
-	return parseDER(der)
+	c, err := parseDER(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotCertificate, err)
+	}
+	return c, nil
 }
 
 // certificateDER finds the DER bytes in any of the accepted encodings.
@@ -88,7 +101,9 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func pemDER(text []byte) ([]byte, error) {
+	var der []byte
 	var seen []string
+	certs := 0
 	for rest := text; ; {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
@@ -96,11 +111,17 @@ func pemDER(text []byte) ([]byte, error) {
 			break
 		}
 		if b.Type == "CERTIFICATE" {
-			return b.Bytes, nil
+			certs++
+			der = b.Bytes
 		}
 		seen = append(seen, b.Type)
 	}
-	if len(seen) == 0 {
+	switch {
+	case certs == 1:
+		return der, nil
+	case certs > 1:
+		return nil, fmt.Errorf("%w: PEM holds %d CERTIFICATE blocks; a protection certificate is exactly one certificate", ErrNotCertificate, certs)
+	case len(seen) == 0:
 		return nil, fmt.Errorf("%w: malformed PEM", ErrNotCertificate)
 	}
 	return nil, fmt.Errorf("%w: PEM holds no CERTIFICATE block (found %s)", ErrNotCertificate, strings.Join(seen, ", "))
@@ -112,6 +133,11 @@ func jsonDER(text []byte) ([]byte, error) {
 		D     *struct {
 			GetProtectionKey *string `json:"GetProtectionKey"`
 		} `json:"d"`
+	}
+	// Struct fields match member names in any case, so "Value" and
+	// "value" would be one field set twice.
+	if err := jsonstrict.CheckFold(text); err != nil {
+		return nil, fmt.Errorf("%w: GetProtectionKey JSON: %w", ErrNotCertificate, err)
 	}
 	if err := json.Unmarshal(text, &body); err != nil {
 		return nil, fmt.Errorf("%w: invalid GetProtectionKey JSON: %v", ErrNotCertificate, err)
@@ -134,9 +160,10 @@ func jsonDER(text []byte) ([]byte, error) {
 
 // parseDER walks Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
 // signatureValue } down to the SubjectPublicKeyInfo. It checks the structure
-// as far as it reads, and that nothing trails the certificate.
+// as far as it reads, and that nothing trails the certificate. Its errors
+// say what is wrong; callers wrap them in ErrNotCertificate.
 func parseDER(der []byte) (*Certificate, error) {
-	bad := func(what string) error { return fmt.Errorf("%w: malformed DER: %s", ErrNotCertificate, what) }
+	bad := func(what string) error { return fmt.Errorf("malformed DER: %s", what) }
 	input := cryptobyte.String(der)
 	var cert, tbs, spki cryptobyte.String
 	if !input.ReadASN1(&cert, cbasn1.SEQUENCE) {
@@ -187,7 +214,7 @@ func parseDER(der []byte) (*Certificate, error) {
 		return nil, bad("validity notAfter")
 	}
 	if c.publicKey, err = x509.ParsePKIXPublicKey(spki); err != nil {
-		return nil, fmt.Errorf("%w: subjectPublicKeyInfo: %v", ErrNotCertificate, err)
+		return nil, fmt.Errorf("subjectPublicKeyInfo: %v", err)
 	}
 	return c, nil
 }
@@ -237,11 +264,11 @@ func Thumbprint(der []byte) string {
 func ParseThumbprint(s string) (string, error) {
 	for i, r := range s {
 		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return "", fmt.Errorf("%w %q: character %q (U+%04X) at offset %d is not a hex digit", ErrInvalidThumbprint, s, r, r, i)
+			return "", fmt.Errorf("%w %s: character %q (U+%04X) at offset %d is not a hex digit", ErrInvalidThumbprint, quote.Input(s), r, r, i)
 		}
 	}
 	if len(s) != ThumbprintSize {
-		return "", fmt.Errorf("%w %q: want %d hex digits, got %d", ErrInvalidThumbprint, s, ThumbprintSize, len(s))
+		return "", fmt.Errorf("%w %s: want %d hex digits, got %d", ErrInvalidThumbprint, quote.Input(s), ThumbprintSize, len(s))
 	}
 	return strings.ToUpper(s), nil
 }

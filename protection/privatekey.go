@@ -1,6 +1,7 @@
 package protection
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
@@ -21,6 +22,10 @@ var (
 	// ErrKeyMismatch is returned when a PFX's private key does not belong to
 	// its certificate.
 	ErrKeyMismatch = errors.New("protection: private key does not match the certificate")
+	// ErrNotPFX is wrapped by ParsePFX's errors for data that is plainly
+	// not PKCS#12 at all, such as PEM text or base64; the error says what
+	// the data is instead. It also matches ErrPrivateKey.
+	ErrNotPFX = fmt.Errorf("%w: not PKCS#12 (PFX) data", ErrPrivateKey)
 )
 
 // ParsePrivateKeyPEM reads an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
@@ -72,8 +77,13 @@ func rsaPrivate(k crypto.PrivateKey) (*rsa.PrivateKey, error) {
 // file: legacy ones as Windows exports them (RC2 or 3DES with SHA-1) and
 // modern ones as OpenSSL 3 makes them (AES-256-CBC with PBKDF2). An empty
 // password is a valid password. It checks that the key matches the
-// certificate.
+// certificate. Data that is not PKCS#12 at all (PEM, base64, empty) fails
+// with an error matching ErrNotPFX that says what it is; a wrong password
+// with ErrPFXPassword; other malformed data with ErrPrivateKey.
 func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, error) {
+	if err := checkPFXShape(data); err != nil {
+		return nil, nil, err
+	}
 	var der []byte
 	key, cert, _, err := pkcs12.DecodeChain(data, password)
 	switch {
@@ -86,21 +96,62 @@ func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, erro
 		// serials; ToPEM leaves them unparsed, so try it before giving up.
 		var ferr error
 		if key, der, ferr = parsePFXBlocks(data, password); ferr != nil {
-			return nil, nil, fmt.Errorf("%w: PFX: %v", ErrPrivateKey, err)
+			return nil, nil, fmt.Errorf("%w: PFX: %s", ErrPrivateKey, pkcs12Reason(err))
 		}
 	}
 	rk, err := rsaPrivate(key)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := ParseCertificate(der)
+	c, err := parseDER(der)
 	if err != nil {
-		return nil, nil, fmt.Errorf("PFX certificate: %w", err)
+		return nil, nil, fmt.Errorf("%w: the PFX's certificate: %v", ErrNotCertificate, err)
 	}
 	if !rk.PublicKey.Equal(c.PublicKey()) {
 		return nil, nil, fmt.Errorf("%w %s in the PFX", ErrKeyMismatch, c.Thumbprint())
 	}
 	return rk, c, nil
+}
+
+// checkPFXShape refuses data that cannot be PKCS#12, which is DER and so
+// starts with a SEQUENCE, before go-pkcs12 answers it with an asn1
+// structure dump.
+func checkPFXShape(data []byte) error {
+	text := bytes.TrimSpace(data)
+	switch {
+	case len(data) > 0 && data[0] == 0x30:
+		return nil
+	case len(text) == 0:
+		return fmt.Errorf("%w: the input is empty", ErrNotPFX)
+	case bytes.Contains(text, []byte("-----BEGIN")):
+		var types []string
+		for rest := text; ; {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			types = append(types, b.Type)
+		}
+		if len(types) == 0 {
+			return fmt.Errorf("%w: it is PEM text (malformed), not binary PKCS#12", ErrNotPFX)
+		}
+		return fmt.Errorf("%w: it is PEM text (%s), not binary PKCS#12", ErrNotPFX, strings.Join(types, ", "))
+	}
+	if der, err := decodeBase64(string(text)); err == nil && len(der) > 0 && der[0] == 0x30 {
+		return fmt.Errorf("%w: it is base64 text; decode it to binary PKCS#12 first", ErrNotPFX)
+	}
+	return fmt.Errorf("%w: PKCS#12 starts with a DER SEQUENCE (0x30), this with 0x%02x", ErrNotPFX, data[0])
+}
+
+// pkcs12Reason describes a go-pkcs12 failure without encoding/asn1's
+// structure dumps ("tags don't match (16 vs {class:1 tag:13 …}) {optional:…}"),
+// which tell a user nothing and can quote bytes of the file.
+func pkcs12Reason(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "asn1:") {
+		return "malformed PKCS#12 data"
+	}
+	return msg
 }
 
 // parsePFXBlocks is the fallback for PFX files whose certificate crypto/x509

@@ -13,6 +13,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/protection"
 )
@@ -45,6 +46,7 @@ func TestCertificates(t *testing.T) {
 			if v.ExpectError {
 				invalid++
 				require.ErrorIs(t, err, protection.ErrNotCertificate, v.Why)
+				requireOnePrefix(t, err)
 				return
 			}
 			require.NoError(t, err)
@@ -67,10 +69,11 @@ func TestCertificates(t *testing.T) {
 			k, _ := contentkey.New(contentkey.StorageEncryption)
 			wrapped, err := protection.Wrap(c, k)
 			if !v.CanWrap {
-				require.Error(t, err)
 				require.Empty(t, wrapped)
 				if v.KeyType == "RSA" {
 					require.ErrorIs(t, err, protection.ErrWeakKey)
+				} else {
+					require.ErrorIs(t, err, protection.ErrNotRSA)
 				}
 				return
 			}
@@ -151,7 +154,7 @@ func TestUnwrapErrors(t *testing.T) {
 	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "")
 	require.ErrorIs(t, err, protection.ErrUnwrap)
 	_, err = protection.Unwrap(nil, contentkey.StorageEncryption, "AAAA")
-	require.Error(t, err)
+	require.ErrorIs(t, err, protection.ErrNoPrivateKey)
 
 	// Wrapped to rsa3072, unwrapped with rsa2048.
 	c, err := protection.ParseCertificate(testvectors.Read(t, "rsa3072.crt.pem"))
@@ -179,9 +182,10 @@ func TestWrapIsRandomizedOAEPSHA1(t *testing.T) {
 	require.Len(t, raw, 256)
 	// Decrypting with OAEP-SHA-256 must fail: the hash is part of the format.
 	_, err = rsa.DecryptOAEP(sha256New(), nil, priv, raw, nil)
-	require.Error(t, err)
+	require.ErrorIs(t, err, rsa.ErrDecryption)
 	_, err = protection.Wrap(c, contentkey.Key{})
-	require.Error(t, err)
+	require.ErrorIs(t, err, contentkey.ErrZeroKey)
+	requireOnePrefix(t, err)
 }
 
 func TestCheckThumbprint(t *testing.T) {
@@ -255,6 +259,7 @@ func TestPFX(t *testing.T) {
 			_, _, err = protection.ParsePFX(data, v.WrongPassword)
 			require.ErrorIs(t, err, protection.ErrPFXPassword)
 			require.NotContains(t, err.Error(), v.WrongPassword)
+			requireOnePrefix(t, err)
 		})
 	}
 	for _, f := range []string{"legacy-rc2-3des", "modern-aes256-pbkdf2", "negative-serial"} {
@@ -262,6 +267,93 @@ func TestPFX(t *testing.T) {
 	}
 	_, _, err = protection.ParsePFX([]byte("garbage"), "")
 	require.ErrorIs(t, err, protection.ErrPrivateKey)
+}
+
+// requireOnePrefix checks that err names this package once, however many
+// errors of its own it wraps.
+func requireOnePrefix(t *testing.T, err error) {
+	t.Helper()
+	require.Equal(t, 1, strings.Count(err.Error(), "protection:"), "%q", err.Error())
+}
+
+// TestParseCertificateRefusesBundles: a protection certificate is one
+// certificate; reading a bundle as its first would pin a thumbprint the
+// service never chose.
+func TestParseCertificateRefusesBundles(t *testing.T) {
+	a, b := mustRead("rsa2048.crt.pem"), mustRead("rsa3072.crt.pem")
+	for _, tc := range []struct {
+		pem  []byte
+		want string
+	}{
+		{append(append([]byte{}, a...), b...), "2 CERTIFICATE blocks"},
+		{append(append([]byte{}, a...), a...), "2 CERTIFICATE blocks"},
+		{append(append(append([]byte{}, b...), a...), b...), "3 CERTIFICATE blocks"},
+	} {
+		_, err := protection.ParseCertificate(tc.pem)
+		require.ErrorIs(t, err, protection.ErrNotCertificate)
+		require.ErrorContains(t, err, tc.want)
+		requireOnePrefix(t, err)
+	}
+	// One certificate beside its key is still one certificate.
+	c, err := protection.ParseCertificate(append(append([]byte{}, mustRead("rsa2048.pkcs8.key.pem")...), a...))
+	require.NoError(t, err)
+	require.Equal(t, "831B7D25D8BF2F80186ABC1FA389BE3C0CD6328C", c.Thumbprint())
+}
+
+// TestParseCertificateRefusesDuplicateJSON: encoding/json keeps the last of
+// two members, and matches struct fields in any case.
+func TestParseCertificateRefusesDuplicateJSON(t *testing.T) {
+	ams := strings.TrimSpace(string(mustRead("ams-protection-cert.b64")))
+	other := base64.StdEncoding.EncodeToString(mustRead("rsa2048.crt.der"))
+	for _, tc := range []struct{ doc, member string }{
+		{`{"value":"` + ams + `","value":"` + other + `"}`, `$.value`},
+		{`{"value":"` + ams + `","Value":"` + other + `"}`, `$.Value`},
+		{`{"d":{"GetProtectionKey":"` + ams + `","getprotectionkey":"` + other + `"}}`, `$.d.getprotectionkey`},
+		{`{"d":{"GetProtectionKey":"` + ams + `"},"D":{"GetProtectionKey":"` + other + `"}}`, `$.D`},
+	} {
+		_, err := protection.ParseCertificate([]byte(tc.doc))
+		require.ErrorIs(t, err, protection.ErrNotCertificate, tc.doc)
+		require.ErrorIs(t, err, jsonstrict.ErrDuplicate, tc.doc)
+		require.ErrorContains(t, err, "duplicate JSON member "+tc.member, tc.doc)
+		requireOnePrefix(t, err)
+	}
+}
+
+// TestParsePFXNotPFX: data that is not PKCS#12 gets an error saying what it
+// is, never go-pkcs12's asn1 structure dump.
+func TestParsePFXNotPFX(t *testing.T) {
+	pfx := mustRead("rsa2048.modern.pfx")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"PEM key", mustRead("rsa2048.pkcs8.key.pem"), "PEM text (PRIVATE KEY)"},
+		{"PEM key and certificate", append(append([]byte{}, mustRead("rsa2048.pkcs1.key.pem")...), mustRead("rsa2048.crt.pem")...), "PEM text (RSA PRIVATE KEY, CERTIFICATE)"},
+		{"broken PEM", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n"), "PEM text (malformed)"},
+		{"base64", []byte(base64.StdEncoding.EncodeToString(pfx) + "\n"), "base64 text"},
+		{"empty", []byte(" \n"), "empty"},
+		{"garbage", []byte("garbage"), "0x67"},
+		{"JSON", []byte(`{"pfx":1}`), "0x7b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := protection.ParsePFX(tc.data, "")
+			require.ErrorIs(t, err, protection.ErrNotPFX)
+			require.ErrorIs(t, err, protection.ErrPrivateKey)
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "asn1")
+			requireOnePrefix(t, err)
+		})
+	}
+	// DER that is not PKCS#12 inside: a certificate, a truncated PFX.
+	for _, data := range [][]byte{mustRead("rsa2048.crt.der"), pfx[:len(pfx)/2], {0x30, 0x03, 0x02, 0x01, 0x03}} {
+		_, _, err := protection.ParsePFX(data, "")
+		require.ErrorIs(t, err, protection.ErrPrivateKey)
+		require.NotErrorIs(t, err, protection.ErrNotPFX)
+		require.NotContains(t, err.Error(), "asn1")
+		require.NotContains(t, err.Error(), "{class:")
+		requireOnePrefix(t, err)
+	}
 }
 
 func TestWrapUnwrapRoundTrip16And32(t *testing.T) {

@@ -25,6 +25,8 @@ var (
 	ErrUnwrap = errors.New("protection: cannot unwrap the content key (wrong private key or corrupted EncryptedContentKey)")
 	// ErrEncryptedContentKey is returned when EncryptedContentKey is not base64.
 	ErrEncryptedContentKey = errors.New("protection: EncryptedContentKey is not valid base64")
+	// ErrNoPrivateKey is returned when a nil private key is given.
+	ErrNoPrivateKey = errors.New("protection: no private key")
 )
 
 // RSAPublicKey returns the certificate's RSA public key, or an error matching
@@ -42,10 +44,11 @@ func (c *Certificate) RSAPublicKey() (*rsa.PublicKey, error) {
 
 // Wrap encrypts content key k to the certificate's RSA key with RSA-OAEP
 // (SHA-1, MGF1-SHA-1, empty label) and returns the EncryptedContentKey in
-// standard padded base64. Each call gives a different ciphertext.
+// standard padded base64. Each call gives a different ciphertext. The zero
+// Key is refused with an error matching contentkey.ErrZeroKey.
 func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 	if k.IsZero() {
-		return "", errors.New("protection: cannot wrap the zero Key")
+		return "", fmt.Errorf("protection: nothing to wrap: %w", contentkey.ErrZeroKey)
 	}
 	pub, err := c.RSAPublicKey()
 	if err != nil {
@@ -63,10 +66,10 @@ func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 // Unwrap decrypts an EncryptedContentKey (base64 RSA-OAEP-SHA-1) with priv
 // and returns it as a key of type t. A wrong private key or a corrupted
 // ciphertext gives ErrUnwrap and nothing more; a key of the wrong length for
-// t gives an error matching contentkey.ErrKeySize.
+// t gives an error matching contentkey.ErrKeySize; a nil priv, ErrNoPrivateKey.
 func Unwrap(priv *rsa.PrivateKey, t contentkey.Type, wrapped string) (contentkey.Key, error) {
 	if priv == nil {
-		return contentkey.Key{}, errors.New("protection: no private key")
+		return contentkey.Key{}, ErrNoPrivateKey
 	}
 	ct, err := base64.StdEncoding.DecodeString(wrapped)
 	if err != nil {
