@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -15,6 +12,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 
 // ErrRange is returned for a byte range that does not lie within the blob.
@@ -90,7 +88,7 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // ReadAtContext is ReadAt bounded by ctx.
 func (r *ReaderAt) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("azblobcrypt: ReadAt at negative offset %d", off)
+		return 0, fmt.Errorf("%w: ReadAt at negative offset %d", ErrRange, off)
 	}
 	if len(p) == 0 {
 		return 0, nil
@@ -135,6 +133,8 @@ func (r *ReaderAt) readRange(ctx context.Context, p []byte, off int64) (int, err
 
 // DownloadOptions tune DownloadFile. The zero value downloads the whole
 // blob with DefaultConcurrency requests of DefaultBlockSize bytes in flight.
+// To configure the SDK client (retry policy, transport), open the blob with
+// NewReaderAt and its ReaderOptions and call (*ReaderAt).DownloadFile.
 type DownloadOptions struct {
 	// Offset and Length select the plaintext bytes [Offset, Offset+Length)
 	// to write. Length 0 means up to the end of the blob. A range that
@@ -144,53 +144,19 @@ type DownloadOptions struct {
 	// 0 means DefaultBlockSize.
 	BlockSize int64
 	// Concurrency is how many GETs are in flight, at most MaxConcurrency;
-	// 0 means DefaultConcurrency. Memory use is about Concurrency ×
+	// 0 means DefaultConcurrency. Memory use is (Concurrency+1) ×
 	// BlockSize.
 	Concurrency int
-	// Overwrite allows replacing an existing destination file.
+	// Overwrite allows replacing an existing destination that is a regular
+	// file or a symlink (the link, not its target); anything else is never
+	// replaced (blobcrypt.ErrNotRegular).
 	Overwrite bool
 	// Progress, if set, is called after each block is written with the
 	// bytes done and the total. Calls never overlap.
 	Progress func(done, total int64)
-	// ClientOptions configure the SDK client: retry policy, transport.
-	ClientOptions *blob.ClientOptions
 }
 
-// DownloadFile downloads the blob at blobURL (a blob URL with a SAS query
-// that grants read), or the range of it opts selects, decrypts it with key
-// and iv, and writes the plaintext to the file dst; see
-// ReaderAt.DownloadFile.
-func DownloadFile(ctx context.Context, blobURL, dst string, key contentkey.Key, iv contentkey.IV, opts *DownloadOptions) (int64, error) {
-	var co *blob.ClientOptions
-	if opts != nil {
-		co = opts.ClientOptions
-	}
-	if err := checkDestination(dst, opts); err != nil {
-		return 0, err
-	}
-	r, err := NewReaderAt(ctx, blobURL, key, iv, &ReaderOptions{ClientOptions: co})
-	if err != nil {
-		return 0, err
-	}
-	return r.DownloadFile(ctx, dst, opts)
-}
-
-func checkDestination(dst string, opts *DownloadOptions) error {
-	if opts == nil || !opts.Overwrite {
-		if _, err := os.Lstat(dst); err == nil {
-			return fmt.Errorf("%s: refusing to overwrite an existing file: %w", dst, fs.ErrExist)
-		}
-	}
-	return nil
-}
-
-// DownloadFile writes the plaintext of the blob, or of the range opts
-// selects, to the file dst, created with mode 0600. Blocks are fetched in
-// parallel and written to a temporary file beside dst, which is renamed into
-// place only when everything arrived: on error or cancellation nothing is
-// left behind. It returns the number of bytes written. opts.ClientOptions is
-// not used: r has its client already.
-func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadOptions) (int64, error) {
+func (opts *DownloadOptions) withDefaults() (DownloadOptions, error) {
 	var o DownloadOptions
 	if opts != nil {
 		o = *opts
@@ -203,12 +169,65 @@ func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadO
 	}
 	switch {
 	case o.BlockSize < 0 || o.BlockSize > MaxBlockSize:
-		return 0, fmt.Errorf("azblobcrypt: block size %d is outside 1..%d", o.BlockSize, MaxBlockSize)
+		return o, fmt.Errorf("%w: block size %d is outside 1..%d", ErrInvalidOptions, o.BlockSize, MaxBlockSize)
 	case o.Concurrency < 0 || o.Concurrency > MaxConcurrency:
-		return 0, fmt.Errorf("azblobcrypt: concurrency %d is outside 1..%d", o.Concurrency, MaxConcurrency)
+		return o, fmt.Errorf("%w: concurrency %d is outside 1..%d", ErrInvalidOptions, o.Concurrency, MaxConcurrency)
 	case o.Offset < 0 || o.Length < 0:
-		return 0, fmt.Errorf("%w: negative offset %d or length %d", ErrRange, o.Offset, o.Length)
+		return o, fmt.Errorf("%w: negative offset %d or length %d", ErrRange, o.Offset, o.Length)
 	}
+	return o, nil
+}
+
+// DownloadFile downloads the blob at blobURL (a blob URL with a SAS query
+// that grants read), or the range of it opts selects, decrypts it with key
+// and iv, and writes the plaintext to the file dst; see
+// (*ReaderAt).DownloadFile. dst is checked before any request is sent.
+func DownloadFile(ctx context.Context, dst, blobURL string, key contentkey.Key, iv contentkey.IV, opts *DownloadOptions) (int64, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return 0, err
+	}
+	out, err := createOutput(dst, o)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Abort() // a no-op once committed
+	r, err := NewReaderAt(ctx, blobURL, key, iv, nil)
+	if err != nil {
+		return 0, err
+	}
+	return r.download(ctx, out, o)
+}
+
+// DownloadFile writes the plaintext of the blob, or of the range opts
+// selects, to the file dst, created with mode 0600. Blocks are fetched in
+// parallel and written to a file that appears at dst, whole, only when
+// everything arrived (see package atomicfile): on error, cancellation or a
+// crash nothing is left behind. An existing dst is refused (fs.ErrExist)
+// unless opts.Overwrite is set. It returns the number of bytes written.
+func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadOptions) (int64, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return 0, err
+	}
+	out, err := createOutput(dst, o)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Abort() // a no-op once committed
+	return r.download(ctx, out, o)
+}
+
+func createOutput(dst string, o DownloadOptions) (*atomicfile.File, error) {
+	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: 0o600, Overwrite: o.Overwrite})
+	if err != nil {
+		return nil, fmt.Errorf("azblobcrypt: %w", err)
+	}
+	return out, nil
+}
+
+// download fetches the range o selects into out and commits it.
+func (r *ReaderAt) download(ctx context.Context, out *atomicfile.File, o DownloadOptions) (int64, error) {
 	start, length := o.Offset, o.Length
 	if length == 0 {
 		length = r.Size() - start
@@ -216,70 +235,40 @@ func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadO
 	if start > r.Size() || length < 0 || length > r.Size()-start {
 		return 0, fmt.Errorf("%w: bytes %d..%d requested, the blob has %d", ErrRange, start, start+max(length, 0), r.Size())
 	}
-	if err := checkDestination(dst, &o); err != nil {
+	f := out.File()
+	if err := f.Truncate(length); err != nil {
+		return 0, fmt.Errorf("azblobcrypt: %w", err)
+	}
+	if err := r.fetchBlocks(ctx, f, start, length, o); err != nil {
 		return 0, err
 	}
-
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
-	if err != nil {
-		return 0, err
+	if err := out.Commit(); err != nil {
+		return 0, fmt.Errorf("azblobcrypt: %w", err)
 	}
-	placed := false
-	defer func() {
-		if !placed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Truncate(length); err != nil {
-		return 0, err
-	}
-	if err := fetchBlocks(ctx, r, tmp, start, length, o); err != nil {
-		return 0, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return 0, err
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	if err := atomicfile.Place(tmp.Name(), dst, o.Overwrite); err != nil {
-		return 0, err
-	}
-	placed = true
 	return length, nil
 }
 
 // fetchBlocks reads [start, start+length) of r with o.Concurrency workers
-// and writes it to w at offset 0.
-func fetchBlocks(ctx context.Context, r *ReaderAt, w io.WriterAt, start, length int64, o DownloadOptions) error {
-	if length == 0 {
-		return nil
-	}
-	offsets := func(yield func(int64) bool) {
-		for rel := int64(0); rel < length; rel += o.BlockSize {
-			if !yield(rel) {
-				return
-			}
-		}
-	}
-	nblocks := (length + o.BlockSize - 1) / o.BlockSize
+// and writes it to w at offset 0, from the calling goroutine.
+func (r *ReaderAt) fetchBlocks(ctx context.Context, w io.WriterAt, start, length int64, o DownloadOptions) error {
+	bs := o.BlockSize
 	var done int64
-	return parallel(ctx, offsets, int(min(int64(o.Concurrency), nblocks)), int(min(o.BlockSize, length)),
-		func(ctx context.Context, buf []byte, rel int64) (int64, error) {
-			b := buf[:min(o.BlockSize, length-rel)]
-			if _, err := r.ReadAtContext(ctx, b, start+rel); err != nil {
-				return 0, err
+	return workpool.Run(ctx, (length+bs-1)/bs, o.Concurrency, int(min(bs, length)),
+		func(ctx context.Context, buf []byte, i int64) ([]byte, error) {
+			b := buf[:min(bs, length-i*bs)]
+			if _, err := r.ReadAtContext(ctx, b, start+i*bs); err != nil {
+				return nil, err
 			}
-			if _, err := w.WriteAt(b, rel); err != nil {
-				return 0, err
-			}
-			return int64(len(b)), nil
+			return b, nil
 		},
-		func(_ int64, n int64) {
-			done += n
+		func(i int64, p []byte) error {
+			if _, err := w.WriteAt(p, i*bs); err != nil {
+				return fmt.Errorf("azblobcrypt: writing at offset %d: %w", i*bs, err)
+			}
+			done += int64(len(p))
 			if o.Progress != nil {
 				o.Progress(done, length)
 			}
+			return nil
 		})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
@@ -32,14 +33,14 @@ func upload(t *testing.T, size int) uploaded {
 	_, sasURL := newContainer(t)
 	keyID, key := newKey(t)
 	src, data := writeRandomFile(t, t.TempDir(), "source", size, 6)
-	af, err := azblobcrypt.UploadFile(testCtx(t), sasURL, "blob.bin", src, keyID, key, &azblobcrypt.UploadOptions{
+	res, err := azblobcrypt.UploadFile(testCtx(t), sasURL, "blob.bin", src, key, keyID, &azblobcrypt.UploadOptions{
 		BlockSize: testBlockSize, StateDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	blobURL, _ := envelope.UploadURL(sasURL, "blob.bin")
-	return uploaded{sasURL, blobURL, key, af.IV(), data}
+	return uploaded{sasURL, blobURL, key, res.IV, data}
 }
 
 // TestReaderAt reads ranges that start and end inside AES blocks and cross
@@ -124,7 +125,7 @@ func TestDownloadFileRanges(t *testing.T) {
 		out := filepath.Join(dir, fmt.Sprint(i))
 		var calls int
 		var last int64
-		n, err := azblobcrypt.DownloadFile(testCtx(t), u.blobURL, out, u.key, u.iv, &azblobcrypt.DownloadOptions{
+		n, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{
 			Offset: tc.off, Length: tc.n, BlockSize: 20000, Concurrency: 3,
 			Progress: func(done, total int64) { calls++; last = done },
 		})
@@ -146,7 +147,7 @@ func TestDownloadFileRanges(t *testing.T) {
 
 	for _, tc := range []struct{ off, n int64 }{{size + 1, 0}, {size - 10, 11}, {0, size + 1}, {-1, 0}, {0, -5}} {
 		out := filepath.Join(dir, "past")
-		_, err := azblobcrypt.DownloadFile(testCtx(t), u.blobURL, out, u.key, u.iv, &azblobcrypt.DownloadOptions{Offset: tc.off, Length: tc.n})
+		_, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{Offset: tc.off, Length: tc.n})
 		if !errors.Is(err, azblobcrypt.ErrRange) {
 			t.Errorf("DownloadFile(offset %d, length %d) = %v, want ErrRange", tc.off, tc.n, err)
 		}
@@ -163,7 +164,7 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Cancelled half-way: nothing left.
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, err := azblobcrypt.DownloadFile(ctx, u.blobURL, out, u.key, u.iv, &azblobcrypt.DownloadOptions{
+	_, err := azblobcrypt.DownloadFile(ctx, out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{
 		BlockSize: testBlockSize, Concurrency: 1,
 		Progress: func(done, total int64) {
 			if done >= 2*testBlockSize {
@@ -181,13 +182,13 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Existing destination refused unless Overwrite.
 	os.WriteFile(out, []byte("keep me"), 0o600)
-	if _, err := azblobcrypt.DownloadFile(testCtx(t), u.blobURL, out, u.key, u.iv, nil); !errors.Is(err, fs.ErrExist) {
+	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, nil); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("existing destination: %v, want fs.ErrExist", err)
 	}
 	if b, _ := os.ReadFile(out); string(b) != "keep me" {
 		t.Fatal("refused download changed the existing file")
 	}
-	if _, err := azblobcrypt.DownloadFile(testCtx(t), u.blobURL, out, u.key, u.iv, &azblobcrypt.DownloadOptions{Overwrite: true}); err != nil {
+	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{Overwrite: true}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(out); !bytes.Equal(b, u.data) {
@@ -196,7 +197,7 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Missing blob: one clear line, nothing left.
 	missing, _ := envelope.UploadURL(u.sasURL, "missing.bin")
-	_, err = azblobcrypt.DownloadFile(testCtx(t), missing, filepath.Join(dir, "m"), u.key, u.iv, nil)
+	_, err = azblobcrypt.DownloadFile(testCtx(t), filepath.Join(dir, "m"), missing, u.key, u.iv, nil)
 	if !errors.Is(err, azblobcrypt.ErrNotFound) || !strings.Contains(err.Error(), "blob does not exist") || strings.Contains(err.Error(), "sig=") {
 		t.Fatalf("missing blob: %v", err)
 	}
@@ -239,10 +240,44 @@ func TestReaderAtBlobChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyID, key := newKey(t)
-	if _, err := azblobcrypt.Upload(ctx, u.sasURL, "blob.bin", bytes.NewReader(u.data), int64(len(u.data)), keyID, key, nil); err != nil {
+	if _, err := azblobcrypt.Upload(ctx, u.sasURL, "blob.bin", bytes.NewReader(u.data), int64(len(u.data)), key, keyID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.ReadAt(make([]byte, 10), 0); !errors.Is(err, azblobcrypt.ErrBlobChanged) {
 		t.Fatalf("ReadAt after the blob was replaced: %v, want ErrBlobChanged", err)
+	}
+}
+
+// TestDownloadFileRejectsBadInput: options and destinations are checked
+// before any request (the URL here has no server behind it).
+func TestDownloadFileRejectsBadInput(t *testing.T) {
+	_, key := newKey(t)
+	blobURL := "http://127.0.0.1:1/devstoreaccount1/c/b.bin?sv=x&sig=y"
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	for _, o := range []azblobcrypt.DownloadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, blobURL, key, 1, &o); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
+		}
+	}
+	for _, o := range []azblobcrypt.DownloadOptions{{Offset: -1}, {Length: -1}} {
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, blobURL, key, 1, &o); !errors.Is(err, azblobcrypt.ErrRange) {
+			t.Errorf("options %+v: %v, want ErrRange", o, err)
+		}
+	}
+
+	missing := filepath.Join(dir, "no-such-dir", "out")
+	_, err := azblobcrypt.DownloadFile(t.Context(), missing, blobURL, key, 1, nil)
+	if !errors.Is(err, fs.ErrNotExist) || err.Error() != "azblobcrypt: create "+missing+": no such file or directory" {
+		t.Errorf("missing directory: %v", err)
+	}
+	if _, err := os.Stat("/dev/full"); err == nil {
+		_, err := azblobcrypt.DownloadFile(t.Context(), "/dev/full", blobURL, key, 1, &azblobcrypt.DownloadOptions{Overwrite: true})
+		if !errors.Is(err, blobcrypt.ErrNotRegular) || !strings.Contains(err.Error(), "/dev/full is a character device; refusing to replace it") {
+			t.Errorf("/dev/full: %v, want ErrNotRegular", err)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("refused downloads left %d files", len(left))
 	}
 }

@@ -11,6 +11,15 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
+// ErrInvalidOptions is matched by the error for UploadOptions or
+// DownloadOptions out of range (block size, concurrency) and for a negative
+// Upload size.
+var ErrInvalidOptions = errors.New("azblobcrypt: invalid options")
+
+// ErrTooManyBlocks is returned before any request when the file would need
+// more than MaxBlocks blocks of the chosen block size.
+var ErrTooManyBlocks = errors.New("azblobcrypt: too many blocks")
+
 // Kinds of storage failure, for errors.Is. Every error that came back from
 // storage is a *StorageError that matches one of these or none.
 var (
@@ -154,6 +163,16 @@ func expiredAt(u string) string {
 	}
 	return se
 }
+
+// reason is an error with its own text that matches err, for an error of
+// another package (blobcrypt's) described in this package's words.
+type reason struct {
+	msg string
+	err error
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.err }
 
 // redacted is an error whose text was rewritten to leave out a secret; it
 // still unwraps to the original.

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/keyfile"
 )
 
@@ -21,8 +22,13 @@ func ExampleUploadFile() {
 	}
 	// The SAS locator's Path: container URL with the SAS query.
 	locatorPath := os.Getenv("LOCATOR_PATH")
-	af, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", keyID, key,
+	res, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", key, keyID,
 		&azblobcrypt.UploadOptions{Concurrency: 8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The same as after blobcrypt.EncryptFile.
+	af, err := envelope.NewAssetFile("movie.mp4", res.Size, keyID, res.IV)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -118,7 +118,13 @@ func saveState(path string, s *uploadState) error {
 		return fmt.Errorf("azblobcrypt: resume state: %w", err)
 	}
 	// The IV must be on disk before the first block that uses it is staged.
-	if err := atomicfile.WritePrivate(path, append(data, '\n'), true); err != nil {
+	// saveState runs only when there was no state file; one that appeared
+	// since is another upload of the same file to the same blob, under its
+	// own IV, and is not replaced.
+	if err := atomicfile.WritePrivate(path, append(data, '\n')); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("azblobcrypt: writing resume state: %w (is another upload of the same file to the same blob running?)", err)
+		}
 		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
 	}
 	return nil

@@ -64,13 +64,13 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("upload/concurrency=%d", conc), func(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
-				af, err := azblobcrypt.UploadFile(b.Context(), sasURL, name, src, keyID, key, &azblobcrypt.UploadOptions{
+				res, err := azblobcrypt.UploadFile(b.Context(), sasURL, name, src, key, keyID, &azblobcrypt.UploadOptions{
 					Concurrency: conc, StateDir: dir,
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
-				ivs[conc] = af.IV()
+				ivs[conc] = res.IV
 			}
 		})
 		plainURL, _ := envelope.UploadURL(sasURL, fmt.Sprintf("plain%d.bin", conc))
@@ -104,7 +104,7 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				os.Remove(out)
-				if _, err := azblobcrypt.DownloadFile(b.Context(), blobURL, out, key, ivs[conc], &azblobcrypt.DownloadOptions{Concurrency: conc}); err != nil {
+				if _, err := azblobcrypt.DownloadFile(b.Context(), out, blobURL, key, ivs[conc], &azblobcrypt.DownloadOptions{Concurrency: conc}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -20,6 +20,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 
 // Limits and defaults of block staging.
@@ -43,8 +44,8 @@ const (
 // UploadOptions tune Upload and UploadFile. The zero value is ready to use.
 type UploadOptions struct {
 	// BlockSize is the plaintext size of each staged block, 1 to
-	// MaxBlockSize bytes; 0 means DefaultBlockSize. Memory use is about
-	// Concurrency × BlockSize whatever the file size.
+	// MaxBlockSize bytes; 0 means DefaultBlockSize. Memory use is
+	// (Concurrency+1) × BlockSize whatever the file size.
 	BlockSize int64
 	// Concurrency is how many blocks are encrypted and staged at once, at
 	// most MaxConcurrency; 0 means DefaultConcurrency.
@@ -60,12 +61,14 @@ type UploadOptions struct {
 	// plaintext bytes done (blocks found already staged included) and the
 	// total. Calls never overlap.
 	Progress func(done, total int64)
-	// BlockStaged, if set, is called with the index of each block this run
-	// stages, after storage accepted it. Calls never overlap. Tests use it to
-	// count blocks and to interrupt an upload half-way.
-	BlockStaged func(index int)
 	// ClientOptions configure the SDK client: retry policy, transport.
 	ClientOptions *blob.ClientOptions
+
+	// blockStaged, if set, is called with the index of each block this run
+	// stages, after storage accepted it, from the calling goroutine. Tests
+	// set it (export_test.go) to count blocks and to interrupt an upload
+	// half-way.
+	blockStaged func(index int)
 }
 
 func (o *UploadOptions) withDefaults() (UploadOptions, error) {
@@ -77,21 +80,22 @@ func (o *UploadOptions) withDefaults() (UploadOptions, error) {
 		v.BlockSize = DefaultBlockSize
 	}
 	if v.BlockSize < 0 || v.BlockSize > MaxBlockSize {
-		return v, fmt.Errorf("azblobcrypt: block size %d is outside 1..%d", v.BlockSize, MaxBlockSize)
+		return v, fmt.Errorf("%w: block size %d is outside 1..%d", ErrInvalidOptions, v.BlockSize, MaxBlockSize)
 	}
 	if v.Concurrency == 0 {
 		v.Concurrency = DefaultConcurrency
 	}
 	if v.Concurrency < 0 || v.Concurrency > MaxConcurrency {
-		return v, fmt.Errorf("azblobcrypt: concurrency %d is outside 1..%d", v.Concurrency, MaxConcurrency)
+		return v, fmt.Errorf("%w: concurrency %d is outside 1..%d", ErrInvalidOptions, v.Concurrency, MaxConcurrency)
 	}
 	return v, nil
 }
 
-// UploadFile encrypts the file at path and uploads it as the block blob
-// name in the container of locatorPath, the SAS locator's Path (container
-// URL with SAS query). name "" means the base name of path. It returns the
-// AssetFile to MERGE into the asset's file entity.
+// UploadFile encrypts the file src and uploads it as the block blob name in
+// the container of locatorPath, the SAS locator's Path (container URL with
+// SAS query). name "" means filepath.Base(src). It returns the IV and size,
+// as blobcrypt.EncryptFile does; the AssetFile to MERGE into the asset's
+// file entity is envelope.NewAssetFile(name, res.Size, keyID, res.IV).
 //
 // The upload is resumable: before staging anything UploadFile records the IV
 // in a state file (mode 0600, in opts.StateDir) keyed by the source path and
@@ -101,89 +105,108 @@ func (o *UploadOptions) withDefaults() (UploadOptions, error) {
 // commits; the state file is removed once the blob is committed. A state
 // file whose source has changed, or whose key or block size differ, is
 // refused with ErrStateMismatch rather than reused.
-func UploadFile(ctx context.Context, locatorPath, name, path string, keyID contentkey.ID, key contentkey.Key, opts *UploadOptions) (*envelope.AssetFile, error) {
+func UploadFile(ctx context.Context, locatorPath, name, src string, key contentkey.Key, keyID contentkey.ID, opts *UploadOptions) (blobcrypt.FileResult, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
 	if name == "" {
-		name = filepath.Base(path)
+		name = filepath.Base(src)
 	}
 	blobURL, err := uploadURL(locatorPath, name)
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
 	if _, err := blobcrypt.NewCipher(key, 0); err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
-	abs, err := filepath.Abs(path)
+	abs, err := filepath.Abs(src)
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w", err)
 	}
-	f, err := os.Open(abs)
+	f, fi, err := openSource(abs, src)
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("azblobcrypt: %s is not a regular file", path)
-	}
-
-	dir := o.StateDir
-	if dir == "" {
-		if dir, err = DefaultStateDir(); err != nil {
-			return nil, err
-		}
-	}
 	want := &uploadState{
 		Version: stateVersion, Source: abs, Blob: redactURL(blobURL),
 		Size: fi.Size(), ModTime: fi.ModTime(), KeyID: keyID, BlockSize: o.BlockSize,
 	}
-	sp := statePath(dir, abs, want.Blob)
-	st, err := loadState(sp)
+	sp, err := resume(want, o)
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
-	if st != nil {
-		if err := st.check(sp, want, o.IV); err != nil {
-			return nil, err
-		}
-		want.IV = st.IV
-	} else {
-		if o.IV != nil {
-			want.IV = *o.IV
-		} else if want.IV, err = contentkey.NewIV(); err != nil {
-			return nil, err
-		}
-		if err := saveState(sp, want); err != nil {
-			return nil, err
-		}
-	}
-
 	// The source must not change while its blocks are staged: a block read
 	// before and one after a change would be committed together.
 	unchanged := func() error {
 		fi2, err := os.Stat(abs)
 		if err != nil {
-			return err
+			return fmt.Errorf("azblobcrypt: %w", err)
 		}
 		if fi2.Size() != want.Size || !fi2.ModTime().Equal(want.ModTime) {
-			return fmt.Errorf("%w: %s; nothing was committed, and the state file %s will refuse a resume: delete it and upload again",
-				blobcrypt.ErrSourceChanged, path, sp)
+			return &reason{fmt.Sprintf("azblobcrypt: %s changed during the upload; nothing was committed, and the state file %s will refuse a resume: delete it and upload again",
+				src, sp), blobcrypt.ErrSourceChanged}
 		}
 		return nil
 	}
-	if err := stageAndCommit(ctx, blobURL, f, want.Size, key, keyID, want.IV, o, unchanged); err != nil {
-		return nil, err
+	up := upload{blobURL: blobURL, src: f, size: want.Size, key: key, keyID: keyID, iv: want.IV, o: o, beforeCommit: unchanged}
+	if err := up.run(ctx); err != nil {
+		return blobcrypt.FileResult{}, err
 	}
-	if err := os.Remove(sp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("azblobcrypt: blob committed, but removing resume state: %w", err)
+	if err := os.Remove(sp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: blob committed, but removing resume state: %w", err)
 	}
-	return envelope.NewAssetFile(name, want.Size, keyID, want.IV)
+	return blobcrypt.FileResult{IV: want.IV, Size: want.Size}, nil
+}
+
+// openSource opens the regular file abs, which the caller named src.
+func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, &reason{"azblobcrypt: " + src + " is not a regular file", blobcrypt.ErrNotRegular}
+	}
+	return f, fi, nil
+}
+
+// resume sets want.IV: the one of a matching state file, else a new one
+// (opts.IV or fresh), recorded in a new state file before anything is
+// staged. It returns the state file's path.
+func resume(want *uploadState, o UploadOptions) (string, error) {
+	dir := o.StateDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultStateDir(); err != nil {
+			return "", err
+		}
+	}
+	sp := statePath(dir, want.Source, want.Blob)
+	st, err := loadState(sp)
+	if err != nil {
+		return "", err
+	}
+	if st != nil {
+		if err := st.check(sp, want, o.IV); err != nil {
+			return "", err
+		}
+		want.IV = st.IV
+		return sp, nil
+	}
+	if o.IV != nil {
+		want.IV = *o.IV
+	} else if want.IV, err = contentkey.NewIV(); err != nil {
+		return "", err
+	}
+	return sp, saveState(sp, want)
 }
 
 // Upload encrypts size bytes of src and uploads them as the block blob name
@@ -192,29 +215,30 @@ func UploadFile(ctx context.Context, locatorPath, name, path string, keyID conte
 // reused, so calling it again with the IV of an interrupted run resumes
 // that run, provided src holds exactly the same bytes (UploadFile checks
 // that for files). Without opts.IV it picks a fresh IV and stages
-// everything.
-func Upload(ctx context.Context, locatorPath, name string, src io.ReaderAt, size int64, keyID contentkey.ID, key contentkey.Key, opts *UploadOptions) (*envelope.AssetFile, error) {
+// everything. It returns the IV and size, as UploadFile does.
+func Upload(ctx context.Context, locatorPath, name string, src io.ReaderAt, size int64, key contentkey.Key, keyID contentkey.ID, opts *UploadOptions) (blobcrypt.FileResult, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
 	if size < 0 {
-		return nil, fmt.Errorf("azblobcrypt: negative size %d", size)
+		return blobcrypt.FileResult{}, fmt.Errorf("%w: negative size %d", ErrInvalidOptions, size)
 	}
 	blobURL, err := uploadURL(locatorPath, name)
 	if err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
 	var iv contentkey.IV
 	if o.IV != nil {
 		iv = *o.IV
 	} else if iv, err = contentkey.NewIV(); err != nil {
-		return nil, err
+		return blobcrypt.FileResult{}, err
 	}
-	if err := stageAndCommit(ctx, blobURL, src, size, key, keyID, iv, o, nil); err != nil {
-		return nil, err
+	up := upload{blobURL: blobURL, src: src, size: size, key: key, keyID: keyID, iv: iv, o: o}
+	if err := up.run(ctx); err != nil {
+		return blobcrypt.FileResult{}, err
 	}
-	return envelope.NewAssetFile(name, size, keyID, iv)
+	return blobcrypt.FileResult{IV: iv, Size: size}, nil
 }
 
 func uploadURL(locatorPath, name string) (string, error) {
@@ -224,13 +248,13 @@ func uploadURL(locatorPath, name string) (string, error) {
 	return envelope.UploadURL(locatorPath, name)
 }
 
-// BlockID returns the id of block index of a blob encrypted under keyID and
+// blockID returns the id of block index of a blob encrypted under keyID and
 // iv in blocks of blockSize bytes: base64 of keyID ‖ BE64(iv) ‖
 // BE32(blockSize) ‖ BE32(index), 44 characters for every block as storage
 // requires. Binding the key id, IV and block size into the id means a block
 // staged by an upload with other parameters can never be mistaken for one of
 // this upload. Nothing in it is secret: the AssetFile carries the same.
-func BlockID(keyID contentkey.ID, iv contentkey.IV, blockSize int64, index int) string {
+func blockID(keyID contentkey.ID, iv contentkey.IV, blockSize int64, index int) string {
 	var raw [32]byte
 	copy(raw[:16], keyID[:])
 	binary.BigEndian.PutUint64(raw[16:24], uint64(iv))
@@ -239,94 +263,133 @@ func BlockID(keyID contentkey.ID, iv contentkey.IV, blockSize int64, index int) 
 	return base64.StdEncoding.EncodeToString(raw[:])
 }
 
-// stageAndCommit stages the blocks storage does not hold yet and commits the
-// block list. beforeCommit, if not nil, may veto the commit.
-func stageAndCommit(ctx context.Context, blobURL string, src io.ReaderAt, size int64, key contentkey.Key, keyID contentkey.ID, iv contentkey.IV, o UploadOptions, beforeCommit func() error) error {
-	c, err := blobcrypt.NewCipher(key, iv)
-	if err != nil {
+// upload is one run of staging and committing a block blob.
+type upload struct {
+	blobURL string
+	src     io.ReaderAt
+	size    int64
+	key     contentkey.Key
+	keyID   contentkey.ID
+	iv      contentkey.IV
+	o       UploadOptions
+	// beforeCommit, if not nil, may veto the commit.
+	beforeCommit func() error
+
+	cipher *blobcrypt.Cipher
+	client *blockblob.Client
+}
+
+// run stages the blocks storage does not hold yet and commits the block
+// list; an empty blob is one Put Blob.
+func (u *upload) run(ctx context.Context) error {
+	var err error
+	if u.cipher, err = blobcrypt.NewCipher(u.key, u.iv); err != nil {
 		return err
 	}
-	client, err := blockblob.NewClientWithNoCredential(blobURL, (*blockblob.ClientOptions)(o.ClientOptions))
+	u.client, err = blockblob.NewClientWithNoCredential(u.blobURL, (*blockblob.ClientOptions)(u.o.ClientOptions))
 	if err != nil {
-		return fmt.Errorf("azblobcrypt: %s: %w", redactURL(blobURL), err)
+		return fmt.Errorf("azblobcrypt: %s: %w", redactURL(u.blobURL), err)
 	}
-	if size == 0 {
-		if beforeCommit != nil {
-			if err := beforeCommit(); err != nil {
-				return err
-			}
-		}
-		_, err := client.Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
-			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
-		})
-		return storageError("upload empty blob", blobURL, err)
+	if u.size == 0 {
+		return u.commitEmpty(ctx)
 	}
-	nblocks := (size + o.BlockSize - 1) / o.BlockSize
+	nblocks := (u.size + u.o.BlockSize - 1) / u.o.BlockSize
 	if nblocks > MaxBlocks {
-		return fmt.Errorf("azblobcrypt: %d bytes in blocks of %d would make %d blocks, more than storage's %d; use a block size of at least %d",
-			size, o.BlockSize, nblocks, MaxBlocks, (size+MaxBlocks-1)/MaxBlocks)
+		return fmt.Errorf("%w: %d bytes in blocks of %d would make %d blocks, more than storage's %d; use a block size of at least %d",
+			ErrTooManyBlocks, u.size, u.o.BlockSize, nblocks, MaxBlocks, (u.size+MaxBlocks-1)/MaxBlocks)
 	}
-	blockLen := func(i int) int64 { return min(o.BlockSize, size-int64(i)*o.BlockSize) }
 	ids := make([]string, nblocks)
 	for i := range ids {
-		ids[i] = BlockID(keyID, iv, o.BlockSize, i)
+		ids[i] = blockID(u.keyID, u.iv, u.o.BlockSize, i)
 	}
-
-	staged, err := uncommittedBlocks(ctx, client, blobURL)
+	todo, done, err := u.missing(ctx, ids)
 	if err != nil {
 		return err
 	}
-	var todo []int
-	var done int64
+	if u.o.Progress != nil && done > 0 {
+		u.o.Progress(done, u.size)
+	}
+	if err := u.stage(ctx, ids, todo, done); err != nil {
+		return err
+	}
+	if err := u.checkBeforeCommit(); err != nil {
+		return err
+	}
+	_, err = u.client.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+	})
+	return storageError(fmt.Sprintf("commit %d blocks", nblocks), u.blobURL, err)
+}
+
+func (u *upload) checkBeforeCommit() error {
+	if u.beforeCommit == nil {
+		return nil
+	}
+	return u.beforeCommit()
+}
+
+func (u *upload) commitEmpty(ctx context.Context) error {
+	if err := u.checkBeforeCommit(); err != nil {
+		return err
+	}
+	_, err := u.client.Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+	})
+	return storageError("upload empty blob", u.blobURL, err)
+}
+
+func (u *upload) blockLen(i int) int64 {
+	return min(u.o.BlockSize, u.size-int64(i)*u.o.BlockSize)
+}
+
+// missing returns the indexes of the blocks storage does not hold yet, and
+// the plaintext bytes in those it does.
+func (u *upload) missing(ctx context.Context, ids []string) (todo []int, done int64, err error) {
+	staged, err := uncommittedBlocks(ctx, u.client, u.blobURL)
+	if err != nil {
+		return nil, 0, err
+	}
 	for i, id := range ids {
-		if n, ok := staged[id]; ok && n == blockLen(i) {
+		if n, ok := staged[id]; ok && n == u.blockLen(i) {
 			done += n
 			continue
 		}
 		todo = append(todo, i)
 	}
+	return todo, done, nil
+}
 
-	if o.Progress != nil && done > 0 {
-		o.Progress(done, size)
-	}
-	err = parallel(ctx, slices.Values(todo), min(o.Concurrency, len(todo)), int(min(o.BlockSize, size)),
-		func(ctx context.Context, buf []byte, i int) (int64, error) {
-			off := int64(i) * o.BlockSize
-			b := buf[:blockLen(i)]
+// stage reads, encrypts and stages the blocks todo on the shared pipeline;
+// done is the bytes already staged, for progress.
+func (u *upload) stage(ctx context.Context, ids []string, todo []int, done int64) error {
+	return workpool.Run(ctx, int64(len(todo)), u.o.Concurrency, int(min(u.o.BlockSize, u.size)),
+		func(ctx context.Context, buf []byte, k int64) ([]byte, error) {
+			i := todo[k]
+			off := int64(i) * u.o.BlockSize
+			b := buf[:u.blockLen(i)]
 			// ReadAt may return io.EOF with a full buffer at the end.
-			if n, err := src.ReadAt(b, off); n < len(b) {
+			if n, err := u.src.ReadAt(b, off); n < len(b) {
 				if err == nil || errors.Is(err, io.EOF) {
 					err = io.ErrUnexpectedEOF
 				}
-				return 0, fmt.Errorf("azblobcrypt: reading source at offset %d: %w", off+int64(n), err)
+				return nil, fmt.Errorf("azblobcrypt: reading source at offset %d: %w", off+int64(n), err)
 			}
-			c.XORKeyStreamAt(b, b, off)
-			if _, err := client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil); err != nil {
-				return 0, storageError(fmt.Sprintf("stage block %d of %d", i+1, nblocks), blobURL, err)
+			u.cipher.XORKeyStreamAt(b, b, off)
+			if _, err := u.client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil); err != nil {
+				return nil, storageError(fmt.Sprintf("stage block %d of %d", i+1, len(ids)), u.blobURL, err)
 			}
-			return int64(len(b)), nil
+			return b, nil
 		},
-		func(i int, n int64) {
-			done += n
-			if o.BlockStaged != nil {
-				o.BlockStaged(i)
+		func(k int64, p []byte) error {
+			done += int64(len(p))
+			if u.o.blockStaged != nil {
+				u.o.blockStaged(todo[k])
 			}
-			if o.Progress != nil {
-				o.Progress(done, size)
+			if u.o.Progress != nil {
+				u.o.Progress(done, u.size)
 			}
+			return nil
 		})
-	if err != nil {
-		return err
-	}
-	if beforeCommit != nil {
-		if err := beforeCommit(); err != nil {
-			return err
-		}
-	}
-	_, err = client.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
-	})
-	return storageError(fmt.Sprintf("commit %d blocks", nblocks), blobURL, err)
 }
 
 // uncommittedBlocks returns the sizes of the blocks staged but not

@@ -17,33 +17,6 @@ import (
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 )
 
-func TestBlockID(t *testing.T) {
-	id, _ := contentkey.NewID()
-	seen := map[string]string{}
-	add := func(desc, s string) {
-		t.Helper()
-		if len(s) != 44 {
-			t.Errorf("%s: id %q has %d characters, want 44", desc, s, len(s))
-		}
-		if prev, ok := seen[s]; ok {
-			t.Errorf("%s and %s have the same block id %q", desc, prev, s)
-		}
-		seen[s] = desc
-	}
-	for _, i := range []int{0, 1, 255, 256, azblobcrypt.MaxBlocks - 1} {
-		add("index", azblobcrypt.BlockID(id, 7, testBlockSize, i))
-	}
-	add("other iv", azblobcrypt.BlockID(id, 8, testBlockSize, 0))
-	add("other block size", azblobcrypt.BlockID(id, 7, testBlockSize+16, 0))
-	add("max block size", azblobcrypt.BlockID(id, 7, azblobcrypt.MaxBlockSize, 0))
-	var other contentkey.ID
-	add("other key", azblobcrypt.BlockID(other, 7, testBlockSize, 0))
-	first := azblobcrypt.BlockID(id, 7, testBlockSize, 3)
-	if again := azblobcrypt.BlockID(id, 7, testBlockSize, 3); again != first {
-		t.Error("BlockID is not deterministic")
-	}
-}
-
 // TestUploadDownload uploads files of the sizes that matter through a
 // SAS-only client, proves the stored bytes are the documented format with an
 // independent AES-CTR, and downloads them back.
@@ -64,10 +37,16 @@ func TestUploadDownload(t *testing.T) {
 			dir, stateDir := t.TempDir(), t.TempDir()
 			src, data := writeRandomFile(t, dir, "source", tc.size, 1)
 			var staged int
-			af, err := azblobcrypt.UploadFile(ctx, sasURL, tc.name, src, keyID, key, &azblobcrypt.UploadOptions{
-				BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir,
-				BlockStaged: func(int) { staged++ },
-			})
+			o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir}
+			azblobcrypt.SetBlockStaged(o, func(int) { staged++ })
+			res, err := azblobcrypt.UploadFile(ctx, sasURL, tc.name, src, key, keyID, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Size != int64(tc.size) {
+				t.Errorf("UploadFile returned size %d, want %d", res.Size, tc.size)
+			}
+			af, err := envelope.NewAssetFile(tc.name, res.Size, keyID, res.IV)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +76,7 @@ func TestUploadDownload(t *testing.T) {
 			}
 
 			out := filepath.Join(dir, "out")
-			n, err := azblobcrypt.DownloadFile(ctx, blobURL, out, key, af.IV(), &azblobcrypt.DownloadOptions{
+			n, err := azblobcrypt.DownloadFile(ctx, out, blobURL, key, af.IV(), &azblobcrypt.DownloadOptions{
 				BlockSize: testBlockSize / 2, Concurrency: 3,
 			})
 			if err != nil {
@@ -125,14 +104,13 @@ func interrupt(t *testing.T, sasURL, name, src string, keyID contentkey.ID, key 
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	staged := 0
-	_, err := azblobcrypt.UploadFile(ctx, sasURL, name, src, keyID, key, &azblobcrypt.UploadOptions{
-		BlockSize: testBlockSize, Concurrency: 1, StateDir: stateDir,
-		BlockStaged: func(int) {
-			if staged++; staged == after {
-				cancel()
-			}
-		},
+	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 1, StateDir: stateDir}
+	azblobcrypt.SetBlockStaged(o, func(int) {
+		if staged++; staged == after {
+			cancel()
+		}
 	})
+	_, err := azblobcrypt.UploadFile(ctx, sasURL, name, src, key, keyID, o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted upload returned %v, want context.Canceled", err)
 	}
@@ -167,10 +145,9 @@ func TestUploadResume(t *testing.T) {
 	}
 
 	var restaged []int
-	af, err := azblobcrypt.UploadFile(ctx, sasURL, "resumed.bin", src, keyID, key, &azblobcrypt.UploadOptions{
-		BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir,
-		BlockStaged: func(i int) { restaged = append(restaged, i) },
-	})
+	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir}
+	azblobcrypt.SetBlockStaged(o, func(i int) { restaged = append(restaged, i) })
+	res, err := azblobcrypt.UploadFile(ctx, sasURL, "resumed.bin", src, key, keyID, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,15 +165,15 @@ func TestUploadResume(t *testing.T) {
 
 	// A clean upload of the same file with the same IV must store the
 	// same bytes.
-	iv := af.IV()
-	clean, err := azblobcrypt.UploadFile(ctx, sasURL, "clean.bin", src, keyID, key, &azblobcrypt.UploadOptions{
+	iv := res.IV
+	clean, err := azblobcrypt.UploadFile(ctx, sasURL, "clean.bin", src, key, keyID, &azblobcrypt.UploadOptions{
 		BlockSize: testBlockSize, StateDir: stateDir, IV: &iv,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cleanURL, _ := envelope.UploadURL(sasURL, "clean.bin")
-	if clean.IV() != iv || !bytes.Equal(rawBlob(t, blobURL), rawBlob(t, cleanURL)) {
+	if clean.IV != iv || !bytes.Equal(rawBlob(t, blobURL), rawBlob(t, cleanURL)) {
 		t.Fatal("resumed blob differs from a clean upload with the same IV")
 	}
 	if got := decryptIndependently(t, key, iv, rawBlob(t, blobURL)); !bytes.Equal(got, data) {
@@ -252,8 +229,8 @@ func TestUploadResumeRefused(t *testing.T) {
 			id, k := keyID, key
 			tc.change(t, src, o, &id, &k)
 			staged := 0
-			o.BlockStaged = func(int) { staged++ }
-			_, err := azblobcrypt.UploadFile(ctx, sasURL, name, src, id, k, o)
+			azblobcrypt.SetBlockStaged(o, func(int) { staged++ })
+			_, err := azblobcrypt.UploadFile(ctx, sasURL, name, src, k, id, o)
 			if !errors.Is(err, azblobcrypt.ErrStateMismatch) {
 				t.Fatalf("resume after change returned %v, want ErrStateMismatch", err)
 			}
@@ -280,7 +257,7 @@ func TestUploadReadOnlySAS(t *testing.T) {
 	dir := t.TempDir()
 	for _, size := range []int{0, 3*testBlockSize + 1} {
 		src, _ := writeRandomFile(t, dir, "source", size, 4)
-		_, err := azblobcrypt.UploadFile(ctx, roURL, "denied.bin", src, keyID, key, &azblobcrypt.UploadOptions{
+		_, err := azblobcrypt.UploadFile(ctx, roURL, "denied.bin", src, key, keyID, &azblobcrypt.UploadOptions{
 			BlockSize: testBlockSize, StateDir: t.TempDir(),
 		})
 		if !errors.Is(err, azblobcrypt.ErrForbidden) {
@@ -309,23 +286,29 @@ func TestUploadRejectsBadInput(t *testing.T) {
 	src, _ := writeRandomFile(t, dir, "source", 10, 5)
 	locator := "http://127.0.0.1:1/devstoreaccount1/c?sv=x&sig=y"
 	for _, name := range []string{"a/b.bin", "a.b.c", "x?y", "x%41"} {
-		if _, err := azblobcrypt.UploadFile(ctx, locator, name, src, keyID, key, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, envelope.ErrInvalidFileName) {
+		if _, err := azblobcrypt.UploadFile(ctx, locator, name, src, key, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, envelope.ErrInvalidFileName) {
 			t.Errorf("name %q: %v, want ErrInvalidFileName", name, err)
 		}
 	}
 	aesKey, _ := contentkey.New(contentkey.CommonEncryption)
-	if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, keyID, aesKey, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrKeyType) {
+	if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, aesKey, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrKeyType) {
 		t.Errorf("16-byte key: %v, want ErrKeyType", err)
 	}
 	for _, o := range []azblobcrypt.UploadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
 		o.StateDir = dir
-		if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, keyID, key, &o); err == nil {
-			t.Errorf("options %+v accepted", o)
+		if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, key, keyID, &o); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
+	if _, err := azblobcrypt.Upload(ctx, locator, "neg.bin", bytes.NewReader(nil), -1, key, keyID, nil); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+		t.Errorf("negative size: %v, want ErrInvalidOptions", err)
+	}
+	if _, err := azblobcrypt.UploadFile(ctx, locator, "dir.bin", dir, key, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrNotRegular) {
+		t.Errorf("directory as source: %v, want blobcrypt.ErrNotRegular", err)
+	}
 	// 50001 blocks of 1 byte: refused before any request.
-	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, keyID, key,
-		&azblobcrypt.UploadOptions{BlockSize: 1}); err == nil || !strings.Contains(err.Error(), "block size of at least 2") {
+	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, key, keyID,
+		&azblobcrypt.UploadOptions{BlockSize: 1}); !errors.Is(err, azblobcrypt.ErrTooManyBlocks) || !strings.Contains(err.Error(), "block size of at least 2") {
 		t.Errorf("too many blocks: %v", err)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 1 {

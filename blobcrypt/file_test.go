@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,7 +109,7 @@ func TestEncryptFileFreshIV(t *testing.T) {
 	require.Equal(t, encryptAll(t, key, a.IV, plaintext(100), 0), got)
 
 	_, err = EncryptFile(context.Background(), filepath.Join(dir, "c"), src, key, &FileOptions{Offset: 16})
-	require.Error(t, err, "a fresh IV cannot continue a blob at an offset")
+	require.ErrorIs(t, err, ErrInvalidOptions, "a fresh IV cannot continue a blob at an offset")
 }
 
 func TestEncryptFileExistingDestination(t *testing.T) {
@@ -138,6 +139,7 @@ func TestEncryptFileExistingDestination(t *testing.T) {
 	for _, same := range []string{src, filepath.Join(dir, "hard"), filepath.Join(dir, "soft")} {
 		_, err = EncryptFile(context.Background(), same, src, key, &FileOptions{Overwrite: true})
 		require.ErrorIs(t, err, ErrSameFile, same)
+		require.Equal(t, 1, strings.Count(err.Error(), "blobcrypt:"), err.Error())
 		_, err = DecryptFile(context.Background(), same, src, key, 1, &FileOptions{Overwrite: true})
 		require.ErrorIs(t, err, ErrSameFile, same)
 	}
@@ -247,18 +249,25 @@ func TestEncryptFileErrors(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.ErrorContains(t, err, "missing")
 
-	_, err = EncryptFile(ctx, filepath.Join(dir, "no-such-dir", "out"), src, key, nil)
+	// The error names the output the caller gave, never a temporary name.
+	noDir := filepath.Join(dir, "no-such-dir", "out")
+	_, err = EncryptFile(ctx, noDir, src, key, nil)
 	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.Equal(t, "blobcrypt: encrypting "+src+" to "+noDir+": create "+noDir+": no such file or directory", err.Error())
 
 	_, err = EncryptFile(ctx, filepath.Join(dir, "out"), dir, key, nil)
+	require.ErrorIs(t, err, ErrNotRegular)
 	require.ErrorContains(t, err, "not a regular file")
 
 	_, err = EncryptFile(ctx, filepath.Join(dir, "out"), src, key, &FileOptions{Workers: -1})
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidOptions)
 	_, err = EncryptFile(ctx, filepath.Join(dir, "out"), src, key, &FileOptions{ChunkSize: -1})
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidOptions)
 	_, err = DecryptFile(ctx, filepath.Join(dir, "out"), src, key, 1, &FileOptions{Offset: -1})
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidOptions)
+	_, err = DecryptFile(ctx, filepath.Join(dir, "out"), src, key, 1, &FileOptions{Offset: 1<<63 - 5})
+	require.ErrorIs(t, err, ErrInvalidOptions)
+	require.Equal(t, 1, strings.Count(err.Error(), "blobcrypt:"), err.Error())
 
 	var zero contentkey.Key
 	_, err = EncryptFile(ctx, filepath.Join(dir, "out"), src, zero, nil)
@@ -296,6 +305,7 @@ func TestEncryptFileSourceChanged(t *testing.T) {
 				},
 			})
 			require.ErrorIs(t, err, ErrSourceChanged)
+			require.Equal(t, 1, strings.Count(err.Error(), "blobcrypt:"), err.Error())
 			require.Equal(t, []string{"src"}, dirNames(t, dir))
 		})
 	}
@@ -330,8 +340,45 @@ func TestEncryptFileDestinationIsDirectory(t *testing.T) {
 	writeFile(t, src, plaintext(10), 0o644)
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "d"), 0o755))
 	_, err := EncryptFile(context.Background(), filepath.Join(dir, "d"), src, testKey(t), &FileOptions{Overwrite: true})
+	require.ErrorIs(t, err, ErrNotRegular)
 	require.ErrorContains(t, err, "is a directory")
 	require.ElementsMatch(t, []string{"src", "d"}, dirNames(t, dir))
+}
+
+// TestEncryptFileDestinationDevice: Overwrite replaces files, never a device.
+func TestEncryptFileDestinationDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeFile(t, src, plaintext(10), 0o644)
+	_, err := EncryptFile(context.Background(), "/dev/full", src, testKey(t), &FileOptions{Overwrite: true})
+	require.ErrorIs(t, err, ErrNotRegular)
+	require.ErrorContains(t, err, "/dev/full is a character device; refusing to replace it")
+	fi, err := os.Lstat("/dev/full")
+	require.NoError(t, err)
+	require.NotZero(t, fi.Mode()&fs.ModeCharDevice)
+}
+
+// TestEncryptFileReplacesSymlink: Overwrite replaces a symlink, not the
+// file it points to.
+func TestEncryptFileReplacesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	src, target, link := filepath.Join(dir, "src"), filepath.Join(dir, "target"), filepath.Join(dir, "link")
+	writeFile(t, src, plaintext(10), 0o644)
+	writeFile(t, target, []byte("keep me"), 0o644)
+	require.NoError(t, os.Symlink(target, link))
+	_, err := EncryptFile(context.Background(), link, src, testKey(t), nil)
+	require.ErrorIs(t, err, fs.ErrExist)
+	_, err = EncryptFile(context.Background(), link, src, testKey(t), &FileOptions{Overwrite: true})
+	require.NoError(t, err)
+	fi, err := os.Lstat(link)
+	require.NoError(t, err)
+	require.True(t, fi.Mode().IsRegular())
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	require.Equal(t, "keep me", string(got))
 }
 
 func TestDefaultChunkSizeBudget(t *testing.T) {
@@ -353,7 +400,7 @@ func TestFileOptionsBounds(t *testing.T) {
 	writeFile(t, src, plaintext(10), 0o644)
 	for _, o := range []FileOptions{{Workers: -1}, {Workers: MaxWorkers + 1}, {ChunkSize: -1}, {Offset: -1}} {
 		_, err := DecryptFile(context.Background(), filepath.Join(dir, "dst"), src, testKey(t), 1, &o)
-		require.Error(t, err, "%+v", o)
+		require.ErrorIs(t, err, ErrInvalidOptions, "%+v", o)
 		require.ElementsMatch(t, []string{"src"}, dirNames(t, dir))
 	}
 }

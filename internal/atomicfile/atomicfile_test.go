@@ -1,3 +1,5 @@
+//go:build unix
+
 package atomicfile
 
 import (
@@ -5,7 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -23,6 +29,7 @@ func read(t *testing.T, path string) string {
 }
 
 func names(t *testing.T, dir string) []string {
+	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var out []string
@@ -32,54 +39,241 @@ func names(t *testing.T, dir string) []string {
 	return out
 }
 
-func TestPlace(t *testing.T) {
-	for _, noLinks := range []bool{false, true} {
-		name := "links"
-		if noLinks {
-			name = "no links"
-		}
-		t.Run(name, func(t *testing.T) {
-			if noLinks {
+// modes runs f once per way of creating the file: unnamed (O_TMPFILE, on
+// Linux where the test directory's file system has it), the named fallback,
+// and the named fallback on a file system without hard links.
+func modes(t *testing.T, f func(t *testing.T)) {
+	for _, m := range []string{"unnamed", "named", "named without links"} {
+		t.Run(m, func(t *testing.T) {
+			if m == "unnamed" {
+				if runtime.GOOS != "linux" {
+					t.Skip("O_TMPFILE is Linux's")
+				}
+				f, err := openUnnamed(t.TempDir(), "x", 0o600)
+				if errors.Is(err, errors.ErrUnsupported) {
+					t.Skip("no O_TMPFILE on the test directory's file system")
+				}
+				require.NoError(t, err)
+				f.Close()
+			} else {
+				noUnnamed = true
+				t.Cleanup(func() { noUnnamed = false })
+			}
+			if m == "named without links" {
 				link = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
 				t.Cleanup(func() { link = os.Link })
 			}
-			dir := t.TempDir()
-			tmp, dst := filepath.Join(dir, "tmp"), filepath.Join(dir, "dst")
-
-			write(t, tmp, "one")
-			require.NoError(t, Place(tmp, dst, false))
-			require.Equal(t, "one", read(t, dst))
-			require.Equal(t, []string{"dst"}, names(t, dir))
-
-			write(t, tmp, "two")
-			err := Place(tmp, dst, false)
-			require.ErrorIs(t, err, fs.ErrExist)
-			require.Equal(t, "one", read(t, dst), "replaced without overwrite")
-			require.Equal(t, "two", read(t, tmp), "tmp is the caller's to remove")
-
-			require.NoError(t, Place(tmp, dst, true))
-			require.Equal(t, "two", read(t, dst))
-			require.Equal(t, []string{"dst"}, names(t, dir))
+			f(t)
 		})
 	}
 }
 
-func TestWritePrivate(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "key")
-	require.NoError(t, WritePrivate(path, []byte("one"), false))
-	fi, err := os.Stat(path)
+func create(t *testing.T, dst, data string, o Options) error {
+	t.Helper()
+	f, err := Create(dst, o)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	_, err = f.File().WriteString(data)
 	require.NoError(t, err)
-	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+	return f.Commit()
+}
 
-	require.ErrorIs(t, WritePrivate(path, []byte("two"), false), fs.ErrExist)
-	require.Equal(t, "one", read(t, path))
-	require.NoError(t, WritePrivate(path, []byte("three"), true))
-	require.Equal(t, "three", read(t, path))
-	require.Equal(t, []string{"key"}, names(t, dir), "temporary files left behind")
+func TestCreateCommit(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		dst := filepath.Join(dir, "dst")
 
-	require.Error(t, WritePrivate(filepath.Join(dir, "missing", "key"), []byte("x"), false))
-	require.Equal(t, []string{"key"}, names(t, dir))
+		f, err := Create(dst, Options{Perm: 0o640})
+		require.NoError(t, err)
+		_, err = f.File().WriteAt([]byte("one"), 0)
+		require.NoError(t, err)
+		if !noUnnamed {
+			require.Empty(t, names(t, dir), "an unnamed file is visible before Commit")
+		}
+		require.NoError(t, f.Commit())
+		f.Abort() // after Commit: nothing happens
+		f.Abort()
+		require.Equal(t, "one", read(t, dst))
+		require.Equal(t, []string{"dst"}, names(t, dir))
+		fi, err := os.Stat(dst)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o640), fi.Mode().Perm(), "Perm is applied past the umask")
+		require.ErrorIs(t, f.Commit(), fs.ErrClosed)
+
+		err = create(t, dst, "two", Options{})
+		require.ErrorIs(t, err, fs.ErrExist)
+		require.ErrorContains(t, err, dst)
+		require.Equal(t, "one", read(t, dst), "replaced without Overwrite")
+		require.Equal(t, []string{"dst"}, names(t, dir))
+
+		require.NoError(t, create(t, dst, "three", Options{Overwrite: true}))
+		require.Equal(t, "three", read(t, dst))
+		require.Equal(t, []string{"dst"}, names(t, dir))
+	})
+}
+
+// TestCommitRaces: a destination that appears between Create and Commit is
+// never replaced without Overwrite.
+func TestCommitRaces(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		dst := filepath.Join(dir, "dst")
+		f, err := Create(dst, Options{})
+		require.NoError(t, err)
+		write(t, dst, "theirs")
+		err = f.Commit()
+		require.ErrorIs(t, err, fs.ErrExist)
+		require.ErrorContains(t, err, dst)
+		require.Equal(t, "theirs", read(t, dst))
+		require.Equal(t, []string{"dst"}, names(t, dir))
+		f.Abort()
+	})
+}
+
+func TestAbort(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		f, err := Create(filepath.Join(dir, "dst"), Options{})
+		require.NoError(t, err)
+		_, err = f.File().WriteString("data")
+		require.NoError(t, err)
+		f.Abort()
+		f.Abort()
+		require.Empty(t, names(t, dir))
+		require.ErrorIs(t, f.Commit(), fs.ErrClosed)
+	})
+}
+
+func TestOverwriteSymlink(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		target, dst := filepath.Join(dir, "target"), filepath.Join(dir, "link")
+		write(t, target, "target")
+		require.NoError(t, os.Symlink(target, dst))
+		require.ErrorIs(t, create(t, dst, "new", Options{}), fs.ErrExist)
+		require.NoError(t, create(t, dst, "new", Options{Overwrite: true}))
+		fi, err := os.Lstat(dst)
+		require.NoError(t, err)
+		require.True(t, fi.Mode().IsRegular(), "the link was not replaced")
+		require.Equal(t, "new", read(t, dst))
+		require.Equal(t, "target", read(t, target), "the link's target changed")
+	})
+}
+
+func TestRefuseNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	require.NoError(t, os.Mkdir(sub, 0o700))
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	cases := []struct{ path, what string }{
+		{sub, "is a directory"},
+		{fifo, "is a named pipe"},
+	}
+	if _, err := os.Stat("/dev/full"); err == nil {
+		cases = append(cases, struct{ path, what string }{"/dev/full", "/dev/full is a character device; refusing to replace it"})
+	}
+	for _, tc := range cases {
+		_, err := Create(tc.path, Options{Overwrite: true})
+		require.ErrorIs(t, err, ErrNotRegular, tc.path)
+		require.ErrorContains(t, err, tc.what)
+		require.ErrorContains(t, err, tc.path)
+		_, err = Create(tc.path, Options{})
+		require.ErrorIs(t, err, fs.ErrExist, tc.path)
+		require.ErrorContains(t, err, tc.path)
+	}
+	require.ElementsMatch(t, []string{"sub", "fifo"}, names(t, dir))
+
+	// Something not regular that appears after Create is refused by Commit.
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		dst := filepath.Join(dir, "dst")
+		f, err := Create(dst, Options{Overwrite: true})
+		require.NoError(t, err)
+		require.NoError(t, os.Mkdir(dst, 0o700))
+		require.ErrorIs(t, f.Commit(), ErrNotRegular)
+		require.Equal(t, []string{"dst"}, names(t, dir))
+	})
+}
+
+// TestErrorsNameDestination: a missing directory is reported for the path
+// the caller gave, not a temporary name.
+func TestErrorsNameDestination(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "missing", "out")
+		_, err := Create(dst, Options{})
+		require.ErrorIs(t, err, fs.ErrNotExist)
+		require.Equal(t, "create "+dst+": no such file or directory", err.Error())
+	})
+}
+
+func TestStaleTempFiles(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		dst := filepath.Join(dir, "dst")
+		old := time.Now().Add(-2 * staleAge)
+
+		// A leftover of a dead process: old and unlocked.
+		dead := tempName(dst)
+		write(t, dead, "partial")
+		require.NoError(t, os.Chtimes(dead, old, old))
+		// Fresh: its creator may not have locked it yet.
+		fresh := tempName(filepath.Join(dir, "other"))
+		write(t, fresh, "partial")
+		// Old but held by a live Create (here, ours).
+		live, liveName, err := createTemp(filepath.Join(dir, "busy"), 0o600)
+		require.NoError(t, err)
+		require.NoError(t, lock(live))
+		defer live.Close()
+		require.NoError(t, os.Chtimes(liveName, old, old))
+		// Not ours, however old.
+		foreign := filepath.Join(dir, ".dst.tmp-1234")
+		write(t, foreign, "x")
+		require.NoError(t, os.Chtimes(foreign, old, old))
+
+		var removed []string
+		require.NoError(t, create(t, dst, "data", Options{RemovedStale: func(p string) { removed = append(removed, p) }}))
+		require.Equal(t, []string{dead}, removed)
+		require.ElementsMatch(t, []string{"dst", filepath.Base(fresh), filepath.Base(liveName), filepath.Base(foreign)}, names(t, dir))
+	})
+}
+
+func TestIsTempName(t *testing.T) {
+	for name, want := range map[string]bool{
+		filepath.Base(tempName("/d/movie.mp4")):                   true,
+		filepath.Base(tempName("/d/" + strings.Repeat("x", 255))): true,
+		".a.amscrypt-tmp-0123456789abcdef":                        true,
+		"a.amscrypt-tmp-0123456789abcdef":                         false,
+		".a.amscrypt-tmp-0123456789abcde":                         false,
+		".a.amscrypt-tmp-0123456789ABCDEF":                        false,
+		".a.amscrypt-tmp-0123456789abcdeg":                        false,
+		".a.tmp-123":                                              false,
+	} {
+		require.Equal(t, want, isTempName(name), name)
+	}
+	require.LessOrEqual(t, len(filepath.Base(tempName("/d/"+strings.Repeat("x", 255)))), 255)
+}
+
+func TestWritePrivate(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "key")
+		require.NoError(t, WritePrivate(path, []byte("one")))
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+
+		require.ErrorIs(t, WritePrivate(path, []byte("two")), fs.ErrExist)
+		require.Equal(t, "one", read(t, path))
+		require.Equal(t, []string{"key"}, names(t, dir), "temporary files left behind")
+
+		err = WritePrivate(filepath.Join(dir, "missing", "key"), []byte("x"))
+		require.ErrorIs(t, err, fs.ErrNotExist)
+		require.NotContains(t, err.Error(), tempMarker)
+		require.Equal(t, []string{"key"}, names(t, dir))
+	})
 }
 
 func TestNotAnInput(t *testing.T) {
@@ -91,8 +285,10 @@ func TestNotAnInput(t *testing.T) {
 	inputs := []Input{{"--asset-file", ""}, {"--key-file", key}}
 
 	err := NotAnInput(key, inputs...)
+	require.ErrorIs(t, err, ErrIsInput)
 	require.ErrorContains(t, err, "--key-file "+key)
 	// Another name for the same file is the same file.
+	require.ErrorIs(t, NotAnInput(alias, inputs...), ErrIsInput)
 	require.ErrorContains(t, NotAnInput(alias, inputs...), "--key-file")
 	require.NoError(t, NotAnInput(other, inputs...))
 	require.NoError(t, NotAnInput(filepath.Join(dir, "new"), inputs...))

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package atomicfile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
+
+// Unnamed files (O_TMPFILE) are Linux's alone.
+func openUnnamed(string, string, fs.FileMode) (*os.File, error) { return nil, errors.ErrUnsupported }
+
+func linkUnnamed(*os.File, string) error { return errors.ErrUnsupported }
