@@ -6,6 +6,7 @@
 //
 // It talks to storage only through SAS URLs (the locator Path the service
 // hands out, or a blob URL with a SAS query); it never holds an account key.
-// It lives in its own module so that the core amscrypt packages do not pull
-// in the Azure SDK.
+// Uploads return the same blobcrypt.FileResult as blobcrypt.EncryptFile, and
+// downloads place their file as blobcrypt.DecryptFile does: whole or not at
+// all.
 package azblobcrypt

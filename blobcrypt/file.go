@@ -63,8 +63,10 @@ type FileOptions struct {
 	// EncryptFile or DecryptFile: first with done = 0, then as chunks
 	// complete with done increasing, and with done = total on success.
 	Progress func(done, total int64)
-	// Overwrite allows replacing an existing destination. Without it an
-	// existing destination is an error that matches fs.ErrExist.
+	// Overwrite allows replacing an existing destination that is a regular
+	// file or a symlink (the link, not its target). Without it an existing
+	// destination is an error that matches fs.ErrExist. A directory, device,
+	// FIFO or socket is never replaced (ErrNotRegular).
 	Overwrite bool
 }
 
