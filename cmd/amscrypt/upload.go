@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/cli"
 )
 
@@ -55,12 +57,20 @@ func runUpload(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "upload", 0)
 	opts.Progress = p.Update
-	af, err := azblobcrypt.UploadFile(e.Ctx, u, *name, *in, keyID, key, opts)
+	blobName := *name
+	if blobName == "" {
+		blobName = filepath.Base(*in)
+	}
+	res, err := azblobcrypt.UploadFile(e.Ctx, u, blobName, *in, key, keyID, opts)
 	p.Finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted; run the same command again to resume (%w)", err)
 		}
+		return err
+	}
+	af, err := envelope.NewAssetFile(blobName, res.Size, keyID, res.IV)
+	if err != nil {
 		return err
 	}
 	if opts.IV != nil {

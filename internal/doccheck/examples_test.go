@@ -1,0 +1,129 @@
+package doccheck
+
+// The bodies below are the READMEs' Go snippets, verbatim; the functions
+// around them only supply the variables a snippet assumes. They are
+// compiled, not run.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/keyfile"
+	"github.com/amscrypt/amscrypt/protection"
+)
+
+var _ = []any{readmeLibrary, readmeRanged, readmeBlob, blobReadmeUpload, blobReadmeDownload}
+
+func readmeLibrary(ctx context.Context, getProtectionKeyBody []byte, protectionKeyID string) error {
+	cert, err := protection.ParseCertificate(getProtectionKeyBody) // JSON, DER, PEM or base64
+	if err != nil {
+		return err
+	}
+	if err := cert.CheckThumbprint(protectionKeyID); err != nil { // pin before wrapping
+		return err
+	}
+	key, err := contentkey.New(contentkey.StorageEncryption) // 32 random bytes
+	if err != nil {
+		return err
+	}
+	id, err := contentkey.NewID() // nb:kid:UUID:<v4 guid>
+	if err != nil {
+		return err
+	}
+	ck, err := envelope.NewContentKey(key, id, cert, "my key") // POST /ContentKeys body
+	if err != nil {
+		return err
+	}
+	req, err := ck.Request()
+	if err != nil {
+		return err
+	}
+	fmt.Println(req.Method, req.Path) // POST ContentKeys
+
+	res, err := blobcrypt.EncryptFile(ctx, "movie.mp4.enc", "movie.mp4", key, nil) // fresh IV, all cores
+	if err != nil {
+		return err
+	}
+	af, err := envelope.NewAssetFile("movie.mp4", res.Size, id, res.IV) // MERGE /Files body
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(af)
+	_ = body
+	return err
+}
+
+func readmeRanged(encrypted io.ReaderAt, key contentkey.Key, iv contentkey.IV) error {
+	r, err := blobcrypt.NewReaderAt(encrypted, key, iv) // encrypted is any io.ReaderAt
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	n, err := r.ReadAt(buf, 25<<30)
+	_ = n
+	return err
+}
+
+func readmeBlob(ctx context.Context, locatorPath, blobURL string, key contentkey.Key, keyID contentkey.ID) error {
+	res, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", key, keyID, nil)
+	if err != nil {
+		return err
+	}
+	af, err := envelope.NewAssetFile("movie.mp4", res.Size, keyID, res.IV) // the MERGE body
+	if err != nil {
+		return err
+	}
+	r, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, af.IV(), nil)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	n, err := r.ReadAt(buf, 1<<30) // one GET for [1 GiB, 1 GiB+64 KiB), decrypted
+	_ = n
+	return err
+}
+
+func blobReadmeUpload(ctx context.Context, locatorPath string) error {
+	key, keyID, err := keyfile.Read("key.json")
+	if err != nil {
+		return err
+	}
+	// locatorPath is the SAS locator's Path: container URL + "?" + SAS.
+	res, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", key, keyID, nil)
+	if err != nil {
+		return err
+	}
+	// The same result as blobcrypt.EncryptFile's, and the same next step:
+	af, err := envelope.NewAssetFile("movie.mp4", res.Size, keyID, res.IV)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(af) // the MERGE /Files('<id>') body
+	_ = body
+	return err
+}
+
+func blobReadmeDownload(ctx context.Context, blobURL string, key contentkey.Key, af *envelope.AssetFile) error {
+	r, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, af.IV(), nil) // one HEAD, pins the ETag
+	if err != nil {
+		return err
+	}
+	p := make([]byte, 4096)
+	n, err := r.ReadAt(p, 1<<30) // one GET of bytes 1073741824-1073745919, decrypted in place
+	if err != nil {
+		return err
+	}
+	fmt.Println(n)
+
+	// Or the whole blob, or a range, in parallel into a file that appears whole or not at all:
+	written, err := azblobcrypt.DownloadFile(ctx, "clip.bin", blobURL, key, af.IV(),
+		&azblobcrypt.DownloadOptions{Offset: 1 << 20, Length: 8 << 20})
+	_ = written
+	return err
+}
