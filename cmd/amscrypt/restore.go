@@ -35,7 +35,7 @@ func runRestore(e *cli.Env, args []string) error {
 	out := fs.String("out", "", "where the plaintext files go (required unless --check)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Int("workers", 0, "files in flight (default: one per CPU)")
+	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
 	fs.Alias("concurrency", "workers")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args, "keys", "in"); err != nil {
