@@ -161,3 +161,45 @@ func TestSignalsLeaveNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestForceNeverReplacesSpecialFiles: --force may replace a regular file or
+// a symbolic link, never a device, FIFO, socket or directory.
+func TestForceNeverReplacesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "in.mp4")
+	require.NoError(t, os.WriteFile(in, plaintext(5000), 0o644))
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	sub := filepath.Join(dir, "sub")
+	require.NoError(t, os.Mkdir(sub, 0o700))
+	targets := map[string]string{fifo: "FIFO", sub: "directory"}
+	if os.Geteuid() == 0 {
+		targets["/dev/full"] = "device"
+	}
+	for path, what := range targets {
+		for _, args := range [][]string{
+			{"encrypt", "--key-file", keyPath, "--in", in, "--out", path, "--force"},
+			{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", in, "--out", path, "--force"},
+		} {
+			r := amscrypt(t, nil, args...)
+			require.Equal(t, cli.ExitError, r.code, "%v", args)
+			r.refused(t, path, what)
+		}
+		info, err := os.Lstat(path)
+		require.NoError(t, err)
+		require.False(t, info.Mode().IsRegular(), "%s was turned into a regular file", path)
+	}
+	// A symbolic link is replaced by the file; its target is left alone.
+	target := filepath.Join(dir, "target")
+	require.NoError(t, os.WriteFile(target, []byte("keep"), 0o600))
+	link := filepath.Join(dir, "link")
+	require.NoError(t, os.Symlink(target, link))
+	amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", link, "--force").ok(t)
+	b, err := os.ReadFile(target)
+	require.NoError(t, err)
+	require.Equal(t, "keep", string(b))
+	info, err := os.Lstat(link)
+	require.NoError(t, err)
+	require.True(t, info.Mode().IsRegular())
+}
