@@ -357,3 +357,44 @@ func TestManifestGolden(t *testing.T) {
 	_, err = (&Plan{}).Manifest()
 	require.Error(t, err)
 }
+
+// TestErrorsNeverShowKey breaks every form of document at every byte (cut
+// short there, or that byte replaced) and checks that no error, whatever
+// went wrong, shows the key.
+func TestErrorsNeverShowKey(t *testing.T) {
+	f := newFixture(t)
+	priv, _ := loadRSA(t)
+	p, err := NewPlan([]Document{doc("v3", f.v3(t))}, nil)
+	require.NoError(t, err)
+	manifest, err := p.Manifest()
+	require.NoError(t, err)
+	// The forms that hold a key; the Files listings hold none.
+	forms := [][]byte{f.v3(t), f.keyFile(t), f.contentKey(t), f.rebind(t), f.rebindVerbose(t), f.keyVault(t), manifest}
+	// A second document with another key makes every intact key a conflict.
+	g := newFixture(t)
+	other := doc("other.json", g.rebind(t))
+	errs := 0
+	for _, form := range forms {
+		for i := range form {
+			for _, data := range [][]byte{form[:i], replaceAt(form, i, '!'), replaceAt(form, i, '"')} {
+				_, err := NewPlan([]Document{doc("d.json", data)}, &Options{PrivateKey: priv})
+				if err == nil || errors.Is(err, ErrNoEntries) || errors.Is(err, ErrNoKey) {
+					// Intact: with another key, it is a conflict.
+					_, err = NewPlan([]Document{other, doc("d.json", data)}, &Options{PrivateKey: priv})
+				}
+				if err != nil {
+					errs++
+					requireNoKey(t, f.key, err.Error())
+					requireNoKey(t, g.key, err.Error())
+				}
+			}
+		}
+	}
+	require.Greater(t, errs, 1000)
+}
+
+func replaceAt(b []byte, i int, c byte) []byte {
+	out := append([]byte(nil), b...)
+	out[i] = c
+	return out
+}
