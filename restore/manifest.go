@@ -37,8 +37,9 @@ type manifest struct {
 //	{"amscryptManifest":1,"key":"<base64>","keyId":"nb:kid:UUID:…",
 //	 "files":[{"name":"…","iv":"<decimal>","size":"<decimal>","mimeType":"…"}]}
 //
-// keyId, size and mimeType appear only when known. The manifest holds the
-// clear key: keep it as private as a key file.
+// keyId, size and mimeType appear only when known; Entry.Sources is not
+// written (a plan read back from a manifest names the manifest). The
+// manifest holds the clear key: keep it as private as a key file.
 func (p *Plan) Manifest() ([]byte, error) {
 	if p.Key.Len() != contentkey.StorageKeySize || p.Key.Type() != contentkey.StorageEncryption {
 		return nil, fmt.Errorf("restore: Manifest: the plan holds no StorageEncryption key")
