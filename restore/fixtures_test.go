@@ -239,7 +239,7 @@ func TestFixtureBadExports(t *testing.T) {
 			if len(e.ConflictsWith) > 0 {
 				return
 			}
-			p, err := NewPlan([]Document{bad}, opts)
+			_, err := NewPlan([]Document{bad}, opts)
 			switch e.Field {
 			case "initializationVector":
 				require.ErrorIs(t, err, contentkey.ErrInvalidIV)
@@ -251,7 +251,7 @@ func TestFixtureBadExports(t *testing.T) {
 				// listing that has the right name, it finds no blob.
 				require.NoError(t, err)
 				listing := fixtureDoc(t, "vod/keys/v2-files-minimal.json")
-				p, err = NewPlan([]Document{listing, bad}, opts)
+				p, err := NewPlan([]Document{listing, bad}, opts)
 				require.NoError(t, err)
 				m := p.Match(assetPaths(t, x.Assets[e.Asset].EncDir))
 				require.Len(t, m.Missing, 1)

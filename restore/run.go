@@ -266,11 +266,11 @@ type runner struct {
 	o    RunOptions
 	pool sync.Pool // chunk buffers
 
-	progress    sync.Mutex
-	files       int
-	filesDone   int
-	total, done int64
-	doneAtomic  atomic.Int64
+	progress   sync.Mutex
+	files      int
+	filesDone  int
+	total      int64
+	doneAtomic atomic.Int64
 }
 
 // each runs fn for every job with o.Workers in flight, stopping early when
