@@ -183,20 +183,7 @@ func (opts *DownloadOptions) withDefaults() (DownloadOptions, error) {
 // and iv, and writes the plaintext to the file dst; see
 // (*ReaderAt).DownloadFile. dst is checked before any request is sent.
 func DownloadFile(ctx context.Context, dst, blobURL string, key contentkey.Key, iv contentkey.IV, opts *DownloadOptions) (int64, error) {
-	o, err := opts.withDefaults()
-	if err != nil {
-		return 0, err
-	}
-	out, err := createOutput(dst, o)
-	if err != nil {
-		return 0, err
-	}
-	defer out.Abort() // a no-op once committed
-	r, err := NewReaderAt(ctx, blobURL, key, iv, nil)
-	if err != nil {
-		return 0, err
-	}
-	return r.download(ctx, out, o)
+	return downloadFile(ctx, dst, opts, func() (*ReaderAt, error) { return NewReaderAt(ctx, blobURL, key, iv, nil) })
 }
 
 // DownloadFile writes the plaintext of the blob, or of the range opts
@@ -206,6 +193,12 @@ func DownloadFile(ctx context.Context, dst, blobURL string, key contentkey.Key, 
 // crash nothing is left behind. An existing dst is refused (fs.ErrExist)
 // unless opts.Overwrite is set. It returns the number of bytes written.
 func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadOptions) (int64, error) {
+	return downloadFile(ctx, dst, opts, func() (*ReaderAt, error) { return r, nil })
+}
+
+// downloadFile checks the options and dst before open makes any request,
+// then downloads into a file that appears only when complete.
+func downloadFile(ctx context.Context, dst string, opts *DownloadOptions, open func() (*ReaderAt, error)) (int64, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return 0, err
@@ -215,6 +208,10 @@ func (r *ReaderAt) DownloadFile(ctx context.Context, dst string, opts *DownloadO
 		return 0, err
 	}
 	defer out.Abort() // a no-op once committed
+	r, err := open()
+	if err != nil {
+		return 0, err
+	}
 	return r.download(ctx, out, o)
 }
 

@@ -56,11 +56,7 @@ func runDownload(e *cli.Env, args []string) error {
 			return cli.Usagef("--iv: %v", err)
 		}
 	}
-	if !*force {
-		if err := refuseExisting(*out, "output file"); err != nil {
-			return fmt.Errorf("%w (use --force to replace it)", err)
-		}
-	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
+	if err := checkOutput(*out, *force, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
 		atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
 		return err
 	}

@@ -70,11 +70,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		}
 		opts.IV = &iv
 	}
-	if !*force {
-		if err := refuseExisting(*out, "output file"); err != nil {
-			return fmt.Errorf("%w (use --force to replace it)", err)
-		}
-	} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile}); err != nil {
+	if err := checkOutput(*out, *force, atomicfile.Input{Flag: "--key-file", Path: *keyFile}); err != nil {
 		return err
 	}
 	k, id, err := readStorageKey(*keyFile)
@@ -130,11 +126,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 		return cli.Usagef("give exactly one of --iv and --asset-file")
 	}
 	if *out != "-" {
-		if !*force {
-			if err := refuseExisting(*out, "output file"); err != nil {
-				return fmt.Errorf("%w (use --force to replace it)", err)
-			}
-		} else if err := atomicfile.NotAnInput(*out, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
+		if err := checkOutput(*out, *force, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
 			atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
 			return err
 		}
@@ -193,6 +185,18 @@ func fitsAssetFile(in, assetFile string, off, size int64) error {
 		return fmt.Errorf("%s holds %d bytes from --offset %d, which ends at %d, past the ContentFileSize %d that %s records", in, n, off, off+n, size, assetFile)
 	}
 	return nil
+}
+
+// checkOutput refuses, before any work, an --out that exists (unless
+// force), or that is one of the command's inputs (even with force).
+func checkOutput(out string, force bool, inputs ...atomicfile.Input) error {
+	if !force {
+		if err := refuseExisting(out, "output file"); err != nil {
+			return fmt.Errorf("%w (use --force to replace it)", err)
+		}
+		return nil
+	}
+	return atomicfile.NotAnInput(out, inputs...)
 }
 
 // readAssetFile reads the AssetFile document at path and checks that it is

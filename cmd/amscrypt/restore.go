@@ -27,10 +27,8 @@ missing or stayed unmatched.`
 
 func runRestore(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "restore", restoreSynopsis)
-	var keys cli.Strings
-	fs.Var(&keys, "keys", "a key export document (repeatable)")
-	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file that opens ContentKey entities; password from $"+pfxPasswordEnv)
-	pemPath := fs.String("private-key", "", "PEM private key that opens ContentKey entities")
+	var k keyFlags
+	k.define(fs)
 	in := fs.String("in", "", "the asset's directory of encrypted files (required)")
 	out := fs.String("out", "", "where the plaintext files go (required unless --check)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
@@ -47,7 +45,7 @@ func runRestore(e *cli.Env, args []string) error {
 	case *workers < 0 || *workers > restore.MaxWorkers:
 		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
-	plan, err := readPlan(e, keys, *pfxPath, *pemPath)
+	plan, err := k.plan(e)
 	if err != nil {
 		return err
 	}
@@ -88,10 +86,8 @@ restore --keys takes it like any other export.`
 
 func runManifest(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "manifest", manifestSynopsis)
-	var keys cli.Strings
-	fs.Var(&keys, "keys", "a key export document (repeatable)")
-	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file that opens ContentKey entities; password from $"+pfxPasswordEnv)
-	pemPath := fs.String("private-key", "", "PEM private key that opens ContentKey entities")
+	var k keyFlags
+	k.define(fs)
 	out := fs.String("out", "", "where to write the manifest (mode 0600; never overwritten)")
 	if err := fs.Parse(args, "keys", "out"); err != nil {
 		return err
@@ -99,7 +95,7 @@ func runManifest(e *cli.Env, args []string) error {
 	if err := refuseExisting(*out, "manifest"); err != nil {
 		return err
 	}
-	plan, err := readPlan(e, keys, *pfxPath, *pemPath)
+	plan, err := k.plan(e)
 	if err != nil {
 		return err
 	}
@@ -126,6 +122,23 @@ func keyIDString(p *restore.Plan) string {
 		return ""
 	}
 	return p.KeyID.String()
+}
+
+// keyFlags are the --keys, --pfx and --private-key that restore and
+// manifest share.
+type keyFlags struct {
+	keys             cli.Strings
+	pfxPath, pemPath *string
+}
+
+func (k *keyFlags) define(fs *cli.FlagSet) {
+	fs.Var(&k.keys, "keys", "a key export document (repeatable)")
+	k.pfxPath = fs.String("pfx", "", "PFX/PKCS#12 file that opens ContentKey entities; password from $"+pfxPasswordEnv)
+	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
+}
+
+func (k *keyFlags) plan(e *cli.Env) (*restore.Plan, error) {
+	return readPlan(e, k.keys, *k.pfxPath, *k.pemPath)
 }
 
 // readPlan reads the key exports and merges them. The private key is read
