@@ -15,6 +15,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 
 // Status is what happened to one file of a restore.
@@ -174,29 +175,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 	if err != nil {
 		return nil, err
 	}
-	byPath := make(map[string]SourceFile, len(files))
-	paths := make([]string, 0, len(files))
-	for _, f := range files {
-		byPath[f.Path] = f
-		paths = append(paths, f.Path)
-	}
-	m := plan.Match(paths)
-
-	report := &Report{Summary: map[Status]int{}}
-	jobs := make([]*job, 0, len(files))
-	for i := range m.Matches {
-		mt := &m.Matches[i]
-		f := byPath[mt.Path]
-		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
-		if mt.CaseInsensitive {
-			j.report.Note = fmt.Sprintf("matched the entry %q ignoring case", mt.Entry.Name)
-		}
-		jobs = append(jobs, j)
-	}
-	for _, p := range m.Unmatched {
-		jobs = append(jobs, &job{src: byPath[p], report: &FileReport{Name: p}, size: byPath[p].Size})
-	}
-
+	jobs, missing := plan.jobs(files)
 	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
 	// Phase 1: heads, for every matched file, before any bulk work.
 	r.each(jobs, func(j *job) {
@@ -214,27 +193,63 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 			r.files++
 		}
 	}
-	r.each(jobs, func(j *job) {
-		switch {
-		case j.report.Status != "":
-			// failed its head or size check
-		case j.match == nil && !o.CopyUnmatched:
-			j.report.Status = StatusUnmatched
-			j.report.Size = nil
-		case o.Check:
-			if j.match == nil {
-				j.report.Status = StatusUnmatched
-			} else {
-				j.report.Status = StatusChecked
-			}
-		default:
-			r.transfer(j)
-		}
-	})
+	r.each(jobs, r.finish)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, e := range m.Missing {
+	return newReport(jobs, missing), nil
+}
+
+// jobs matches the listed files to the plan: one job per file, matched or
+// not, and the entries that matched nothing.
+func (p *Plan) jobs(files []SourceFile) ([]*job, []*Entry) {
+	byPath := make(map[string]SourceFile, len(files))
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+		paths = append(paths, f.Path)
+	}
+	m := p.Match(paths)
+	jobs := make([]*job, 0, len(files))
+	for i := range m.Matches {
+		mt := &m.Matches[i]
+		f := byPath[mt.Path]
+		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
+		if mt.CaseInsensitive {
+			j.report.Note = fmt.Sprintf("matched the entry %q ignoring case", mt.Entry.Name)
+		}
+		jobs = append(jobs, j)
+	}
+	for _, path := range m.Unmatched {
+		jobs = append(jobs, &job{src: byPath[path], report: &FileReport{Name: path}, size: byPath[path].Size})
+	}
+	return jobs, m.Missing
+}
+
+// finish is phase 2 for one file that passed phase 1: restore it, copy it,
+// or just report it.
+func (r *runner) finish(j *job) {
+	switch {
+	case j.report.Status != "":
+		// failed its head or size check
+	case j.match == nil && !r.o.CopyUnmatched:
+		j.report.Status = StatusUnmatched
+		j.report.Size = nil
+	case r.o.Check:
+		if j.match == nil {
+			j.report.Status = StatusUnmatched
+		} else {
+			j.report.Status = StatusChecked
+		}
+	default:
+		r.transfer(j)
+	}
+}
+
+// newReport lists every job and every missing entry, sorted by name.
+func newReport(jobs []*job, missing []*Entry) *Report {
+	report := &Report{Summary: map[Status]int{}}
+	for _, e := range missing {
 		report.Files = append(report.Files, FileReport{Name: e.Name, Status: StatusMissing,
 			Error: "no such file in the source; named by " + joinSources(e.Sources)})
 	}
@@ -245,7 +260,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 	for _, f := range report.Files {
 		report.Summary[f.Status]++
 	}
-	return report, nil
+	return report
 }
 
 func joinSources(s []string) string {
@@ -273,31 +288,17 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job with o.Workers in flight, stopping early when
-// the context is cancelled.
+// each runs fn for every job with o.Workers in flight, on the pool every
+// transfer of the project uses, stopping early when the context is
+// cancelled. fn keeps its own buffers (a file's chunks must reach SHA-256
+// in order), so the pool's are empty.
 func (r *runner) each(jobs []*job, fn func(*job)) {
-	next := make(chan *job)
-	var wg sync.WaitGroup
-	for range min(r.o.Workers, max(len(jobs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				fn(j)
-			}
-		}()
-	}
-	for _, j := range jobs {
-		select {
-		case next <- j:
-		case <-r.ctx.Done():
-		}
-		if r.ctx.Err() != nil {
-			break
-		}
-	}
-	close(next)
-	wg.Wait()
+	_ = workpool.Run(r.ctx, int64(len(jobs)), r.o.Workers, 0,
+		func(_ context.Context, _ []byte, i int64) ([]byte, error) {
+			fn(jobs[i])
+			return nil, nil
+		},
+		func(int64, []byte) error { return nil })
 }
 
 func (j *job) fail(format string, args ...any) {
