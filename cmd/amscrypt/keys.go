@@ -280,6 +280,9 @@ func readPrivateKey(e *cli.Env, pfxPath, pemPath string) (*rsa.PrivateKey, error
 		if errors.Is(err, protection.ErrPFXPassword) {
 			return nil, fmt.Errorf("%s: %w (the password is read from %s; unset means empty)", pfxPath, err, pfxPasswordEnv)
 		}
+		if errors.Is(err, protection.ErrNotPFX) {
+			return nil, fmt.Errorf("%s: %w (--private-key takes a PEM private key)", pfxPath, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pfxPath, err)
 		}

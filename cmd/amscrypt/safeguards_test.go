@@ -203,3 +203,12 @@ func TestForceNeverReplacesSpecialFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, info.Mode().IsRegular())
 }
+
+func TestPEMGivenAsPFX(t *testing.T) {
+	dir := t.TempDir()
+	r := amscrypt(t, nil, "unwrap", "--pfx", td("rsa2048.pkcs8.key.pem"), "--content-key", restoreFixture("vod", "keys", "contentkey.json"),
+		"--key-out", filepath.Join(dir, "k.json"))
+	r.refused(t, "PEM", "--private-key takes a PEM private key")
+	require.NotContains(t, r.stderr, "asn1")
+	requireOnlyFiles(t, dir)
+}
