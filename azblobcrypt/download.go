@@ -151,6 +151,9 @@ type DownloadOptions struct {
 	// file or a symlink (the link, not its target); anything else is never
 	// replaced (blobcrypt.ErrNotRegular).
 	Overwrite bool
+	// RemovedStale, if set, is told the path of every temporary file of a
+	// killed earlier run that writing dst removed (see blobcrypt.FileOptions).
+	RemovedStale func(path string)
 	// Progress, if set, is called after each block is written with the
 	// bytes done and the total. Calls never overlap.
 	Progress func(done, total int64)
@@ -216,7 +219,7 @@ func downloadFile(ctx context.Context, dst string, opts *DownloadOptions, open f
 }
 
 func createOutput(dst string, o DownloadOptions) (*atomicfile.File, error) {
-	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: 0o600, Overwrite: o.Overwrite})
+	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: 0o600, Overwrite: o.Overwrite, RemovedStale: o.RemovedStale})
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: %w", err)
 	}

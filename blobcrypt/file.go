@@ -68,6 +68,11 @@ type FileOptions struct {
 	// destination is an error that matches fs.ErrExist. A directory, device,
 	// FIFO or socket is never replaced (ErrNotRegular).
 	Overwrite bool
+	// RemovedStale, if set, is told the path of every temporary file that a
+	// killed earlier run left in the destination's directory and that
+	// writing dst removed. (On Linux outputs are unnamed files until they
+	// are complete, so a kill leaves none; see internal/atomicfile.)
+	RemovedStale func(path string)
 }
 
 // FileResult describes a file EncryptFile or DecryptFile wrote.
@@ -192,7 +197,7 @@ func transformFile(ctx context.Context, op, dst, src string, c *Cipher, o *FileO
 	if op == "decrypting" {
 		perm = 0o600
 	}
-	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: perm, Overwrite: o.Overwrite})
+	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: perm, Overwrite: o.Overwrite, RemovedStale: o.RemovedStale})
 	if err != nil {
 		return 0, err
 	}

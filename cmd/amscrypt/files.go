@@ -62,7 +62,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		}
 		return fmt.Errorf("--name: %w", err)
 	}
-	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers}
+	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers, RemovedStale: staleNotice(e, "encrypt")}
 	if *ivText != "" {
 		iv, err := contentkey.ParseIV(*ivText)
 		if err != nil {
@@ -155,7 +155,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "decrypt", cli.ProgressMinSize)
 	_, err = blobcrypt.DecryptFile(e.Ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
-		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update})
+		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update, RemovedStale: staleNotice(e, "decrypt")})
 	p.Finish()
 	return err
 }
@@ -185,6 +185,14 @@ func fitsAssetFile(in, assetFile string, off, size int64) error {
 		return fmt.Errorf("%s holds %d bytes from --offset %d, which ends at %d, past the ContentFileSize %d that %s records", in, n, off, off+n, size, assetFile)
 	}
 	return nil
+}
+
+// staleNotice says on stderr that writing an output removed a temporary
+// file a killed earlier run of ours had left.
+func staleNotice(e *cli.Env, cmd string) func(string) {
+	return func(path string) {
+		e.Warnf(cmd, "removed %s, a temporary file an earlier run left when it was killed", path)
+	}
 }
 
 // checkOutput refuses, before any work, an --out that exists (unless

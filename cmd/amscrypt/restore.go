@@ -55,9 +55,7 @@ func runRestore(e *cli.Env, args []string) error {
 			return cli.Usagef("%v", err)
 		}
 		if !*check {
-			sink = restore.Dir{Root: *out, RemovedStale: func(p string) {
-				e.Warnf("restore", "removed %s, a temporary file an earlier run left when it was killed", p)
-			}}
+			sink = restore.Dir{Root: *out, RemovedStale: staleNotice(e, "restore")}
 		}
 	}
 	p := cli.NewProgress(e, *quiet, "restore", 0)

@@ -212,3 +212,24 @@ func TestPEMGivenAsPFX(t *testing.T) {
 	require.NotContains(t, r.stderr, "asn1")
 	requireOnlyFiles(t, dir)
 }
+
+// TestStaleTempFileRemovedAndReported: a temporary file that a killed run
+// left (where unnamed files are not available) is removed by the next
+// command writing into that directory, which says so on stderr.
+func TestStaleTempFileRemovedAndReported(t *testing.T) {
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "in.mp4")
+	require.NoError(t, os.WriteFile(in, plaintext(1000), 0o644))
+	outDir := t.TempDir()
+	stale := filepath.Join(outDir, ".old.enc.amscrypt-tmp-0123456789abcdef")
+	require.NoError(t, os.WriteFile(stale, []byte("partial"), 0o600))
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(stale, old, old))
+	notOurs := filepath.Join(outDir, ".old.enc.tmp-123")
+	require.NoError(t, os.WriteFile(notOurs, nil, 0o600))
+	r := amscrypt(t, nil, "encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(outDir, "new.enc"))
+	r.ok(t)
+	require.Contains(t, r.stderr, "removed "+stale)
+	requireOnlyFiles(t, outDir, "new.enc", ".old.enc.tmp-123")
+}
