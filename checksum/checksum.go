@@ -10,9 +10,13 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
-// Size is the length of a checksum's base64 text: 8 bytes encode to 12
-// characters ending in '='.
-const Size = 12
+// Size is the size of a checksum in bytes: the first 8 bytes of the AES
+// block.
+const Size = 8
+
+// EncodedLen is the length of a checksum's wire form, its standard base64:
+// 8 bytes encode to 12 characters ending in '='.
+const EncodedLen = 12
 
 var (
 	// ErrMismatch is returned by Verify for any checksum that is not the one
@@ -42,20 +46,20 @@ func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
 // encryptPrefix returns the first 8 bytes of AES-ECB(k, first 16 bytes of
 // msg). Only the first block decides those bytes, so the padding the Java
 // and PHP SDKs applied to longer texts does not matter.
-func encryptPrefix(k contentkey.Key, msg []byte) ([8]byte, error) {
+func encryptPrefix(k contentkey.Key, msg []byte) ([Size]byte, error) {
 	if k.IsZero() {
-		return [8]byte{}, fmt.Errorf("checksum: no checksum without a key: %w", contentkey.ErrZeroKey)
+		return [Size]byte{}, fmt.Errorf("checksum: no checksum without a key: %w", contentkey.ErrZeroKey)
 	}
 	kb := k.Bytes()
 	c, err := aes.NewCipher(kb)
 	clear(kb)
 	if err != nil {
-		return [8]byte{}, fmt.Errorf("checksum: %w", err) // unreachable: a Key is 16 or 32 bytes
+		return [Size]byte{}, fmt.Errorf("checksum: %w", err) // unreachable: a Key is 16 or 32 bytes
 	}
 	var in, out [aes.BlockSize]byte
 	copy(in[:], msg)
 	c.Encrypt(out[:], in[:])
-	return [8]byte(out[:8]), nil
+	return [Size]byte(out[:Size]), nil
 }
 
 // Verify checks sum against the checksum of k and id in constant time. A
@@ -85,13 +89,13 @@ func Verify(k contentkey.Key, id contentkey.ID, sum string) error {
 	return ErrMismatch
 }
 
-func decode(sum string) ([8]byte, error) {
-	if len(sum) != Size {
-		return [8]byte{}, fmt.Errorf("%w: got %d characters", ErrFormat, len(sum))
+func decode(sum string) ([Size]byte, error) {
+	if len(sum) != EncodedLen {
+		return [Size]byte{}, fmt.Errorf("%w: got %d characters", ErrFormat, len(sum))
 	}
 	b, err := base64.StdEncoding.Strict().DecodeString(sum)
-	if err != nil || len(b) != 8 {
-		return [8]byte{}, fmt.Errorf("%w: %q", ErrFormat, sum)
+	if err != nil || len(b) != Size {
+		return [Size]byte{}, fmt.Errorf("%w: %q", ErrFormat, sum)
 	}
-	return [8]byte(b), nil
+	return [Size]byte(b), nil
 }

@@ -53,7 +53,7 @@ func TestVectors(t *testing.T) {
 				got, err := checksum.Compute(k, id)
 				require.NoError(t, err)
 				require.Equal(t, v.Checksum, got, s)
-				require.Len(t, got, checksum.Size)
+				require.Len(t, got, checksum.EncodedLen)
 				require.NoError(t, checksum.Verify(k, id, v.Checksum))
 
 				err = checksum.Verify(k, id, v.JavaChecksum)

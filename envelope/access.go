@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // AccessPermissions is the Permissions bit set of an AccessPolicy.
@@ -153,10 +155,10 @@ func NewSASLocator(policy, asset EntityID, now time.Time) (*Locator, error) {
 
 func (l *Locator) validate() error {
 	if err := l.AccessPolicyID.check(KindAccessPolicy); err != nil {
-		return fmt.Errorf("%w: Locator field AccessPolicyId: %w", ErrInvalidRequest, err)
+		return fmt.Errorf("%w: Locator field AccessPolicyId: %w", ErrInvalidRequest, inner(err))
 	}
 	if err := l.AssetID.check(KindContent); err != nil {
-		return fmt.Errorf("%w: Locator field AssetId: %w", ErrInvalidRequest, err)
+		return fmt.Errorf("%w: Locator field AssetId: %w", ErrInvalidRequest, inner(err))
 	}
 	if l.StartTime.IsZero() {
 		return fmt.Errorf("%w: Locator field StartTime is not set", ErrInvalidRequest)
@@ -202,7 +204,7 @@ func UploadURL(locatorPath, fileName string) (string, error) {
 	}
 	u, err := url.Parse(locatorPath)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", ErrInvalidRequest, quote(locatorPath))
+		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", ErrInvalidRequest, quote.Input(locatorPath))
 	}
 	base, query, hasQuery := strings.Cut(locatorPath, "?")
 	out := strings.TrimRight(base, "/") + "/" + url.PathEscape(fileName)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // AssetOptions is the Options of an Asset: how its files are encrypted. It
@@ -97,7 +98,7 @@ func (c *FileCreate) Request() (Request, error) {
 		return Request{}, err
 	}
 	if err := c.ParentAssetID.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: FileCreate field ParentAssetId: %w", ErrInvalidRequest, err)
+		return Request{}, fmt.Errorf("%w: FileCreate field ParentAssetId: %w", ErrInvalidRequest, inner(err))
 	}
 	return Request{Method: MethodPost, Path: "/Files", Body: c}, nil
 }
@@ -117,10 +118,10 @@ type ContentKeyLink struct {
 func LinkContentKey(apiBase string, asset EntityID, key contentkey.ID) (Request, error) {
 	u, err := url.Parse(apiBase)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return Request{}, fmt.Errorf("%w: API base URI %s is not an absolute URI without query", ErrInvalidRequest, quote(apiBase))
+		return Request{}, fmt.Errorf("%w: API base URI %s is not an absolute URI without query", ErrInvalidRequest, quote.Input(apiBase))
 	}
 	if err := asset.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: asset: %w", ErrInvalidRequest, err)
+		return Request{}, fmt.Errorf("%w: asset: %w", ErrInvalidRequest, inner(err))
 	}
 	uri := strings.TrimRight(apiBase, "/") + "/ContentKeys" + pathKey(key.String())
 	return Request{

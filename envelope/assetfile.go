@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // The encryption fields of a storage-encrypted file.
@@ -138,12 +139,12 @@ func (f *AssetFile) check() error {
 	}
 	if !f.ID.IsZero() {
 		if err := f.ID.check(KindContent); err != nil {
-			return fmt.Errorf("%w: field Id: %w", ErrInvalidAssetFile, err)
+			return fmt.Errorf("%w: field Id: %w", ErrInvalidAssetFile, inner(err))
 		}
 	}
 	if !f.ParentAssetID.IsZero() {
 		if err := f.ParentAssetID.check(KindContent); err != nil {
-			return fmt.Errorf("%w: field ParentAssetId: %w", ErrInvalidAssetFile, err)
+			return fmt.Errorf("%w: field ParentAssetId: %w", ErrInvalidAssetFile, inner(err))
 		}
 	}
 	return nil
@@ -154,7 +155,7 @@ func (f *AssetFile) check() error {
 // The name must pass ValidateFileName; if f.ID is set it must be fileID.
 func (f *AssetFile) MergeRequest(fileID EntityID) (Request, error) {
 	if err := fileID.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: file id: %w", ErrInvalidAssetFile, err)
+		return Request{}, fmt.Errorf("%w: file id: %w", ErrInvalidAssetFile, inner(err))
 	}
 	if !f.ID.IsZero() && f.ID != fileID {
 		return Request{}, fmt.Errorf("%w: field Id %s is not the file %s being updated", ErrInvalidAssetFile, f.ID, fileID)
@@ -181,90 +182,97 @@ func (f *AssetFile) MergeRequest(fileID EntityID) (Request, error) {
 func ParseAssetFile(data []byte) (*AssetFile, error) {
 	o, err := decodeObject(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidAssetFile, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidAssetFile, err)
 	}
-	bad := func(err error) (*AssetFile, error) { return nil, fmt.Errorf("%w: %w", ErrInvalidAssetFile, err) }
-	var f AssetFile
+	f, err := assetFileFields(o)
+	if err == nil {
+		err = f.readEncryption(o)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidAssetFile, err)
+	}
+	return f, nil
+}
 
+// assetFileFields reads the fields of every AssetFile, encrypted or not.
+func assetFileFields(o object) (*AssetFile, error) {
+	var f AssetFile
+	var err error
 	if f.name, err = o.requiredStr("Name"); err != nil {
-		return bad(err)
+		return nil, err
 	}
 	if f.name == "" {
-		return bad(errors.New("field Name is empty"))
+		return nil, errors.New("field Name is empty")
 	}
 	size, ok, err := o.uint("ContentFileSize", math.MaxInt64)
 	if err != nil {
-		return bad(err)
+		return nil, err
 	}
 	if !ok {
-		return bad(errors.New("field ContentFileSize is missing"))
+		return nil, errors.New("field ContentFileSize is missing")
 	}
 	f.size = int64(size)
 	if f.ID, err = entityField(o, "Id", KindContent); err != nil {
-		return bad(err)
+		return nil, err
 	}
 	if f.ParentAssetID, err = entityField(o, "ParentAssetId", KindContent); err != nil {
-		return bad(err)
+		return nil, err
 	}
 	if f.MimeType, _, err = o.str("MimeType"); err != nil {
-		return bad(err)
+		return nil, err
 	}
 	if f.IsPrimary, _, err = o.boolean("IsPrimary"); err != nil {
-		return bad(err)
+		return nil, err
 	}
-	if f.encrypted, _, err = o.boolean("IsEncrypted"); err != nil {
-		return bad(err)
-	}
+	return &f, nil
+}
 
-	scheme, hasScheme, err := o.str("EncryptionScheme")
-	if err != nil {
-		return bad(err)
+// readEncryption reads IsEncrypted and the four encryption fields: all of
+// them must be set, to storage encryption 1.0, when it is true, and none
+// when it is false or absent.
+func (f *AssetFile) readEncryption(o object) error {
+	var err error
+	if f.encrypted, _, err = o.boolean("IsEncrypted"); err != nil {
+		return err
 	}
-	version, hasVersion, err := o.str("EncryptionVersion")
-	if err != nil {
-		return bad(err)
-	}
-	keyID, hasKeyID, err := o.str("EncryptionKeyId")
-	if err != nil {
-		return bad(err)
-	}
-	iv, hasIV, err := o.str("InitializationVector")
-	if err != nil {
-		return bad(err)
+	fields := [4]struct {
+		name  string
+		value string
+		set   bool
+	}{{name: "EncryptionScheme"}, {name: "EncryptionVersion"}, {name: "EncryptionKeyId"}, {name: "InitializationVector"}}
+	for i := range fields {
+		if fields[i].value, fields[i].set, err = o.str(fields[i].name); err != nil {
+			return err
+		}
 	}
 	if !f.encrypted {
 		// A migration tool would copy such a blob as if it were plaintext.
-		for _, p := range []struct {
-			name string
-			set  bool
-		}{{"EncryptionScheme", hasScheme}, {"EncryptionVersion", hasVersion}, {"EncryptionKeyId", hasKeyID}, {"InitializationVector", hasIV}} {
+		for _, p := range fields {
 			if p.set {
-				return bad(fmt.Errorf("IsEncrypted is false but field %s is set", p.name))
+				return fmt.Errorf("IsEncrypted is false but field %s is set", p.name)
 			}
 		}
-		return &f, nil
+		return nil
 	}
-	switch {
-	case !hasScheme:
-		return bad(errors.New("IsEncrypted is true but field EncryptionScheme is missing"))
-	case scheme != EncryptionScheme:
-		return bad(fmt.Errorf("field EncryptionScheme is %s; only %q is supported", quote(scheme), EncryptionScheme))
-	case !hasVersion:
-		return bad(errors.New("IsEncrypted is true but field EncryptionVersion is missing"))
-	case version != EncryptionVersion:
-		return bad(fmt.Errorf("field EncryptionVersion is %s; only %q is supported", quote(version), EncryptionVersion))
-	case !hasKeyID:
-		return bad(errors.New("IsEncrypted is true but field EncryptionKeyId is missing"))
-	case !hasIV:
-		return bad(errors.New("IsEncrypted is true but field InitializationVector is missing"))
+	for _, p := range fields {
+		if !p.set {
+			return fmt.Errorf("IsEncrypted is true but field %s is missing", p.name)
+		}
+	}
+	scheme, version, keyID, iv := fields[0].value, fields[1].value, fields[2].value, fields[3].value
+	if scheme != EncryptionScheme {
+		return fmt.Errorf("field EncryptionScheme is %s; only %q is supported", quote.Input(scheme), EncryptionScheme)
+	}
+	if version != EncryptionVersion {
+		return fmt.Errorf("field EncryptionVersion is %s; only %q is supported", quote.Input(version), EncryptionVersion)
 	}
 	if f.keyID, err = contentkey.ParseID(keyID); err != nil {
-		return bad(fmt.Errorf("field EncryptionKeyId: %w", err))
+		return fmt.Errorf("field EncryptionKeyId: %w", err)
 	}
 	if f.iv, err = contentkey.ParseIV(iv); err != nil {
-		return bad(fmt.Errorf("field InitializationVector: %w", err))
+		return fmt.Errorf("field InitializationVector: %w", err)
 	}
-	return &f, nil
+	return nil
 }
 
 // entityField reads an optional id field that must be of kind want.
@@ -275,7 +283,7 @@ func entityField(o object, name string, want Kind) (EntityID, error) {
 	}
 	id, err := ParseEntityIDOf(want, s)
 	if err != nil {
-		return EntityID{}, fmt.Errorf("field %s: %w", name, err)
+		return EntityID{}, fmt.Errorf("field %s: %w", name, inner(err))
 	}
 	return id, nil
 }
@@ -313,10 +321,10 @@ func NewIngestManifestFile(manifest, manifestAsset EntityID, f *AssetFile) (*Ing
 
 func (m *IngestManifestFile) validate() error {
 	if err := m.ParentIngestManifestID.check(KindManifest); err != nil {
-		return fmt.Errorf("%w: field ParentIngestManifestId: %w", ErrInvalidAssetFile, err)
+		return fmt.Errorf("%w: field ParentIngestManifestId: %w", ErrInvalidAssetFile, inner(err))
 	}
 	if err := m.ParentIngestManifestAssetID.check(KindManifestAsset); err != nil {
-		return fmt.Errorf("%w: field ParentIngestManifestAssetId: %w", ErrInvalidAssetFile, err)
+		return fmt.Errorf("%w: field ParentIngestManifestAssetId: %w", ErrInvalidAssetFile, inner(err))
 	}
 	if m.File == nil {
 		return fmt.Errorf("%w: no file", ErrInvalidAssetFile)

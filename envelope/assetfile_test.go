@@ -164,6 +164,7 @@ func TestParseAssetFileInvalid(t *testing.T) {
 		if !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n error %v\n want ErrInvalidAssetFile containing %q", tc.doc, err, tc.want)
 		}
+		requireOnePrefix(t, err)
 	}
 	_, err := ParseAssetFile([]byte(enc(`"397304628502661816</d:InitializationVector"`)))
 	if !errors.Is(err, contentkey.ErrInvalidIV) {
@@ -197,8 +198,10 @@ func TestIngestManifestFile(t *testing.T) {
 		{mustID(t, docManifestID), EntityID{}, f, "ParentIngestManifestAssetId"},
 		{mustID(t, docManifestID), mustID(t, docManifestAssetID), nil, "no file"},
 	} {
-		if _, err := NewIngestManifestFile(tc.manifest, tc.asset, tc.file); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want one about %s", err, tc.want)
+		_, err := NewIngestManifestFile(tc.manifest, tc.asset, tc.file)
+		if !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want ErrInvalidAssetFile about %s", err, tc.want)
 		}
+		requireOnePrefix(t, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/protection"
 )
 
@@ -56,7 +57,7 @@ type ContentKey struct {
 // certificate's thumbprint, ProtectionKeyType 0 and the .NET checksum.
 func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certificate, name string) (*ContentKey, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: the content key is the zero Key", ErrInvalidContentKey)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, contentkey.ErrZeroKey)
 	}
 	if cert == nil {
 		return nil, fmt.Errorf("%w: no protection certificate", ErrInvalidContentKey)
@@ -89,7 +90,7 @@ func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certific
 func ParseContentKey(data []byte) (*ContentKey, error) {
 	o, err := decodeObject(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContentKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, err)
 	}
 	bad := func(err error) (*ContentKey, error) { return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, err) }
 	var ck ContentKey
@@ -179,7 +180,7 @@ func (ck *ContentKey) Validate() error {
 		return bad("field ProtectionKeyId: %w", err)
 	}
 	if t != ck.ProtectionKeyID {
-		return bad("field ProtectionKeyId %s is not in uppercase", quote(ck.ProtectionKeyID))
+		return bad("field ProtectionKeyId %s is not in uppercase", quote.Input(ck.ProtectionKeyID))
 	}
 	if ck.EncryptedContentKey == "" {
 		return bad("field EncryptedContentKey is empty")
@@ -187,8 +188,8 @@ func (ck *ContentKey) Validate() error {
 	if !canonicalBase64(ck.EncryptedContentKey) {
 		return bad("field EncryptedContentKey is not standard padded base64")
 	}
-	if len(ck.Checksum) != checksum.Size || !canonicalBase64(ck.Checksum) {
-		return bad("field Checksum %s is not %d characters of base64", quote(ck.Checksum), checksum.Size)
+	if len(ck.Checksum) != checksum.EncodedLen || !canonicalBase64(ck.Checksum) {
+		return bad("field Checksum %s is not %d characters of base64", quote.Input(ck.Checksum), checksum.EncodedLen)
 	}
 	return nil
 }
@@ -211,7 +212,7 @@ func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.Key, contentkey.ID,
 		return contentkey.Key{}, contentkey.ID{}, err
 	}
 	if priv == nil {
-		return contentkey.Key{}, contentkey.ID{}, errors.New("envelope: no private key to open the content key with")
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, protection.ErrNoPrivateKey)
 	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
 	if errors.Is(err, contentkey.ErrKeySize) {

@@ -152,12 +152,12 @@ func TestContentKeyRequest(t *testing.T) {
 func TestNewContentKeyRefuses(t *testing.T) {
 	_, cert := testCertificate(t)
 	id := mustKeyID(t, docKeyID)
-	if _, err := NewContentKey(contentkey.Key{}, id, cert, ""); err == nil {
-		t.Error("accepted the zero Key")
+	if _, err := NewContentKey(contentkey.Key{}, id, cert, ""); !errors.Is(err, ErrInvalidContentKey) || !errors.Is(err, contentkey.ErrZeroKey) {
+		t.Errorf("the zero Key: %v, want ErrInvalidContentKey and contentkey.ErrZeroKey", err)
 	}
 	k, _ := contentkey.New(contentkey.StorageEncryption)
-	if _, err := NewContentKey(k, id, nil, ""); err == nil {
-		t.Error("accepted a nil certificate")
+	if _, err := NewContentKey(k, id, nil, ""); !errors.Is(err, ErrInvalidContentKey) {
+		t.Errorf("a nil certificate: %v, want ErrInvalidContentKey", err)
 	}
 	_, weak := sharedKeyPair(t, "rsa1024.pkcs8.key.pem", "rsa1024.crt.pem")
 	if _, err := NewContentKey(k, id, weak, ""); !errors.Is(err, protection.ErrWeakKey) {
@@ -294,6 +294,7 @@ func TestParseContentKeyInvalid(t *testing.T) {
 		if !errors.Is(err, ErrInvalidContentKey) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s = %#v: error %v, want ErrInvalidContentKey containing %q", tc.field, tc.value, err, tc.want)
 		}
+		requireOnePrefix(t, err)
 	}
 	for _, doc := range []string{``, `null`, `[]`, `"x"`, `{"d":null}`, `{"d":[1]}`, `{`} {
 		if _, err := ParseContentKey([]byte(doc)); !errors.Is(err, ErrInvalidContentKey) {

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // Kind is the typed prefix of a Media Services entity id: the "cid" of
@@ -77,30 +79,25 @@ func KeyEntityID(id contentkey.ID) EntityID { return EntityID{kind: KindKey, gui
 func ParseEntityID(s string) (EntityID, error) {
 	rest, ok := cutFold(s, "nb:")
 	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: does not start with \"nb:\"", ErrInvalidEntityID, quote(s))
+		return EntityID{}, fmt.Errorf("%w %s: does not start with \"nb:\"", ErrInvalidEntityID, quote.Input(s))
 	}
 	k, guid, ok := strings.Cut(rest, ":")
 	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: no kind", ErrInvalidEntityID, quote(s))
+		return EntityID{}, fmt.Errorf("%w %s: no kind", ErrInvalidEntityID, quote.Input(s))
 	}
 	kind := Kind(strings.ToLower(k))
 	if !kind.Valid() {
-		return EntityID{}, fmt.Errorf("%w %s: unknown kind %s", ErrInvalidEntityID, quote(s), quote(k))
+		return EntityID{}, fmt.Errorf("%w %s: unknown kind %s", ErrInvalidEntityID, quote.Input(s), quote.Input(k))
 	}
 	guid, ok = cutFold(guid, "UUID:")
 	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: want \"UUID:\" after the kind", ErrInvalidEntityID, quote(s))
+		return EntityID{}, fmt.Errorf("%w %s: want \"UUID:\" after the kind", ErrInvalidEntityID, quote.Input(s))
 	}
-	// uuid.Parse also takes "urn:uuid:", braces and undashed forms; only the
-	// 36-character form is an id on the wire.
-	if len(guid) != 36 {
-		return EntityID{}, fmt.Errorf("%w %s: want a 36-character GUID, got %d characters", ErrInvalidEntityID, quote(s), len(guid))
-	}
-	u, err := uuid.Parse(guid)
+	u, err := parse.GUID(s, len(s)-len(guid))
 	if err != nil {
-		return EntityID{}, fmt.Errorf("%w %s: %v", ErrInvalidEntityID, quote(s), err)
+		return EntityID{}, fmt.Errorf("%w %s: %v", ErrInvalidEntityID, quote.Input(s), err)
 	}
-	return EntityID{kind: kind, guid: u}, nil
+	return EntityID{kind: kind, guid: uuid.UUID(u)}, nil
 }
 
 // ParseEntityIDOf parses s like ParseEntityID and also requires kind want.
@@ -189,10 +186,22 @@ func (id *EntityID) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// quote renders untrusted input for an error message, cut to a sane length.
-func quote(s string) string {
-	if len(s) > 80 {
-		return fmt.Sprintf("%q...", s[:80])
+// inner returns err, an error of this package, for wrapping inside another
+// one: it still matches everything err matches, but its text drops the
+// "envelope: " the outer error's text already starts with, so that a message
+// names the package once.
+func inner(err error) error {
+	msg, ok := strings.CutPrefix(err.Error(), "envelope: ")
+	if !ok {
+		return err
 	}
-	return fmt.Sprintf("%q", s)
+	return innerError{msg: msg, err: err}
 }
+
+type innerError struct {
+	msg string
+	err error
+}
+
+func (e innerError) Error() string { return e.msg }
+func (e innerError) Unwrap() error { return e.err }

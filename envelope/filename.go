@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // MaxFileNameLength is the longest file name, in characters, that
@@ -39,31 +41,31 @@ func ValidateFileName(name string) error {
 			}
 			off += n
 		}
-		return fmt.Errorf("%w %s: byte 0x%02x at offset %d is not valid UTF-8", ErrInvalidFileName, quote(name), name[off], off)
+		return fmt.Errorf("%w %s: byte 0x%02x at offset %d is not valid UTF-8", ErrInvalidFileName, quote.Input(name), name[off], off)
 	}
 	if n := utf8.RuneCountInString(name); n > MaxFileNameLength {
-		return fmt.Errorf("%w %s: %d characters, more than the limit of %d", ErrInvalidFileName, quote(name), n, MaxFileNameLength)
+		return fmt.Errorf("%w %s: %d characters, more than the limit of %d", ErrInvalidFileName, quote.Input(name), n, MaxFileNameLength)
 	}
 	if i := strings.IndexAny(name, forbiddenFileNameChars); i >= 0 {
 		return fmt.Errorf("%w %s: character %q at offset %d is not allowed (a file name may not contain any of %s)",
-			ErrInvalidFileName, quote(name), name[i], i, forbiddenFileNameChars)
+			ErrInvalidFileName, quote.Input(name), name[i], i, forbiddenFileNameChars)
 	}
 	// Control characters (NUL, newline, tab, DEL, C1) cannot travel in a
 	// URL or an HTTP header unescaped, and the name may not be escaped.
 	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(name[i:])
-		return fmt.Errorf("%w %s: control character U+%04X at offset %d is not allowed", ErrInvalidFileName, quote(name), r, i)
+		return fmt.Errorf("%w %s: control character U+%04X at offset %d is not allowed", ErrInvalidFileName, quote.Input(name), r, i)
 	}
 	if first := strings.IndexByte(name, '.'); first >= 0 {
 		if second := strings.IndexByte(name[first+1:], '.'); second >= 0 {
 			return fmt.Errorf("%w %s: second '.' at offset %d (only one '.', before the extension, is allowed)",
-				ErrInvalidFileName, quote(name), first+1+second)
+				ErrInvalidFileName, quote.Input(name), first+1+second)
 		}
 	}
 	// Blob storage advises against names ending in '.', and a name that is
 	// only "." is dropped from a URL path by normalization.
 	if strings.HasSuffix(name, ".") {
-		return fmt.Errorf("%w %s: the name ends in '.' (the '.' must come before an extension)", ErrInvalidFileName, quote(name))
+		return fmt.Errorf("%w %s: the name ends in '.' (the '.' must come before an extension)", ErrInvalidFileName, quote.Input(name))
 	}
 	return nil
 }

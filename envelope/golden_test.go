@@ -3,6 +3,7 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -303,8 +304,8 @@ func orAbsent(s string) string {
 func TestGoldenDocContentKeyRejected(t *testing.T) {
 	data := readJSON(t, "create-content-key.doc.json", nil)
 	_, err := ParseContentKey(data)
-	if err == nil {
-		t.Fatal("ParseContentKey accepted ProtectionKeyType 1")
+	if !errors.Is(err, ErrInvalidContentKey) {
+		t.Fatalf("ParseContentKey of ProtectionKeyType 1: %v, want ErrInvalidContentKey", err)
 	}
 	if !bytes.Contains([]byte(err.Error()), []byte("ProtectionKeyType is 1")) {
 		t.Errorf("error %q does not name ProtectionKeyType and its value", err)

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -39,4 +40,14 @@ func mustKeyID(t testing.TB, s string) contentkey.ID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// requireOnePrefix fails unless err names this package exactly once: an
+// error that wraps another of the package's own must not repeat
+// "envelope: ".
+func requireOnePrefix(t testing.TB, err error) {
+	t.Helper()
+	if err != nil && strings.Count(err.Error(), "envelope:") != 1 {
+		t.Errorf("error %q does not name the package exactly once", err)
+	}
 }

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
+	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // object is a JSON object read as the service writes entities: OData JSON
@@ -13,8 +17,14 @@ import (
 type object map[string]json.RawMessage
 
 // decodeObject parses data as one JSON object, unwrapping a verbose
-// {"d": {…}} envelope.
+// {"d": {…}} envelope. A member named twice in any object of the document
+// is refused with an error matching jsonstrict.ErrDuplicate: encoding/json
+// would keep the last, and the service or another client may have read the
+// first. Names are compared exactly, as the lookups here are.
 func decodeObject(data []byte) (object, error) {
+	if err := jsonstrict.Check(data); err != nil {
+		return nil, err
+	}
 	var o object
 	if err := json.Unmarshal(data, &o); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %v", err)
@@ -77,30 +87,11 @@ func (o object) uint(name string, max uint64) (n uint64, ok bool, err error) {
 			return 0, false, fmt.Errorf("field %s: invalid string %s", name, snippet(v))
 		}
 	}
-	n, err = parseDecimal(text, max)
+	n, err = parse.Decimal(text, max)
 	if err != nil {
-		return 0, false, fmt.Errorf("field %s: %s %v", name, quote(text), err)
+		return 0, false, fmt.Errorf("field %s %s: %v", name, quote.Input(text), err)
 	}
 	return n, true, nil
-}
-
-func parseDecimal(s string, max uint64) (uint64, error) {
-	if s == "" {
-		return 0, errors.New("is empty, want a decimal integer")
-	}
-	var n uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("is not a non-negative decimal integer (%q at offset %d)", c, i)
-		}
-		d := uint64(c - '0')
-		if n > (max-d)/10 {
-			return 0, fmt.Errorf("is larger than %d", max)
-		}
-		n = n*10 + d
-	}
-	return n, nil
 }
 
 // boolean returns the Boolean field name, written as a JSON true/false or as

@@ -29,7 +29,7 @@ func GetProtectionKeyIDRequest(t contentkey.Type) (Request, error) {
 func ParseProtectionKeyID(body []byte) (string, error) {
 	o, err := decodeObject(body)
 	if err != nil {
-		return "", fmt.Errorf("%w: GetProtectionKeyId: %v", ErrInvalidResponse, err)
+		return "", fmt.Errorf("%w: GetProtectionKeyId: %w", ErrInvalidResponse, err)
 	}
 	field := "value"
 	if _, ok := o[field]; !ok {
