@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -260,3 +261,22 @@ func ExampleKey_String() {
 	// contentkey.Key(StorageEncryption, 32 bytes, redacted)
 	// contentkey.Key(StorageEncryption, 32 bytes, redacted)
 }
+
+// TestNewIDIgnoresUUIDRand: the key id comes from crypto/rand even when some
+// package replaced the uuid package's random source.
+func TestNewIDIgnoresUUIDRand(t *testing.T) {
+	uuid.SetRand(zeroReader{})
+	defer uuid.SetRand(nil)
+	a, err := contentkey.NewID()
+	require.NoError(t, err)
+	b, err := contentkey.NewID()
+	require.NoError(t, err)
+	require.NotEqual(t, a, b)
+	u := uuid.UUID(a)
+	require.Equal(t, uuid.Version(4), u.Version())
+	require.Equal(t, uuid.RFC4122, u.Variant())
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -1,6 +1,7 @@
 package contentkey
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,11 +25,15 @@ type ID [16]byte
 
 // NewID returns a random (version 4) id from crypto/rand.
 func NewID() (ID, error) {
-	u, err := uuid.NewRandom()
-	if err != nil {
+	// Straight from crypto/rand, not uuid.NewRandom: uuid.SetRand lets any
+	// package in the program replace that source.
+	var id ID
+	if _, err := rand.Read(id[:]); err != nil {
 		return ID{}, fmt.Errorf("contentkey: generating key id: %w", err)
 	}
-	return ID(u), nil
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id, nil
 }
 
 // ParseID parses "nb:kid:UUID:<guid>" (prefix in any case) or a bare GUID.

@@ -24,8 +24,12 @@ import (
 	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
-// ThumbprintSize is the length of a thumbprint in hex characters.
-const ThumbprintSize = 2 * sha1.Size
+// ThumbprintSize is the size of a thumbprint in bytes (a SHA-1 digest).
+const ThumbprintSize = sha1.Size
+
+// ThumbprintHexLen is the length of a thumbprint's wire form, the
+// ProtectionKeyId: uppercase hex, two characters a byte.
+const ThumbprintHexLen = 2 * ThumbprintSize
 
 var (
 	// ErrNotCertificate is wrapped by every error about input that is not an
@@ -267,8 +271,8 @@ func ParseThumbprint(s string) (string, error) {
 			return "", fmt.Errorf("%w %s: character %q (U+%04X) at offset %d is not a hex digit", ErrInvalidThumbprint, quote.Input(s), r, r, i)
 		}
 	}
-	if len(s) != ThumbprintSize {
-		return "", fmt.Errorf("%w %s: want %d hex digits, got %d", ErrInvalidThumbprint, quote.Input(s), ThumbprintSize, len(s))
+	if len(s) != ThumbprintHexLen {
+		return "", fmt.Errorf("%w %s: want %d hex digits, got %d", ErrInvalidThumbprint, quote.Input(s), ThumbprintHexLen, len(s))
 	}
 	return strings.ToUpper(s), nil
 }

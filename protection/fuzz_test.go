@@ -49,7 +49,7 @@ func FuzzParseThumbprint(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(tp) != protection.ThumbprintSize {
+		if len(tp) != protection.ThumbprintHexLen {
 			t.Fatalf("accepted %q of length %d", s, len(s))
 		}
 		if again, err := protection.ParseThumbprint(tp); err != nil || again != tp {
