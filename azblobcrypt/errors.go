@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
@@ -58,14 +60,20 @@ type StorageError struct {
 
 // Error returns one line: operation, URL, what went wrong and the status.
 func (e *StorageError) Error() string {
+	u := e.URL
+	if strings.ContainsFunc(u, unicode.IsControl) || strings.ContainsRune(u, ' ') {
+		u = strconv.Quote(u) // a URL from outside must not break the line
+	}
 	if e.StatusCode == 0 {
-		return fmt.Sprintf("azblobcrypt: %s %s: %v", e.Op, e.URL, e.err)
+		return fmt.Sprintf("azblobcrypt: %s %s: %v", e.Op, u, e.err)
 	}
 	code := e.ErrorCode
 	if code == "" {
 		code = "no error code"
+	} else if strings.ContainsFunc(code, unicode.IsControl) {
+		code = strconv.Quote(code)
 	}
-	return fmt.Sprintf("azblobcrypt: %s %s: %s (HTTP %d, %s)", e.Op, e.URL, e.hint(), e.StatusCode, code)
+	return fmt.Sprintf("azblobcrypt: %s %s: %s (HTTP %d, %s)", e.Op, u, e.hint(), e.StatusCode, code)
 }
 
 // Unwrap returns the kind (ErrForbidden, ...) and the SDK's error.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 )
 
 // ErrStateMismatch is returned when a resume state file exists for the same
@@ -70,6 +71,10 @@ func loadState(path string) (*uploadState, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: reading resume state: %w", err)
+	}
+	if err := jsonstrict.CheckFold(data); err != nil {
+		// A repeated IV could resume under another IV than was staged.
+		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrStateMismatch, path, err)
 	}
 	var s uploadState
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
@@ -72,4 +74,12 @@ func TestStateFile(t *testing.T) {
 			t.Errorf("state file %q: %v, want ErrStateMismatch", bad, err)
 		}
 	}
+}
+
+func TestLoadStateRefusesRepeatedMembers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"Version":1,"IV":"1","iv":"2"}`), 0o600))
+	_, err := loadState(path)
+	require.ErrorIs(t, err, ErrStateMismatch)
+	require.ErrorContains(t, err, "duplicate JSON member")
 }
