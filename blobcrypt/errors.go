@@ -16,6 +16,10 @@ var ErrSameFile = errors.New("blobcrypt: destination is the source file")
 // two versions.
 var ErrSourceChanged = errors.New("blobcrypt: source file changed during the run")
 
+// ErrNegativeOffset is matched by the error for a negative blob offset given
+// to NewReader, NewWriter or ReaderAt.ReadAt.
+var ErrNegativeOffset = errors.New("blobcrypt: negative blob offset")
+
 // ErrInvalidOptions is matched by the error for FileOptions out of range:
 // negative Workers, ChunkSize or Offset, more than MaxWorkers, or a non-zero
 // Offset without an IV.

@@ -32,7 +32,7 @@ func NewReaderAt(r io.ReaderAt, key contentkey.Key, iv contentkey.IV) (*ReaderAt
 // comes with an error, and the n bytes returned are decrypted.
 func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("blobcrypt: ReadAt at negative offset %d", off)
+		return 0, fmt.Errorf("%w %d (ReadAt)", ErrNegativeOffset, off)
 	}
 	n, err := r.r.ReadAt(p, off)
 	if n < 0 || n > len(p) {

@@ -35,7 +35,7 @@ func TestReaderAtRandom(t *testing.T) {
 	require.Equal(t, pt[len(pt)-10:], p[:10])
 
 	_, err = ra.ReadAt(p, -1)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrNegativeOffset)
 }
 
 func TestReaderAtSection(t *testing.T) {

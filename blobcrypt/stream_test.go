@@ -214,9 +214,9 @@ func TestReaderErrors(t *testing.T) {
 	require.ErrorIs(t, err, errInvalidRead)
 
 	_, err = NewReader(bytes.NewReader(nil), key, 1, -1)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrNegativeOffset)
 	_, err = NewWriter(io.Discard, key, 1, -1)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrNegativeOffset)
 
 	ct := encryptAll(t, key, 1, plaintext(100), 0)
 	r, err = NewReader(bytes.NewReader(ct), key, 1, 0)

@@ -139,16 +139,16 @@ func TestCheckHead(t *testing.T) {
 
 func TestCheckHeadCallerErrors(t *testing.T) {
 	err := CheckHead(FormatMPEGTS, ts(100), 400)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 	require.NotErrorIs(t, err, ErrHeadMismatch)
 	require.Contains(t, err.Error(), "give the first 189")
 
 	err = CheckHead(FormatJPEG, []byte{0xFF, 0xD8, 0xFF}, 2)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 	require.NotErrorIs(t, err, ErrHeadMismatch)
 
 	err = CheckHead(Format("gif"), []byte("GIF89a"), 6)
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 	require.NotErrorIs(t, err, ErrHeadMismatch)
 
 	// A longer head than HeadSize is fine: only the start counts.

@@ -42,7 +42,7 @@ type manifest struct {
 // manifest holds the clear key: keep it as private as a key file.
 func (p *Plan) Manifest() ([]byte, error) {
 	if p.Key.Len() != contentkey.StorageKeySize || p.Key.Type() != contentkey.StorageEncryption {
-		return nil, fmt.Errorf("restore: Manifest: the plan holds no StorageEncryption key")
+		return nil, fmt.Errorf("%w: Manifest: the plan holds no StorageEncryption key", ErrInvalidArgument)
 	}
 	// Everything but the key is built first, so that the one buffer holding
 	// the key is allocated once at its final size and no copy is left behind.

@@ -355,7 +355,7 @@ func TestManifestGolden(t *testing.T) {
 }
 `, string(m))
 	_, err = (&Plan{}).Manifest()
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 }
 
 // TestErrorsNeverShowKey breaks every form of document at every byte (cut

@@ -101,6 +101,11 @@ const MaxWorkers = 256
 // ErrBadOptions is wrapped by Run's error for options out of range.
 var ErrBadOptions = errors.New("restore: invalid options")
 
+// ErrInvalidArgument is wrapped by the error for a call this package
+// cannot serve as made: CheckHead with a head of the wrong length or an
+// unknown Format, Manifest of a plan without a key.
+var ErrInvalidArgument = errors.New("restore: invalid argument")
+
 // Source is where an asset's encrypted files are read from: a directory, or
 // a blob container.
 type Source interface {
