@@ -161,7 +161,7 @@ func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Clo
 
 // Create starts the plaintext file at rel (mode 0600, in directories made
 // 0700 as needed), which appears only on Commit.
-func (d Dir) Create(_ context.Context, rel string, _ int64) (Output, error) {
+func (d Dir) Create(_ context.Context, rel string, _ OutputInfo) (Output, error) {
 	p, err := d.path(rel)
 	if err != nil {
 		return nil, err
