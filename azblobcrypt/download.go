@@ -30,12 +30,17 @@ const retryReads = 3
 // fail with ErrBlobChanged instead of mixing two blobs. A ReaderAt is safe
 // for concurrent use.
 type ReaderAt struct {
-	ctx    context.Context
+	ctx context.Context
+	rangeReader
+	size   int64
+	cipher *blobcrypt.Cipher
+}
+
+// rangeReader reads byte ranges of one version of a blob, as stored.
+type rangeReader struct {
 	client *blob.Client
 	url    string
-	size   int64
-	etag   azcore.ETag
-	cipher *blobcrypt.Cipher
+	etag   azcore.ETag // "" pins nothing
 }
 
 // ReaderOptions tune NewReaderAt. The zero value is ready to use.
@@ -68,7 +73,7 @@ func NewReaderAt(ctx context.Context, blobURL string, key contentkey.Key, iv con
 	if props.ContentLength == nil || *props.ContentLength < 0 {
 		return nil, fmt.Errorf("azblobcrypt: get properties %s: storage sent no blob size", redactURL(blobURL))
 	}
-	r := &ReaderAt{ctx: ctx, client: client, url: blobURL, size: *props.ContentLength, cipher: c}
+	r := &ReaderAt{ctx: ctx, rangeReader: rangeReader{client: client, url: blobURL}, size: *props.ContentLength, cipher: c}
 	if props.ETag != nil {
 		r.etag = *props.ETag
 	}
@@ -109,7 +114,7 @@ func (r *ReaderAt) ReadAtContext(ctx context.Context, p []byte, off int64) (int,
 }
 
 // readRange fills p with the ciphertext at off with one ranged GET.
-func (r *ReaderAt) readRange(ctx context.Context, p []byte, off int64) (int, error) {
+func (r *rangeReader) readRange(ctx context.Context, p []byte, off int64) (int, error) {
 	op := fmt.Sprintf("read bytes %d-%d", off, off+int64(len(p))-1)
 	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
 	if r.etag != "" {

@@ -1,0 +1,353 @@
+package azblobcrypt
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/amscrypt/amscrypt/restore"
+)
+
+// Metadata names a restored blob carries: the plaintext's SHA-256 and the
+// ETag of the encrypted blob it came from.
+const (
+	MetadataSHA256     = "amscryptsha256"
+	MetadataSourceETag = "amscryptsourceetag"
+)
+
+// migrateLease is the lease blob Azure's migration tool leaves in a
+// container it worked on: not part of the asset.
+const migrateLease = "__migrate"
+
+// Container is a blob container reached through a SAS URL, as a
+// restore.Source (SAS with list and read) and a restore.Sink (create and
+// write; read to check what an earlier run restored). It reads with ranged
+// GETs pinned to the ETag seen when listing, Concurrency of them in flight
+// per file, and writes block blobs of BlockSize blocks, Concurrency staged
+// at a time per file; a blob is committed only once all of it is staged, so
+// a destination blob is at all times absent, staged but uncommitted, or
+// complete.
+type Container struct {
+	client *container.Client
+	url    string // without the SAS
+	o      ContainerOptions
+}
+
+// ContainerOptions tune a Container. The zero value reads and writes
+// DefaultBlockSize blocks, DefaultConcurrency at a time per file.
+type ContainerOptions struct {
+	BlockSize     int64
+	Concurrency   int
+	ClientOptions *container.ClientOptions
+}
+
+// NewContainer returns the container at sasURL (a container URL with its SAS
+// query). It sends no request.
+func NewContainer(sasURL string, opts *ContainerOptions) (*Container, error) {
+	var o ContainerOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.BlockSize == 0:
+		o.BlockSize = DefaultBlockSize
+	case o.BlockSize < 1 || o.BlockSize > MaxBlockSize:
+		return nil, fmt.Errorf("%w: BlockSize %d is not 1 to %d", ErrInvalidOptions, o.BlockSize, int64(MaxBlockSize))
+	}
+	switch {
+	case o.Concurrency == 0:
+		o.Concurrency = DefaultConcurrency
+	case o.Concurrency < 1 || o.Concurrency > MaxConcurrency:
+		return nil, fmt.Errorf("%w: Concurrency %d is not 1 to %d", ErrInvalidOptions, o.Concurrency, MaxConcurrency)
+	}
+	u, err := url.Parse(sasURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("azblobcrypt: %s is not a container URL", quoteURL(redactURL(sasURL)))
+	}
+	client, err := container.NewClientWithNoCredential(sasURL, o.ClientOptions)
+	if err != nil {
+		return nil, fmt.Errorf("azblobcrypt: %s: %w", redactURL(sasURL), err)
+	}
+	return &Container{client: client, url: redactURL(sasURL), o: o}, nil
+}
+
+// String is the container's URL without its SAS.
+func (c *Container) String() string { return c.url }
+
+// ReadParallelism is the number of ranged GETs of one blob kept in flight.
+func (c *Container) ReadParallelism() int { return c.o.Concurrency }
+
+// List returns every blob of the container but the migration tool's lease
+// blob, with its size and ETag.
+func (c *Container) List(ctx context.Context) ([]restore.SourceFile, error) {
+	var files []restore.SourceFile
+	pager := c.client.NewListBlobsFlatPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, storageError("list blobs of", c.url, err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			if b.Name == nil || *b.Name == migrateLease {
+				continue
+			}
+			f := restore.SourceFile{Path: *b.Name, Regular: true}
+			if p := b.Properties; p != nil {
+				if p.ContentLength != nil {
+					f.Size = *p.ContentLength
+				}
+				if p.ETag != nil {
+					f.Tag = string(*p.ETag)
+				}
+				if p.BlobType != nil && *p.BlobType != blob.BlobTypeBlockBlob {
+					f.Regular = false // page and append blobs are no asset files
+				}
+			}
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// Open returns the blob's bytes as stored, read with ranged GETs that fail
+// with ErrBlobChanged if the blob is no longer the version listed.
+func (c *Container) Open(ctx context.Context, f restore.SourceFile) (io.ReaderAt, io.Closer, error) {
+	r := &blobRanges{ctx: ctx, size: f.Size, rangeReader: rangeReader{
+		client: c.client.NewBlobClient(f.Path), url: c.url + "/" + f.Path, etag: azcore.ETag(f.Tag)}}
+	return r, io.NopCloser(nil), nil
+}
+
+// blobRanges is an io.ReaderAt over one version of a blob.
+type blobRanges struct {
+	ctx context.Context
+	rangeReader
+	size int64
+}
+
+func (b *blobRanges) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%w: ReadAt at negative offset %d", ErrRange, off)
+	}
+	if off >= b.size || len(p) == 0 {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), b.size-off))
+	got, err := b.readRange(b.ctx, p[:n], off)
+	if err != nil {
+		return got, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Existing returns the committed blob at path, or nil if there is none.
+func (c *Container) Existing(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error) {
+	client := c.client.NewBlobClient(path)
+	props, err := client.GetProperties(ctx, nil)
+	if err != nil {
+		se := storageError("get properties", c.url+"/"+path, err)
+		if errors.Is(se, ErrNotFound) {
+			return nil, 0, nil, nil
+		}
+		return nil, 0, nil, se
+	}
+	if props.ContentLength == nil {
+		return nil, 0, nil, fmt.Errorf("azblobcrypt: get properties %s/%s: storage sent no blob size", c.url, path)
+	}
+	r := &blobRanges{ctx: ctx, size: *props.ContentLength, rangeReader: rangeReader{client: client, url: c.url + "/" + path}}
+	if props.ETag != nil {
+		r.etag = *props.ETag
+	}
+	return r, r.size, io.NopCloser(nil), nil
+}
+
+// Create starts the block blob at path. Writes fill blocks that are staged
+// in the background; Commit waits for them and commits the block list with
+// the Content-Type and the metadata (plaintext SHA-256, source ETag).
+// Nothing is committed before that.
+func (c *Container) Create(ctx context.Context, path string, info restore.OutputInfo) (restore.Output, error) {
+	if blocks := (info.Size + c.o.BlockSize - 1) / c.o.BlockSize; blocks > MaxBlocks {
+		return nil, fmt.Errorf("%w: %s: %d bytes in blocks of %d is over %d blocks", ErrTooManyBlocks, path, info.Size, c.o.BlockSize, MaxBlocks)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &blockWriter{
+		ctx: ctx, cancel: cancel, client: c.client.NewBlockBlobClient(path), url: c.url + "/" + path,
+		info: info, blockSize: int(min(c.o.BlockSize, max(info.Size, 1))),
+		sem: make(chan struct{}, c.o.Concurrency),
+	}
+	// Block ids are fixed by the destination and the source version, so
+	// that a re-run stages the same ids over whatever an interrupted run
+	// left staged, and an id never stands for another source's bytes.
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s", path, info.Size, info.Source.Tag)
+	copy(w.idPrefix[:], h.Sum(nil))
+	return w, nil
+}
+
+// blockWriter is a restore.Output that stages a block blob.
+type blockWriter struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	client    *blockblob.Client
+	url       string
+	info      restore.OutputInfo
+	blockSize int
+	idPrefix  [16]byte
+
+	buf   []byte
+	ids   []string
+	sem   chan struct{} // staging in flight
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error
+	pool  sync.Pool
+	ended bool
+}
+
+func (w *blockWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if err := w.failed(); err != nil {
+			return n, err
+		}
+		if w.buf == nil {
+			w.buf = w.block()
+		}
+		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf = w.buf[:len(w.buf)+k]
+		p, n = p[k:], n+k
+		if len(w.buf) == cap(w.buf) {
+			w.stage()
+		}
+	}
+	return n, nil
+}
+
+func (w *blockWriter) block() []byte {
+	if b, ok := w.pool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, w.blockSize)
+}
+
+func (w *blockWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *blockWriter) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+		w.cancel()
+	}
+	w.mu.Unlock()
+}
+
+// stage hands the full buffer to a goroutine that stages it; at most
+// Concurrency are in flight, so memory stays at Concurrency+1 blocks.
+func (w *blockWriter) stage() {
+	buf := w.buf
+	w.buf = nil
+	var id [20]byte
+	copy(id[:], w.idPrefix[:])
+	binary.BigEndian.PutUint32(id[16:], uint32(len(w.ids)))
+	bid := base64.StdEncoding.EncodeToString(id[:])
+	w.ids = append(w.ids, bid)
+	select {
+	case w.sem <- struct{}{}:
+	case <-w.ctx.Done():
+		w.fail(w.ctx.Err())
+		return
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.sem }()
+		_, err := w.client.StageBlock(w.ctx, bid, streaming.NopCloser(bytes.NewReader(buf)), nil)
+		b := buf[:0]
+		w.pool.Put(&b)
+		if err != nil {
+			w.fail(storageError(fmt.Sprintf("stage block %d of", len(w.ids)-1), w.url, err))
+		}
+	}()
+}
+
+// Commit stages the last block, waits for every block and commits them,
+// or, for a blob of one block, puts it whole.
+func (w *blockWriter) Commit(sum string) error {
+	if w.ended {
+		return errors.New("azblobcrypt: Commit after Commit or Abort")
+	}
+	w.ended = true
+	defer w.cancel()
+	meta := map[string]*string{MetadataSHA256: &sum}
+	if w.info.Source.Tag != "" {
+		tag := strings.Trim(w.info.Source.Tag, `"`)
+		meta[MetadataSourceETag] = &tag
+	}
+	var headers *blob.HTTPHeaders
+	if w.info.MimeType != "" {
+		headers = &blob.HTTPHeaders{BlobContentType: &w.info.MimeType}
+	}
+	if len(w.ids) == 0 {
+		// The whole blob is in w.buf (or it is empty): one Put Blob.
+		_, err := w.client.Upload(w.ctx, streaming.NopCloser(bytes.NewReader(w.buf)),
+			&blockblob.UploadOptions{HTTPHeaders: headers, Metadata: meta})
+		if err != nil {
+			return storageError("put", w.url, err)
+		}
+		return nil
+	}
+	if len(w.buf) > 0 {
+		w.stage()
+	}
+	w.wg.Wait()
+	if err := w.failed(); err != nil {
+		return err
+	}
+	_, err := w.client.CommitBlockList(w.ctx, w.ids, &blockblob.CommitBlockListOptions{HTTPHeaders: headers, Metadata: meta})
+	if err != nil {
+		return storageError("commit block list of", w.url, err)
+	}
+	return nil
+}
+
+// Abort stops staging. Staged blocks stay uncommitted (storage drops them
+// after a week, and a re-run stages the same ids); no blob is committed.
+func (w *blockWriter) Abort() {
+	if w.ended {
+		return
+	}
+	w.ended = true
+	w.cancel()
+	w.wg.Wait()
+}
+
+// quoteURL quotes a URL that holds characters that would break a message.
+func quoteURL(u string) string {
+	if strings.ContainsAny(u, " \t\r\n") {
+		return fmt.Sprintf("%q", u)
+	}
+	return u
+}
