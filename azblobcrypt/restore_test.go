@@ -1,14 +1,11 @@
 package azblobcrypt_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,44 +19,6 @@ import (
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/restore"
 )
-
-// putBlobs uploads every file under dir to the container with plain HTTP
-// Put Blob requests (not with this package, nor with the SDK), as the
-// service's own uploads left them: the source blobs of a restore are made
-// by an independent implementation (testdata/restore/gen_restore.py).
-func putBlobs(t *testing.T, sasURL, dir string) {
-	t.Helper()
-	u, err := url.Parse(sasURL)
-	require.NoError(t, err)
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		bu := *u
-		bu.Path = u.Path + "/" + filepath.ToSlash(rel)
-		req, err := http.NewRequest(http.MethodPut, bu.String(), bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("x-ms-blob-type", "BlockBlob")
-		req.Header.Set("x-ms-version", "2021-08-06")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("put %s: %s: %s", rel, resp.Status, body)
-		}
-		return nil
-	}))
-}
 
 // getBlob reads a blob with plain HTTP and returns its bytes and headers.
 func getBlob(t *testing.T, sasURL, name string) ([]byte, http.Header) {
@@ -119,7 +78,7 @@ func TestRestoreContainers(t *testing.T) {
 		t.Run(tt.asset, func(t *testing.T) {
 			src := azuritetest.NewContainer(t)
 			srcSAS := src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))
-			putBlobs(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", tt.asset, "enc"))
+			azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", tt.asset, "enc"))
 			dst := azuritetest.NewContainer(t)
 			dstSAS := dst.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour))
 			plan := fixturePlan(t, tt.docs...)
@@ -195,7 +154,7 @@ func TestRestoreContainerErrors(t *testing.T) {
 
 	src := azuritetest.NewContainer(t)
 	srcSAS := src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))
-	putBlobs(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", "vod", "enc"))
+	azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", "vod", "enc"))
 	in, err := azblobcrypt.NewContainer(srcSAS, nil)
 	require.NoError(t, err)
 	// A read-only SAS as the destination: every file fails with one clear

@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,4 +192,55 @@ func TestCLIEndToEnd(t *testing.T) {
 	runCLI(t, bin, "download", "--key-file", keyFile, "--iv", iv, "--url", missing, "--out", filepath.Join(dir, "m")).
 		failsWith(t, 1, "blob does not exist")
 	runCLI(t, bin, "upload", "--key-file", keyFile, "--in", in, "--url", sasURL, "--name", "a.b.mp4").failsWith(t, 1, "a.b.mp4")
+}
+
+// TestCLIRestoreContainers runs amscrypt restore container to container on
+// Azurite, with the SAS URLs in files: every plaintext matches the digests
+// Python computed, the report's in and out carry no SAS, and a second run
+// transfers nothing.
+func TestCLIRestoreContainers(t *testing.T) {
+	src := azuritetest.NewContainer(t)
+	azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(td("restore"), "vod", "enc"))
+	dst := azuritetest.NewContainer(t)
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	inFile, outFile := filepath.Join(dir, "in.url"), filepath.Join(dir, "out.url")
+	os.WriteFile(inFile, []byte(src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))+"\n"), 0o600)
+	dstSAS := dst.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour))
+	os.WriteFile(outFile, []byte(dstSAS), 0o600)
+	args := []string{"restore", "--keys", filepath.Join(td("restore"), "vod", "keys", "v3.json"), "--in", "@" + inFile, "--out", "@" + outFile, "--quiet"}
+	r := runCLI(t, bin, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"summary":{"restored":12}`) || strings.Contains(r.stdout+r.stderr, "sig=") {
+		t.Fatalf("restore: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	var exp struct {
+		Assets map[string]struct {
+			Files []struct{ Path, SHA256 string }
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(td("restore"), "expected.json"))
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range exp.Assets["vod"].Files {
+		resp, err := http.Get(azuritetest.BlobURL(dstSAS, f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if s := sha256.Sum256(got); hex.EncodeToString(s[:]) != f.SHA256 {
+			t.Errorf("%s: the restored blob is not the plaintext", f.Path)
+		}
+	}
+	if r := runCLI(t, bin, args...); r.code != 0 || !strings.Contains(r.stdout, `"summary":{"skipped":12}`) {
+		t.Fatalf("second run: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	// A batch line naming containers reports them without the SAS.
+	batch := filepath.Join(dir, "batch.jsonl")
+	os.WriteFile(batch, []byte(fmt.Sprintf(`{"in":"@in.url","out":"@out.url","keys":[%q]}`+"\n", filepath.Join(td("restore"), "vod", "keys", "v3.json"))), 0o600)
+	r = runCLI(t, bin, "restore", "--batch", batch, "--quiet")
+	if r.code != 0 || strings.Contains(r.stdout, "sig=") || !strings.Contains(r.stdout, `"out":"`+dst.URL+`"`) {
+		t.Fatalf("batch: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -1,66 +1,103 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rsa"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
 const restoreSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE]
-       --in DIR [--out DIR] [--check] [--copy-unmatched] [--workers N] [--quiet]
+       --in DIR|URL [--out DIR|URL] [--check] [--copy-unmatched] [--workers N] [--quiet]
+   or: restore --batch FILE [--shard K/N] [--pfx FILE | --private-key FILE] [--check] ...
 
 Restores a storage-encrypted asset: every file under --in that the key
 exports name is decrypted into --out under its relative name, each whole or
-not at all. The key exports (--keys, any number, recognised by content) are
-v3 getEncryptionKey responses, v2 Files listings or AssetFile documents, key
-files, ContentKey entities (opened with --pfx or --private-key), RebindContentKey
-responses, Key Vault secrets, and decryption manifests from amscrypt manifest.
-Before any bulk work the first bytes of every file are decrypted and checked
-against its format, so a wrong key or IV fails fast. --check does only that
-and writes nothing. Running the same command again skips the files already
-restored. Prints one JSON report; exits 0 only if nothing failed, went
-missing or stayed unmatched.`
+not at all. --in and --out are directories or container SAS URLs (@FILE
+reads one from a file, keeping the SAS out of the process list); an --in
+URL needs list and read, an --out URL create and write (and read, to skip
+what an earlier run restored). The key exports (--keys, any number,
+recognised by content) are v3 getEncryptionKey responses, v2 Files listings
+or AssetFile documents, key files, ContentKey entities (opened with --pfx or
+--private-key), RebindContentKey responses, Key Vault secrets, and
+decryption manifests from amscrypt manifest. Before any bulk work the first
+bytes of every file are decrypted and checked against its format, so a wrong
+key or IV fails fast. --check does only that and writes nothing. Running the
+same command again skips the files already restored. Prints one JSON report;
+exits 0 only if nothing failed, went missing or stayed unmatched.
+
+--batch FILE takes JSON lines, one asset each:
+  {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
+(relative paths are relative to the batch file's directory), restores them
+one after the other, and prints one report line per asset with its "in" and
+"out" (URLs without their SAS). --shard K/N restores only the assets on the
+lines whose 0-based number is K modulo N, so N machines can share a batch
+with no coordination; each shard can simply be run again.`
 
 func runRestore(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "restore", restoreSynopsis)
 	var k keyFlags
 	k.define(fs)
-	in := fs.String("in", "", "the asset's directory of encrypted files (required)")
-	out := fs.String("out", "", "where the plaintext files go (required unless --check)")
+	in := fs.String("in", "", "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)")
+	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
+	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
+	shard := fs.String("shard", "", "K/N: restore only the batch lines whose 0-based number is K modulo N")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
 	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
 	fs.Alias("concurrency", "workers")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	if err := fs.Parse(args, "keys", "in"); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *workers < 0 || *workers > restore.MaxWorkers {
+		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
+	}
+	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Workers: *workers}
+	if fs.Given("batch") {
+		for _, f := range []string{"in", "out", "keys"} {
+			if fs.Given(f) {
+				return cli.Usagef("--batch takes the --%s of each asset from its lines; give one or the other", f)
+			}
+		}
+		sh, err := parseShard(*shard, fs.Given("shard"))
+		if err != nil {
+			return err
+		}
+		return runBatch(e, *batch, sh, k, opts)
+	}
 	switch {
+	case fs.Given("shard"):
+		return cli.Usagef("--shard needs --batch")
+	case !fs.Given("keys") || !fs.Given("in"):
+		return cli.Usagef("--keys and --in are required (or give --batch)")
 	case !*check && !fs.Given("out"):
 		return cli.Usagef("--out is required (or give --check)")
-	case *workers < 0 || *workers > restore.MaxWorkers:
-		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
 	plan, err := k.plan(e)
 	if err != nil {
 		return err
 	}
-	var sink restore.Sink
-	if fs.Given("out") {
-		if err := restore.CheckDirs(*out, *in); err != nil {
-			return cli.Usagef("%v", err)
-		}
-		if !*check {
-			sink = restore.Dir{Root: *out, RemovedStale: staleNotice(e, "restore")}
-		}
+	a, err := openAsset(e, *in, *out, fs.Given("out"), *check)
+	if err != nil {
+		return err
 	}
 	p := cli.NewProgress(e, *quiet, "restore", 0)
-	report, err := restore.Run(e.Ctx, sink, restore.Dir{Root: *in}, plan, &restore.RunOptions{
-		Check: *check, CopyUnmatched: *copyUnmatched, Workers: *workers, Progress: p.UpdateFiles})
+	opts.Progress = p.UpdateFiles
+	report, err := restore.Run(e.Ctx, a.sink, a.source, plan, opts)
 	p.Finish()
 	if err != nil {
 		return err
@@ -68,9 +105,210 @@ func runRestore(e *cli.Env, args []string) error {
 	if err := printJSON(e, report); err != nil {
 		return err
 	}
-	if !report.OK() {
-		return fmt.Errorf("%d failed, %d missing, %d unmatched (see the report on stdout)",
-			report.Summary[restore.StatusFailed], report.Summary[restore.StatusMissing], report.Summary[restore.StatusUnmatched])
+	return reportError(report)
+}
+
+func reportError(r *restore.Report) error {
+	if r.OK() {
+		return nil
+	}
+	return fmt.Errorf("%d failed, %d missing, %d unmatched (see the report on stdout)",
+		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
+}
+
+// asset is the two ends of one restore and how to name them in a report.
+type asset struct {
+	source  restore.Source
+	sink    restore.Sink // nil with --check
+	in, out string       // directories, or URLs without their SAS
+}
+
+// isURL tells a container URL from a directory.
+func isURL(v string) bool {
+	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
+}
+
+// openAsset turns --in and --out (directories, URLs, @FILE) into a source
+// and a sink, refusing an output directory inside the input one.
+func openAsset(e *cli.Env, in, out string, hasOut, check bool) (*asset, error) {
+	in, err := cli.ReadArg(in, "in")
+	if err != nil {
+		return nil, err
+	}
+	a := &asset{in: in}
+	if isURL(in) {
+		c, err := azblobcrypt.NewContainer(in, nil)
+		if err != nil {
+			return nil, cli.Usagef("--in: %v", err)
+		}
+		a.source, a.in = c, c.String()
+	} else {
+		a.source = restore.Dir{Root: in}
+	}
+	if !hasOut {
+		return a, nil
+	}
+	if out, err = cli.ReadArg(out, "out"); err != nil {
+		return nil, err
+	}
+	a.out = out
+	if isURL(out) {
+		c, err := azblobcrypt.NewContainer(out, nil)
+		if err != nil {
+			return nil, cli.Usagef("--out: %v", err)
+		}
+		a.out = c.String()
+		if !check {
+			a.sink = c
+		}
+		return a, nil
+	}
+	if !isURL(in) {
+		if err := restore.CheckDirs(out, in); err != nil {
+			return nil, cli.Usagef("%v", err)
+		}
+	}
+	if !check {
+		a.sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
+	}
+	return a, nil
+}
+
+// shard is the part of a batch this run does: lines whose number is K mod N.
+type shard struct{ k, n int }
+
+func parseShard(v string, given bool) (shard, error) {
+	if !given {
+		return shard{0, 1}, nil
+	}
+	ks, ns, ok := strings.Cut(v, "/")
+	k, err1 := strconv.Atoi(ks)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n || strings.ContainsAny(v, "+- ") {
+		return shard{}, cli.Usagef("--shard %q: want K/N with 0 <= K < N, e.g. 0/4", v)
+	}
+	return shard{k, n}, nil
+}
+
+// batchLine is one asset of a --batch file.
+type batchLine struct {
+	In   string   `json:"in"`
+	Out  string   `json:"out"`
+	Keys []string `json:"keys"`
+}
+
+// batchReport is one line of batch output: the asset's report, or the
+// error that kept it from running, with where it came from and went.
+type batchReport struct {
+	Line  int    `json:"line"`
+	In    string `json:"in"`
+	Out   string `json:"out,omitempty"`
+	Error string `json:"error,omitempty"`
+	*restore.Report
+}
+
+// runBatch restores the batch's assets of this shard one after another;
+// each uses the whole pool of workers. A bad line or a failed asset is
+// reported and the rest go on.
+func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOptions) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	lines := bufio.NewScanner(f)
+	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
+	base := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || isURL(p) || filepath.IsAbs(p) || strings.HasPrefix(p, "@") && filepath.IsAbs(p[1:]) {
+			return p
+		}
+		if strings.HasPrefix(p, "@") {
+			return "@" + filepath.Join(base, p[1:])
+		}
+		return filepath.Join(base, p)
+	}
+	failed := 0
+	for i := 0; lines.Scan(); i++ {
+		line := lines.Text()
+		if i%sh.n != sh.k || strings.TrimSpace(line) == "" {
+			continue
+		}
+		if err := e.Ctx.Err(); err != nil {
+			return err
+		}
+		rep := batchReport{Line: i}
+		report, err := func() (*restore.Report, error) {
+			var bl batchLine
+			if err := decodeStrict([]byte(line), &bl); err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", path, i, err)
+			}
+			rep.In = bl.In
+			if bl.In == "" || len(bl.Keys) == 0 || (bl.Out == "" && !opts.Check) {
+				return nil, fmt.Errorf("%s line %d: \"in\", \"keys\" and (without --check) \"out\" are required", path, i)
+			}
+			keys := make([]string, len(bl.Keys))
+			for j, kf := range bl.Keys {
+				keys[j] = rel(kf)
+			}
+			plan, err := readPlan(e, keys, *k.pfxPath, *k.pemPath)
+			if err != nil {
+				return nil, err
+			}
+			a, err := openAsset(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check)
+			if err != nil {
+				return nil, err
+			}
+			rep.In, rep.Out = a.in, a.out
+			return restore.Run(e.Ctx, a.sink, a.source, plan, opts)
+		}()
+		if err != nil {
+			if e.Ctx.Err() != nil {
+				return err
+			}
+			rep.Error = cli.OneLine(err.Error())
+			if isURL(rep.In) {
+				rep.In = redactQuery(rep.In)
+			}
+		} else {
+			rep.Report = report
+		}
+		if err != nil || !report.OK() {
+			failed++
+		}
+		if err := printJSON(e, rep); err != nil {
+			return err
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d assets of shard %d/%d did not restore completely (see the report lines on stdout)", failed, sh.k, sh.n)
+	}
+	return nil
+}
+
+func redactQuery(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown and
+// repeated members and trailing data.
+func decodeStrict(data []byte, v any) error {
+	if err := jsonstrict.CheckFold(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the JSON object")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,5 +171,74 @@ func TestRestoreAfterKill(t *testing.T) {
 		if f.Status == restore.StatusRestored {
 			require.Equal(t, want[f.Name], f.SHA256)
 		}
+	}
+}
+
+// TestRestoreBatchShards: a batch of four assets in two shards; each shard
+// restores only its lines, the union is the batch, and a shard run again
+// restores nothing new. A bad line is reported and the rest go on.
+func TestRestoreBatchShards(t *testing.T) {
+	dir := t.TempDir()
+	abs := func(p ...string) string { return restoreFixture(p...) }
+	lines := []string{
+		fmt.Sprintf(`{"in":%q,"out":"out/vod-a","keys":[%q]}`, abs("vod", "enc"), abs("vod", "keys", "v3.json")),
+		fmt.Sprintf(`{"in":%q,"out":"out/live","keys":[%q]}`, abs("live", "enc"), abs("live", "keys", "v3.json")),
+		fmt.Sprintf(`{"in":%q,"out":"out/vod-b","keys":[%q,%q]}`, abs("vod", "enc"), abs("vod", "keys", "v2-files-minimal.json"), abs("vod", "keys", "keyfile.json")),
+		``,
+		fmt.Sprintf(`{"in":%q,"out":"out/vod-c","keys":[%q],"in":"x"}`, abs("vod", "enc"), abs("vod", "keys", "v3.json")),
+	}
+	batch := filepath.Join(dir, "batch.jsonl")
+	require.NoError(t, os.WriteFile(batch, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+
+	type line struct {
+		Line    int
+		In, Out string
+		Error   string
+		Summary map[restore.Status]int
+	}
+	parse := func(stdout string) []line {
+		var got []line
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			if l == "" {
+				continue
+			}
+			var x line
+			require.NoError(t, json.Unmarshal([]byte(l), &x), l)
+			got = append(got, x)
+		}
+		return got
+	}
+	r0 := amscrypt(t, nil, "restore", "--batch", batch, "--shard", "0/2")
+	require.Equal(t, cli.ExitError, r0.code, "the duplicate-member line 4 fails: %s", r0.stderr)
+	s0 := parse(r0.stdout)
+	require.Len(t, s0, 3)
+	require.Equal(t, []int{0, 2, 4}, []int{s0[0].Line, s0[1].Line, s0[2].Line})
+	require.Equal(t, 12, s0[0].Summary[restore.StatusRestored])
+	require.Equal(t, 12, s0[1].Summary[restore.StatusRestored])
+	require.Contains(t, s0[2].Error, "duplicate JSON member")
+
+	r1 := amscrypt(t, nil, "restore", "--batch", batch, "--shard", "1/2")
+	require.Equal(t, 0, r1.code, r1.stderr)
+	s1 := parse(r1.stdout)
+	require.Len(t, s1, 1)
+	require.Equal(t, 1, s1[0].Line)
+	require.Equal(t, filepath.Join(dir, "out", "live"), s1[0].Out)
+	for _, d := range []string{"vod-a", "live", "vod-b"} {
+		require.DirExists(t, filepath.Join(dir, "out", d))
+	}
+	require.NoDirExists(t, filepath.Join(dir, "out", "vod-c"))
+
+	again := parse(amscrypt(t, nil, "restore", "--batch", batch, "--shard", "1/2").ok(t))
+	require.Equal(t, map[restore.Status]int{restore.StatusSkipped: 9}, again[0].Summary) // 2 tracks x 4 fragblobs and video.ism
+
+	for _, args := range [][]string{
+		{"restore", "--batch", batch, "--shard", "2/2"},
+		{"restore", "--batch", batch, "--shard", "-1/2"},
+		{"restore", "--batch", batch, "--shard", "1"},
+		{"restore", "--batch", batch, "--in", "x"},
+		{"restore", "--shard", "0/2", "--in", "x", "--keys", "k", "--check"},
+	} {
+		r := amscrypt(t, nil, args...)
+		require.Equal(t, cli.ExitUsage, r.code, "%v: %s", args, r.stderr)
 	}
 }

@@ -4,10 +4,16 @@
 package azuritetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -126,4 +132,47 @@ func BlobURL(containerSAS, name string) string {
 		}
 	}
 	return containerSAS + "/" + name
+}
+
+// PutFiles uploads every file under dir to the container with plain HTTP
+// Put Blob requests (not with amscrypt's code, nor with the SDK), as the
+// service's own uploads left them: the source blobs of a restore are made
+// by an independent implementation (testdata/restore/gen_restore.py).
+func PutFiles(t testing.TB, sasURL, dir string) {
+	t.Helper()
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		bu := *u
+		bu.Path = u.Path + "/" + filepath.ToSlash(rel)
+		req, err := http.NewRequest(http.MethodPut, bu.String(), bytes.NewReader(data))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("x-ms-blob-type", "BlockBlob")
+		req.Header.Set("x-ms-version", "2021-08-06")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("put %s: %s: %s", rel, resp.Status, body)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
