@@ -80,7 +80,8 @@ type RunOptions struct {
 	CopyUnmatched bool
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
-	// while some files wait in read or write.
+	// while some files wait in read or write, or GOMAXPROCS for a
+	// ParallelSource, whose files each keep several reads in flight.
 	Workers int
 	// ChunkSize is the size of each read; 0 means DefaultChunkSize.
 	ChunkSize int
@@ -190,6 +191,11 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 	}
 	if o.Workers == 0 {
 		o.Workers = 2 * runtime.GOMAXPROCS(0)
+		if _, ok := src.(ParallelSource); ok {
+			// Each file already keeps several reads in flight; more files
+			// would only multiply the buffers.
+			o.Workers = runtime.GOMAXPROCS(0)
+		}
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
