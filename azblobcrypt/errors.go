@@ -65,7 +65,9 @@ func (e *StorageError) Error() string {
 		u = strconv.Quote(u) // a URL from outside must not break the line
 	}
 	if e.StatusCode == 0 {
-		return fmt.Sprintf("azblobcrypt: %s %s: %v", e.Op, u, e.err)
+		// The SDK's texts span lines (a ResponseError without a response
+		// is a framed block); one line is the contract.
+		return fmt.Sprintf("azblobcrypt: %s %s: %s", e.Op, u, strings.Join(strings.Fields(e.err.Error()), " "))
 	}
 	code := e.ErrorCode
 	if code == "" {
