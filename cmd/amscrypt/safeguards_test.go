@@ -233,3 +233,40 @@ func TestStaleTempFileRemovedAndReported(t *testing.T) {
 	require.Contains(t, r.stderr, "removed "+stale)
 	requireOnlyFiles(t, outDir, "new.enc", ".old.enc.tmp-123")
 }
+
+// TestSignalEndsABlockedCommand: a command blocked where no context reaches
+// (reading a FIFO whose writer never writes) still ends on SIGTERM, within
+// the grace period, with 128+15 and one line on stderr.
+func TestSignalEndsABlockedCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "keys")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	// Hold a write end open and write nothing.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer w.Close()
+	cmd := exec.Command(bin, "restore", "--keys", fifo, "--in", dir, "--check")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 128+int(syscall.SIGTERM), exit.ExitCode())
+	require.Less(t, time.Since(start), 8*time.Second)
+	require.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
+	require.Contains(t, stderr.String(), "stopped by SIGTERM")
+
+	// A FIFO nobody writes is read as empty: a clear error, at once.
+	lone := filepath.Join(dir, "lone")
+	require.NoError(t, syscall.Mkfifo(lone, 0o600))
+	r := amscrypt(t, nil, "restore", "--keys", lone, "--in", dir, "--check")
+	r.refused(t, "lone")
+}

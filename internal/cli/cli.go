@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit statuses. A command killed by a signal exits 128 plus its number, as
@@ -70,6 +71,9 @@ func OneLine(s string) string {
 // (no temporary or partial output survives) before the process exits.
 // SIGPIPE is included so that a write to a closed pipe fails with EPIPE and
 // the command unwinds, instead of the runtime killing the process mid-write.
+// graceAfterSignal is how long a signalled command may take to clean up.
+const graceAfterSignal = 5 * time.Second
+
 var signals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGPIPE}
 
 // Main runs the command named by os.Args and exits with its status.
@@ -86,6 +90,15 @@ func Main(program string, cmds []Command) {
 			// way: an unnamed output file vanishes with it.
 			signal.Reset()
 			cancel()
+			// A command blocked where no context reaches (opening a FIFO
+			// nobody writes) must not outlive the signal: after a grace
+			// period for cleaning up, exit anyway. Outputs are unnamed
+			// files until committed, so nothing partial is left.
+			go func() {
+				time.Sleep(graceAfterSignal)
+				fmt.Fprintf(os.Stderr, "%s: stopped by %s\n", program, signalName(got.(syscall.Signal)))
+				os.Exit(128 + int(got.(syscall.Signal)))
+			}()
 		case <-done:
 		}
 	}()
@@ -143,6 +156,10 @@ func Run(e *Env, cmds []Command, args []string) int {
 		usage(e.Stdout, e.Program, cmds)
 		return ExitOK
 	case "-version", "--version", "version":
+		if len(args) > 1 {
+			fmt.Fprintf(e.Stderr, "%s %s: takes no arguments\n", e.Program, args[0])
+			return ExitUsage
+		}
 		fmt.Fprintln(e.Stdout, Version(e.Program))
 		return ExitOK
 	case "help":
@@ -213,6 +230,8 @@ func Version(program string) string {
 		if when != "" {
 			s += " " + when
 		}
+	} else {
+		s += " (revision unknown: built without VCS information, e.g. -buildvcs=false)"
 	}
 	return s + " " + bi.GoVersion
 }

@@ -123,6 +123,8 @@ func TestRunHelpVersionAndErrors(t *testing.T) {
 	code, out, _ = runIt("--version")
 	require.Equal(t, ExitOK, code)
 	require.Contains(t, out, "amscrypt ")
+	code, _, _ = runIt("--version", "--foo")
+	require.Equal(t, ExitUsage, code)
 	code, _, errs := runIt("echo", "--x", "fail")
 	require.Equal(t, ExitError, code)
 	require.Equal(t, "amscrypt echo: it failed on two lines\n", errs)

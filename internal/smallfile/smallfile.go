@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // Max is the largest file Read accepts: far above any certificate, key or
@@ -15,8 +16,11 @@ const Max = 1 << 20
 
 // Read returns the contents of path, or an error naming it if it is larger
 // than Max.
+//
+// A FIFO that nobody writes reads as empty rather than blocking in open(2)
+// (O_NONBLOCK); one with a writer, such as a shell's <(…), is read as usual.
 func Read(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,12 @@
 package smallfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -26,4 +29,27 @@ func TestRead(t *testing.T) {
 
 	_, err = Read(filepath.Join(dir, "missing"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestReadFIFOWithoutWriterDoesNotBlock(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		b, err := Read(fifo)
+		if err == nil && len(b) != 0 {
+			err = fmt.Errorf("read %d bytes from an empty FIFO", len(b))
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read of a FIFO without a writer blocked")
+	}
 }
