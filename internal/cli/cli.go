@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -70,7 +71,10 @@ func OneLine(s string) string {
 // terminal sends: each cancels the command's context so that it cleans up
 // (no temporary or partial output survives) before the process exits.
 // SIGPIPE is included so that a write to a closed pipe fails with EPIPE and
-// the command unwinds, instead of the runtime killing the process mid-write.
+// the command unwinds, instead of the runtime killing the process mid-write;
+// it counts only when standard output or error is the pipe that broke
+// (see outputBroken), since every write to a socket its peer closed raises
+// it too.
 // graceAfterSignal is how long a signalled command may take to clean up.
 const graceAfterSignal = 5 * time.Second
 
@@ -81,26 +85,34 @@ func Main(program string, cmds []Command) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, signals...)
-	var got os.Signal
+	var got atomic.Value // the signal that stopped the command
 	done := make(chan struct{})
 	go func() {
-		select {
-		case got = <-sigs:
-			// A second signal of the same kind ends the process the default
-			// way: an unnamed output file vanishes with it.
-			signal.Reset()
-			cancel()
-			// A command blocked where no context reaches (opening a FIFO
-			// nobody writes) must not outlive the signal: after a grace
-			// period for cleaning up, exit anyway. Outputs are unnamed
-			// files until committed, so nothing partial is left.
-			go func() {
-				time.Sleep(graceAfterSignal)
-				fmt.Fprintf(os.Stderr, "%s: stopped by %s\n", program, signalName(got.(syscall.Signal)))
-				os.Exit(128 + int(got.(syscall.Signal)))
-			}()
-		case <-done:
+		var sig syscall.Signal
+		for sig == 0 {
+			select {
+			case s := <-sigs:
+				// A SIGPIPE stops the command only when its own output
+				// is gone; one from a closed network connection must not.
+				if s != syscall.SIGPIPE || outputBroken() {
+					sig = s.(syscall.Signal)
+				}
+			case <-done:
+				return
+			}
 		}
+		got.Store(sig)
+		// A second signal of the same kind ends the process the default
+		// way: an unnamed output file vanishes with it.
+		signal.Reset()
+		cancel()
+		// A command blocked where no context reaches (opening a FIFO nobody
+		// writes) must not outlive the signal: after a grace period for
+		// cleaning up, exit anyway. Outputs are unnamed files until
+		// committed, so nothing partial is left.
+		time.Sleep(graceAfterSignal)
+		fmt.Fprintf(os.Stderr, "%s: stopped by %s\n", program, signalName(sig))
+		os.Exit(128 + int(sig))
 	}()
 	fi, err := os.Stderr.Stat()
 	e := &Env{Ctx: ctx, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
@@ -108,7 +120,7 @@ func Main(program string, cmds []Command) {
 	code := Run(e, cmds, os.Args[1:])
 	close(done)
 	signal.Stop(sigs)
-	if s, ok := got.(syscall.Signal); ok && ctx.Err() != nil {
+	if s, ok := got.Load().(syscall.Signal); ok {
 		if code == ExitOK {
 			// The command finished before it saw the signal; its output is
 			// complete, so report success.
