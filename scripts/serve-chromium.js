@@ -1,0 +1,119 @@
+// Plays files from a running `amscrypt serve` in headless Chromium; run by
+// scripts/test-serve, which installs playwright-core and passes its path:
+//
+//   node scripts/serve-chromium.js PLAYWRIGHT_CORE_DIR BASE_URL SCREENSHOT NAME...
+//
+// Uses the system's Chromium (/usr/bin/chromium, or $CHROMIUM): playwright's
+// own browser download does not work on the CI machines. For each NAME it
+// opens a 640x360 page holding <video src="BASE_URL/NAME" muted autoplay>,
+// waits until the element reaches readyState 4 (HAVE_ENOUGH_DATA) and
+// currentTime passes 0.5 s, and prints one JSON line per file with what the
+// element reported. The first file's page is saved as SCREENSHOT while it
+// plays. Exits 0 only if every file played.
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const [pwDir, baseURL, screenshot, ...names] = process.argv.slice(2);
+if (!pwDir || !baseURL || !screenshot || names.length === 0) {
+  console.error('usage: serve-chromium.js PLAYWRIGHT_CORE_DIR BASE_URL SCREENSHOT NAME...');
+  process.exit(2);
+}
+const { chromium } = require(pwDir);
+
+const PLAY_TIMEOUT_MS = 20000;
+
+function page(name) {
+  const src = new URL(encodeURIComponent(name), baseURL).href;
+  // The caption shows what is playing; the video is the page's only media.
+  return `<!doctype html><meta charset="utf-8"><title>${name}</title>
+<style>html,body{margin:0;background:#111;color:#eee;font:14px "DejaVu Sans",sans-serif}
+video{display:block;width:640px;height:336px;background:#000}
+p{margin:0;padding:2px 8px;height:20px;line-height:20px;white-space:nowrap;overflow:hidden}</style>
+<video src="${src}" muted autoplay playsinline></video>
+<p id="caption">amscrypt serve &rarr; Chromium: ${name}</p>`;
+}
+
+async function play(context, name, shotPath) {
+  const p = await context.newPage();
+  const requests = [];
+  p.on('request', (r) => {
+    if (r.resourceType() === 'media') requests.push(r.headers().range || 'no Range');
+  });
+  const result = { name };
+  try {
+    await p.setContent(page(name));
+    result.canPlayType = await p.evaluate(() =>
+      document.createElement('video').canPlayType('video/mp4; codecs="avc1.4D401E, mp4a.40.2"'));
+    try {
+      await p.waitForFunction(() => {
+        const v = document.querySelector('video');
+        return v.error !== null || (v.readyState === 4 && v.currentTime > 0.5);
+      }, null, { timeout: PLAY_TIMEOUT_MS, polling: 100 });
+    } catch (e) {
+      result.timeout = `no readyState 4 and currentTime > 0.5 within ${PLAY_TIMEOUT_MS} ms`;
+    }
+    Object.assign(result, await p.evaluate(() => {
+      const v = document.querySelector('video');
+      const q = v.getVideoPlaybackQuality();
+      return {
+        readyState: v.readyState,
+        currentTime: v.currentTime,
+        duration: v.duration,
+        videoWidth: v.videoWidth,
+        videoHeight: v.videoHeight,
+        decodedFrames: q.totalVideoFrames,
+        droppedFrames: q.droppedVideoFrames,
+        error: v.error && `${v.error.code} ${v.error.message}`,
+      };
+    }));
+    if (shotPath && !result.timeout && !result.error) {
+      await p.evaluate((t) => {
+        const v = (navigator.userAgent.match(/Chrome\/([0-9]+)/) || ['', '?'])[1];
+        document.getElementById('caption').textContent =
+          `amscrypt serve \u2192 Chromium ${v}: ${document.title} decrypted on the fly, t = ${t.toFixed(1)} s`;
+      }, result.currentTime);
+      await p.screenshot({ path: shotPath });
+      result.screenshot = shotPath;
+    }
+  } finally {
+    result.rangeRequests = requests;
+    await p.close();
+  }
+  result.ok = !result.timeout && !result.error && result.readyState === 4 &&
+    result.currentTime > 0.5 && result.decodedFrames > 0;
+  return result;
+}
+
+(async () => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-chromium-profile-'));
+  let context;
+  let ok = true;
+  try {
+    // A fresh profile (--user-data-dir) that is removed afterwards.
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      timeout: 30000,
+      viewport: { width: 640, height: 356 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required'],
+      env: { ...process.env, HOME: profile },
+    });
+    for (const [i, name] of names.entries()) {
+      const r = await play(context, name, i === 0 ? screenshot : null);
+      console.log(JSON.stringify(r));
+      ok = ok && r.ok;
+    }
+  } catch (e) {
+    console.error(`serve-chromium: ${e.message}`);
+    ok = false;
+  } finally {
+    if (context) await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  process.exit(ok ? 0 : 1);
+})();
