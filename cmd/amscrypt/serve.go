@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/serve"
+)
+
+const serveSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE]
+       --in DIR|URL [--listen ADDR] [--token-file FILE]
+
+Serves the plaintext of a storage-encrypted asset over HTTP without
+restoring it, so that players, ffprobe, ffmpeg and packagers read it by
+byte range: each request decrypts only its range, into a bounded buffer,
+and nothing is written to disk. --in and --keys are as for restore, with
+the same matching and head checks: a file whose decrypted head is wrong is
+listed but answers 502.
+
+Prints one line on stdout, the base URL, once it is ready; GET / is a JSON
+index of the files, GET or HEAD /NAME serves one (byte ranges, If-Range,
+ETag). Logs one line per request on stderr. Runs until SIGINT or SIGTERM,
+then lets requests in flight finish (3 s at most) and exits 0.
+
+Plaintext leaves over plain HTTP. --listen defaults to 127.0.0.1:0 (port 0
+picks a free port); any address that is not loopback needs --token-file,
+and every request must then carry "Authorization: Bearer TOKEN". Put a TLS
+proxy in front of it to reach it over a network.`
+
+func runServe(e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "serve", serveSynopsis)
+	var k keyFlags
+	k.define(fs)
+	in := fs.String("in", "", "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)")
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on, HOST:PORT; not loopback only with --token-file")
+	tokenFile := fs.String("token-file", "", "file whose first line is the bearer token every request must carry (at least 16 characters)")
+	maxInFlight := fs.Int("max-in-flight", serve.DefaultMaxInFlight, "responses streaming file bytes at once; more wait (memory: this x 256 KiB)")
+	if err := fs.Parse(args, "keys", "in"); err != nil {
+		return err
+	}
+	if _, port, err := net.SplitHostPort(*listen); err != nil {
+		return cli.Usagef("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", *listen)
+	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(p, 10) != port {
+		return cli.Usagef("--listen %q: the port must be 0 to 65535", *listen)
+	}
+	if *maxInFlight < 1 || *maxInFlight > 4096 {
+		return cli.Usagef("--max-in-flight must be 1 to 4096")
+	}
+	var token string
+	if fs.Given("token-file") {
+		var err error
+		if token, err = readToken(e, *tokenFile); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	addr := ln.Addr().(*net.TCPAddr)
+	if !addr.IP.IsLoopback() && token == "" {
+		return cli.Usagef("--listen %s is not a loopback address: plaintext would leave this machine to anyone who asks; give --token-file (and put a TLS proxy in front)", *listen)
+	}
+	plan, err := k.plan(e)
+	if err != nil {
+		return err
+	}
+	a, err := openAsset(e, *in, "", false, true)
+	if err != nil {
+		return err
+	}
+	s, err := serve.New(e.Ctx, a.source, plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
+	if err != nil {
+		return err
+	}
+	idx, err := s.Index()
+	if err != nil {
+		return err
+	}
+	if n := idx.Summary[restore.StatusFailed]; n > 0 {
+		e.Warnf("serve", "%d files failed their head check and answer 502 (GET / says why)", n)
+	}
+	// The URL names the address as given (0.0.0.0 stays 0.0.0.0, which Go
+	// listens on as [::]), with the port the kernel picked.
+	host := addr.IP.String()
+	if h, _, _ := net.SplitHostPort(*listen); net.ParseIP(h) != nil {
+		host = net.ParseIP(h).String()
+	}
+	if _, err := fmt.Fprintf(e.Stdout, "http://%s/\n", net.JoinHostPort(host, strconv.Itoa(addr.Port))); err != nil {
+		return err
+	}
+	return s.Serve(e.Ctx, ln)
+}
+
+// readToken reads the bearer token from the first line of path.
+func readToken(e *cli.Env, path string) (string, error) {
+	data, err := smallfile.Read(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	defer clear(data)
+	line, _, _ := strings.Cut(string(data), "\n")
+	token := strings.TrimSpace(line)
+	if token == "" {
+		return "", cli.Usagef("--token-file %s: the first line holds no token", path)
+	}
+	if len(token) < serve.MinTokenLen {
+		return "", cli.Usagef("--token-file %s: the token has %d characters; at least %d are needed (e.g. openssl rand -hex 32)", path, len(token), serve.MinTokenLen)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		e.Warnf("serve", "--token-file %s can be read by other users (mode %04o); chmod 600 it", path, fi.Mode().Perm())
+	}
+	return token, nil
+}

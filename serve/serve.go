@@ -1,0 +1,447 @@
+// Package serve answers HTTP requests for the plaintext of a
+// storage-encrypted asset without restoring it: players, ffprobe and
+// packagers read the files by byte range, each range decrypted on the fly
+// from the encrypted source (a directory or, through azblobcrypt, a blob
+// container) into a bounded buffer, so the plaintext never touches a disk.
+//
+// A Server is made from the same plan, matching and head checks as a
+// restore (package restore): a file whose decrypted head does not look like
+// its format is listed but never served, and nothing outside the plan can
+// be reached.
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/restore"
+)
+
+// RangeOpener is implemented by sources that can stream a byte range of a
+// file in one request (a blob container: one ranged GET pinned to the
+// listed ETag). Sources that do not implement it are read through the
+// io.ReaderAt of Open (a directory: one pread loop).
+type RangeOpener interface {
+	// OpenRange returns the ciphertext bytes [off, off+n) of f.
+	OpenRange(ctx context.Context, f restore.SourceFile, off, n int64) (io.ReadCloser, error)
+}
+
+// Defaults of Options.
+const (
+	// DefaultMaxInFlight is how many responses stream file bytes at once;
+	// more wait their turn. Each holds one BufferSize buffer, so file
+	// buffers stay within DefaultMaxInFlight x BufferSize = 16 MiB however
+	// many clients connect.
+	DefaultMaxInFlight = 64
+	// BufferSize is the buffer each streaming response decrypts into.
+	BufferSize = 256 << 10
+	// DrainTimeout is how long Serve lets requests in flight finish after
+	// its context is cancelled before it closes their connections.
+	DrainTimeout = 3 * time.Second
+	// MinTokenLen is the shortest bearer token Options.Token may be.
+	MinTokenLen = 16
+)
+
+// ErrInvalidOptions is wrapped by New's error for options out of range.
+var ErrInvalidOptions = errors.New("serve: invalid options")
+
+// Options configure a Server. The zero value serves to loopback clients
+// without a token and logs nothing.
+type Options struct {
+	// Token, if set, must come with every request as
+	// "Authorization: Bearer <Token>" (compared in constant time); others
+	// get 401. At least MinTokenLen visible ASCII characters. Without a
+	// token, only requests whose Host is a loopback address or "localhost"
+	// are answered, which keeps web pages from reaching the server through
+	// DNS rebinding.
+	Token string
+	// Log, if set, receives one line per request: time, client, method,
+	// path, Range, status, bytes sent, duration. It never holds key bytes
+	// or query strings.
+	Log io.Writer
+	// Workers is the number of head checks in flight in New; 0 means
+	// restore's default.
+	Workers int
+	// MaxInFlight bounds the responses streaming file bytes at once; 0
+	// means DefaultMaxInFlight.
+	MaxInFlight int
+}
+
+// Server is an http.Handler serving the plaintext of one asset. It is safe
+// for concurrent use.
+type Server struct {
+	key   contentkey.Key
+	src   restore.Source
+	files map[string]*file
+	index []byte // GET / body
+	token []byte // SHA-256 of Options.Token, nil for none
+	sem   chan struct{}
+	pool  sync.Pool
+
+	logMu sync.Mutex
+	log   io.Writer
+}
+
+// file is one path the server may answer for.
+type file struct {
+	src     restore.SourceFile
+	iv      contentkey.IV
+	ctype   string
+	etag    string
+	failure string // why it is not served; "" when it is
+}
+
+// Index is the document GET / returns: every file of the asset and the
+// plan, with what the head check found.
+type Index struct {
+	Files   []IndexEntry           `json:"files"`
+	Summary map[restore.Status]int `json:"summary"`
+}
+
+// IndexEntry is one file of an Index. Served files have status "checked";
+// a "failed" file answers 502 with Error; "unmatched" and "missing" files
+// answer 404.
+type IndexEntry struct {
+	Name     string         `json:"name"`
+	Size     *int64         `json:"size,omitempty"`
+	Type     string         `json:"type,omitempty"`
+	Status   restore.Status `json:"status"`
+	Verified bool           `json:"verified"`
+	Format   restore.Format `json:"format,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Note     string         `json:"note,omitempty"`
+}
+
+// listed is a Source whose listing was taken once, so that the head checks
+// and every later request see the same versions of the files.
+type listed struct {
+	restore.Source
+	files []restore.SourceFile
+}
+
+func (l listed) List(context.Context) ([]restore.SourceFile, error) { return l.files, nil }
+
+// New lists src once, matches it to plan and decrypts and checks the head
+// of every matched file, as restore --check does. The listing is final:
+// files added later are not served, and a container's blobs are read at
+// the ETags listed.
+func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.MaxInFlight == 0:
+		o.MaxInFlight = DefaultMaxInFlight
+	case o.MaxInFlight < 0 || o.MaxInFlight > 4096:
+		return nil, fmt.Errorf("%w: MaxInFlight %d is not 0 to 4096", ErrInvalidOptions, o.MaxInFlight)
+	}
+	if err := checkToken(o.Token); err != nil {
+		return nil, err
+	}
+	files, err := src.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	report, err := restore.Run(ctx, nil, listed{src, files}, plan, &restore.RunOptions{Check: true, Workers: o.Workers})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight), log: o.Log}
+	if o.Token != "" {
+		sum := sha256.Sum256([]byte(o.Token))
+		s.token = sum[:]
+	}
+	var nonce [16]byte
+	binary.BigEndian.PutUint64(nonce[:], uint64(time.Now().UnixNano()))
+	byPath := make(map[string]restore.SourceFile, len(files))
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+		paths = append(paths, f.Path)
+	}
+	matches := plan.Match(paths).Matches
+	byName := make(map[string]*restore.Match, len(matches))
+	for i := range matches {
+		byName[matches[i].Path] = &matches[i]
+	}
+	idx := Index{Files: []IndexEntry{}, Summary: report.Summary}
+	for _, fr := range report.Files {
+		e := IndexEntry{Name: fr.Name, Size: fr.Size, Status: fr.Status, Verified: fr.Verified,
+			Format: fr.Format, Error: fr.Error, Note: fr.Note}
+		if m := byName[fr.Name]; m != nil {
+			f := &file{src: byPath[fr.Name], iv: m.Entry.IV}
+			mimeType := ""
+			if !m.Fragment {
+				mimeType = m.Entry.MimeType
+			}
+			f.ctype = contentType(fr.Name, mimeType, m.Fragment)
+			f.etag = etag(f.src, f.iv, nonce[:])
+			if fr.Status != restore.StatusChecked {
+				f.failure = fr.Error
+				if f.failure == "" {
+					f.failure = "not served: " + string(fr.Status)
+				}
+			}
+			s.files[fr.Name] = f
+			e.Type = f.ctype
+		}
+		idx.Files = append(idx.Files, e)
+	}
+	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
+		return nil, err
+	}
+	s.index = append(s.index, '\n')
+	return s, nil
+}
+
+// checkToken refuses a token too short to guess or one that cannot travel
+// in an Authorization header.
+func checkToken(t string) error {
+	if t == "" {
+		return nil
+	}
+	if len(t) < MinTokenLen {
+		return fmt.Errorf("%w: the token has %d characters; at least %d are needed", ErrInvalidOptions, len(t), MinTokenLen)
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] > '~' {
+			return fmt.Errorf("%w: the token holds a space, control or non-ASCII character at byte %d", ErrInvalidOptions, i)
+		}
+	}
+	return nil
+}
+
+// etag names one version of a file's plaintext: the source's identity (the
+// path, size and, for a blob, its ETag) and the IV. Never the key. A source
+// without version tags (a directory) gets a nonce of this server's start
+// instead, so that its ETags change with every start.
+func etag(f restore.SourceFile, iv contentkey.IV, nonce []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "amscrypt serve\x00%s\x00%d\x00%s\x00%s", f.Path, f.Size, f.Tag, iv)
+	if f.Tag == "" {
+		h.Write(nonce)
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// Index returns the document GET / serves.
+func (s *Server) Index() (*Index, error) {
+	var idx Index
+	if err := json.Unmarshal(s.index, &idx); err != nil {
+		return nil, err
+	}
+	return &idx, nil
+}
+
+// Serve answers requests on ln until ctx is cancelled, then lets the
+// requests in flight finish for up to DrainTimeout before closing their
+// connections, and returns nil. Other errors are those of accepting
+// connections.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Requests must not be cancelled by ctx before draining: they get
+		// a context of their own, cancelled when their client goes away.
+		BaseContext: func(net.Listener) context.Context { return context.Background() },
+	}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	drain, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	defer cancel()
+	if err := hs.Shutdown(drain); err != nil {
+		hs.Close()
+	}
+	<-done
+	return nil
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			rec.aborted = true
+			s.logRequest(r, rec, time.Since(start))
+			panic(p)
+		}
+		s.logRequest(r, rec, time.Since(start))
+	}()
+	w = rec
+
+	if msg, status := s.refuse(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="amscrypt"`)
+		}
+		plainError(w, msg, status)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		plainError(w, "method not allowed: only GET and HEAD", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == "/" {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Length", fmt.Sprint(len(s.index)))
+		if r.Method == http.MethodGet {
+			w.Write(s.index)
+		}
+		return
+	}
+	f := s.lookup(r)
+	switch {
+	case f == nil:
+		plainError(w, "not found", http.StatusNotFound)
+	case f.failure != "":
+		plainError(w, "not served: "+f.failure, http.StatusBadGateway)
+	default:
+		s.serveFile(w, r, f)
+	}
+}
+
+// refuse returns a message and status for a request that is not allowed
+// at all, or 0.
+func (s *Server) refuse(r *http.Request) (string, int) {
+	if s.token == nil {
+		if !loopbackHost(r.Host) {
+			return "this server answers only requests to a loopback address or localhost (or set a token)", http.StatusForbidden
+		}
+		return "", 0
+	}
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	sum := sha256.Sum256([]byte(strings.TrimLeft(tok, " ")))
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], s.token) != 1 {
+		return "a valid Authorization: Bearer token is required", http.StatusUnauthorized
+	}
+	return "", 0
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback address or as localhost.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// lookup finds the file a request names. Only the exact names of the
+// plan's files answer: an encoded slash, "..", a doubled slash or an
+// absolute path never equals one.
+func (s *Server) lookup(r *http.Request) *file {
+	if strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+		return nil
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, "/")
+	if !ok {
+		return nil
+	}
+	return s.files[name]
+}
+
+// plainError answers status with msg as a text body, and the header
+// fields given as name, value pairs.
+func plainError(w http.ResponseWriter, msg string, status int, header ...string) {
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"} {
+		h.Del(k)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}
+
+// logRequest writes the access-log line of a request.
+func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
+	if s.log == nil {
+		return
+	}
+	rng := "-"
+	if v := r.Header.Get("Range"); v != "" {
+		rng = fmt.Sprintf("%q", truncate(v, 200))
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	aborted := ""
+	if rec.aborted {
+		aborted = " aborted"
+	}
+	line := fmt.Sprintf("%s %s %s %q range=%s %d %d %s%s\n", time.Now().UTC().Format(time.RFC3339Nano),
+		r.RemoteAddr, truncate(r.Method, 16), truncate(r.URL.EscapedPath(), 512), rng, status, rec.bytes,
+		d.Round(time.Microsecond), aborted)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	io.WriteString(s.log, line)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// recorder remembers the status and body bytes of a response for the log.
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	bytes   int64
+	aborted bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
