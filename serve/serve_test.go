@@ -487,17 +487,25 @@ func TestInFlightBound(t *testing.T) {
 	require.Equal(t, int32(2), src.maxSeen.Load())
 }
 
+// startBlocked runs Serve on a loopback listener over a source whose reads
+// wait for src.block; cancel stops Serve, which then sends on served.
+func startBlocked(t *testing.T) (src *fakeSource, ln net.Listener, cancel func(), served <-chan error) {
+	src = &fakeSource{size: 1 << 20, block: make(chan struct{})}
+	s, err := serve.New(context.Background(), src, fakePlan(t), nil)
+	require.NoError(t, err)
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	return src, ln, cancel, done
+}
+
 // TestServeDrains: cancelling Serve's context lets a request in flight
 // finish, refuses new connections, and returns.
 func TestServeDrains(t *testing.T) {
-	src := &fakeSource{size: 1 << 20, block: make(chan struct{})}
-	s, err := serve.New(context.Background(), src, fakePlan(t), nil)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
+	src, ln, cancel, served := startBlocked(t)
 	url := "http://" + ln.Addr().String() + "/x.bin"
 	got := make(chan int, 1)
 	go func() {
@@ -521,22 +529,15 @@ func TestServeDrains(t *testing.T) {
 	case <-time.After(serve.DrainTimeout + 2*time.Second):
 		t.Fatal("Serve did not return")
 	}
-	_, err = http.Get(url)
+	_, err := http.Get(url)
 	require.Error(t, err)
 }
 
 // TestServeClosesStuckRequests: a request that does not finish within
 // DrainTimeout is cut off and Serve returns.
 func TestServeClosesStuckRequests(t *testing.T) {
-	src := &fakeSource{size: 1 << 20, block: make(chan struct{})}
+	src, ln, cancel, served := startBlocked(t)
 	defer close(src.block)
-	s, err := serve.New(context.Background(), src, fakePlan(t), nil)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
 	go func() {
 		if resp, err := http.Get("http://" + ln.Addr().String() + "/x.bin"); err == nil {
 			io.Copy(io.Discard, resp.Body)

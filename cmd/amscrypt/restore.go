@@ -47,11 +47,14 @@ one after the other, and prints one report line per asset with its "in" and
 lines whose 0-based number is K modulo N, so N machines can share a batch
 with no coordination; each shard can simply be run again.`
 
+// inUsage describes --in, which restore and serve share.
+const inUsage = "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)"
+
 func runRestore(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "restore", restoreSynopsis)
 	var k keyFlags
 	k.define(fs)
-	in := fs.String("in", "", "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)")
+	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
 	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
 	shard := fs.String("shard", "", "K/N: restore only the batch lines whose 0-based number is K modulo N")

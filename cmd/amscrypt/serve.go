@@ -37,7 +37,7 @@ func runServe(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "serve", serveSynopsis)
 	var k keyFlags
 	k.define(fs)
-	in := fs.String("in", "", "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)")
+	in := fs.String("in", "", inUsage)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on, HOST:PORT; not loopback only with --token-file")
 	tokenFile := fs.String("token-file", "", "file whose first line is the bearer token every request must carry (at least 16 characters)")
 	maxInFlight := fs.Int("max-in-flight", serve.DefaultMaxInFlight, "responses streaming file bytes at once; more wait (memory: this x 256 KiB)")
