@@ -53,6 +53,11 @@ const (
 	DrainTimeout = 3 * time.Second
 	// MinTokenLen is the shortest bearer token Options.Token may be.
 	MinTokenLen = 16
+	// DefaultMaxConns is how many client connections Serve holds open at
+	// once; further clients wait in the kernel's accept queue. With each
+	// connection's buffers and goroutines, this keeps memory bounded
+	// however many clients connect.
+	DefaultMaxConns = 1024
 )
 
 // ErrInvalidOptions is wrapped by New's error for options out of range.
@@ -78,6 +83,9 @@ type Options struct {
 	// MaxInFlight bounds the responses streaming file bytes at once; 0
 	// means DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxConns bounds the connections Serve holds open; 0 means
+	// DefaultMaxConns.
+	MaxConns int
 }
 
 // Server is an http.Handler serving the plaintext of one asset. It is safe
@@ -86,9 +94,10 @@ type Server struct {
 	key   contentkey.Key
 	src   restore.Source
 	files map[string]*file
-	index []byte // GET / body
-	token []byte // SHA-256 of Options.Token, nil for none
-	sem   chan struct{}
+	index []byte        // GET / body
+	token []byte        // SHA-256 of Options.Token, nil for none
+	sem   chan struct{} // streaming responses
+	conns int           // Options.MaxConns
 	pool  sync.Pool
 
 	logMu sync.Mutex
@@ -149,6 +158,12 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 	case o.MaxInFlight < 0 || o.MaxInFlight > 4096:
 		return nil, fmt.Errorf("%w: MaxInFlight %d is not 0 to 4096", ErrInvalidOptions, o.MaxInFlight)
 	}
+	switch {
+	case o.MaxConns == 0:
+		o.MaxConns = DefaultMaxConns
+	case o.MaxConns < 0 || o.MaxConns > 1<<20:
+		return nil, fmt.Errorf("%w: MaxConns %d is not 0 to %d", ErrInvalidOptions, o.MaxConns, 1<<20)
+	}
 	if err := checkToken(o.Token); err != nil {
 		return nil, err
 	}
@@ -160,7 +175,8 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight), log: o.Log}
+	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
+		conns: o.MaxConns, log: o.Log}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]
@@ -262,7 +278,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
+	go func() { done <- hs.Serve(&limitListener{Listener: ln, slots: make(chan struct{}, s.conns)}) }()
 	select {
 	case err := <-done:
 		return err
@@ -275,6 +291,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	<-done
 	return nil
+}
+
+// limitListener accepts a connection only while fewer than cap(slots) are
+// open.
+type limitListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+// limitConn gives its slot back once, on the first Close.
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }
 
 // ServeHTTP answers one request.

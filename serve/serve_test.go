@@ -555,3 +555,47 @@ func TestServeClosesStuckRequests(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 }
+
+// TestConnectionBound: Serve holds at most MaxConns connections open; the
+// next client is answered once one closes.
+func TestConnectionBound(t *testing.T) {
+	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{MaxConns: 2})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, ln)
+	addr := ln.Addr().String()
+	ask := func(c net.Conn) error {
+		c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		fmt.Fprintf(c, "HEAD /subs.vtt HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, ask(c))
+		held = append(held, c)
+	}
+	third, err := net.Dial("tcp", addr) // the kernel accepts; Serve does not
+	require.NoError(t, err)
+	defer third.Close()
+	fmt.Fprintf(third, "HEAD /subs.vtt HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	br := bufio.NewReader(third)
+	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, err = br.ReadByte()
+	require.Error(t, err, "a third connection was served")
+	held[0].Close()
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err, "the third connection was not served once one closed")
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
