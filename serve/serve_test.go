@@ -599,3 +599,33 @@ func TestConnectionBound(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// TestLiveArchive: a live archive's fragblobs are served under their
+// relative names, each decrypted from counter 0 with its track's IV, as
+// ISO-BMFF segments.
+func TestLiveArchive(t *testing.T) {
+	live := filepath.Join(testvectors.Dir, "restore", "live")
+	p, err := restore.NewPlan([]restore.Document{{Name: "v3.json", Data: testvectors.Read(t, "restore/live/keys/v3.json")}}, nil)
+	require.NoError(t, err)
+	ts, _ := newServer(t, restore.Dir{Root: filepath.Join(live, "enc")}, p, nil)
+	n := 0
+	err = filepath.WalkDir(filepath.Join(live, "plain"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join(live, "plain"), path)
+		want, err := os.ReadFile(path)
+		require.NoError(t, err)
+		// "audio_eng=128000/0": '=' is escaped as a client would.
+		resp, body := get(t, "GET", ts.URL+"/"+strings.ReplaceAll(filepath.ToSlash(rel), "=", "%3D"))
+		require.Equal(t, http.StatusOK, resp.StatusCode, rel)
+		require.Equal(t, want, body, rel)
+		if strings.Contains(rel, "/") {
+			require.Equal(t, "video/mp4", resp.Header.Get("Content-Type"), rel)
+		}
+		n++
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 9, n)
+}
