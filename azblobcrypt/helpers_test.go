@@ -1,16 +1,11 @@
 package azblobcrypt_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/aes"
-	"encoding/binary"
-	"encoding/hex"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +19,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
 )
 
 // testBlockSize keeps the many-block cases small and fast.
@@ -110,52 +106,11 @@ func uncommitted(t *testing.T, blobURL string) []string {
 	return ids
 }
 
-// decryptIndependently decrypts ct with something other than blobcrypt:
-// openssl enc, else Python's cryptography, else AES-ECB counter blocks built
-// here straight from SPEC.md. Which one ran is logged.
+// decryptIndependently decrypts ct with something other than blobcrypt
+// (see testvectors.AES256CTR).
 func decryptIndependently(t *testing.T, key contentkey.Key, iv contentkey.IV, ct []byte) []byte {
 	t.Helper()
-	kb := key.Bytes()
-	var ctr [16]byte
-	binary.BigEndian.PutUint64(ctr[:8], uint64(iv))
-	keyHex, ivHex := hex.EncodeToString(kb), hex.EncodeToString(ctr[:])
-	if path, err := exec.LookPath("openssl"); err == nil {
-		cmd := exec.Command(path, "enc", "-d", "-aes-256-ctr", "-K", keyHex, "-iv", ivHex, "-nosalt")
-		cmd.Stdin = bytes.NewReader(ct)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("openssl enc: %v", err)
-		}
-		t.Logf("decrypted %d bytes with %s enc -aes-256-ctr", len(ct), path)
-		return out
-	}
-	const py = `import sys
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-d = Cipher(algorithms.AES(bytes.fromhex(sys.argv[1])), modes.CTR(bytes.fromhex(sys.argv[2]))).decryptor()
-sys.stdout.buffer.write(d.update(sys.stdin.buffer.read()) + d.finalize())`
-	if path, err := exec.LookPath("python3"); err == nil {
-		cmd := exec.Command(path, "-c", py, keyHex, ivHex)
-		cmd.Stdin = bytes.NewReader(ct)
-		if out, err := cmd.Output(); err == nil {
-			t.Logf("decrypted %d bytes with python3 cryptography", len(ct))
-			return out
-		}
-	}
-	t.Logf("no openssl or python3 cryptography: decrypting with AES-ECB counter blocks per SPEC.md")
-	block, err := aes.NewCipher(kb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]byte, len(ct))
-	var ks [16]byte
-	for off := 0; off < len(ct); off += 16 {
-		binary.BigEndian.PutUint64(ctr[8:], uint64(off/16))
-		block.Encrypt(ks[:], ctr[:])
-		for i := off; i < min(off+16, len(ct)); i++ {
-			out[i] = ct[i] ^ ks[i-off]
-		}
-	}
-	return out
+	return testvectors.AES256CTR(t, key.Bytes(), uint64(iv), ct)
 }
 
 // requestLog records the HTTP requests a client sends, after retries.

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -17,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 )
@@ -134,6 +138,67 @@ func BlobURL(containerSAS, name string) string {
 	return containerSAS + "/" + name
 }
 
+// PutBlocks uploads data as the block blob name in the container of the
+// SAS URL sasURL with plain HTTP Put Block requests of blockSize bytes and
+// one Put Block List, as a service upload of a large file left it.
+func PutBlocks(t testing.TB, sasURL, name string, data []byte, blockSize int) {
+	t.Helper()
+	u, err := url.Parse(BlobURL(sasURL, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list bytes.Buffer
+	list.WriteString(`<?xml version="1.0" encoding="utf-8"?><BlockList>`)
+	for i := 0; i == 0 || i*blockSize < len(data); i++ {
+		id := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "block-%06d", i))
+		q := u.Query()
+		q.Set("comp", "block")
+		q.Set("blockid", id)
+		bu := *u
+		bu.RawQuery = q.Encode()
+		put(t, bu.String(), data[i*blockSize:min(len(data), (i+1)*blockSize)], nil)
+		fmt.Fprintf(&list, "<Latest>%s</Latest>", id)
+	}
+	list.WriteString("</BlockList>")
+	q := u.Query()
+	q.Set("comp", "blocklist")
+	bu := *u
+	bu.RawQuery = q.Encode()
+	put(t, bu.String(), list.Bytes(), nil)
+}
+
+// put sends one plain HTTP PUT and fails the test unless storage answers
+// 201 Created.
+func put(t testing.TB, u string, body []byte, header http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("x-ms-version", "2021-08-06")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT %s: %s: %s", redact(u), resp.Status, b)
+	}
+}
+
+func redact(u string) string {
+	for i := 0; i < len(u); i++ {
+		if u[i] == '?' {
+			return u[:i]
+		}
+	}
+	return u
+}
+
 // PutFiles uploads every file under dir to the container with plain HTTP
 // Put Blob requests (not with amscrypt's code, nor with the SDK), as the
 // service's own uploads left them: the source blobs of a restore are made
@@ -175,4 +240,123 @@ func PutFiles(t testing.TB, sasURL, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Watch polls a destination container directly (not through any proxy the
+// code under test talks to) while a run writes into it, and fails the test
+// if the container ever holds a committed blob that is not one of the
+// asset's files with its plaintext: every blob must at all times be absent,
+// staged but uncommitted, or complete and correct, and nothing else
+// (marker, state or lock blobs) may appear.
+type Watch struct {
+	t      testing.TB
+	client *container.Client
+	want   map[string]string        // name -> SHA-256 of the plaintext, hex
+	seen   map[azcore.ETag]struct{} // blob versions checked
+	polls  int
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// WatchDest starts watching the container of the SAS URL sasURL (which
+// must grant list and read) for the files want names.
+func WatchDest(t testing.TB, sasURL string, want map[string]string) *Watch {
+	t.Helper()
+	c, err := container.NewClientWithNoCredential(sasURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Watch{t: t, client: c, want: want, seen: map[azcore.ETag]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			w.check()
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// check lists the committed blobs once, verifies the versions not seen
+// yet, and returns the names found.
+func (w *Watch) check() map[string]bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w.polls++
+	found := map[string]bool{}
+	pager := w.client.NewListBlobsFlatPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			w.t.Errorf("listing the destination: %v", err)
+			return found
+		}
+		for _, b := range page.Segment.BlobItems {
+			name := *b.Name
+			found[name] = true
+			want, ok := w.want[name]
+			if !ok {
+				w.t.Errorf("the destination holds %q, which is not a file of the asset", name)
+				continue
+			}
+			if _, ok := w.seen[*b.Properties.ETag]; ok {
+				continue
+			}
+			resp, err := w.client.NewBlobClient(name).DownloadStream(ctx, nil)
+			if err != nil {
+				continue // replaced since the listing; the next poll sees it
+			}
+			h := sha256.New()
+			n, err := io.Copy(h, resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				w.t.Errorf("reading %s: %v", name, err)
+				continue
+			}
+			if got := hex.EncodeToString(h.Sum(nil)); got != want {
+				w.t.Errorf("committed blob %s (%d bytes) is not the plaintext: SHA-256 %s, want %s", name, n, got, want)
+			}
+			w.seen[*resp.ETag] = struct{}{}
+		}
+	}
+	return found
+}
+
+// Finish stops polling and checks that the container holds every file of
+// the asset, correct.
+func (w *Watch) Finish() {
+	w.t.Helper()
+	close(w.stop)
+	<-w.done
+	found := w.check()
+	for name := range w.want {
+		if !found[name] {
+			w.t.Errorf("%s was not restored", name)
+		}
+	}
+	w.t.Logf("destination checked %d times, %d blob versions verified", w.polls, len(w.seen))
+}
+
+// Uncommitted returns the number of blocks staged but not committed for
+// the blob name in the container of the SAS URL sasURL.
+func Uncommitted(t testing.TB, sasURL, name string) int {
+	t.Helper()
+	c, err := blockblob.NewClientWithNoCredential(BlobURL(sasURL, name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := c.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+	if bloberror.HasCode(err, bloberror.BlobNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatalf("get block list of %s: %v", name, err)
+	}
+	return len(resp.UncommittedBlocks)
 }
