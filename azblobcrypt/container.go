@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
@@ -45,13 +46,22 @@ type Container struct {
 	client *container.Client
 	url    string // without the SAS
 	o      ContainerOptions
+	retry  *retrier
 }
 
 // ContainerOptions tune a Container. The zero value reads and writes
-// DefaultBlockSize blocks, DefaultConcurrency at a time per file.
+// DefaultBlockSize blocks, DefaultConcurrency at a time per file, and gives
+// up after DefaultGiveUpAfter of failures.
 type ContainerOptions struct {
-	BlockSize     int64
-	Concurrency   int
+	BlockSize   int64
+	Concurrency int
+	// GiveUpAfter is how long one storage operation may keep failing
+	// before it fails with ErrGaveUp, and with it every later operation of
+	// the Container; 0 means DefaultGiveUpAfter.
+	GiveUpAfter time.Duration
+	// ClientOptions configure the SDK client. The zero fields of its Retry
+	// take this package's defaults (DefaultTryTimeout; back-off from 1 s
+	// to 30 s; as many tries as GiveUpAfter allows).
 	ClientOptions *container.ClientOptions
 }
 
@@ -78,11 +88,26 @@ func NewContainer(sasURL string, opts *ContainerOptions) (*Container, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("azblobcrypt: %s is not a container URL", quoteURL(redactURL(sasURL)))
 	}
-	client, err := container.NewClientWithNoCredential(sasURL, o.ClientOptions)
+	co := withFailureLog((*blob.ClientOptions)(o.ClientOptions))
+	r, err := newRetrier(o.GiveUpAfter, co.Retry)
+	if err != nil {
+		return nil, err
+	}
+	client, err := container.NewClientWithNoCredential(sasURL, (*container.ClientOptions)(co))
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: %s: %w", redactURL(sasURL), err)
 	}
-	return &Container{client: client, url: redactURL(sasURL), o: o}, nil
+	return &Container{client: client, url: redactURL(sasURL), o: o, retry: r}, nil
+}
+
+// GaveUp returns the error of the first operation on the container that
+// storage failed for the whole GiveUpAfter, after which every operation
+// fails at once; nil if none did.
+func (c *Container) GaveUp() error {
+	if c.retry.gaveUp.Err() == nil {
+		return nil
+	}
+	return c.retry.firstErr
 }
 
 // String is the container's URL without its SAS.
@@ -97,9 +122,11 @@ func (c *Container) List(ctx context.Context) ([]restore.SourceFile, error) {
 	var files []restore.SourceFile
 	pager := c.client.NewListBlobsFlatPager(nil)
 	for pager.More() {
-		page, err := pager.NextPage(ctx)
+		page, err := do(c.retry, ctx, "list blobs of", c.url, func(ctx context.Context, _ *failureLog) (container.ListBlobsFlatResponse, error) {
+			return pager.NextPage(ctx)
+		})
 		if err != nil {
-			return nil, storageError("list blobs of", c.url, err)
+			return nil, err
 		}
 		for _, b := range page.Segment.BlobItems {
 			if b.Name == nil || *b.Name == migrateLease {
@@ -127,7 +154,7 @@ func (c *Container) List(ctx context.Context) ([]restore.SourceFile, error) {
 // with ErrBlobChanged if the blob is no longer the version listed.
 func (c *Container) Open(ctx context.Context, f restore.SourceFile) (io.ReaderAt, io.Closer, error) {
 	r := &blobRanges{ctx: ctx, size: f.Size, rangeReader: rangeReader{
-		client: c.client.NewBlobClient(f.Path), url: c.url + "/" + f.Path, etag: azcore.ETag(f.Tag)}}
+		client: c.client.NewBlobClient(f.Path), url: c.url + "/" + f.Path, etag: azcore.ETag(f.Tag), retry: c.retry}}
 	return r, io.NopCloser(nil), nil
 }
 
@@ -162,18 +189,19 @@ func (b *blobRanges) ReadAt(p []byte, off int64) (int, error) {
 // Existing returns the committed blob at path, or nil if there is none.
 func (c *Container) Existing(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error) {
 	client := c.client.NewBlobClient(path)
-	props, err := client.GetProperties(ctx, nil)
+	props, err := do(c.retry, ctx, "get properties", c.url+"/"+path, func(ctx context.Context, _ *failureLog) (blob.GetPropertiesResponse, error) {
+		return client.GetProperties(ctx, nil)
+	})
 	if err != nil {
-		se := storageError("get properties", c.url+"/"+path, err)
-		if errors.Is(se, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) {
 			return nil, 0, nil, nil
 		}
-		return nil, 0, nil, se
+		return nil, 0, nil, err
 	}
 	if props.ContentLength == nil {
 		return nil, 0, nil, fmt.Errorf("azblobcrypt: get properties %s/%s: storage sent no blob size", c.url, path)
 	}
-	r := &blobRanges{ctx: ctx, size: *props.ContentLength, rangeReader: rangeReader{client: client, url: c.url + "/" + path}}
+	r := &blobRanges{ctx: ctx, size: *props.ContentLength, rangeReader: rangeReader{client: client, url: c.url + "/" + path, retry: c.retry}}
 	if props.ETag != nil {
 		r.etag = *props.ETag
 	}
@@ -191,7 +219,7 @@ func (c *Container) Create(ctx context.Context, path string, info restore.Output
 	ctx, cancel := context.WithCancel(ctx)
 	w := &blockWriter{
 		ctx: ctx, cancel: cancel, client: c.client.NewBlockBlobClient(path), url: c.url + "/" + path,
-		info: info, blockSize: int(min(c.o.BlockSize, max(info.Size, 1))),
+		retry: c.retry, info: info, blockSize: int(min(c.o.BlockSize, max(info.Size, 1))),
 		sem: make(chan struct{}, c.o.Concurrency),
 	}
 	// Block ids are fixed by the destination and the source version, so
@@ -209,6 +237,7 @@ type blockWriter struct {
 	cancel    context.CancelFunc
 	client    *blockblob.Client
 	url       string
+	retry     *retrier
 	info      restore.OutputInfo
 	blockSize int
 	idPrefix  [16]byte
@@ -271,7 +300,8 @@ func (w *blockWriter) stage() {
 	w.buf = nil
 	var id [20]byte
 	copy(id[:], w.idPrefix[:])
-	binary.BigEndian.PutUint32(id[16:], uint32(len(w.ids)))
+	i := len(w.ids)
+	binary.BigEndian.PutUint32(id[16:], uint32(i))
 	bid := base64.StdEncoding.EncodeToString(id[:])
 	w.ids = append(w.ids, bid)
 	select {
@@ -284,11 +314,13 @@ func (w *blockWriter) stage() {
 	go func() {
 		defer w.wg.Done()
 		defer func() { <-w.sem }()
-		_, err := w.client.StageBlock(w.ctx, bid, streaming.NopCloser(bytes.NewReader(buf)), nil)
+		_, err := do(w.retry, w.ctx, fmt.Sprintf("stage block %d of", i), w.url, func(ctx context.Context, _ *failureLog) (blockblob.StageBlockResponse, error) {
+			return w.client.StageBlock(ctx, bid, streaming.NopCloser(bytes.NewReader(buf)), nil)
+		})
 		b := buf[:0]
 		w.pool.Put(&b)
 		if err != nil {
-			w.fail(storageError(fmt.Sprintf("stage block %d of", len(w.ids)-1), w.url, err))
+			w.fail(err)
 		}
 	}()
 }
@@ -312,12 +344,11 @@ func (w *blockWriter) Commit(sum string) error {
 	}
 	if len(w.ids) == 0 {
 		// The whole blob is in w.buf (or it is empty): one Put Blob.
-		_, err := w.client.Upload(w.ctx, streaming.NopCloser(bytes.NewReader(w.buf)),
-			&blockblob.UploadOptions{HTTPHeaders: headers, Metadata: meta})
-		if err != nil {
-			return storageError("put", w.url, err)
-		}
-		return nil
+		_, err := do(w.retry, w.ctx, "put", w.url, func(ctx context.Context, _ *failureLog) (blockblob.UploadResponse, error) {
+			return w.client.Upload(ctx, streaming.NopCloser(bytes.NewReader(w.buf)),
+				&blockblob.UploadOptions{HTTPHeaders: headers, Metadata: meta})
+		})
+		return err
 	}
 	if len(w.buf) > 0 {
 		w.stage()
@@ -326,11 +357,10 @@ func (w *blockWriter) Commit(sum string) error {
 	if err := w.failed(); err != nil {
 		return err
 	}
-	_, err := w.client.CommitBlockList(w.ctx, w.ids, &blockblob.CommitBlockListOptions{HTTPHeaders: headers, Metadata: meta})
-	if err != nil {
-		return storageError("commit block list of", w.url, err)
-	}
-	return nil
+	_, err := do(w.retry, w.ctx, "commit block list of", w.url, func(ctx context.Context, _ *failureLog) (blockblob.CommitBlockListResponse, error) {
+		return w.client.CommitBlockList(ctx, w.ids, &blockblob.CommitBlockListOptions{HTTPHeaders: headers, Metadata: meta})
+	})
+	return err
 }
 
 // Abort stops staging. Staged blocks stay uncommitted (storage drops them

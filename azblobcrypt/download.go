@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -41,11 +42,18 @@ type rangeReader struct {
 	client *blob.Client
 	url    string
 	etag   azcore.ETag // "" pins nothing
+	retry  *retrier
 }
 
 // ReaderOptions tune NewReaderAt. The zero value is ready to use.
 type ReaderOptions struct {
-	// ClientOptions configure the SDK client: retry policy, transport.
+	// GiveUpAfter is how long one storage request (a ranged GET, resumed
+	// reads of its body included) may keep failing before it fails with
+	// ErrGaveUp, and with it every later read; 0 means DefaultGiveUpAfter.
+	GiveUpAfter time.Duration
+	// ClientOptions configure the SDK client: retry policy, transport. The
+	// zero fields of its Retry take this package's defaults (see
+	// ContainerOptions).
 	ClientOptions *blob.ClientOptions
 }
 
@@ -58,22 +66,29 @@ func NewReaderAt(ctx context.Context, blobURL string, key contentkey.Key, iv con
 	if err != nil {
 		return nil, err
 	}
-	var co *blob.ClientOptions
+	var o ReaderOptions
 	if opts != nil {
-		co = opts.ClientOptions
+		o = *opts
+	}
+	co := withFailureLog(o.ClientOptions)
+	retry, err := newRetrier(o.GiveUpAfter, co.Retry)
+	if err != nil {
+		return nil, err
 	}
 	client, err := blob.NewClientWithNoCredential(blobURL, co)
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: %s: %w", redactURL(blobURL), err)
 	}
-	props, err := client.GetProperties(ctx, nil)
+	props, err := do(retry, ctx, "get properties", blobURL, func(ctx context.Context, _ *failureLog) (blob.GetPropertiesResponse, error) {
+		return client.GetProperties(ctx, nil)
+	})
 	if err != nil {
-		return nil, storageError("get properties", blobURL, err)
+		return nil, err
 	}
 	if props.ContentLength == nil || *props.ContentLength < 0 {
 		return nil, fmt.Errorf("azblobcrypt: get properties %s: storage sent no blob size", redactURL(blobURL))
 	}
-	r := &ReaderAt{ctx: ctx, rangeReader: rangeReader{client: client, url: blobURL}, size: *props.ContentLength, cipher: c}
+	r := &ReaderAt{ctx: ctx, rangeReader: rangeReader{client: client, url: blobURL, retry: retry}, size: *props.ContentLength, cipher: c}
 	if props.ETag != nil {
 		r.etag = *props.ETag
 	}
@@ -120,20 +135,19 @@ func (r *rangeReader) readRange(ctx context.Context, p []byte, off int64) (int, 
 	if r.etag != "" {
 		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &r.etag}}
 	}
-	resp, err := r.client.DownloadStream(ctx, o)
-	if err != nil {
-		return 0, storageError(op, r.url, err)
-	}
-	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: retryReads})
-	defer body.Close()
-	n, err := io.ReadFull(body, p)
-	if err != nil {
+	return do(r.retry, ctx, op, r.url, func(ctx context.Context, log *failureLog) (int, error) {
+		resp, err := r.client.DownloadStream(ctx, o)
+		if err != nil {
+			return 0, err
+		}
+		body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: retryReads, OnFailedRead: log.readFailed})
+		defer body.Close()
+		n, err := io.ReadFull(body, p)
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return n, storageError(op, r.url, err)
-	}
-	return n, nil
+		return n, err
+	})
 }
 
 // DownloadOptions tune DownloadFile. The zero value downloads the whole

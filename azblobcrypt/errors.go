@@ -30,8 +30,9 @@ var (
 	ErrForbidden = errors.New("azblobcrypt: access denied by storage")
 	// ErrNotFound: the container or blob does not exist (HTTP 404).
 	ErrNotFound = errors.New("azblobcrypt: not found in storage")
-	// ErrThrottled: storage stayed busy or failing (HTTP 500 or 503) after
-	// the SDK's retries.
+	// ErrThrottled: storage answered 500 or 503 to the last try the retry
+	// policy allowed (with this package's defaults, tries go on until
+	// GiveUpAfter, and the error is then ErrGaveUp).
 	ErrThrottled = errors.New("azblobcrypt: storage busy or failing")
 	// ErrBlobChanged: the blob was replaced while it was being read, so
 	// the bytes already read and the ones to come belong to different blobs
@@ -56,6 +57,9 @@ type StorageError struct {
 	kind   error
 	err    error
 	expiry string // the SAS's se= time when it lies in the past
+
+	gaveUp time.Duration // with ErrGaveUp: how long storage failed every try
+	last   string        // with ErrGaveUp: the last failure seen, or ""
 }
 
 // Error returns one line: operation, URL, what went wrong and the status.
@@ -63,6 +67,13 @@ func (e *StorageError) Error() string {
 	u := e.URL
 	if strings.ContainsFunc(u, unicode.IsControl) || strings.ContainsRune(u, ' ') {
 		u = strconv.Quote(u) // a URL from outside must not break the line
+	}
+	if e.gaveUp != 0 {
+		last := ""
+		if e.last != "" {
+			last = " (last: " + strings.Join(strings.Fields(strings.Map(dropControl, e.last)), " ") + ")"
+		}
+		return fmt.Sprintf("azblobcrypt: %s %s: storage failed every try for %v%s; gave up, run again to resume", e.Op, u, e.gaveUp, last)
 	}
 	if e.StatusCode == 0 {
 		// The SDK's texts span lines (a ResponseError without a response
@@ -80,8 +91,11 @@ func (e *StorageError) Error() string {
 
 // Unwrap returns the kind (ErrForbidden, ...) and the SDK's error.
 func (e *StorageError) Unwrap() []error {
-	if e.kind == nil {
+	switch {
+	case e.kind == nil:
 		return []error{e.err}
+	case e.err == nil:
+		return []error{e.kind}
 	}
 	return []error{e.kind, e.err}
 }
@@ -119,6 +133,15 @@ func (e *StorageError) hint() string {
 		return "storage is busy or failing and the retries ran out; try again later or with less concurrency"
 	}
 	return "storage refused the request"
+}
+
+// dropControl maps control characters, which would break the one line,
+// to spaces.
+func dropControl(r rune) rune {
+	if unicode.IsControl(r) {
+		return ' '
+	}
+	return r
 }
 
 // storageError turns an error from the SDK into a *StorageError; context

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -61,7 +62,13 @@ type UploadOptions struct {
 	// plaintext bytes done (blocks found already staged included) and the
 	// total. Calls never overlap.
 	Progress func(done, total int64)
-	// ClientOptions configure the SDK client: retry policy, transport.
+	// GiveUpAfter is how long one storage request (staging a block,
+	// committing) may keep failing before the upload fails with ErrGaveUp;
+	// 0 means DefaultGiveUpAfter. What was staged stays for a resume.
+	GiveUpAfter time.Duration
+	// ClientOptions configure the SDK client: retry policy, transport. The
+	// zero fields of its Retry take this package's defaults (see
+	// ContainerOptions).
 	ClientOptions *blob.ClientOptions
 
 	// blockStaged, if set, is called with the index of each block this run
@@ -277,6 +284,7 @@ type upload struct {
 
 	cipher *blobcrypt.Cipher
 	client *blockblob.Client
+	retry  *retrier
 }
 
 // run stages the blocks storage does not hold yet and commits the block
@@ -286,7 +294,11 @@ func (u *upload) run(ctx context.Context) error {
 	if u.cipher, err = blobcrypt.NewCipher(u.key, u.iv); err != nil {
 		return err
 	}
-	u.client, err = blockblob.NewClientWithNoCredential(u.blobURL, (*blockblob.ClientOptions)(u.o.ClientOptions))
+	co := withFailureLog(u.o.ClientOptions)
+	if u.retry, err = newRetrier(u.o.GiveUpAfter, co.Retry); err != nil {
+		return err
+	}
+	u.client, err = blockblob.NewClientWithNoCredential(u.blobURL, (*blockblob.ClientOptions)(co))
 	if err != nil {
 		return fmt.Errorf("azblobcrypt: %s: %w", redactURL(u.blobURL), err)
 	}
@@ -315,10 +327,12 @@ func (u *upload) run(ctx context.Context) error {
 	if err := u.checkBeforeCommit(); err != nil {
 		return err
 	}
-	_, err = u.client.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+	_, err = do(u.retry, ctx, fmt.Sprintf("commit %d blocks", nblocks), u.blobURL, func(ctx context.Context, _ *failureLog) (blockblob.CommitBlockListResponse, error) {
+		return u.client.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
+			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+		})
 	})
-	return storageError(fmt.Sprintf("commit %d blocks", nblocks), u.blobURL, err)
+	return err
 }
 
 func (u *upload) checkBeforeCommit() error {
@@ -332,10 +346,12 @@ func (u *upload) commitEmpty(ctx context.Context) error {
 	if err := u.checkBeforeCommit(); err != nil {
 		return err
 	}
-	_, err := u.client.Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+	_, err := do(u.retry, ctx, "upload empty blob", u.blobURL, func(ctx context.Context, _ *failureLog) (blockblob.UploadResponse, error) {
+		return u.client.Upload(ctx, streaming.NopCloser(bytes.NewReader(nil)), &blockblob.UploadOptions{
+			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("application/octet-stream")},
+		})
 	})
-	return storageError("upload empty blob", u.blobURL, err)
+	return err
 }
 
 func (u *upload) blockLen(i int) int64 {
@@ -345,7 +361,7 @@ func (u *upload) blockLen(i int) int64 {
 // missing returns the indexes of the blocks storage does not hold yet, and
 // the plaintext bytes in those it does.
 func (u *upload) missing(ctx context.Context, ids []string) (todo []int, done int64, err error) {
-	staged, err := uncommittedBlocks(ctx, u.client, u.blobURL)
+	staged, err := uncommittedBlocks(ctx, u.retry, u.client, u.blobURL)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -375,8 +391,11 @@ func (u *upload) stage(ctx context.Context, ids []string, todo []int, done int64
 				return nil, fmt.Errorf("azblobcrypt: reading source at offset %d: %w", off+int64(n), err)
 			}
 			u.cipher.XORKeyStreamAt(b, b, off)
-			if _, err := u.client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil); err != nil {
-				return nil, storageError(fmt.Sprintf("stage block %d of %d", i+1, len(ids)), u.blobURL, err)
+			op := fmt.Sprintf("stage block %d of %d", i+1, len(ids))
+			if _, err := do(u.retry, ctx, op, u.blobURL, func(ctx context.Context, _ *failureLog) (blockblob.StageBlockResponse, error) {
+				return u.client.StageBlock(ctx, ids[i], streaming.NopCloser(bytes.NewReader(b)), nil)
+			}); err != nil {
+				return nil, err
 			}
 			return b, nil
 		},
@@ -394,13 +413,15 @@ func (u *upload) stage(ctx context.Context, ids []string, todo []int, done int64
 
 // uncommittedBlocks returns the sizes of the blocks staged but not
 // committed, by id. A blob that does not exist yet has none.
-func uncommittedBlocks(ctx context.Context, client *blockblob.Client, blobURL string) (map[string]int64, error) {
-	resp, err := client.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+func uncommittedBlocks(ctx context.Context, r *retrier, client *blockblob.Client, blobURL string) (map[string]int64, error) {
+	resp, err := do(r, ctx, "list staged blocks", blobURL, func(ctx context.Context, _ *failureLog) (blockblob.GetBlockListResponse, error) {
+		return client.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+	})
 	if bloberror.HasCode(err, bloberror.BlobNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageError("list staged blocks", blobURL, err)
+		return nil, err
 	}
 	m := make(map[string]int64, len(resp.UncommittedBlocks))
 	for _, b := range resp.UncommittedBlocks {

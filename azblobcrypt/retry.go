@@ -1,0 +1,244 @@
+package azblobcrypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+)
+
+// How long storage operations are retried. Every request, and every body
+// read that broke off and is resumed, belongs to one operation (list a page,
+// read a range, stage a block, commit); an operation is retried until it
+// succeeds, fails in a way no retry mends (403, 404, 412), or GiveUpAfter
+// has passed since it began. The first operation to give up makes every
+// later operation of the same Container, upload or ReaderAt fail at once
+// with the same error, and cuts short those still retrying: storage that
+// failed every try for that long is not answering.
+//
+// With the defaults a command facing storage that never answers gives up
+// within 3 minutes: an operation starts at most when the faults begin, the
+// first one in flight then gives up at most DefaultGiveUpAfter (2 min)
+// later, whatever its try was doing (a per-try timeout, a stall, a wait for
+// Retry-After or back-off: the operation's deadline cuts them all), and
+// everything after it fails at once. What remains is writing the report.
+const (
+	// DefaultGiveUpAfter is how long one operation may keep failing when
+	// GiveUpAfter is 0.
+	DefaultGiveUpAfter = 2 * time.Minute
+	// DefaultTryTimeout bounds one try of a request, its body included,
+	// when ClientOptions.Retry.TryTimeout is 0: a response that stalls is
+	// abandoned and retried. A 4 MiB block or 2 MiB range needs at least
+	// 70 KB/s to move within it.
+	DefaultTryTimeout = time.Minute
+	// MaxGiveUpAfter bounds GiveUpAfter.
+	MaxGiveUpAfter = 24 * time.Hour
+)
+
+// The back-off between tries when ClientOptions.Retry leaves it 0: from
+// 1 s, doubling, at most 30 s (and a Retry-After storage sends, up to
+// 30 s). The number of tries is bounded by GiveUpAfter, not counted.
+const (
+	defaultRetryDelay    = time.Second
+	defaultMaxRetryDelay = 30 * time.Second
+	unboundedRetries     = 1 << 20
+)
+
+// ErrGaveUp is matched by the error of an operation that storage failed
+// for the whole GiveUpAfter (resets, 500s, 503s, stalls), and of every
+// operation after it.
+var ErrGaveUp = errors.New("azblobcrypt: storage kept failing; gave up")
+
+// retrier runs the storage operations of one Container, upload or ReaderAt
+// under one retry budget.
+type retrier struct {
+	giveUp time.Duration
+	retry  policy.RetryOptions // per call, so that other users of the client keep theirs
+
+	once     sync.Once
+	gaveUp   context.Context // done once an operation gave up
+	trip     context.CancelFunc
+	firstErr *StorageError // the error of the first operation that gave up
+}
+
+// newRetrier returns the retrier for giveUp (0: the default) and the
+// client's retry options, whose zero fields take this package's defaults.
+func newRetrier(giveUp time.Duration, retry policy.RetryOptions) (*retrier, error) {
+	switch {
+	case giveUp == 0:
+		giveUp = DefaultGiveUpAfter
+	case giveUp < 0 || giveUp > MaxGiveUpAfter:
+		return nil, fmt.Errorf("%w: GiveUpAfter %v is not between 0 and %v", ErrInvalidOptions, giveUp, MaxGiveUpAfter)
+	}
+	if retry.MaxRetries == 0 {
+		retry.MaxRetries = unboundedRetries
+	}
+	if retry.TryTimeout == 0 {
+		retry.TryTimeout = DefaultTryTimeout
+	}
+	if retry.RetryDelay == 0 {
+		retry.RetryDelay = defaultRetryDelay
+	}
+	if retry.MaxRetryDelay == 0 {
+		retry.MaxRetryDelay = defaultMaxRetryDelay
+	}
+	r := &retrier{giveUp: giveUp, retry: retry}
+	r.gaveUp, r.trip = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// withFailureLog returns a copy of opts (which may be nil) whose pipeline
+// records each failed try for the error of an operation that gives up.
+func withFailureLog(opts *blob.ClientOptions) *blob.ClientOptions {
+	var o blob.ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.PerRetryPolicies = append(append([]policy.Policy(nil), o.PerRetryPolicies...), logFailures{})
+	return &o
+}
+
+// errOutOfTime and errGaveUpElsewhere are the causes an operation's context
+// is cancelled with.
+var (
+	errOutOfTime       = errors.New("out of time")
+	errGaveUpElsewhere = errors.New("another operation gave up")
+)
+
+// do runs one operation, f, under the budget, and returns what f returned;
+// op and blobURL name it in an error, which is a *StorageError or a context
+// error of ctx.
+func do[T any](r *retrier, ctx context.Context, op, blobURL string, f func(ctx context.Context, log *failureLog) (T, error)) (T, error) {
+	var zero T
+	if err := r.failed(op, blobURL); err != nil {
+		return zero, err
+	}
+	octx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(r.giveUp, func() { cancel(errOutOfTime) })
+	defer timer.Stop()
+	stop := context.AfterFunc(r.gaveUp, func() { cancel(errGaveUpElsewhere) })
+	defer stop()
+	log := &failureLog{ctx: octx, tryTimeout: r.retry.TryTimeout}
+	octx = context.WithValue(policy.WithRetryOptions(octx, r.retry), failureLogKey{}, log)
+
+	v, err := f(octx, log)
+	if err == nil {
+		return v, nil
+	}
+	if ctx.Err() == nil {
+		switch context.Cause(octx) {
+		case errOutOfTime:
+			// Not wrapping err: it is the cancellation this package
+			// caused, and the caller did not cancel anything.
+			e := &StorageError{Op: op, URL: redactURL(blobURL), kind: ErrGaveUp, gaveUp: r.giveUp, last: log.last()}
+			r.giveUpWith(e)
+			return v, e
+		case errGaveUpElsewhere:
+			return v, r.failed(op, blobURL)
+		}
+	}
+	return v, storageError(op, blobURL, err)
+}
+
+// giveUpWith records e as the reason every operation from now on fails.
+func (r *retrier) giveUpWith(e *StorageError) {
+	r.once.Do(func() {
+		r.firstErr = e
+		r.trip()
+	})
+}
+
+// failed returns, once an operation gave up, the error for op on blobURL:
+// what the first one met, under this operation's name.
+func (r *retrier) failed(op, blobURL string) error {
+	if r.gaveUp.Err() == nil {
+		return nil
+	}
+	f := r.firstErr
+	if f.Op == op && f.URL == redactURL(blobURL) {
+		return f
+	}
+	e := *f
+	e.Op, e.URL = op, redactURL(blobURL)
+	return &e
+}
+
+// failureLog keeps what went wrong last in one operation, for the message
+// of an operation that gives up ("last: HTTP 503 ServerBusy").
+type failureLog struct {
+	ctx        context.Context // the operation's; failures after it ended are its own doing
+	tryTimeout time.Duration
+	mu         sync.Mutex
+	msg        string
+}
+
+type failureLogKey struct{}
+
+func (l *failureLog) record(msg string) {
+	if l.ctx.Err() != nil {
+		return
+	}
+	l.mu.Lock()
+	l.msg = msg
+	l.mu.Unlock()
+}
+
+func (l *failureLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.msg
+}
+
+// readFailed is a blob.RetryReaderOptions.OnFailedRead that records a body
+// that broke off.
+func (l *failureLog) readFailed(_ int32, err error, _ blob.HTTPRange, _ bool) {
+	l.record("the response body broke off: " + describe(err))
+}
+
+// logFailures is a per-try policy that records each failed try in the
+// operation's failureLog, if it runs under one.
+type logFailures struct{}
+
+func (logFailures) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	l, ok := req.Raw().Context().Value(failureLogKey{}).(*failureLog)
+	if !ok {
+		return resp, err
+	}
+	switch {
+	case err != nil && req.Raw().Context().Err() != nil:
+		l.record(fmt.Sprintf("no complete answer within the per-try timeout of %v", l.tryTimeout))
+	case err != nil:
+		l.record(describe(err))
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		msg := fmt.Sprintf("HTTP %d", resp.StatusCode)
+		if code := resp.Header.Get("x-ms-error-code"); code != "" {
+			msg += " " + code
+		}
+		l.record(msg)
+	}
+	return resp, err
+}
+
+// describe is err's text in one line, without the URL (and SAS) a
+// transport error carries.
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
