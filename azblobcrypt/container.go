@@ -208,10 +208,11 @@ func (c *Container) Existing(ctx context.Context, path string) (io.ReaderAt, int
 	return r, r.size, io.NopCloser(nil), nil
 }
 
-// Create starts the block blob at path. Writes fill blocks that are staged
-// in the background; Commit waits for them and commits the block list with
-// the Content-Type and the metadata (plaintext SHA-256, source ETag).
-// Nothing is committed before that.
+// Create starts the block blob at path. A blob of one block is put whole
+// on Commit. A larger one is written in blocks staged in the background as
+// Writes fill them, and committed on Commit with the Content-Type and the
+// metadata (plaintext SHA-256, source ETag). Nothing is committed before
+// that. Blocks an interrupted run left staged are not staged again.
 func (c *Container) Create(ctx context.Context, path string, info restore.OutputInfo) (restore.Output, error) {
 	if blocks := (info.Size + c.o.BlockSize - 1) / c.o.BlockSize; blocks > MaxBlocks {
 		return nil, fmt.Errorf("%w: %s: %d bytes in blocks of %d is over %d blocks", ErrTooManyBlocks, path, info.Size, c.o.BlockSize, MaxBlocks)
@@ -222,11 +223,9 @@ func (c *Container) Create(ctx context.Context, path string, info restore.Output
 		retry: c.retry, info: info, blockSize: int(min(c.o.BlockSize, max(info.Size, 1))),
 		sem: make(chan struct{}, c.o.Concurrency),
 	}
-	// Block ids are fixed by the destination and the source version, so
-	// that a re-run stages the same ids over whatever an interrupted run
-	// left staged, and an id never stands for another source's bytes.
+	w.ids = make([]string, (info.Size+int64(w.blockSize)-1)/int64(w.blockSize))
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%s", path, info.Size, info.Source.Tag)
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%d", path, info.Size, info.Source.Tag, c.o.BlockSize)
 	copy(w.idPrefix[:], h.Sum(nil))
 	return w, nil
 }
@@ -242,14 +241,17 @@ type blockWriter struct {
 	blockSize int
 	idPrefix  [16]byte
 
-	buf   []byte
-	ids   []string
-	sem   chan struct{} // staging in flight
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	err   error
-	pool  sync.Pool
-	ended bool
+	buf     []byte
+	written int64
+	ids     []string         // by index; each set by the goroutine staging it
+	next    int              // index of the next block to stage
+	staged  map[string]int64 // blocks an earlier run left staged, by id; nil until the first block
+	sem     chan struct{}    // staging in flight
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	err     error
+	pool    sync.Pool
+	ended   bool
 }
 
 func (w *blockWriter) Write(p []byte) (int, error) {
@@ -258,15 +260,23 @@ func (w *blockWriter) Write(p []byte) (int, error) {
 		if err := w.failed(); err != nil {
 			return n, err
 		}
+		if len(w.buf) == w.blockSize {
+			// Full, and more is coming: a blob of several blocks.
+			w.stage()
+			continue
+		}
+		if w.written+int64(len(p)) > w.info.Size {
+			err := fmt.Errorf("azblobcrypt: %s: more than the %d bytes announced", w.url, w.info.Size)
+			w.fail(err)
+			return n, err
+		}
 		if w.buf == nil {
 			w.buf = w.block()
 		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf = w.buf[:len(w.buf)+k]
 		p, n = p[k:], n+k
-		if len(w.buf) == cap(w.buf) {
-			w.stage()
-		}
+		w.written += int64(k)
 	}
 	return n, nil
 }
@@ -293,17 +303,41 @@ func (w *blockWriter) fail(err error) {
 	w.mu.Unlock()
 }
 
-// stage hands the full buffer to a goroutine that stages it; at most
-// Concurrency are in flight, so memory stays at Concurrency+1 blocks.
+// blockID returns the id of block index holding the plaintext b: base64 of
+// the prefix (destination path, size, source version, block size), the
+// index, and the first 12 bytes of b's SHA-256; 44 characters for every
+// block of a blob, as storage requires. An id found staged therefore holds
+// exactly b, whatever run staged it: a re-run with another key or IV, or
+// from a source that changed, cannot commit an earlier run's bytes.
+func (w *blockWriter) blockID(index int, b []byte) string {
+	var id [32]byte
+	copy(id[:16], w.idPrefix[:])
+	binary.BigEndian.PutUint32(id[16:20], uint32(index))
+	sum := sha256.Sum256(b)
+	copy(id[20:], sum[:12])
+	return base64.StdEncoding.EncodeToString(id[:])
+}
+
+// stage hands the full buffer to a goroutine that stages it, unless an
+// earlier run staged the same block; at most Concurrency are in flight, so
+// memory stays at Concurrency+1 blocks. The first call lists the blocks
+// already staged.
 func (w *blockWriter) stage() {
+	if w.staged == nil {
+		staged, err := uncommittedBlocks(w.ctx, w.retry, w.client, w.url)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		w.staged = staged
+		if w.staged == nil {
+			w.staged = map[string]int64{}
+		}
+	}
 	buf := w.buf
 	w.buf = nil
-	var id [20]byte
-	copy(id[:], w.idPrefix[:])
-	i := len(w.ids)
-	binary.BigEndian.PutUint32(id[16:], uint32(i))
-	bid := base64.StdEncoding.EncodeToString(id[:])
-	w.ids = append(w.ids, bid)
+	i := w.next
+	w.next++
 	select {
 	case w.sem <- struct{}{}:
 	case <-w.ctx.Done():
@@ -314,19 +348,27 @@ func (w *blockWriter) stage() {
 	go func() {
 		defer w.wg.Done()
 		defer func() { <-w.sem }()
-		_, err := do(w.retry, w.ctx, fmt.Sprintf("stage block %d of", i), w.url, func(ctx context.Context, _ *failureLog) (blockblob.StageBlockResponse, error) {
-			return w.client.StageBlock(ctx, bid, streaming.NopCloser(bytes.NewReader(buf)), nil)
+		defer func() {
+			b := buf[:0]
+			w.pool.Put(&b)
+		}()
+		id := w.blockID(i, buf)
+		w.ids[i] = id // read by Commit after wg.Wait
+		if n, ok := w.staged[id]; ok && n == int64(len(buf)) {
+			return
+		}
+		op := fmt.Sprintf("stage block %d of", i)
+		_, err := do(w.retry, w.ctx, op, w.url, func(ctx context.Context, _ *failureLog) (blockblob.StageBlockResponse, error) {
+			return w.client.StageBlock(ctx, id, streaming.NopCloser(bytes.NewReader(buf)), nil)
 		})
-		b := buf[:0]
-		w.pool.Put(&b)
 		if err != nil {
 			w.fail(err)
 		}
 	}()
 }
 
-// Commit stages the last block, waits for every block and commits them,
-// or, for a blob of one block, puts it whole.
+// Commit puts a blob of one block whole, or stages the last block, waits
+// for every block and commits them.
 func (w *blockWriter) Commit(sum string) error {
 	if w.ended {
 		return errors.New("azblobcrypt: Commit after Commit or Abort")
@@ -342,7 +384,16 @@ func (w *blockWriter) Commit(sum string) error {
 	if w.info.MimeType != "" {
 		headers = &blob.HTTPHeaders{BlobContentType: &w.info.MimeType}
 	}
-	if len(w.ids) == 0 {
+	if err := w.failed(); err != nil {
+		w.wg.Wait()
+		return err
+	}
+	if w.written != w.info.Size {
+		w.cancel()
+		w.wg.Wait()
+		return fmt.Errorf("azblobcrypt: %s: %d bytes written of the %d announced; not committed", w.url, w.written, w.info.Size)
+	}
+	if w.next == 0 {
 		// The whole blob is in w.buf (or it is empty): one Put Blob.
 		_, err := do(w.retry, w.ctx, "put", w.url, func(ctx context.Context, _ *failureLog) (blockblob.UploadResponse, error) {
 			return w.client.Upload(ctx, streaming.NopCloser(bytes.NewReader(w.buf)),
@@ -364,7 +415,7 @@ func (w *blockWriter) Commit(sum string) error {
 }
 
 // Abort stops staging. Staged blocks stay uncommitted (storage drops them
-// after a week, and a re-run stages the same ids); no blob is committed.
+// after a week, and a re-run reuses them); no blob is committed.
 func (w *blockWriter) Abort() {
 	if w.ended {
 		return
