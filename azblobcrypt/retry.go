@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -230,11 +231,15 @@ func (logFailures) Do(req *policy.Request) (*http.Response, error) {
 }
 
 // describe is err's text in one line, without the URL (and SAS) a
-// transport error carries.
+// transport error carries, or the addresses of a network error.
 func describe(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
 	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
