@@ -10,7 +10,8 @@ import (
 )
 
 const downloadSynopsis = `--key-file F (--iv N | --asset-file F) --url BLOB_URL --out FILE
-       [--offset O [--length L]] [--block-size B] [--workers N] [--force] [--quiet]
+       [--offset O [--length L]] [--block-size B] [--workers N] [--give-up-after T]
+       [--force] [--quiet]
 
 Downloads the encrypted blob at BLOB_URL (blob URL with a SAS query that
 grants read), or the byte range [O, O+L) of it, decrypts it and writes the
@@ -72,7 +73,7 @@ func runDownload(e *cli.Env, args []string) error {
 		}
 		iv, wantSize = af.IV(), af.Size()
 	}
-	r, err := azblobcrypt.NewReaderAt(e.Ctx, u, key, iv, nil)
+	r, err := azblobcrypt.NewReaderAt(e.Ctx, u, key, iv, &azblobcrypt.ReaderOptions{GiveUpAfter: t.giveUp.d})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,8 @@ import (
 )
 
 const restoreSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE]
-       --in DIR|URL [--out DIR|URL] [--check] [--copy-unmatched] [--workers N] [--quiet]
+       --in DIR|URL [--out DIR|URL] [--check] [--copy-unmatched] [--workers N]
+       [--give-up-after T] [--quiet]
    or: restore --batch FILE [--shard K/N] [--pfx FILE | --private-key FILE] [--check] ...
 
 Restores a storage-encrypted asset: every file under --in that the key
@@ -36,8 +37,11 @@ or AssetFile documents, key files, ContentKey entities (opened with --pfx or
 decryption manifests from amscrypt manifest. Before any bulk work the first
 bytes of every file are decrypted and checked against its format, so a wrong
 key or IV fails fast. --check does only that and writes nothing. Running the
-same command again skips the files already restored. Prints one JSON report;
-exits 0 only if nothing failed, went missing or stayed unmatched.
+same command again skips the files already restored (and, in a container,
+the blocks already staged). Failed storage requests are retried; once one
+has failed for --give-up-after (default 2m) every file left fails at once.
+Prints one JSON report; exits 0 only if nothing failed, went missing or
+stayed unmatched.
 
 --batch FILE takes JSON lines, one asset each:
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
@@ -63,12 +67,18 @@ func runRestore(e *cli.Env, args []string) error {
 	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
 	fs.Alias("concurrency", "workers")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	var giveUp giveUpAfter
+	giveUp.define(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *workers < 0 || *workers > restore.MaxWorkers {
 		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
+	if err := giveUp.check(); err != nil {
+		return err
+	}
+	co := &azblobcrypt.ContainerOptions{GiveUpAfter: giveUp.d}
 	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Workers: *workers}
 	if fs.Given("batch") {
 		for _, f := range []string{"in", "out", "keys"} {
@@ -80,7 +90,7 @@ func runRestore(e *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return runBatch(e, *batch, sh, k, opts)
+		return runBatch(e, *batch, sh, k, opts, co)
 	}
 	switch {
 	case fs.Given("shard"):
@@ -94,7 +104,7 @@ func runRestore(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openAsset(e, *in, *out, fs.Given("out"), *check)
+	a, err := openAssetWith(e, *in, *out, fs.Given("out"), *check, co)
 	if err != nil {
 		return err
 	}
@@ -108,15 +118,25 @@ func runRestore(e *cli.Env, args []string) error {
 	if err := printJSON(e, report); err != nil {
 		return err
 	}
-	return reportError(report)
+	return reportError(report, a)
 }
 
-func reportError(r *restore.Report) error {
+// reportError is the one line for a report that is not OK; when storage
+// failed every try for the whole --give-up-after, it says so first.
+func reportError(r *restore.Report, a *asset) error {
 	if r.OK() {
 		return nil
 	}
-	return fmt.Errorf("%d failed, %d missing, %d unmatched (see the report on stdout)",
+	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
 		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
+	for _, end := range []any{a.source, a.sink} {
+		if c, ok := end.(*azblobcrypt.Container); ok {
+			if err := c.GaveUp(); err != nil {
+				return fmt.Errorf("%w; %s", err, counts)
+			}
+		}
+	}
+	return errors.New(counts)
 }
 
 // asset is the two ends of one restore and how to name them in a report.
@@ -134,13 +154,18 @@ func isURL(v string) bool {
 // openAsset turns --in and --out (directories, URLs, @FILE) into a source
 // and a sink, refusing an output directory inside the input one.
 func openAsset(e *cli.Env, in, out string, hasOut, check bool) (*asset, error) {
+	return openAssetWith(e, in, out, hasOut, check, nil)
+}
+
+// openAssetWith is openAsset with containers opened with co.
+func openAssetWith(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*asset, error) {
 	in, err := cli.ReadArg(in, "in")
 	if err != nil {
 		return nil, err
 	}
 	a := &asset{in: in}
 	if isURL(in) {
-		c, err := azblobcrypt.NewContainer(in, nil)
+		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
 			return nil, cli.Usagef("--in: %v", err)
 		}
@@ -156,7 +181,7 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool) (*asset, error) {
 	}
 	a.out = out
 	if isURL(out) {
-		c, err := azblobcrypt.NewContainer(out, nil)
+		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
@@ -213,7 +238,7 @@ type batchReport struct {
 // runBatch restores the batch's assets of this shard one after another;
 // each uses the whole pool of workers. A bad line or a failed asset is
 // reported and the rest go on.
-func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOptions) error {
+func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOptions, co *azblobcrypt.ContainerOptions) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -258,7 +283,7 @@ func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOp
 			if err != nil {
 				return nil, err
 			}
-			a, err := openAsset(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check)
+			a, err := openAssetWith(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check, co)
 			if err != nil {
 				return nil, err
 			}

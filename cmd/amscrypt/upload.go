@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -13,14 +14,16 @@ import (
 )
 
 const uploadSynopsis = `--key-file F --in FILE --url LOCATOR_PATH [--name N] [--iv N]
-       [--block-size B] [--workers N] [--state-dir D] [--quiet]
+       [--block-size B] [--workers N] [--state-dir D] [--give-up-after T] [--quiet]
 
 Encrypts FILE with the content key in the key file and uploads it as the
 block blob N (default: FILE's base name) in the container of the SAS locator
 Path (the container URL with its SAS query). Prints the AssetFile JSON for
 MERGE /Files on stdout. If the upload is interrupted, the same command
 resumes it: the IV is kept in a state file (in --state-dir) until the blob is
-committed, and a state file whose source has changed is refused.`
+committed, and a state file whose source has changed is refused. Failed
+requests are retried; once one has failed for --give-up-after (default 2m)
+the upload stops, and running it again resumes.`
 
 func runUpload(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "upload", uploadSynopsis)
@@ -43,7 +46,7 @@ func runUpload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: t.workers, StateDir: *stateDir}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
 	if fs.Given("iv") {
 		iv, err := contentkey.ParseIV(*ivFlag)
 		if err != nil {
@@ -81,17 +84,19 @@ func runUpload(e *cli.Env, args []string) error {
 	return printJSON(e, af)
 }
 
-// transfer holds the --block-size and --workers (alias --concurrency) that
-// upload and download share.
+// transfer holds the --block-size, --workers (alias --concurrency) and
+// --give-up-after that upload and download share.
 type transfer struct {
 	blockSize cli.Size
 	workers   int
+	giveUp    giveUpAfter
 }
 
 func (t *transfer) flags(fs *cli.FlagSet, blockUsage, workersUsage string) {
 	fs.SizeVar(&t.blockSize, "block-size", blockUsage)
 	fs.IntVar(&t.workers, "workers", azblobcrypt.DefaultConcurrency, workersUsage)
 	fs.Alias("concurrency", "workers")
+	t.giveUp.define(fs)
 }
 
 func (t *transfer) check() error {
@@ -100,6 +105,23 @@ func (t *transfer) check() error {
 		return cli.Usagef("--workers must be 1 to %d", azblobcrypt.MaxConcurrency)
 	case t.blockSize.Set && (t.blockSize.N < 1 || t.blockSize.N > azblobcrypt.MaxBlockSize):
 		return cli.Usagef("--block-size must be 1 byte to %dMiB", azblobcrypt.MaxBlockSize>>20)
+	}
+	return t.giveUp.check()
+}
+
+// giveUpAfter is --give-up-after, which every command that talks to
+// storage takes: how long one storage request may keep failing, retries
+// included, before the command gives up (azblobcrypt's GiveUpAfter).
+type giveUpAfter struct{ d time.Duration }
+
+func (g *giveUpAfter) define(fs *cli.FlagSet) {
+	fs.DurationVar(&g.d, "give-up-after", azblobcrypt.DefaultGiveUpAfter,
+		"how long one storage request may keep failing, retries included, before the command gives up (e.g. 30s, 10m)")
+}
+
+func (g *giveUpAfter) check() error {
+	if g.d < time.Second || g.d > azblobcrypt.MaxGiveUpAfter {
+		return cli.Usagef("--give-up-after must be 1s to %v", azblobcrypt.MaxGiveUpAfter)
 	}
 	return nil
 }
