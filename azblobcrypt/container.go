@@ -35,8 +35,8 @@ const (
 const migrateLease = "__migrate"
 
 // Container is a blob container reached through a SAS URL, as a
-// restore.Source (SAS with list and read) and a restore.Sink (create and
-// write; read to check what an earlier run restored). It reads with ranged
+// restore.Source (SAS with list and read) and a restore.Sink (create, write
+// and read: what is already there is checked before anything is written). It reads with ranged
 // GETs pinned to the ETag seen when listing, Concurrency of them in flight
 // per file, and writes block blobs of BlockSize blocks, Concurrency staged
 // at a time per file; a blob is committed only once all of it is staged, so

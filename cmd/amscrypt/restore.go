@@ -29,8 +29,9 @@ Restores a storage-encrypted asset: every file under --in that the key
 exports name is decrypted into --out under its relative name, each whole or
 not at all. --in and --out are directories or container SAS URLs (@FILE
 reads one from a file, keeping the SAS out of the process list); an --in
-URL needs list and read, an --out URL create and write (and read, to skip
-what an earlier run restored). The key exports (--keys, any number,
+URL needs list and read, an --out URL create, write and read (read to
+check what is already there, so that nothing else is replaced and a re-run
+skips it). The key exports (--keys, any number,
 recognised by content) are v3 getEncryptionKey responses, v2 Files listings
 or AssetFile documents, key files, ContentKey entities (opened with --pfx or
 --private-key), RebindContentKey responses, Key Vault secrets, and
