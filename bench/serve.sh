@@ -56,6 +56,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 (cd "$root" && go build -o "$work/amscrypt" ./cmd/amscrypt && go build -o "$work/staticserve" ./bench/staticserve)
+# A python3 with cryptography: the first on PATH, or Debian's.
+py=python3
+python3 -c 'import cryptography' 2>/dev/null || py=/usr/bin/python3
 
 # start NAME COMMAND...: starts a server that prints its base URL on stdout;
 # sets $url and $pid.
@@ -93,7 +96,7 @@ echo "bench/serve.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m
 mkdir -p "$work/plain" "$work/enc"
 head -c "$size" /dev/urandom >"$work/plain/big.bin"
 bytes=$(stat -c %s "$work/plain/big.bin")
-python3 "$root/testdata/serve/encrypt_asset.py" --out "$work/enc" --keys-out "$work/keys.json" "$work/plain/big.bin"
+"$py" "$root/testdata/serve/encrypt_asset.py" --out "$work/enc" --keys-out "$work/keys.json" "$work/plain/big.bin"
 
 start serve "$work/amscrypt" serve --keys "$work/keys.json" --in "$work/enc"
 serve_url=$url serve_pid=$pid
@@ -149,8 +152,8 @@ rm -f "$work/plain/big.bin" "$work/enc/big.bin"
 mkdir -p "$work/huge" "$work/small"
 truncate -s 4G "$work/huge/sparse.bin"
 truncate -s 4M "$work/small/sparse.bin"
-python3 "$root/testdata/serve/encrypt_asset.py" --out "$work/huge" --keys-out "$work/huge.json" --existing sparse.bin
-python3 "$root/testdata/serve/encrypt_asset.py" --out "$work/small" --keys-out "$work/small.json" --existing sparse.bin
+"$py" "$root/testdata/serve/encrypt_asset.py" --out "$work/huge" --keys-out "$work/huge.json" --existing sparse.bin
+"$py" "$root/testdata/serve/encrypt_asset.py" --out "$work/small" --keys-out "$work/small.json" --existing sparse.bin
 declare -A start_s ttfb_url fsize label
 for a in huge small; do
 	t0=$(date +%s.%N)
