@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 )
@@ -95,10 +96,12 @@ func (s *Server) sendRange(w http.ResponseWriter, r *http.Request, f *file, br b
 		return
 	}
 	w.WriteHeader(status)
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(s.stall))
 	if _, err := w.Write(buf[:n]); err != nil {
 		s.abort(err)
 	}
-	s.copyOrAbort(w, body, byteRange{br.start + int64(n), br.length - int64(n)}, buf)
+	s.copyOrAbort(w, rc, body, byteRange{br.start + int64(n), br.length - int64(n)}, buf)
 }
 
 // sendMultipart sends several ranges as multipart/byteranges (RFC 9110
@@ -145,6 +148,7 @@ func (s *Server) sendMultipart(w http.ResponseWriter, r *http.Request, f *file, 
 	buf := s.buffer()
 	defer s.release(buf)
 	w.WriteHeader(http.StatusPartialContent)
+	rc := http.NewResponseController(w)
 	mw = multipart.NewWriter(w)
 	mw.SetBoundary(boundary)
 	for i, br := range ranges {
@@ -159,7 +163,7 @@ func (s *Server) sendMultipart(w http.ResponseWriter, r *http.Request, f *file, 
 		if err != nil {
 			s.abort(err)
 		}
-		s.copyOrAbort(pw, body, br, buf)
+		s.copyOrAbort(pw, rc, body, br, buf)
 	}
 	if err := mw.Close(); err != nil {
 		s.abort(err)
@@ -229,11 +233,14 @@ var errShortSource = errors.New("serve: the source ended before the range")
 
 // copyOrAbort copies exactly br.length bytes of body to w through buf. If
 // the source fails or ends early, the response is cut off (the connection
-// closed) so that no client takes a short body for a whole one.
-func (s *Server) copyOrAbort(w io.Writer, body io.Reader, br byteRange, buf []byte) {
+// closed) so that no client takes a short body for a whole one; so is a
+// client that takes nothing for Options.WriteStall, which would otherwise
+// hold its streaming slot for as long as it keeps the connection open.
+func (s *Server) copyOrAbort(w io.Writer, rc *http.ResponseController, body io.Reader, br byteRange, buf []byte) {
 	for left := br.length; left > 0; {
 		n, err := body.Read(buf[:min(int64(len(buf)), left)])
 		if n > 0 {
+			rc.SetWriteDeadline(time.Now().Add(s.stall))
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				s.abort(werr) // the client went away
 			}
@@ -253,12 +260,10 @@ func (s *Server) copyOrAbort(w io.Writer, body io.Reader, br byteRange, buf []by
 
 // abort ends a response whose status is already sent: the connection is
 // closed without completing the body (net/http's ErrAbortHandler), and the
-// access-log line says so.
+// access-log line says why.
 func (s *Server) abort(err error) {
-	if s.log != nil && !errors.Is(err, context.Canceled) {
-		s.logMu.Lock()
-		fmt.Fprintf(s.log, "serve: response cut off: %s\n", strings.Join(strings.Fields(err.Error()), " "))
-		s.logMu.Unlock()
-	}
-	panic(http.ErrAbortHandler)
+	panic(abortError{err})
 }
+
+// abortError carries the reason of an abort to ServeHTTP's log line.
+type abortError struct{ err error }

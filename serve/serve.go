@@ -51,6 +51,11 @@ const (
 	// DrainTimeout is how long Serve lets requests in flight finish after
 	// its context is cancelled before it closes their connections.
 	DrainTimeout = 3 * time.Second
+	// DefaultWriteStall is how long a response may wait for its client to
+	// take the next buffer before it is cut off and its streaming slot
+	// freed: a paused player that stops reading asks again when it needs
+	// more.
+	DefaultWriteStall = time.Minute
 	// MinTokenLen is the shortest bearer token Options.Token may be.
 	MinTokenLen = 16
 	// DefaultMaxConns is how many client connections Serve holds open at
@@ -86,6 +91,9 @@ type Options struct {
 	// MaxConns bounds the connections Serve holds open; 0 means
 	// DefaultMaxConns.
 	MaxConns int
+	// WriteStall is how long a client may take nothing before its response
+	// is cut off; 0 means DefaultWriteStall.
+	WriteStall time.Duration
 }
 
 // Server is an http.Handler serving the plaintext of one asset. It is safe
@@ -98,6 +106,7 @@ type Server struct {
 	token []byte        // SHA-256 of Options.Token, nil for none
 	sem   chan struct{} // streaming responses
 	conns int           // Options.MaxConns
+	stall time.Duration // Options.WriteStall
 	pool  sync.Pool
 
 	logMu sync.Mutex
@@ -164,6 +173,12 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 	case o.MaxConns < 0 || o.MaxConns > 1<<20:
 		return nil, fmt.Errorf("%w: MaxConns %d is not 0 to %d", ErrInvalidOptions, o.MaxConns, 1<<20)
 	}
+	switch {
+	case o.WriteStall == 0:
+		o.WriteStall = DefaultWriteStall
+	case o.WriteStall < 0:
+		return nil, fmt.Errorf("%w: negative WriteStall %v", ErrInvalidOptions, o.WriteStall)
+	}
 	if err := checkToken(o.Token); err != nil {
 		return nil, err
 	}
@@ -176,7 +191,7 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		return nil, err
 	}
 	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
-		conns: o.MaxConns, log: o.Log}
+		conns: o.MaxConns, stall: o.WriteStall, log: o.Log}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]
@@ -328,9 +343,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			rec.aborted = true
+			ae, ok := p.(abortError)
+			rec.aborted = "aborted"
+			if ok && !errors.Is(ae.err, context.Canceled) {
+				rec.aborted += ": " + strings.Join(strings.Fields(ae.err.Error()), " ")
+			}
 			s.logRequest(r, rec, time.Since(start))
-			panic(p)
+			if !ok {
+				panic(p)
+			}
+			panic(http.ErrAbortHandler)
 		}
 		s.logRequest(r, rec, time.Since(start))
 	}()
@@ -446,8 +468,8 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 		status = http.StatusOK
 	}
 	aborted := ""
-	if rec.aborted {
-		aborted = " aborted"
+	if rec.aborted != "" {
+		aborted = " " + rec.aborted
 	}
 	line := fmt.Sprintf("%s %s %s %q range=%s %d %d %s%s\n", time.Now().UTC().Format(time.RFC3339Nano),
 		r.RemoteAddr, truncate(r.Method, 16), truncate(r.URL.EscapedPath(), 512), rng, status, rec.bytes,
@@ -469,7 +491,7 @@ type recorder struct {
 	http.ResponseWriter
 	status  int
 	bytes   int64
-	aborted bool
+	aborted string // why the response was cut off, or ""
 }
 
 func (r *recorder) WriteHeader(status int) {

@@ -629,3 +629,25 @@ func TestLiveArchive(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 9, n)
 }
+
+// TestStalledClientsAreCut: a client that stops reading is cut off after
+// WriteStall, freeing its slot for the next request, and the log line says
+// so.
+func TestStalledClientsAreCut(t *testing.T) {
+	src := &fakeSource{size: 256 << 20}
+	ts, log := newServer(t, src, fakePlan(t), &serve.Options{MaxInFlight: 1, WriteStall: 300 * time.Millisecond})
+	c, err := net.Dial("tcp", ts.Listener.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(4096))
+	fmt.Fprintf(c, "GET /x.bin HTTP/1.1\r\nHost: localhost\r\n\r\n") // and never read
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	resp, body := get(t, "GET", ts.URL+"/x.bin", "Range", "bytes=0-99")
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.Len(t, body, 100)
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.Eventually(t, func() bool { return strings.Contains(log.String(), " 200 ") }, 5*time.Second, 10*time.Millisecond)
+	require.Regexp(t, `GET "/x.bin" range=- 200 \d+ \S+ aborted: .*i/o timeout\n`, log.String())
+	require.Equal(t, 2, strings.Count(log.String(), "\n"), "one line per request:\n%s", log)
+}

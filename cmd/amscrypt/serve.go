@@ -59,7 +59,13 @@ func runServe(e *cli.Env, args []string) error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", *listen)
+	// An IPv4 address listens on IPv4 only: Go's "tcp" would take 0.0.0.0
+	// for every address, IPv6 ones included.
+	network := "tcp"
+	if h, _, _ := net.SplitHostPort(*listen); net.ParseIP(h) != nil && net.ParseIP(h).To4() != nil {
+		network = "tcp4"
+	}
+	ln, err := net.Listen(network, *listen)
 	if err != nil {
 		return err
 	}
@@ -85,10 +91,9 @@ func runServe(e *cli.Env, args []string) error {
 		return err
 	}
 	if n := idx.Summary[restore.StatusFailed]; n > 0 {
-		e.Warnf("serve", "%d files failed their head check and answer 502 (GET / says why)", n)
+		e.Warnf("serve", "%d of %d files failed their head check and answer 502 (GET / says why)", n, len(idx.Files))
 	}
-	// The URL names the address as given (0.0.0.0 stays 0.0.0.0, which Go
-	// listens on as [::]), with the port the kernel picked.
+	// The URL names the address as given, with the port the kernel picked.
 	host := addr.IP.String()
 	if h, _, _ := net.SplitHostPort(*listen); net.ParseIP(h) != nil {
 		host = net.ParseIP(h).String()
