@@ -252,6 +252,26 @@ func TestCLIGiveUp(t *testing.T) {
 	t.Logf("upload gave up after %v: %s", d.Round(time.Millisecond), strings.TrimSpace(r.stderr))
 	r.failsWith(t, 1, "storage failed every try for 3s")
 	require.Less(t, d, giveUp+slack)
+
+	// A batch stops at the first asset storage gave up on, rather than
+	// spending a budget on each line.
+	bdir := t.TempDir()
+	var lines []string
+	for i := range 3 {
+		in, out := filepath.Join(bdir, fmt.Sprintf("in-%d.url", i)), filepath.Join(bdir, fmt.Sprintf("out-%d.url", i))
+		require.NoError(t, os.WriteFile(in, []byte(p.Rewrite(vod.srcSAS)), 0o600))
+		require.NoError(t, os.WriteFile(out, []byte(p.Rewrite(newDest(t))), 0o600))
+		lines = append(lines, fmt.Sprintf(`{"in":"@%s","out":"@%s","keys":[%q]}`, filepath.Base(in), filepath.Base(out), vod.keys))
+	}
+	batch := filepath.Join(bdir, "batch.jsonl")
+	require.NoError(t, os.WriteFile(batch, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+	r, _ = timed("restore", "--batch", batch, "--give-up-after", "3s", "--quiet")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, 1, strings.Count(r.stdout, "\n"), "report lines after the give-up: %s", r.stdout)
+	require.Contains(t, r.stdout, `"line":0,`)
+	require.Contains(t, r.stdout, "gave up")
+	require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	require.Contains(t, r.stderr, "stopped the batch after line 0, run the same command again to resume")
 	faulted := logStats(t, p)
 
 	require.NoError(t, p.SetConfig(faultproxy.Config{}))

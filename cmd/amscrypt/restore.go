@@ -48,9 +48,10 @@ stayed unmatched.
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
 (relative paths are relative to the batch file's directory), restores them
 one after the other, and prints one report line per asset with its "in" and
-"out" (URLs without their SAS). --shard K/N restores only the assets on the
-lines whose 0-based number is K modulo N, so N machines can share a batch
-with no coordination; each shard can simply be run again.`
+"out" (URLs without their SAS); storage that gives up stops the batch.
+--shard K/N restores only the assets on the lines whose 0-based number is K
+modulo N, so N machines can share a batch with no coordination; each shard
+can simply be run again.`
 
 // inUsage describes --in, which restore and serve share.
 const inUsage = "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)"
@@ -130,14 +131,23 @@ func reportError(r *restore.Report, a *asset) error {
 	}
 	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
 		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
+	if err := a.gaveUp(); err != nil {
+		return fmt.Errorf("%w; %s", err, counts)
+	}
+	return errors.New(counts)
+}
+
+// gaveUp returns the error of a container of the asset that storage
+// failed for the whole --give-up-after, or nil.
+func (a *asset) gaveUp() error {
 	for _, end := range []any{a.source, a.sink} {
 		if c, ok := end.(*azblobcrypt.Container); ok {
 			if err := c.GaveUp(); err != nil {
-				return fmt.Errorf("%w; %s", err, counts)
+				return err
 			}
 		}
 	}
-	return errors.New(counts)
+	return nil
 }
 
 // asset is the two ends of one restore and how to name them in a report.
@@ -267,6 +277,7 @@ func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOp
 			return err
 		}
 		rep := batchReport{Line: i}
+		var gaveUp error
 		report, err := func() (*restore.Report, error) {
 			var bl batchLine
 			if err := decodeStrict([]byte(line), &bl); err != nil {
@@ -289,6 +300,7 @@ func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOp
 				return nil, err
 			}
 			rep.In, rep.Out = a.in, a.out
+			defer func() { gaveUp = a.gaveUp() }()
 			return restore.Run(e.Ctx, a.sink, a.source, plan, opts)
 		}()
 		if err != nil {
@@ -307,6 +319,12 @@ func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOp
 		}
 		if err := printJSON(e, rep); err != nil {
 			return err
+		}
+		if gaveUp != nil {
+			// Storage that failed every try for --give-up-after would
+			// fail the next lines one budget each; the shard is simply
+			// run again later.
+			return fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", gaveUp, i)
 		}
 	}
 	if err := lines.Err(); err != nil {
