@@ -200,27 +200,74 @@ func (s *Server) acquire(ctx context.Context) (func(), error) {
 
 // open returns a reader of the plaintext of br: one ranged request for a
 // source that can stream ranges, else reads at offsets of the source's
-// io.ReaderAt.
+// io.ReaderAt. A source that gives nothing for Options.Stall has its
+// context cancelled, so that a stalled upstream cannot hold a slot for
+// ever; closing the reader ends its request.
 func (s *Server) open(ctx context.Context, f *file, br byteRange) (io.ReadCloser, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	watchdog := time.AfterFunc(s.stall, func() { cancel(errSourceStalled) })
+	stop := func() error { watchdog.Stop(); cancel(nil); return nil }
 	var ct io.ReadCloser
 	if ro, ok := s.src.(RangeOpener); ok {
 		var err error
 		if ct, err = ro.OpenRange(ctx, f.src, br.start, br.length); err != nil {
-			return nil, err
+			stop()
+			return nil, stalledOr(ctx, err)
 		}
 	} else {
 		ra, c, err := s.src.Open(ctx, f.src)
 		if err != nil {
-			return nil, err
+			stop()
+			return nil, stalledOr(ctx, err)
 		}
 		ct = readCloser{io.NewSectionReader(ra, br.start, br.length), c}
 	}
 	d, err := blobcrypt.NewReader(ct, s.key, f.iv, br.start)
 	if err != nil {
 		ct.Close()
+		stop()
 		return nil, err
 	}
-	return readCloser{d, ct}, nil
+	return &watchedReader{r: d, c: ct, ctx: ctx, watchdog: watchdog, stall: s.stall, stop: stop}, nil
+}
+
+// errSourceStalled is the cause of a source read cancelled for giving
+// nothing for Options.Stall.
+var errSourceStalled = errors.New("serve: the source sent nothing for too long")
+
+// stalledOr is err, or errSourceStalled if that is why ctx ended.
+func stalledOr(ctx context.Context, err error) error {
+	if context.Cause(ctx) == errSourceStalled {
+		return errSourceStalled
+	}
+	return err
+}
+
+// watchedReader restarts its watchdog after every read that made progress.
+type watchedReader struct {
+	r        io.Reader
+	c        io.Closer
+	ctx      context.Context
+	watchdog *time.Timer
+	stall    time.Duration
+	stop     func() error
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 {
+		w.watchdog.Reset(w.stall)
+	}
+	if err != nil && err != io.EOF {
+		err = stalledOr(w.ctx, err)
+	}
+	return n, err
+}
+
+func (w *watchedReader) Close() error {
+	err := w.c.Close()
+	w.stop()
+	return err
 }
 
 type readCloser struct {
@@ -234,7 +281,7 @@ var errShortSource = errors.New("serve: the source ended before the range")
 // copyOrAbort copies exactly br.length bytes of body to w through buf. If
 // the source fails or ends early, the response is cut off (the connection
 // closed) so that no client takes a short body for a whole one; so is a
-// client that takes nothing for Options.WriteStall, which would otherwise
+// client that takes nothing for Options.Stall, which would otherwise
 // hold its streaming slot for as long as it keeps the connection open.
 func (s *Server) copyOrAbort(w io.Writer, rc *http.ResponseController, body io.Reader, br byteRange, buf []byte) {
 	for left := br.length; left > 0; {

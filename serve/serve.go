@@ -51,11 +51,11 @@ const (
 	// DrainTimeout is how long Serve lets requests in flight finish after
 	// its context is cancelled before it closes their connections.
 	DrainTimeout = 3 * time.Second
-	// DefaultWriteStall is how long a response may wait for its client to
-	// take the next buffer before it is cut off and its streaming slot
-	// freed: a paused player that stops reading asks again when it needs
-	// more.
-	DefaultWriteStall = time.Minute
+	// DefaultStall is how long a response may make no progress, waiting
+	// for its client to take the next buffer or for its source to give
+	// the next bytes, before it is cut off and its streaming slot freed: a
+	// paused player that stops reading asks again when it needs more.
+	DefaultStall = time.Minute
 	// MinTokenLen is the shortest bearer token Options.Token may be.
 	MinTokenLen = 16
 	// DefaultMaxConns is how many client connections Serve holds open at
@@ -91,9 +91,9 @@ type Options struct {
 	// MaxConns bounds the connections Serve holds open; 0 means
 	// DefaultMaxConns.
 	MaxConns int
-	// WriteStall is how long a client may take nothing before its response
-	// is cut off; 0 means DefaultWriteStall.
-	WriteStall time.Duration
+	// Stall is how long a response may wait for its client or its source
+	// before it is cut off; 0 means DefaultStall.
+	Stall time.Duration
 }
 
 // Server is an http.Handler serving the plaintext of one asset. It is safe
@@ -106,7 +106,7 @@ type Server struct {
 	token []byte        // SHA-256 of Options.Token, nil for none
 	sem   chan struct{} // streaming responses
 	conns int           // Options.MaxConns
-	stall time.Duration // Options.WriteStall
+	stall time.Duration // Options.Stall
 	pool  sync.Pool
 
 	logMu sync.Mutex
@@ -174,10 +174,10 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		return nil, fmt.Errorf("%w: MaxConns %d is not 0 to %d", ErrInvalidOptions, o.MaxConns, 1<<20)
 	}
 	switch {
-	case o.WriteStall == 0:
-		o.WriteStall = DefaultWriteStall
-	case o.WriteStall < 0:
-		return nil, fmt.Errorf("%w: negative WriteStall %v", ErrInvalidOptions, o.WriteStall)
+	case o.Stall == 0:
+		o.Stall = DefaultStall
+	case o.Stall < 0:
+		return nil, fmt.Errorf("%w: negative Stall %v", ErrInvalidOptions, o.Stall)
 	}
 	if err := checkToken(o.Token); err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		return nil, err
 	}
 	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
-		conns: o.MaxConns, stall: o.WriteStall, log: o.Log}
+		conns: o.MaxConns, stall: o.Stall, log: o.Log}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]

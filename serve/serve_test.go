@@ -635,7 +635,7 @@ func TestLiveArchive(t *testing.T) {
 // so.
 func TestStalledClientsAreCut(t *testing.T) {
 	src := &fakeSource{size: 256 << 20}
-	ts, log := newServer(t, src, fakePlan(t), &serve.Options{MaxInFlight: 1, WriteStall: 300 * time.Millisecond})
+	ts, log := newServer(t, src, fakePlan(t), &serve.Options{MaxInFlight: 1, Stall: 300 * time.Millisecond})
 	c, err := net.Dial("tcp", ts.Listener.Addr().String())
 	require.NoError(t, err)
 	defer c.Close()
@@ -650,4 +650,26 @@ func TestStalledClientsAreCut(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(log.String(), " 200 ") }, 5*time.Second, 10*time.Millisecond)
 	require.Regexp(t, `GET "/x.bin" range=- 200 \d+ \S+ aborted: .*i/o timeout\n`, log.String())
 	require.Equal(t, 2, strings.Count(log.String(), "\n"), "one line per request:\n%s", log)
+}
+
+// TestStalledSourceIsCut: a source that gives nothing for Stall ends its
+// response (502 before the status, a cut connection after it) and frees its
+// slot.
+func TestStalledSourceIsCut(t *testing.T) {
+	src := &fakeSource{size: 8 << 20, block: make(chan struct{})}
+	defer close(src.block)
+	ts, log := newServer(t, src, fakePlan(t), &serve.Options{MaxInFlight: 1, Stall: 300 * time.Millisecond})
+	resp, body := get(t, "GET", ts.URL+"/x.bin", "Range", "bytes=1000000-1000099")
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	require.Contains(t, string(body), "the source sent nothing for too long")
+
+	resp, err := http.Get(ts.URL + "/x.bin")
+	require.NoError(t, err)
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	require.Eventually(t, func() bool {
+		return strings.Contains(log.String(), `range=- 200 262144 `) && strings.Contains(log.String(), "aborted: serve: the source sent nothing for too long")
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, int32(2), src.canceled.Load())
 }
