@@ -44,15 +44,6 @@ func openContainer(t *testing.T, sasURL string, o *azblobcrypt.ContainerOptions)
 	return c
 }
 
-// newFaultProxy starts a fault proxy in front of Azurite.
-func newFaultProxy(t *testing.T, cfg faultproxy.Config) *faultproxy.Proxy {
-	t.Helper()
-	p, err := faultproxy.New(azuritetest.Endpoint(t), cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Close() })
-	return p
-}
-
 // testAsset is an asset in a source container: the container's read-only
 // SAS URL, the local directory of its ciphertexts, its plan, and the
 // plaintext SHA-256 of each file.
@@ -125,7 +116,7 @@ func TestRestoreUnderFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
-			p := newFaultProxy(t, tc.cfg)
+			p := azuritetest.NewFaultProxy(t, tc.cfg)
 			assets := []testAsset{vod, big}
 			if tc.name == "mixed" {
 				assets = append(assets, live)
@@ -202,7 +193,7 @@ func TestGiveUp(t *testing.T) {
 	// the race detector on two cores.
 	const slack = 4 * time.Second
 	vod := fixtureAsset(t, "vod", "vod/keys/v3.json")
-	p := newFaultProxy(t, faultproxy.Config{Rate: 1, Stall: time.Minute, Seed: 6})
+	p := azuritetest.NewFaultProxy(t, faultproxy.Config{Rate: 1, Stall: time.Minute, Seed: 6})
 	ctx := testCtx(t)
 	checkGaveUp := func(t *testing.T, err error, start time.Time) {
 		t.Helper()

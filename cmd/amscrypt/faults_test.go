@@ -32,14 +32,6 @@ import (
 // and an asset of one large MP4 encrypted by openssl (testvectors.NewAsset)
 // and put as many blocks.
 
-func newFaultProxy(t *testing.T, cfg faultproxy.Config) *faultproxy.Proxy {
-	t.Helper()
-	p, err := faultproxy.New(azuritetest.Endpoint(t), cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Close() })
-	return p
-}
-
 func logStats(t *testing.T, p *faultproxy.Proxy) faultproxy.Stats {
 	s := p.Stats()
 	t.Logf("proxy: %d requests, %d faulted (%d reset, %d 500, %d 503, %d stalled)", s.Requests, s.Faulted, s.Reset, s.Status500, s.Status503, s.Stall)
@@ -128,7 +120,7 @@ func summary(t *testing.T, stdout string) map[string]int {
 // blob, or anything but the asset's files.
 func TestCLIRestoreFaults(t *testing.T) {
 	bin := buildCLI(t)
-	p := newFaultProxy(t, faultproxy.Config{Rate: 0.05, Stall: 2 * time.Second, Seed: 21})
+	p := azuritetest.NewFaultProxy(t, faultproxy.Config{Rate: 0.05, Stall: 2 * time.Second, Seed: 21})
 	vod := fixtureCLIAsset(t, "vod")
 	live := fixtureCLIAsset(t, "live")
 	big := generatedCLIAsset(t, "big.mp4", 20<<20+12345) // 6 blocks of 4 MiB
@@ -212,7 +204,7 @@ func TestCLIGiveUp(t *testing.T) {
 	const giveUp = 3 * time.Second
 	const slack = 5 * time.Second // building no binary, Azurite and the race detector on two cores
 	bin := buildCLI(t)
-	p := newFaultProxy(t, faultproxy.Config{Rate: 1, Stall: 2 * time.Second, Seed: 22})
+	p := azuritetest.NewFaultProxy(t, faultproxy.Config{Rate: 1, Stall: 2 * time.Second, Seed: 22})
 	vod := fixtureCLIAsset(t, "vod")
 	timed := func(args ...string) (result, time.Duration) {
 		start := time.Now()
@@ -304,7 +296,7 @@ func TestCLIRestoreKilledResumes(t *testing.T) {
 	const blocks = 10
 	big := generatedCLIAsset(t, "big.mp4", (blocks-1)*4<<20+4321)
 	var puts, blockPuts atomic.Int64
-	p := newFaultProxy(t, faultproxy.Config{Rate: 1, Faults: []faultproxy.Fault{faultproxy.Status503}, Match: func(r *http.Request) bool {
+	p := azuritetest.NewFaultProxy(t, faultproxy.Config{Rate: 1, Faults: []faultproxy.Fault{faultproxy.Status503}, Match: func(r *http.Request) bool {
 		return isPutBlock(r) && blockPuts.Add(1) > 3
 	}})
 	dst := newDest(t)

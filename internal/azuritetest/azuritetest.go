@@ -24,6 +24,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+
+	"github.com/amscrypt/amscrypt/internal/faultproxy"
 )
 
 // EndpointEnv names the environment variable holding the Azurite blob
@@ -359,4 +361,17 @@ func Uncommitted(t testing.TB, sasURL, name string) int {
 		t.Fatalf("get block list of %s: %v", name, err)
 	}
 	return len(resp.UncommittedBlocks)
+}
+
+// NewFaultProxy starts a fault-injecting proxy (internal/faultproxy) in
+// front of Azurite, closed when the test ends; clients reach Azurite
+// through the proxy's Rewrite of their URLs.
+func NewFaultProxy(t testing.TB, cfg faultproxy.Config) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.New(Endpoint(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
 }
