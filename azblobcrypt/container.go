@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/url"
 	"strings"
@@ -221,7 +222,7 @@ func (c *Container) Create(ctx context.Context, path string, info restore.Output
 	w := &blockWriter{
 		ctx: ctx, cancel: cancel, client: c.client.NewBlockBlobClient(path), url: c.url + "/" + path,
 		retry: c.retry, info: info, blockSize: int(min(c.o.BlockSize, max(info.Size, 1))),
-		sem: make(chan struct{}, c.o.Concurrency),
+		sem: make(chan struct{}, c.o.Concurrency), sum: sha256.New(),
 	}
 	w.ids = make([]string, (info.Size+int64(w.blockSize)-1)/int64(w.blockSize))
 	h := sha256.New()
@@ -243,7 +244,8 @@ type blockWriter struct {
 
 	buf     []byte
 	written int64
-	ids     []string         // by index; each set by the goroutine staging it
+	sum     hash.Hash        // SHA-256 of every byte written, in order
+	ids     []string         // by index, set by stage
 	next    int              // index of the next block to stage
 	staged  map[string]int64 // blocks an earlier run left staged, by id; nil until the first block
 	sem     chan struct{}    // staging in flight
@@ -274,6 +276,7 @@ func (w *blockWriter) Write(p []byte) (int, error) {
 			w.buf = w.block()
 		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.sum.Write(p[:k])
 		w.buf = w.buf[:len(w.buf)+k]
 		p, n = p[k:], n+k
 		w.written += int64(k)
@@ -303,20 +306,26 @@ func (w *blockWriter) fail(err error) {
 	w.mu.Unlock()
 }
 
-// blockID returns the id of block index holding the plaintext b: base64 of
-// the prefix (destination path, size, source version, block size), the
-// index, and the first 12 bytes of b's SHA-256; 44 characters for every
+// blockID returns the id of block index: base64 of the prefix
+// (destination path, size, source version, block size), the index, and the
+// first 12 bytes of the SHA-256 of the plaintext from the start of the blob
+// to the end of this block (the running digest, so every byte is hashed
+// once, and the same pass gives the blob's digest); 44 characters for every
 // block of a blob, as storage requires. An id found staged therefore holds
-// exactly b, whatever run staged it: a re-run with another key or IV, or
-// from a source that changed, cannot commit an earlier run's bytes.
-func (w *blockWriter) blockID(index int, b []byte) string {
+// exactly this block's bytes, whatever run staged it: a re-run with another
+// key or IV, or from a source that changed, cannot commit an earlier run's
+// bytes.
+func (w *blockWriter) blockID(index int) string {
 	var id [32]byte
 	copy(id[:16], w.idPrefix[:])
 	binary.BigEndian.PutUint32(id[16:20], uint32(index))
-	sum := sha256.Sum256(b)
-	copy(id[20:], sum[:12])
+	copy(id[20:], w.sum.Sum(nil)[:12])
 	return base64.StdEncoding.EncodeToString(id[:])
 }
+
+// SHA256 returns the SHA-256 of everything written so far, so that
+// restore.Run need not hash the plaintext a second time.
+func (w *blockWriter) SHA256() []byte { return w.sum.Sum(nil) }
 
 // stage hands the full buffer to a goroutine that stages it, unless an
 // earlier run staged the same block; at most Concurrency are in flight, so
@@ -338,6 +347,8 @@ func (w *blockWriter) stage() {
 	w.buf = nil
 	i := w.next
 	w.next++
+	id := w.blockID(i)
+	w.ids[i] = id
 	select {
 	case w.sem <- struct{}{}:
 	case <-w.ctx.Done():
@@ -352,8 +363,6 @@ func (w *blockWriter) stage() {
 			b := buf[:0]
 			w.pool.Put(&b)
 		}()
-		id := w.blockID(i, buf)
-		w.ids[i] = id // read by Commit after wg.Wait
 		if n, ok := w.staged[id]; ok && n == int64(len(buf)) {
 			return
 		}

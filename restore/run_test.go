@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -259,4 +261,45 @@ func TestRestoreListsSorted(t *testing.T) {
 	}
 	require.Contains(t, paths, "video/header")
 	require.Contains(t, paths, "audio_eng=128000/20053333")
+}
+
+// digestSink is a directory whose outputs hash what they are given, as a
+// block blob does: Run must take each file's digest from them.
+type digestSink struct {
+	restore.Dir
+	asked *atomic.Int64 // calls of SHA256
+}
+
+type digestOutput struct {
+	restore.Output
+	h     hash.Hash
+	asked *atomic.Int64
+}
+
+func (o *digestOutput) Write(p []byte) (int, error) { o.h.Write(p); return o.Output.Write(p) }
+func (o *digestOutput) SHA256() []byte              { o.asked.Add(1); return o.h.Sum(nil) }
+
+func (s digestSink) Create(ctx context.Context, rel string, info restore.OutputInfo) (restore.Output, error) {
+	out, err := s.Dir.Create(ctx, rel, info)
+	if err != nil {
+		return nil, err
+	}
+	return &digestOutput{Output: out, h: sha256.New(), asked: s.asked}, nil
+}
+
+// TestRestoreDigestFromOutput: with a DigestOutput, the report's digests
+// are the output's, and they are right.
+func TestRestoreDigestFromOutput(t *testing.T) {
+	exp := loadExpected(t)
+	out := t.TempDir()
+	sink := digestSink{restore.Dir{Root: out}, new(atomic.Int64)}
+	r, err := restore.Run(context.Background(), sink, asset("vod"), planOf(t, "vod/keys/v3.json"), nil)
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%+v", r)
+	require.Equal(t, int64(r.Summary[restore.StatusRestored]), sink.asked.Load())
+	got := byName(r)
+	for _, f := range exp.Assets["vod"].Files {
+		require.Equal(t, f.SHA256, got[f.Path].SHA256, f.Path)
+		require.Equal(t, f.SHA256, sha256File(t, filepath.Join(out, filepath.FromSlash(f.Path))), f.Path)
+	}
 }
