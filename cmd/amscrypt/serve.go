@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
@@ -44,7 +45,7 @@ func runServe(e *cli.Env, args []string) error {
 	if err := fs.Parse(args, "keys", "in"); err != nil {
 		return err
 	}
-	if _, port, err := net.SplitHostPort(*listen); err != nil {
+	if _, port, err := net.SplitHostPort(*listen); err != nil || strings.ContainsFunc(*listen, unicode.IsSpace) {
 		return cli.Usagef("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", *listen)
 	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(p, 10) != port {
 		return cli.Usagef("--listen %q: the port must be 0 to 65535", *listen)

@@ -173,6 +173,7 @@ func TestServeRefusals(t *testing.T) {
 		{append(base, "--listen", "0.0.0.0:0"), 2, "not a loopback address"},
 		{append(base, "--listen", "[::]:0"), 2, "not a loopback address"},
 		{append(base, "--listen", "localhost"), 2, "want HOST:PORT"},
+		{append(base, "--listen", " 127.0.0.1:0"), 2, "want HOST:PORT"},
 		{append(base, "--listen", "127.0.0.1:99999"), 2, "port must be 0 to 65535"},
 		{append(base, "--listen", "127.0.0.1:-1"), 2, "port must be 0 to 65535"},
 		{append(base, "--listen", ""), 2, "empty"},
