@@ -179,7 +179,7 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 	case o.Stall < 0:
 		return nil, fmt.Errorf("%w: negative Stall %v", ErrInvalidOptions, o.Stall)
 	}
-	if err := checkToken(o.Token); err != nil {
+	if err := CheckToken(o.Token); err != nil {
 		return nil, err
 	}
 	files, err := src.List(ctx)
@@ -239,9 +239,9 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 	return s, nil
 }
 
-// checkToken refuses a token too short to guess or one that cannot travel
-// in an Authorization header.
-func checkToken(t string) error {
+// CheckToken refuses a token too short to guess or one that cannot travel
+// in an Authorization header; "" (no token) passes.
+func CheckToken(t string) error {
 	if t == "" {
 		return nil
 	}
@@ -257,15 +257,15 @@ func checkToken(t string) error {
 }
 
 // etag names one version of a file's plaintext: the source's identity (the
-// path, size and, for a blob, its ETag) and the IV. Never the key. A source
-// without version tags (a directory) gets a nonce of this server's start
-// instead, so that its ETags change with every start.
+// path, size and, for a blob, its ETag), the IV, and a nonce of this
+// server's start. Never the key: so that a restart with another export
+// (another key, the same blobs) cannot have a client splice one plaintext
+// onto the other with If-Range, every start has ETags of its own, as a
+// directory, whose files carry no version, needs anyway.
 func etag(f restore.SourceFile, iv contentkey.IV, nonce []byte) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "amscrypt serve\x00%s\x00%d\x00%s\x00%s", f.Path, f.Size, f.Tag, iv)
-	if f.Tag == "" {
-		h.Write(nonce)
-	}
+	fmt.Fprintf(h, "amscrypt serve\x00%s\x00%d\x00%s\x00%s\x00", f.Path, f.Size, f.Tag, iv)
+	h.Write(nonce)
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 
@@ -286,14 +286,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		// An idle kept-alive connection holds one of MaxConns slots.
+		IdleTimeout:    30 * time.Second,
+		MaxHeaderBytes: 64 << 10,
 		// Requests must not be cancelled by ctx before draining: they get
 		// a context of their own, cancelled when their client goes away.
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(&limitListener{Listener: ln, slots: make(chan struct{}, s.conns)}) }()
+	ll := &limitListener{Listener: ln, slots: make(chan struct{}, s.conns), closed: make(chan struct{})}
+	go func() { done <- hs.Serve(ll) }()
 	select {
 	case err := <-done:
 		return err
@@ -312,17 +314,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // open.
 type limitListener struct {
 	net.Listener
-	slots chan struct{}
+	slots     chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	l.slots <- struct{}{}
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.closed:
+		// Shutdown closes the listener and waits for Serve to return
+		// before it drains: an Accept waiting for a slot must end.
+		return nil, net.ErrClosed
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.slots
 		return nil, err
 	}
 	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // limitConn gives its slot back once, on the first Close.
@@ -335,6 +350,15 @@ type limitConn struct {
 func (c *limitConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// CloseWrite passes on the TCP half-close net/http uses to deliver a
+// response before closing a connection whose request body it did not read.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // ServeHTTP answers one request.
@@ -464,7 +488,11 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 		rng = fmt.Sprintf("%q", truncate(v, 200))
 	}
 	status := rec.status
-	if status == 0 {
+	switch {
+	case status != 0:
+	case r.Context().Err() != nil:
+		status = 499 // the client went away before any answer (nginx's code)
+	default:
 		status = http.StatusOK
 	}
 	aborted := ""

@@ -174,7 +174,11 @@ func TestRanges(t *testing.T) {
 		{"bytes=5-3000000", 5, size - 1},        // clipped
 		{"bytes=-9999999", 0, size - 1},         // suffix longer than the file
 		{"BYTES = 7-8", 7, 8},
-		{"bytes=7-8, 900000-", 7, 8}, // the unsatisfiable range is dropped
+		{"bytes=7-8, 900000-", 7, 8},                   // the unsatisfiable range is dropped
+		{"bytes=0-99999999999999999999", 0, size - 1},  // past any int64: to the end
+		{"bytes=-99999999999999999999", 0, size - 1},   // a suffix longer than the file
+		{"bytes=-9223372036854775808", 0, size - 1},    // one past int64
+		{"bytes=10-9223372036854775807", 10, size - 1}, // the largest int64
 	} {
 		resp, body := get(t, "GET", url, "Range", tt.rng)
 		require.Equal(t, http.StatusPartialContent, resp.StatusCode, tt.rng)
@@ -183,7 +187,8 @@ func TestRanges(t *testing.T) {
 		require.Equal(t, "video/mp4", resp.Header.Get("Content-Type"), tt.rng)
 	}
 	for _, rng := range []string{
-		fmt.Sprintf("bytes=%d-", size), "bytes=-0", "bytes=9-2", "bytes=a-b", "pages=0-1", "bytes=",
+		fmt.Sprintf("bytes=%d-", size), "bytes=-0", "bytes=9-2", "bytes=a-b", "bytes=",
+		"bytes=99999999999999999999-", "bytes=99999999999999999999-99999999999999999999",
 		"bytes=0-1" + strings.Repeat(",2-3", serve.MaxRanges), "bytes=--1", "bytes=+1-2",
 	} {
 		resp, body := get(t, "GET", url, "Range", rng)
@@ -191,10 +196,13 @@ func TestRanges(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("bytes */%d", size), resp.Header.Get("Content-Range"), rng)
 		require.Contains(t, string(body), "range not satisfiable", rng)
 	}
-	// Overlapping ranges adding up to more than the file: the whole file.
-	resp, body := get(t, "GET", url, "Range", "bytes=0-,0-")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, want, body)
+	// Overlapping ranges adding up to more than the file, and a unit other
+	// than bytes (RFC 9110 §14.2: ignored): the whole file.
+	for _, rng := range []string{"bytes=0-,0-", "pages=0-1", "items=0-1"} {
+		resp, body := get(t, "GET", url, "Range", rng)
+		require.Equal(t, http.StatusOK, resp.StatusCode, rng)
+		require.Equal(t, want, body, rng)
+	}
 }
 
 func TestMultipleRanges(t *testing.T) {
@@ -672,4 +680,123 @@ func TestStalledSourceIsCut(t *testing.T) {
 		return strings.Contains(log.String(), `range=- 200 262144 `) && strings.Contains(log.String(), "aborted: serve: the source sent nothing for too long")
 	}, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, int32(2), src.canceled.Load())
+}
+
+// TestShutdownWithEveryConnectionHeld: Serve returns within DrainTimeout
+// even when MaxConns idle connections hold every slot, and another client
+// waits for one.
+func TestShutdownWithEveryConnectionHeld(t *testing.T) {
+	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{MaxConns: 2})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	addr := ln.Addr().String()
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		fmt.Fprintf(c, "HEAD /subs.vtt HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // kept alive
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+		require.Less(t, time.Since(start), serve.DrainTimeout+time.Second)
+	case <-time.After(serve.DrainTimeout + 5*time.Second):
+		t.Fatal("Serve did not return with every connection slot held")
+	}
+}
+
+// TestUnreadBodyStillAnswered: a refused request whose body the server
+// does not read still gets its answer (the half-close net/http relies on
+// passes through the connection limit).
+func TestUnreadBodyStillAnswered(t *testing.T) {
+	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, ln)
+	for range 5 {
+		resp, err := http.Post("http://"+ln.Addr().String()+"/subs.vtt", "application/octet-stream", bytes.NewReader(make([]byte, 3<<20)))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	}
+}
+
+// TestSlowSteadyClientIsServed: a client reading slowly but steadily is not
+// taken for a stalled one.
+func TestSlowSteadyClientIsServed(t *testing.T) {
+	s, err := serve.New(context.Background(), &fakeSource{size: 1 << 20}, fakePlan(t), &serve.Options{Stall: time.Second})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Small socket buffers, so that what the client has not taken blocks
+	// the server's writes instead of waiting in the kernel.
+	go s.Serve(ctx, smallBuffers{ln})
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(16<<10))
+	fmt.Fprintf(c, "GET /x.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var n int64
+	buf := make([]byte, 64<<10)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		// 64 KiB every 250 ms: a 256 KiB buffer takes over a second to go
+		// through, more than Stall, but the client is never idle for it.
+		k, err := io.ReadFull(resp.Body, buf)
+		n += int64(k)
+		if err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	require.Equal(t, int64(1<<20), n)
+}
+
+// TestClientGoneBeforeAnswerIsLogged499: a request that waited for a
+// streaming slot until its client left is logged with nginx's 499, not 200.
+func TestClientGoneBeforeAnswerIsLogged499(t *testing.T) {
+	src := &fakeSource{size: 8 << 20, block: make(chan struct{})}
+	defer close(src.block)
+	ts, log := newServer(t, src, fakePlan(t), &serve.Options{MaxInFlight: 1})
+	go func() {
+		if resp, err := http.Get(ts.URL + "/x.bin"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool { return src.inFlight.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/x.bin", nil)
+	req.Header.Set("Range", "bytes=0-9")
+	_, err := http.DefaultClient.Do(req)
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(log.String(), `range="bytes=0-9" 499 0 `) }, 5*time.Second, 10*time.Millisecond)
+}
+
+// smallBuffers gives every accepted connection a 16 KiB send buffer.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(16 << 10)
+	}
+	return c, err
 }
