@@ -45,6 +45,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *file) {
 	if rangeHeader != "" {
 		var err error
 		ranges, err = parseRange(rangeHeader, size)
+		if errors.Is(err, errRangeUnit) {
+			ranges, err = nil, nil // RFC 9110 §14.2: ignored
+		}
 		if err != nil {
 			plainError(w, fmt.Sprintf("range not satisfiable: %v (the file has %d bytes)", err, size),
 				http.StatusRequestedRangeNotSatisfiable, "Content-Range", "bytes */"+strconv.FormatInt(size, 10))
@@ -97,10 +100,7 @@ func (s *Server) sendRange(w http.ResponseWriter, r *http.Request, f *file, br b
 	}
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Now().Add(s.stall))
-	if _, err := w.Write(buf[:n]); err != nil {
-		s.abort(err)
-	}
+	s.write(w, rc, buf[:n])
 	s.copyOrAbort(w, rc, body, byteRange{br.start + int64(n), br.length - int64(n)}, buf)
 }
 
@@ -287,10 +287,7 @@ func (s *Server) copyOrAbort(w io.Writer, rc *http.ResponseController, body io.R
 	for left := br.length; left > 0; {
 		n, err := body.Read(buf[:min(int64(len(buf)), left)])
 		if n > 0 {
-			rc.SetWriteDeadline(time.Now().Add(s.stall))
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				s.abort(werr) // the client went away
-			}
+			s.write(w, rc, buf[:n])
 			left -= int64(n)
 		}
 		if left == 0 {
@@ -302,6 +299,24 @@ func (s *Server) copyOrAbort(w io.Writer, rc *http.ResponseController, body io.R
 		if err != nil {
 			s.abort(err)
 		}
+	}
+}
+
+// writeStep is how much of a buffer write sends before it gives its client
+// another Options.Stall: a client must take at least this much per Stall.
+const writeStep = 64 << 10
+
+// write sends p to the client in steps of writeStep, each with Options.Stall
+// to go through, so that a slow client is cut off only when it takes
+// (almost) nothing, and a client that went away ends the response.
+func (s *Server) write(w io.Writer, rc *http.ResponseController, p []byte) {
+	for len(p) > 0 {
+		n := min(len(p), writeStep)
+		rc.SetWriteDeadline(time.Now().Add(s.stall))
+		if _, err := w.Write(p[:n]); err != nil {
+			s.abort(err)
+		}
+		p = p[n:]
 	}
 }
 

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,9 @@ func (r byteRange) contentRange(size int64) string {
 const MaxRanges = 16
 
 var (
+	// errRangeUnit is a Range header in a unit other than bytes, which
+	// RFC 9110 §14.2 says to ignore.
+	errRangeUnit = errors.New("Range header in a unit other than bytes")
 	// errRangeSyntax is a Range header this server cannot parse.
 	errRangeSyntax = errors.New("invalid Range header")
 	// errNoOverlap is a Range header none of whose ranges lies in the file.
@@ -37,8 +41,11 @@ var (
 // none is left the error is errNoOverlap.
 func parseRange(header string, size int64) ([]byteRange, error) {
 	unit, set, ok := strings.Cut(header, "=")
-	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+	if !ok {
 		return nil, errRangeSyntax
+	}
+	if !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		return nil, errRangeUnit
 	}
 	var ranges []byteRange
 	specs := 0
@@ -99,14 +106,16 @@ func parseRange(header string, size int64) ([]byteRange, error) {
 	return ranges, nil
 }
 
-// parseDigits parses a non-empty run of ASCII digits that fits an int64.
+// parseDigits parses a non-empty run of ASCII digits. A number too large
+// for an int64 is math.MaxInt64: past the end of any file, which is what
+// such a position or suffix length means.
 func parseDigits(s string) (int64, error) {
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
 		return 0, errRangeSyntax
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, errRangeSyntax
+		return math.MaxInt64, nil // only ErrRange is left
 	}
 	return n, nil
 }
