@@ -33,14 +33,25 @@ var mediaTypes = map[string]string{
 	".png":  "image/png",
 }
 
+// planTypes are the media types an export's MimeType may give a served
+// file (besides video/*, audio/* and image/* but SVG): the kinds of file an
+// asset holds. Anything else, such as text/html or image/svg+xml, which a
+// browser would run as a page of this server's origin, or a type holding
+// bytes that cannot travel in a header, falls back to the extension's type.
+var planTypes = map[string]bool{
+	"text/vtt": true, "text/plain": true, "text/xml": true, "application/xml": true,
+	"application/ttml+xml": true, "application/json": true, "application/octet-stream": true,
+	"application/mp4": true, "application/vnd.ms-sstr+xml": true, "application/dash+xml": true,
+	"application/vnd.apple.mpegurl": true, "application/x-mpegurl": true, "video/mp2t": true,
+}
+
 // contentType is the Content-Type a file is served with: the AssetFile's
-// MimeType when the plan gives a valid one, else by extension. Every
-// live-archive fragblob is an ISO-BMFF segment whatever its name.
+// MimeType when the plan gives one this server may pass on, else by
+// extension. Every live-archive fragblob is an ISO-BMFF segment whatever
+// its name.
 func contentType(name, planType string, fragment bool) string {
-	if planType != "" {
-		if _, _, err := mime.ParseMediaType(planType); err == nil && !strings.ContainsAny(planType, "\r\n") {
-			return planType
-		}
+	if planType != "" && allowedPlanType(planType) {
+		return planType
 	}
 	if fragment {
 		return "video/mp4"
@@ -49,4 +60,24 @@ func contentType(name, planType string, fragment bool) string {
 		return t
 	}
 	return "application/octet-stream"
+}
+
+func allowedPlanType(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] < ' ' || t[i] > '~' {
+			return false
+		}
+	}
+	mt, _, err := mime.ParseMediaType(t)
+	if err != nil {
+		return false
+	}
+	major, _, _ := strings.Cut(mt, "/")
+	switch {
+	case mt == "image/svg+xml":
+		return false
+	case major == "video" || major == "audio" || major == "image":
+		return true
+	}
+	return planTypes[mt]
 }
