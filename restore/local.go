@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
@@ -121,7 +122,10 @@ func (d Dir) Open(_ context.Context, f SourceFile) (io.ReaderAt, io.Closer, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	fh, err := os.Open(p)
+	// O_NONBLOCK: a file replaced by a FIFO since the listing must fail
+	// the size check below, not block the open until a writer comes.
+	// Reads of a regular file ignore the flag.
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
