@@ -182,6 +182,12 @@ func openAssetWith(e *cli.Env, in, out string, hasOut, check bool, co *azblobcry
 		}
 		a.source, a.in = c, c.String()
 	} else {
+		// A file as --in would list as one unmatched entry named ".".
+		if fi, err := os.Stat(in); err != nil {
+			return nil, fmt.Errorf("--in: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
+		}
 		a.source = restore.Dir{Root: in}
 	}
 	if !hasOut {

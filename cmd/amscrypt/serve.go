@@ -91,8 +91,16 @@ func runServe(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if n := idx.Summary[restore.StatusFailed]; n > 0 {
-		e.Warnf("serve", "%d of %d files failed their head check and answer 502 (GET / says why)", n, len(idx.Files))
+	served, failed, missing := idx.Summary[restore.StatusChecked], idx.Summary[restore.StatusFailed], idx.Summary[restore.StatusMissing]
+	if served == 0 {
+		return fmt.Errorf("nothing to serve: %d files failed their head check, %d named by the exports are not under --in, %d under --in are named by no export (restore --check says which)",
+			failed, missing, idx.Summary[restore.StatusUnmatched])
+	}
+	if failed > 0 {
+		e.Warnf("serve", "%d of %d files failed their head check and answer 502 (GET / says why)", failed, len(idx.Files))
+	}
+	if missing > 0 {
+		e.Warnf("serve", "%d files the exports name are not under --in (GET / lists them as missing)", missing)
 	}
 	// The URL names the address as given, with the port the kernel picked.
 	host := addr.IP.String()
@@ -117,8 +125,8 @@ func readToken(e *cli.Env, path string) (string, error) {
 	if token == "" {
 		return "", cli.Usagef("--token-file %s: the first line holds no token", path)
 	}
-	if len(token) < serve.MinTokenLen {
-		return "", cli.Usagef("--token-file %s: the token has %d characters; at least %d are needed (e.g. openssl rand -hex 32)", path, len(token), serve.MinTokenLen)
+	if err := serve.CheckToken(token); err != nil {
+		return "", cli.Usagef("--token-file %s: %v (make one with: openssl rand -hex 32)", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		e.Warnf("serve", "--token-file %s can be read by other users (mode %04o); chmod 600 it", path, fi.Mode().Perm())

@@ -164,6 +164,9 @@ func TestServeRefusals(t *testing.T) {
 	empty := write("empty", "\n  \n", 0o600)
 	short := write("short", "abc\n", 0o600)
 	good := write("good", "0123456789abcdef0123\nsecond line ignored\n", 0o600)
+	spaced := write("spaced", "0123456789abcdef 0123\n", 0o600)
+	emptyDir := filepath.Join(dir, "emptydir")
+	require.NoError(t, os.Mkdir(emptyDir, 0o700))
 	base := []string{"serve", "--keys", vodKeys, "--in", vodEnc}
 	for _, tt := range []struct {
 		args []string
@@ -179,6 +182,10 @@ func TestServeRefusals(t *testing.T) {
 		{append(base, "--listen", ""), 2, "empty"},
 		{append(base, "--token-file", empty), 2, "holds no token"},
 		{append(base, "--token-file", short), 2, "at least 16"},
+		{append(base, "--token-file", spaced), 2, "space, control or non-ASCII character at byte 16"},
+		{[]string{"serve", "--keys", vodKeys, "--in", filepath.Join(vodEnc, "movie.mp4")}, 1, "is not a directory"},
+		{[]string{"serve", "--keys", vodKeys, "--in", emptyDir}, 1, "nothing to serve: 0 files failed their head check, 12 named by the exports are not under --in"},
+		{[]string{"restore", "--keys", vodKeys, "--in", filepath.Join(vodEnc, "movie.mp4"), "--check"}, 1, "is not a directory"},
 		{append(base, "--token-file", filepath.Join(dir, "none")), 1, "no such file"},
 		{append(base, "--max-in-flight", "0"), 2, "--max-in-flight"},
 		{[]string{"serve", "--keys", vodKeys}, 2, "--in"},
