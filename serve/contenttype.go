@@ -48,12 +48,17 @@ var planTypes = map[string]bool{
 // contentType is the Content-Type a file is served with: the AssetFile's
 // MimeType when the plan gives one this server may pass on, else by
 // extension. Every live-archive fragblob is an ISO-BMFF segment whatever
-// its name.
+// its name, of audio when its track's name says so.
 func contentType(name, planType string, fragment bool) string {
 	if planType != "" && allowedPlanType(planType) {
 		return planType
 	}
 	if fragment {
+		// Live archives name tracks after their kind: "video",
+		// "audio_eng=128000".
+		if strings.HasPrefix(strings.ToLower(path.Base(path.Dir(name))), "audio") {
+			return "audio/mp4"
+		}
 		return "video/mp4"
 	}
 	if t, ok := mediaTypes[strings.ToLower(path.Ext(name))]; ok {

@@ -14,6 +14,8 @@ func TestContentType(t *testing.T) {
 		{"a.vtt", "text/vtt; charset=utf-8", false, "text/vtt; charset=utf-8"},
 		{"a.ism", "application/vnd.ms-sstr+xml", false, "application/vnd.ms-sstr+xml"},
 		{"video/0", "", true, "video/mp4"},
+		{"audio_eng=128000/header", "", true, "audio/mp4"},
+		{"asset/Audio/40106666", "", true, "audio/mp4"},
 		{"noext", "", false, "application/octet-stream"},
 		// Types a browser would run as a page of this origin, or that
 		// cannot travel in a header, fall back to the extension.

@@ -628,7 +628,10 @@ func TestLiveArchive(t *testing.T) {
 		resp, body := get(t, "GET", ts.URL+"/"+strings.ReplaceAll(filepath.ToSlash(rel), "=", "%3D"))
 		require.Equal(t, http.StatusOK, resp.StatusCode, rel)
 		require.Equal(t, want, body, rel)
-		if strings.Contains(rel, "/") {
+		switch {
+		case strings.HasPrefix(rel, "audio"):
+			require.Equal(t, "audio/mp4", resp.Header.Get("Content-Type"), rel)
+		case strings.Contains(rel, "/"):
 			require.Equal(t, "video/mp4", resp.Header.Get("Content-Type"), rel)
 		}
 		n++
