@@ -495,26 +495,55 @@ func TestInFlightBound(t *testing.T) {
 	require.Equal(t, int32(2), src.maxSeen.Load())
 }
 
-// startBlocked runs Serve on a loopback listener over a source whose reads
-// wait for src.block; cancel stops Serve, which then sends on served.
-func startBlocked(t *testing.T) (src *fakeSource, ln net.Listener, cancel func(), served <-chan error) {
-	src = &fakeSource{size: 1 << 20, block: make(chan struct{})}
-	s, err := serve.New(context.Background(), src, fakePlan(t), nil)
-	require.NoError(t, err)
-	ln, err = net.Listen("tcp", "127.0.0.1:0")
+// running is a Server answering on a loopback listener through Serve.
+type running struct {
+	addr   string
+	cancel func()       // stops Serve
+	served <-chan error // what Serve returned
+}
+
+// serveOn runs s.Serve on a new loopback listener, wrapped by wrap if set.
+func serveOn(t *testing.T, s *serve.Server, wrap func(net.Listener) net.Listener) running {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	return src, ln, cancel, done
+	var l net.Listener = ln
+	if wrap != nil {
+		l = wrap(ln)
+	}
+	go func() { done <- s.Serve(ctx, l) }()
+	return running{ln.Addr().String(), cancel, done}
+}
+
+// stop cancels Serve and requires it to return nil within DrainTimeout and
+// a second.
+func (r running) stop(t *testing.T) {
+	start := time.Now()
+	r.cancel()
+	select {
+	case err := <-r.served:
+		require.NoError(t, err)
+		require.Less(t, time.Since(start), serve.DrainTimeout+time.Second)
+	case <-time.After(serve.DrainTimeout + 5*time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
+
+// startBlocked serves a source whose reads wait for src.block.
+func startBlocked(t *testing.T) (*fakeSource, running) {
+	src := &fakeSource{size: 1 << 20, block: make(chan struct{})}
+	s, err := serve.New(context.Background(), src, fakePlan(t), nil)
+	require.NoError(t, err)
+	return src, serveOn(t, s, nil)
 }
 
 // TestServeDrains: cancelling Serve's context lets a request in flight
 // finish, refuses new connections, and returns.
 func TestServeDrains(t *testing.T) {
-	src, ln, cancel, served := startBlocked(t)
-	url := "http://" + ln.Addr().String() + "/x.bin"
+	src, r := startBlocked(t)
+	url := "http://" + r.addr + "/x.bin"
 	got := make(chan int, 1)
 	go func() {
 		resp, err := http.Get(url)
@@ -527,16 +556,12 @@ func TestServeDrains(t *testing.T) {
 		got <- len(b)
 	}()
 	require.Eventually(t, func() bool { return src.inFlight.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
-	cancel()
-	time.Sleep(100 * time.Millisecond)
-	close(src.block)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(src.block)
+	}()
+	r.stop(t)
 	require.Equal(t, 1<<20, <-got)
-	select {
-	case err := <-served:
-		require.NoError(t, err)
-	case <-time.After(serve.DrainTimeout + 2*time.Second):
-		t.Fatal("Serve did not return")
-	}
 	_, err := http.Get(url)
 	require.Error(t, err)
 }
@@ -544,24 +569,16 @@ func TestServeDrains(t *testing.T) {
 // TestServeClosesStuckRequests: a request that does not finish within
 // DrainTimeout is cut off and Serve returns.
 func TestServeClosesStuckRequests(t *testing.T) {
-	src, ln, cancel, served := startBlocked(t)
+	src, r := startBlocked(t)
 	defer close(src.block)
 	go func() {
-		if resp, err := http.Get("http://" + ln.Addr().String() + "/x.bin"); err == nil {
+		if resp, err := http.Get("http://" + r.addr + "/x.bin"); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 	}()
 	require.Eventually(t, func() bool { return src.inFlight.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
-	start := time.Now()
-	cancel()
-	select {
-	case err := <-served:
-		require.NoError(t, err)
-		require.Less(t, time.Since(start), serve.DrainTimeout+time.Second)
-	case <-time.After(serve.DrainTimeout + 2*time.Second):
-		t.Fatal("Serve did not return")
-	}
+	r.stop(t)
 }
 
 // TestConnectionBound: Serve holds at most MaxConns connections open; the
@@ -569,12 +586,7 @@ func TestServeClosesStuckRequests(t *testing.T) {
 func TestConnectionBound(t *testing.T) {
 	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{MaxConns: 2})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx, ln)
-	addr := ln.Addr().String()
+	addr := serveOn(t, s, nil).addr
 	ask := func(c net.Conn) error {
 		c.SetDeadline(time.Now().Add(300 * time.Millisecond))
 		fmt.Fprintf(c, "HEAD /subs.vtt HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
@@ -691,12 +703,8 @@ func TestStalledSourceIsCut(t *testing.T) {
 func TestShutdownWithEveryConnectionHeld(t *testing.T) {
 	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{MaxConns: 2})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	addr := ln.Addr().String()
+	r := serveOn(t, s, nil)
+	addr := r.addr
 	for range 3 {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
@@ -704,15 +712,7 @@ func TestShutdownWithEveryConnectionHeld(t *testing.T) {
 		fmt.Fprintf(c, "HEAD /subs.vtt HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // kept alive
 	}
 	time.Sleep(200 * time.Millisecond)
-	start := time.Now()
-	cancel()
-	select {
-	case err := <-served:
-		require.NoError(t, err)
-		require.Less(t, time.Since(start), serve.DrainTimeout+time.Second)
-	case <-time.After(serve.DrainTimeout + 5*time.Second):
-		t.Fatal("Serve did not return with every connection slot held")
-	}
+	r.stop(t)
 }
 
 // TestUnreadBodyStillAnswered: a refused request whose body the server
@@ -721,13 +721,9 @@ func TestShutdownWithEveryConnectionHeld(t *testing.T) {
 func TestUnreadBodyStillAnswered(t *testing.T) {
 	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), nil)
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx, ln)
+	addr := serveOn(t, s, nil).addr
 	for range 5 {
-		resp, err := http.Post("http://"+ln.Addr().String()+"/subs.vtt", "application/octet-stream", bytes.NewReader(make([]byte, 3<<20)))
+		resp, err := http.Post("http://"+addr+"/subs.vtt", "application/octet-stream", bytes.NewReader(make([]byte, 3<<20)))
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
@@ -739,14 +735,10 @@ func TestUnreadBodyStillAnswered(t *testing.T) {
 func TestSlowSteadyClientIsServed(t *testing.T) {
 	s, err := serve.New(context.Background(), &fakeSource{size: 1 << 20}, fakePlan(t), &serve.Options{Stall: time.Second})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	// Small socket buffers, so that what the client has not taken blocks
 	// the server's writes instead of waiting in the kernel.
-	go s.Serve(ctx, smallBuffers{ln})
-	c, err := net.Dial("tcp", ln.Addr().String())
+	r := serveOn(t, s, func(ln net.Listener) net.Listener { return smallBuffers{ln} })
+	c, err := net.Dial("tcp", r.addr)
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(16<<10))
