@@ -216,14 +216,21 @@ func eachFile(names []string, inFlight int, fn func(string) error) error {
 	return errors.Join(errs...)
 }
 
+// copyClients are the SDK's clients of blob name in the source and the
+// destination container.
+func copyClients(dstSAS, srcSAS, name string) (*blob.Client, *blockblob.Client, error) {
+	in, err := blob.NewClientWithNoCredential(azuritetest.BlobURL(srcSAS, name), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := blockblob.NewClientWithNoCredential(azuritetest.BlobURL(dstSAS, name), nil)
+	return in, out, err
+}
+
 // sdkStreamCopy copies one blob as the SDK's streaming calls do: one GET,
 // its body fed to UploadStream.
 func sdkStreamCopy(ctx context.Context, dstSAS, srcSAS, name string, conc int) error {
-	in, err := blob.NewClientWithNoCredential(azuritetest.BlobURL(srcSAS, name), nil)
-	if err != nil {
-		return err
-	}
-	out, err := blockblob.NewClientWithNoCredential(azuritetest.BlobURL(dstSAS, name), nil)
+	in, out, err := copyClients(dstSAS, srcSAS, name)
 	if err != nil {
 		return err
 	}
@@ -243,11 +250,7 @@ func sdkStreamCopy(ctx context.Context, dstSAS, srcSAS, name string, conc int) e
 // block each in flight, handing each block to conc stagers, then commits
 // the block list.
 func sdkRangedCopy(ctx context.Context, dstSAS, srcSAS, name string, size, conc int) error {
-	in, err := blob.NewClientWithNoCredential(azuritetest.BlobURL(srcSAS, name), nil)
-	if err != nil {
-		return err
-	}
-	out, err := blockblob.NewClientWithNoCredential(azuritetest.BlobURL(dstSAS, name), nil)
+	in, out, err := copyClients(dstSAS, srcSAS, name)
 	if err != nil {
 		return err
 	}
