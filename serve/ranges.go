@@ -26,7 +26,7 @@ const MaxRanges = 16
 var (
 	// errRangeUnit is a Range header in a unit other than bytes, which
 	// RFC 9110 §14.2 says to ignore.
-	errRangeUnit = errors.New("Range header in a unit other than bytes")
+	errRangeUnit = errors.New("not a byte range: the unit is not bytes")
 	// errRangeSyntax is a Range header this server cannot parse.
 	errRangeSyntax = errors.New("invalid Range header")
 	// errNoOverlap is a Range header none of whose ranges lies in the file.
