@@ -12,9 +12,9 @@ package serve
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -197,7 +197,9 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		s.token = sum[:]
 	}
 	var nonce [16]byte
-	binary.BigEndian.PutUint64(nonce[:], uint64(time.Now().UnixNano()))
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, err
+	}
 	byPath := make(map[string]restore.SourceFile, len(files))
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
