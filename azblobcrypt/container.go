@@ -37,9 +37,9 @@ const migrateLease = "__migrate"
 
 // Container is a blob container reached through a SAS URL, as a
 // restore.Source (SAS with list and read) and a restore.Sink (create, write
-// and read: what is already there is checked before anything is written). It reads with ranged
-// GETs pinned to the ETag seen when listing, Concurrency of them in flight
-// per file, and writes block blobs of BlockSize blocks, Concurrency staged
+// and read: what is already there is checked before anything is written).
+// It reads with ranged GETs pinned to the ETag seen when listing,
+// Concurrency of them in flight per file, and writes block blobs of BlockSize blocks, Concurrency staged
 // at a time per file; a blob is committed only once all of it is staged, so
 // a destination blob is at all times absent, staged but uncommitted, or
 // complete.
@@ -154,9 +154,12 @@ func (c *Container) List(ctx context.Context) ([]restore.SourceFile, error) {
 // Open returns the blob's bytes as stored, read with ranged GETs that fail
 // with ErrBlobChanged if the blob is no longer the version listed.
 func (c *Container) Open(ctx context.Context, f restore.SourceFile) (io.ReaderAt, io.Closer, error) {
-	r := &blobRanges{ctx: ctx, size: f.Size, rangeReader: rangeReader{
-		client: c.client.NewBlobClient(f.Path), url: c.url + "/" + f.Path, etag: azcore.ETag(f.Tag), retry: c.retry}}
-	return r, io.NopCloser(nil), nil
+	return &blobRanges{ctx: ctx, size: f.Size, rangeReader: c.rangeReader(f)}, io.NopCloser(nil), nil
+}
+
+// rangeReader reads the version of f that was listed.
+func (c *Container) rangeReader(f restore.SourceFile) rangeReader {
+	return rangeReader{client: c.client.NewBlobClient(f.Path), url: c.url + "/" + f.Path, etag: azcore.ETag(f.Tag), retry: c.retry}
 }
 
 // blobRanges is an io.ReaderAt over one version of a blob.

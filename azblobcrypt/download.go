@@ -128,13 +128,19 @@ func (r *ReaderAt) ReadAtContext(ctx context.Context, p []byte, off int64) (int,
 	return n, nil
 }
 
-// readRange fills p with the ciphertext at off with one ranged GET.
-func (r *rangeReader) readRange(ctx context.Context, p []byte, off int64) (int, error) {
-	op := fmt.Sprintf("read bytes %d-%d", off, off+int64(len(p))-1)
-	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
+// request returns the name (for errors) and the options of one ranged GET
+// of n bytes at off, pinned to the blob's ETag.
+func (r *rangeReader) request(off, n int64) (string, *blob.DownloadStreamOptions) {
+	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: n}}
 	if r.etag != "" {
 		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &r.etag}}
 	}
+	return fmt.Sprintf("read bytes %d-%d", off, off+n-1), o
+}
+
+// readRange fills p with the ciphertext at off with one ranged GET.
+func (r *rangeReader) readRange(ctx context.Context, p []byte, off int64) (int, error) {
+	op, o := r.request(off, int64(len(p)))
 	return do(r.retry, ctx, op, r.url, func(ctx context.Context, log *failureLog) (int, error) {
 		resp, err := r.client.DownloadStream(ctx, o)
 		if err != nil {

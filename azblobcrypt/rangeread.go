@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/amscrypt/amscrypt/restore"
@@ -21,19 +20,14 @@ func (c *Container) OpenRange(ctx context.Context, f restore.SourceFile, off, n 
 	if off < 0 || n < 1 || off > f.Size-n {
 		return nil, fmt.Errorf("%w: bytes %d-%d of a blob of %d", ErrRange, off, off+n-1, f.Size)
 	}
-	url := c.url + "/" + f.Path
-	op := fmt.Sprintf("read bytes %d-%d", off, off+n-1)
-	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: n}}
-	if f.Tag != "" {
-		etag := azcore.ETag(f.Tag)
-		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &etag}}
-	}
-	resp, err := c.client.NewBlobClient(f.Path).DownloadStream(ctx, o)
+	r := c.rangeReader(f)
+	op, o := r.request(off, n)
+	resp, err := r.client.DownloadStream(ctx, o)
 	if err != nil {
-		return nil, storageError(op, url, err)
+		return nil, storageError(op, r.url, err)
 	}
 	body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: retryReads})
-	return &rangeBody{body: body, op: op, url: url, left: n}, nil
+	return &rangeBody{body: body, op: op, url: r.url, left: n}, nil
 }
 
 // rangeBody is the body of one ranged GET, with storage errors made
