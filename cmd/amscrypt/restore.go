@@ -106,7 +106,7 @@ func runRestore(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openAssetWith(e, *in, *out, fs.Given("out"), *check, co)
+	a, err := openAsset(e, *in, *out, fs.Given("out"), *check, co)
 	if err != nil {
 		return err
 	}
@@ -163,13 +163,9 @@ func isURL(v string) bool {
 }
 
 // openAsset turns --in and --out (directories, URLs, @FILE) into a source
-// and a sink, refusing an output directory inside the input one.
-func openAsset(e *cli.Env, in, out string, hasOut, check bool) (*asset, error) {
-	return openAssetWith(e, in, out, hasOut, check, nil)
-}
-
-// openAssetWith is openAsset with containers opened with co.
-func openAssetWith(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*asset, error) {
+// and a sink, refusing an output directory inside the input one;
+// containers are opened with co (nil: the defaults).
+func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*asset, error) {
 	in, err := cli.ReadArg(in, "in")
 	if err != nil {
 		return nil, err
@@ -301,7 +297,7 @@ func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOp
 			if err != nil {
 				return nil, err
 			}
-			a, err := openAssetWith(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check, co)
+			a, err := openAsset(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check, co)
 			if err != nil {
 				return nil, err
 			}

@@ -79,7 +79,7 @@ func runServe(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openAsset(e, *in, "", false, true)
+	a, err := openAsset(e, *in, "", false, true, nil)
 	if err != nil {
 		return err
 	}
