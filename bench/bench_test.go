@@ -135,7 +135,7 @@ func BenchmarkReaderAt64K(b *testing.B) {
 			if err := f.Truncate(size); err != nil {
 				b.Fatal(err)
 			}
-			ra, err := blobcrypt.NewReaderAt(f, key, iv)
+			ra, err := blobcrypt.NewReaderAt(f, size, key, iv)
 			if err != nil {
 				b.Fatal(err)
 			}

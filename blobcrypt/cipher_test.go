@@ -25,7 +25,7 @@ func TestNewCipherKeyType(t *testing.T) {
 			require.ErrorIs(t, err, ErrKeyType)
 			_, err = NewReader(&bytes.Buffer{}, k, 1, 0)
 			require.ErrorIs(t, err, ErrKeyType)
-			_, err = NewReaderAt(bytes.NewReader(nil), k, 1)
+			_, err = NewReaderAt(bytes.NewReader(nil), 0, k, 1)
 			require.ErrorIs(t, err, ErrKeyType)
 		})
 	}

@@ -375,7 +375,7 @@ func (r *runner) readHead(j *job) ([]byte, error) {
 		return nil, err
 	}
 	defer c.Close()
-	d, err := blobcrypt.NewReaderAt(ra, r.key, j.match.Entry.IV)
+	d, err := blobcrypt.NewReaderAt(ra, j.src.Size, r.key, j.match.Entry.IV)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +438,7 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 	defer sc.Close()
 	var plain io.ReaderAt = src
 	if j.match != nil {
-		if plain, err = blobcrypt.NewReaderAt(src, r.key, j.match.Entry.IV); err != nil {
+		if plain, err = blobcrypt.NewReaderAt(src, j.src.Size, r.key, j.match.Entry.IV); err != nil {
 			return false, err
 		}
 	}
@@ -475,7 +475,7 @@ func (r *runner) write(j *job) (string, error) {
 	defer c.Close()
 	var plain io.ReaderAt = ra
 	if j.match != nil {
-		if plain, err = blobcrypt.NewReaderAt(ra, r.key, j.match.Entry.IV); err != nil {
+		if plain, err = blobcrypt.NewReaderAt(ra, j.src.Size, r.key, j.match.Entry.IV); err != nil {
 			return "", err
 		}
 	}

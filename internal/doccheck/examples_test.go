@@ -59,8 +59,8 @@ func readmeLibrary(ctx context.Context, getProtectionKeyBody []byte, protectionK
 	return err
 }
 
-func readmeRanged(encrypted io.ReaderAt, key contentkey.Key, iv contentkey.IV) error {
-	r, err := blobcrypt.NewReaderAt(encrypted, key, iv) // encrypted is any io.ReaderAt
+func readmeRanged(encrypted io.ReaderAt, size int64, key contentkey.Key, iv contentkey.IV) error {
+	r, err := blobcrypt.NewReaderAt(encrypted, size, key, iv) // encrypted is any io.ReaderAt of size bytes
 	if err != nil {
 		return err
 	}
