@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"hash"
 	"io"
 	"net/url"
@@ -153,8 +154,18 @@ func (c *Container) List(ctx context.Context) ([]restore.SourceFile, error) {
 
 // Open returns the blob's bytes as stored, read with ranged GETs that fail
 // with ErrBlobChanged if the blob is no longer the version listed.
-func (c *Container) Open(ctx context.Context, f restore.SourceFile) (io.ReaderAt, io.Closer, error) {
-	return &blobRanges{ctx: ctx, size: f.Size, rangeReader: c.rangeReader(f)}, io.NopCloser(nil), nil
+func (c *Container) Open(_ context.Context, f restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	return blobOpener{c, f}, io.NopCloser(nil), nil
+}
+
+// blobOpener opens ranges of the listed version of one blob.
+type blobOpener struct {
+	c *Container
+	f restore.SourceFile
+}
+
+func (b blobOpener) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	return b.c.OpenRange(ctx, b.f, off, n)
 }
 
 // rangeReader reads the version of f that was listed.

@@ -40,7 +40,7 @@ func (s sectionOpener) OpenRange(_ context.Context, off, n int64) (io.ReadCloser
 type File struct {
 	ctx  context.Context
 	o    RangeOpener
-	c    *Cipher
+	c    *Cipher // nil: the stored bytes are the plaintext
 	size int64
 
 	off    int64         // the offset of the next Read
@@ -59,6 +59,15 @@ func Open(ctx context.Context, o RangeOpener, size int64, key contentkey.Key, iv
 		return nil, err
 	}
 	return &File{ctx: ctx, o: o, c: c, size: size}, nil
+}
+
+// OpenStored returns the stored bytes of the file that o reads, of size
+// bytes, as they are: the same reader for a file that is not encrypted.
+func OpenStored(ctx context.Context, o RangeOpener, size int64) (*File, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("blobcrypt: negative size %d", size)
+	}
+	return &File{ctx: ctx, o: o, size: size}, nil
 }
 
 // NewReaderAt returns the plaintext of the stored file r, of size bytes, as
@@ -91,7 +100,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n, err := io.ReadFull(rc, p[:want])
 	cerr := rc.Close()
-	f.c.XORKeyStreamAt(p[:n], p[:n], off)
+	f.xor(p[:n], off)
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return n, fmt.Errorf("blobcrypt: stored file ended at %d, %d bytes before its size %d", off+int64(n), f.size-off-int64(n), f.size)
@@ -125,7 +134,7 @@ func (f *File) Read(p []byte) (int, error) {
 	if n < 0 || n > len(p) {
 		return 0, errInvalidRead
 	}
-	f.c.XORKeyStreamAt(p[:n], p[:n], f.off)
+	f.xor(p[:n], f.off)
 	f.off += int64(n)
 	f.bodyAt = f.off
 	if errors.Is(err, io.EOF) {
@@ -162,6 +171,12 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 func (f *File) Close() error {
 	f.closeBody()
 	return nil
+}
+
+func (f *File) xor(p []byte, off int64) {
+	if f.c != nil {
+		f.c.XORKeyStreamAt(p, p, off)
+	}
 }
 
 func (f *File) closeBody() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"io"
 	"io/fs"
 	"os"
@@ -117,7 +118,7 @@ func (d Dir) path(rel string) (string, error) {
 
 // Open opens a listed file. The file must still be the size it was listed
 // with: an asset that changes during a restore is an error, not a guess.
-func (d Dir) Open(_ context.Context, f SourceFile) (io.ReaderAt, io.Closer, error) {
+func (d Dir) Open(_ context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
 	p, err := d.path(f.Path)
 	if err != nil {
 		return nil, nil, err
@@ -138,7 +139,7 @@ func (d Dir) Open(_ context.Context, f SourceFile) (io.ReaderAt, io.Closer, erro
 		fh.Close()
 		return nil, nil, fmt.Errorf("%s changed during the run (now %d bytes, listed with %d)", p, info.Size(), f.Size)
 	}
-	return io.NewSectionReader(fh, 0, f.Size), fh, nil
+	return blobcrypt.SectionOpener(fh), fh, nil
 }
 
 // Existing opens the file at rel if there is one.

@@ -113,8 +113,9 @@ type Source interface {
 	// List returns every file of the asset with its path relative to the
 	// asset's root, '/'-separated.
 	List(ctx context.Context) ([]SourceFile, error)
-	// Open returns the ciphertext of f. Reads past f.Size return io.EOF.
-	Open(ctx context.Context, f SourceFile) (io.ReaderAt, io.Closer, error)
+	// Open returns the stored bytes of f as ranges (blobcrypt.File reads
+	// them), and what to close when done.
+	Open(ctx context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Closer, error)
 }
 
 // SourceFile is one file a Source holds.
@@ -370,15 +371,11 @@ func (r *runner) checkHead(j *job) {
 }
 
 func (r *runner) readHead(j *job) ([]byte, error) {
-	ra, c, err := r.src.Open(r.ctx, j.src)
+	d, c, err := r.open(j)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	d, err := blobcrypt.NewReaderAt(ra, j.src.Size, r.key, j.match.Entry.IV)
-	if err != nil {
-		return nil, err
-	}
 	head := make([]byte, min(int64(HeadSize), j.src.Size))
 	if _, err := d.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
 		return nil, fmt.Errorf("reading the head: %w", err)
@@ -431,17 +428,11 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 	if size != j.size {
 		return false, fmt.Errorf("the destination already holds a file of %d bytes where %d are restored; not replaced (move it away and run again)", size, j.size)
 	}
-	src, sc, err := r.src.Open(r.ctx, j.src)
+	plain, sc, err := r.open(j)
 	if err != nil {
 		return false, err
 	}
 	defer sc.Close()
-	var plain io.ReaderAt = src
-	if j.match != nil {
-		if plain, err = blobcrypt.NewReaderAt(src, j.src.Size, r.key, j.match.Entry.IV); err != nil {
-			return false, err
-		}
-	}
 	for _, off := range []int64{0, max(0, size-tailSize)} {
 		n := min(tailSize, size-off)
 		want, got := make([]byte, n), make([]byte, n)
@@ -458,6 +449,26 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 	return true, nil
 }
 
+// open returns the plaintext of j's file: decrypted if the plan matched it,
+// as stored if it is copied unmatched.
+func (r *runner) open(j *job) (*blobcrypt.File, io.Closer, error) {
+	o, c, err := r.src.Open(r.ctx, j.src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f *blobcrypt.File
+	if j.match != nil {
+		f, err = blobcrypt.Open(r.ctx, o, j.src.Size, r.key, j.match.Entry.IV)
+	} else {
+		f, err = blobcrypt.OpenStored(r.ctx, o, j.src.Size)
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return f, c, nil
+}
+
 // chunk is one piece of a file on its way from the reader to the writer.
 type chunk struct {
 	buf []byte
@@ -468,17 +479,11 @@ type chunk struct {
 // chunks, the caller hashes and writes them, so that a file keeps two cores
 // busy and SHA-256, which cannot be split, runs beside the cipher.
 func (r *runner) write(j *job) (string, error) {
-	ra, c, err := r.src.Open(r.ctx, j.src)
+	plain, c, err := r.open(j)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	var plain io.ReaderAt = ra
-	if j.match != nil {
-		if plain, err = blobcrypt.NewReaderAt(ra, j.src.Size, r.key, j.match.Entry.IV); err != nil {
-			return "", err
-		}
-	}
 	info := OutputInfo{Size: j.size, Source: j.src}
 	if j.match != nil && !j.match.Fragment {
 		info.MimeType = j.match.Entry.MimeType

@@ -207,21 +207,18 @@ func (s *Server) open(ctx context.Context, f *file, br byteRange) (io.ReadCloser
 	ctx, cancel := context.WithCancelCause(ctx)
 	watchdog := time.AfterFunc(s.stall, func() { cancel(errSourceStalled) })
 	stop := func() error { watchdog.Stop(); cancel(nil); return nil }
-	var ct io.ReadCloser
-	if ro, ok := s.src.(RangeOpener); ok {
-		var err error
-		if ct, err = ro.OpenRange(ctx, f.src, br.start, br.length); err != nil {
-			stop()
-			return nil, stalledOr(ctx, err)
-		}
-	} else {
-		ra, c, err := s.src.Open(ctx, f.src)
-		if err != nil {
-			stop()
-			return nil, stalledOr(ctx, err)
-		}
-		ct = readCloser{io.NewSectionReader(ra, br.start, br.length), c}
+	o, c, err := s.src.Open(ctx, f.src)
+	if err != nil {
+		stop()
+		return nil, stalledOr(ctx, err)
 	}
+	body, err := o.OpenRange(ctx, br.start, br.length)
+	if err != nil {
+		c.Close()
+		stop()
+		return nil, stalledOr(ctx, err)
+	}
+	ct := readCloser{body, closers{body, c}}
 	d, err := blobcrypt.NewReader(ct, s.key, f.iv, br.start)
 	if err != nil {
 		ct.Close()
@@ -273,6 +270,17 @@ func (w *watchedReader) Close() error {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// closers closes each of its closers in turn.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var err error
+	for _, c := range cs {
+		err = errors.Join(err, c.Close())
+	}
+	return err
 }
 
 // errShortSource is a source that ended before the range did.

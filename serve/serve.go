@@ -30,15 +30,6 @@ import (
 	"github.com/amscrypt/amscrypt/restore"
 )
 
-// RangeOpener is implemented by sources that can stream a byte range of a
-// file in one request (a blob container: one ranged GET pinned to the
-// listed ETag). Sources that do not implement it are read through the
-// io.ReaderAt of Open (a directory: one pread loop).
-type RangeOpener interface {
-	// OpenRange returns the ciphertext bytes [off, off+n) of f.
-	OpenRange(ctx context.Context, f restore.SourceFile, off, n int64) (io.ReadCloser, error)
-}
-
 // Defaults of Options.
 const (
 	// DefaultMaxInFlight is how many responses stream file bytes at once;

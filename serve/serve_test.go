@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -375,8 +376,8 @@ func (f *fakeSource) List(context.Context) ([]restore.SourceFile, error) {
 	return []restore.SourceFile{{Path: "x.bin", Size: f.size, Tag: `"0x1"`, Regular: true}}, nil
 }
 
-func (f *fakeSource) Open(ctx context.Context, _ restore.SourceFile) (io.ReaderAt, io.Closer, error) {
-	return fakeReaderAt{f, ctx}, io.NopCloser(nil), nil
+func (f *fakeSource) Open(ctx context.Context, _ restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	return blobcrypt.SectionOpener(fakeReaderAt{f, ctx}), io.NopCloser(nil), nil
 }
 
 type fakeReaderAt struct {
