@@ -271,6 +271,8 @@ func (r *runner) finish(j *job) {
 	switch {
 	case j.report.Status != "":
 		// failed its head or size check
+	case j.match == nil && r.o.CopyUnmatched && !j.src.Regular:
+		j.fail("%s", notRegular)
 	case j.match == nil && !r.o.CopyUnmatched:
 		j.report.Status = StatusUnmatched
 		j.report.Size = nil
@@ -345,11 +347,15 @@ func (j *job) fail(format string, args ...any) {
 	j.report.Error = fmt.Sprintf(format, args...)
 }
 
+// notRegular is the report of a listed file that is a symbolic link, a
+// device or anything else but a regular file.
+const notRegular = "not a regular file (symbolic links are never followed); not read"
+
 // checkHead decrypts the first HeadSize bytes of a matched file and checks
 // them, and its size, against the plan.
 func (r *runner) checkHead(j *job) {
 	if !j.src.Regular {
-		j.fail("not a regular file; not read")
+		j.fail("%s", notRegular)
 		return
 	}
 	size := j.src.Size

@@ -303,3 +303,47 @@ func TestRestoreDigestFromOutput(t *testing.T) {
 		require.Equal(t, f.SHA256, sha256File(t, filepath.Join(out, filepath.FromSlash(f.Path))), f.Path)
 	}
 }
+
+// TestRestoreNeverLeavesOut: a symbolic link inside the output directory
+// where a track's directory goes is an error naming it; nothing is
+// written through it, and the other tracks restore.
+func TestRestoreNeverLeavesOut(t *testing.T) {
+	base := t.TempDir()
+	out, victim := filepath.Join(base, "out"), filepath.Join(base, "victim")
+	require.NoError(t, os.Mkdir(out, 0o700))
+	require.NoError(t, os.Mkdir(victim, 0o700))
+	require.NoError(t, os.Symlink("../victim", filepath.Join(out, "video")))
+	r := run(t, out, asset("live"), planOf(t, "live/keys/v3.json"), nil)
+	got := byName(r)
+	for _, name := range []string{"video/header", "video/0"} {
+		require.Equal(t, restore.StatusFailed, got[name].Status, name)
+		require.Contains(t, got[name].Error, filepath.Join(out, "video")+" is a symbolic link")
+	}
+	require.Equal(t, restore.StatusRestored, got["audio_eng=128000/header"].Status)
+	entries, err := os.ReadDir(victim)
+	require.NoError(t, err)
+	require.Empty(t, entries, "written through the link")
+}
+
+// TestRestoreNeverFollowsSourceLinks: a symbolic link inside the source,
+// matched or copied unmatched, is reported and never read, wherever it
+// points.
+func TestRestoreNeverFollowsSourceLinks(t *testing.T) {
+	src := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(asset("vod").Root, "movie.mp4"))
+	require.NoError(t, err)
+	outside := filepath.Join(t.TempDir(), "secret.bin")
+	require.NoError(t, os.WriteFile(outside, b, 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(src, "movie.mp4")))
+	require.NoError(t, os.Symlink("/proc/self/status", filepath.Join(src, "status")))
+	out := t.TempDir()
+	r := run(t, out, restore.Dir{Root: src}, planOf(t, "vod/keys/v3.json"), &restore.RunOptions{CopyUnmatched: true})
+	got := byName(r)
+	for _, name := range []string{"movie.mp4", "status"} {
+		require.Equal(t, restore.StatusFailed, got[name].Status, name)
+		require.Contains(t, got[name].Error, "symbolic links are never followed", name)
+	}
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}
