@@ -279,3 +279,16 @@ func TestSignalEndsABlockedCommand(t *testing.T) {
 	r := amscrypt(t, nil, "restore", "--keys", lone, "--in", dir, "--check")
 	r.refused(t, "lone")
 }
+
+// TestKeyOutputsRefuseDash: "-" names standard output to the commands; an
+// output holding a key is never written to a file named "-".
+func TestKeyOutputsRefuseDash(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	keys := []string{"--keys", restoreFixture("vod", "keys", "v3.json")}
+	amscrypt(t, nil, append([]string{"manifest", "--out", "-"}, keys...)...).refused(t, `file named "-"`)
+	amscrypt(t, nil, "keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", "-").refused(t, `file named "-"`)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}

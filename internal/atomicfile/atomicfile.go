@@ -512,7 +512,13 @@ func removeIfStale(dir *os.Root, name string) bool {
 // WritePrivate writes data to path with mode 0600, whole or not at all, and
 // never over an existing file (the error matches fs.ErrExist). It serves key
 // files and upload resume state.
+//
+// A path of "-" is refused: it means standard output to most commands, and a
+// secret never goes there, nor into a file a user would not look for.
 func WritePrivate(path string, data []byte) error {
+	if path == "-" {
+		return errors.New(`refusing to write a secret to a file named "-" (a key never goes to standard output); give a file name`)
+	}
 	f, err := Create(path, Options{Perm: 0o600})
 	if err != nil {
 		return err

@@ -284,6 +284,15 @@ func TestWritePrivate(t *testing.T) {
 	})
 }
 
+// TestWritePrivateRefusesDash: "-" is standard output to the commands, and
+// a key written to a file of that name would be a secret nobody looks for.
+func TestWritePrivateRefusesDash(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.ErrorContains(t, WritePrivate("-", []byte("secret")), `file named "-"`)
+	require.Empty(t, names(t, dir))
+}
+
 func TestNotAnInput(t *testing.T) {
 	dir := t.TempDir()
 	key, other, alias := filepath.Join(dir, "key.json"), filepath.Join(dir, "other"), filepath.Join(dir, "alias")
