@@ -153,7 +153,9 @@ func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Clo
 		return nil, 0, nil, err
 	}
 	root, err := os.OpenRoot(d.Root)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil, nil
+	} else if err != nil {
 		return nil, 0, nil, err
 	}
 	defer root.Close()
@@ -180,6 +182,11 @@ func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Clo
 // naming it, so a restore never writes outside Root.
 func (d Dir) Create(_ context.Context, rel string, _ OutputInfo) (Output, error) {
 	if _, err := d.path(rel); err != nil {
+		return nil, err
+	}
+	// Root itself is the directory the user named: made if missing (0700),
+	// and reached as given, links included.
+	if err := os.MkdirAll(d.Root, 0o700); err != nil {
 		return nil, err
 	}
 	root, err := os.OpenRoot(d.Root)

@@ -114,6 +114,7 @@ func runRestore(e *cli.Env, args []string) error {
 	opts.Progress = p.UpdateFiles
 	report, err := restore.Run(e.Ctx, a.sink, a.source, plan, opts)
 	p.Finish()
+	a.cleanUp(err != nil || !report.OK())
 	if err != nil {
 		return err
 	}
@@ -155,6 +156,17 @@ type asset struct {
 	source  restore.Source
 	sink    restore.Sink // nil with --check
 	in, out string       // directories, or URLs without their SAS
+	// fresh is set when --out is a directory this run creates: one left
+	// empty by a failed run is removed again.
+	fresh bool
+}
+
+// cleanUp removes a fresh --out directory that a failed run left empty
+// (os.Remove removes nothing else).
+func (a *asset) cleanUp(failed bool) {
+	if a.fresh && failed {
+		os.Remove(a.out)
+	}
 }
 
 // isURL tells a container URL from a directory.
@@ -208,6 +220,11 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 		if err := restore.CheckDirs(out, in); err != nil {
 			return nil, cli.Usagef("%v", err)
 		}
+	}
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return nil, cli.Usagef("--out %s exists and is not a directory", out)
+	} else if errors.Is(err, os.ErrNotExist) {
+		a.fresh = true
 	}
 	if !check {
 		a.sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}

@@ -242,3 +242,16 @@ func TestRestoreBatchShards(t *testing.T) {
 		require.Equal(t, cli.ExitUsage, r.code, "%v: %s", args, r.stderr)
 	}
 }
+
+// TestRestoreOutChecks: an --out that is a file is refused before any
+// work, and nothing is written to it.
+func TestRestoreOutChecks(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o600))
+	r := amscrypt(t, nil, "restore", "--in", restoreFixture("vod", "enc"), "--out", file, "--keys", restoreFixture("vod", "keys", "v3.json"))
+	require.Equal(t, cli.ExitUsage, r.code)
+	require.Contains(t, r.stderr, file+" exists and is not a directory")
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, "x", string(b))
+}
