@@ -14,20 +14,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
 // expected is testdata/restore/expected.json, written by gen_restore.py
-// with Python's cryptography: the plaintext digest of every file.
+// with Python's cryptography: the plaintext digest of every file, and which
+// key exports are valid.
 type expected struct {
 	Assets map[string]struct {
-		Files []struct {
-			Path   string         `json:"path"`
-			Size   int64          `json:"size"`
-			SHA256 string         `json:"sha256"`
-			Format restore.Format `json:"format"`
+		EncDir   string `json:"enc_dir"`
+		PlainDir string `json:"plain_dir"`
+		Files    []struct {
+			Path        string         `json:"path"`
+			Size        int64          `json:"size"`
+			SHA256      string         `json:"sha256"`
+			Format      restore.Format `json:"format"`
+			PlainStored bool           `json:"plain_stored"`
 		} `json:"files"`
 	} `json:"assets"`
+	Exports []struct {
+		File  string `json:"file"`
+		Asset string `json:"asset"`
+		Valid bool   `json:"valid"`
+	} `json:"key_exports"`
 }
 
 func loadExpected(t *testing.T) expected {
@@ -36,13 +46,13 @@ func loadExpected(t *testing.T) expected {
 	return e
 }
 
-func planOf(t *testing.T, docs ...string) *restore.Plan {
+func planOf(t *testing.T, docs ...string) *keyexport.Plan {
 	t.Helper()
-	var ds []restore.Document
+	var ds []keyexport.Document
 	for _, d := range docs {
-		ds = append(ds, restore.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
+		ds = append(ds, keyexport.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
 	}
-	p, err := restore.NewPlan(ds, nil)
+	p, err := keyexport.NewPlan(ds, nil)
 	require.NoError(t, err)
 	return p
 }
@@ -51,7 +61,7 @@ func asset(name string) restore.Dir {
 	return restore.Dir{Root: filepath.Join(testvectors.Dir, "restore", name, "enc")}
 }
 
-func run(t *testing.T, out string, src restore.Dir, p *restore.Plan, o *restore.RunOptions) *restore.Report {
+func run(t *testing.T, out string, src restore.Dir, p *keyexport.Plan, o *restore.RunOptions) *restore.Report {
 	t.Helper()
 	var sink restore.Sink
 	if out != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -402,7 +403,7 @@ type manifestResult struct {
 	Files    int    `json:"files"`
 }
 
-func keyIDString(p *restore.Plan) string {
+func keyIDString(p *keyexport.Plan) string {
 	if !p.HasKeyID {
 		return ""
 	}
@@ -422,14 +423,14 @@ func (k *keyFlags) define(fs *cli.FlagSet) {
 	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
 }
 
-func (k *keyFlags) plan(e *cli.Env) (*restore.Plan, error) {
+func (k *keyFlags) plan(e *cli.Env) (*keyexport.Plan, error) {
 	return readPlan(e, k.keys, *k.pfxPath, *k.pemPath)
 }
 
 // readPlan reads the key exports and merges them. The private key is read
 // only when a flag names one.
-func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*restore.Plan, error) {
-	docs := make([]restore.Document, 0, len(paths))
+func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*keyexport.Plan, error) {
+	docs := make([]keyexport.Document, 0, len(paths))
 	defer func() {
 		for _, d := range docs {
 			clear(d.Data)
@@ -440,7 +441,7 @@ func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*restore.Pla
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, restore.Document{Name: p, Data: data})
+		docs = append(docs, keyexport.Document{Name: p, Data: data})
 	}
 	var priv *rsa.PrivateKey
 	if pfxPath != "" || pemPath != "" {
@@ -449,5 +450,5 @@ func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*restore.Pla
 			return nil, err
 		}
 	}
-	return restore.NewPlan(docs, &restore.Options{PrivateKey: priv})
+	return keyexport.NewPlan(docs, &keyexport.Options{PrivateKey: priv})
 }
