@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
@@ -89,11 +84,27 @@ func runRestore(e *cli.Env, args []string) error {
 				return cli.Usagef("--batch takes the --%s of each asset from its lines; give one or the other", f)
 			}
 		}
-		sh, err := parseShard(*shard, fs.Given("shard"))
-		if err != nil {
-			return err
+		bo := &restore.BatchOptions{RunOptions: *opts}
+		if fs.Given("shard") {
+			sh, err := restore.ParseShard(*shard)
+			if err != nil {
+				return cli.Usagef("--shard: %v", err)
+			}
+			bo.Shard = sh
 		}
-		return runBatch(e, *batch, sh, k, opts, co)
+		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+			plan, err := readPlan(e, l.Keys, *k.pfxPath, *k.pemPath)
+			if err != nil {
+				return nil, err
+			}
+			a, err := openAsset(e, l.In, l.Out, l.Out != "", opts.Check, co)
+			if err != nil {
+				return nil, err
+			}
+			a.Plan = plan
+			return a, nil
+		}
+		return restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
 	}
 	switch {
 	case fs.Given("shard"):
@@ -113,7 +124,7 @@ func runRestore(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "restore", 0)
 	opts.Progress = p.UpdateFiles
-	report, err := restore.Run(e.Ctx, a.sink, a.source, plan, opts)
+	report, err := restore.Run(e.Ctx, a.Sink, a.Source, plan, opts)
 	p.Finish()
 	if err != nil {
 		return err
@@ -126,36 +137,16 @@ func runRestore(e *cli.Env, args []string) error {
 
 // reportError is the one line for a report that is not OK; when storage
 // failed every try for the whole --give-up-after, it says so first.
-func reportError(r *restore.Report, a *asset) error {
+func reportError(r *restore.Report, a *restore.Asset) error {
 	if r.OK() {
 		return nil
 	}
 	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
 		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
-	if err := a.gaveUp(); err != nil {
+	if err := a.GaveUp(); err != nil {
 		return fmt.Errorf("%w; %s", err, counts)
 	}
 	return errors.New(counts)
-}
-
-// gaveUp returns the error of a container of the asset that storage
-// failed for the whole --give-up-after, or nil.
-func (a *asset) gaveUp() error {
-	for _, end := range []any{a.source, a.sink} {
-		if c, ok := end.(*azblobcrypt.Container); ok {
-			if err := c.GaveUp(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// asset is the two ends of one restore and how to name them in a report.
-type asset struct {
-	source  restore.Source
-	sink    restore.Sink // nil with --check
-	in, out string       // directories, or URLs without their SAS
 }
 
 // isURL tells a container URL from a directory.
@@ -166,18 +157,18 @@ func isURL(v string) bool {
 // openAsset turns --in and --out (directories, URLs, @FILE) into a source
 // and a sink, refusing an output directory inside the input one;
 // containers are opened with co (nil: the defaults).
-func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*asset, error) {
+func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
 	in, err := cli.ReadArg(in, "in")
 	if err != nil {
 		return nil, err
 	}
-	a := &asset{in: in}
+	a := &restore.Asset{In: in}
 	if isURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
 			return nil, cli.Usagef("--in: %v", err)
 		}
-		a.source, a.in = c, c.String()
+		a.Source, a.In = c, c.String()
 	} else {
 		// A file as --in would list as one unmatched entry named ".".
 		if fi, err := os.Stat(in); err != nil {
@@ -185,7 +176,7 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
 		}
-		a.source = restore.Dir{Root: in}
+		a.Source = restore.Dir{Root: in}
 	}
 	if !hasOut {
 		return a, nil
@@ -193,15 +184,15 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 	if out, err = cli.ReadArg(out, "out"); err != nil {
 		return nil, err
 	}
-	a.out = out
+	a.Out = out
 	if isURL(out) {
 		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
-		a.out = c.String()
+		a.Out = c.String()
 		if !check {
-			a.sink = c
+			a.Sink = c
 		}
 		return a, nil
 	}
@@ -211,156 +202,9 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 		}
 	}
 	if !check {
-		a.sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
+		a.Sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
 	}
 	return a, nil
-}
-
-// shard is the part of a batch this run does: lines whose number is K mod N.
-type shard struct{ k, n int }
-
-func parseShard(v string, given bool) (shard, error) {
-	if !given {
-		return shard{0, 1}, nil
-	}
-	ks, ns, ok := strings.Cut(v, "/")
-	k, err1 := strconv.Atoi(ks)
-	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n || strings.ContainsAny(v, "+- ") {
-		return shard{}, cli.Usagef("--shard %q: want K/N with 0 <= K < N, e.g. 0/4", v)
-	}
-	return shard{k, n}, nil
-}
-
-// batchLine is one asset of a --batch file.
-type batchLine struct {
-	In   string   `json:"in"`
-	Out  string   `json:"out"`
-	Keys []string `json:"keys"`
-}
-
-// batchReport is one line of batch output: the asset's report, or the
-// error that kept it from running, with where it came from and went.
-type batchReport struct {
-	Line  int    `json:"line"`
-	In    string `json:"in"`
-	Out   string `json:"out,omitempty"`
-	Error string `json:"error,omitempty"`
-	*restore.Report
-}
-
-// runBatch restores the batch's assets of this shard one after another;
-// each uses the whole pool of workers. A bad line or a failed asset is
-// reported and the rest go on.
-func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOptions, co *azblobcrypt.ContainerOptions) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	lines := bufio.NewScanner(f)
-	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
-	base := filepath.Dir(path)
-	rel := func(p string) string {
-		if p == "" || isURL(p) || filepath.IsAbs(p) || strings.HasPrefix(p, "@") && filepath.IsAbs(p[1:]) {
-			return p
-		}
-		if strings.HasPrefix(p, "@") {
-			return "@" + filepath.Join(base, p[1:])
-		}
-		return filepath.Join(base, p)
-	}
-	failed := 0
-	for i := 0; lines.Scan(); i++ {
-		line := lines.Text()
-		if i%sh.n != sh.k || strings.TrimSpace(line) == "" {
-			continue
-		}
-		if err := e.Ctx.Err(); err != nil {
-			return err
-		}
-		rep := batchReport{Line: i}
-		var gaveUp error
-		report, err := func() (*restore.Report, error) {
-			var bl batchLine
-			if err := decodeStrict([]byte(line), &bl); err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", path, i, err)
-			}
-			rep.In = bl.In
-			if bl.In == "" || len(bl.Keys) == 0 || (bl.Out == "" && !opts.Check) {
-				return nil, fmt.Errorf("%s line %d: \"in\", \"keys\" and (without --check) \"out\" are required", path, i)
-			}
-			keys := make([]string, len(bl.Keys))
-			for j, kf := range bl.Keys {
-				keys[j] = rel(kf)
-			}
-			plan, err := readPlan(e, keys, *k.pfxPath, *k.pemPath)
-			if err != nil {
-				return nil, err
-			}
-			a, err := openAsset(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check, co)
-			if err != nil {
-				return nil, err
-			}
-			rep.In, rep.Out = a.in, a.out
-			defer func() { gaveUp = a.gaveUp() }()
-			return restore.Run(e.Ctx, a.sink, a.source, plan, opts)
-		}()
-		if err != nil {
-			if e.Ctx.Err() != nil {
-				return err
-			}
-			rep.Error = cli.OneLine(err.Error())
-			if isURL(rep.In) {
-				rep.In = redactQuery(rep.In)
-			}
-		} else {
-			rep.Report = report
-		}
-		if err != nil || !report.OK() {
-			failed++
-		}
-		if err := printJSON(e, rep); err != nil {
-			return err
-		}
-		if gaveUp != nil {
-			// Storage that failed every try for --give-up-after would
-			// fail the next lines one budget each; the shard is simply
-			// run again later.
-			return fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", gaveUp, i)
-		}
-	}
-	if err := lines.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d assets of shard %d/%d did not restore completely (see the report lines on stdout)", failed, sh.k, sh.n)
-	}
-	return nil
-}
-
-func redactQuery(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
-
-// decodeStrict decodes one JSON object into v, refusing unknown and
-// repeated members and trailing data.
-func decodeStrict(data []byte, v any) error {
-	if err := jsonstrict.CheckFold(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON object")
-	}
-	return nil
 }
 
 const manifestSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE] --out FILE

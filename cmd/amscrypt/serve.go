@@ -83,7 +83,7 @@ func runServe(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := serve.New(e.Ctx, a.source, plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
+	s, err := serve.New(e.Ctx, a.Source, plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
 	if err != nil {
 		return err
 	}
