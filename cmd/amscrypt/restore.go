@@ -93,16 +93,7 @@ func runRestore(e *cli.Env, args []string) error {
 			bo.Shard = sh
 		}
 		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
-			plan, err := readPlan(e, l.Keys, *k.pfxPath, *k.pemPath)
-			if err != nil {
-				return nil, err
-			}
-			a, err := openAsset(e, l.In, l.Out, l.Out != "", opts.Check, co)
-			if err != nil {
-				return nil, err
-			}
-			a.Plan = plan
-			return a, nil
+			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
 		}
 		return restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
 	}
@@ -114,17 +105,13 @@ func runRestore(e *cli.Env, args []string) error {
 	case !*check && !fs.Given("out"):
 		return cli.Usagef("--out is required (or give --check)")
 	}
-	plan, err := k.plan(e)
-	if err != nil {
-		return err
-	}
-	a, err := openAsset(e, *in, *out, fs.Given("out"), *check, co)
+	a, err := k.open(e, k.keys, *in, *out, *check, co)
 	if err != nil {
 		return err
 	}
 	p := cli.NewProgress(e, *quiet, "restore", 0)
 	opts.Progress = p.UpdateFiles
-	report, err := restore.Run(e.Ctx, a.Sink, a.Source, plan, opts)
+	report, err := restore.Run(e.Ctx, a.Sink, a.Source, a.Plan, opts)
 	p.Finish()
 	if err != nil {
 		return err
@@ -154,15 +141,19 @@ func isURL(v string) bool {
 	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
 }
 
-// openAsset turns --in and --out (directories, URLs, @FILE) into a source
-// and a sink, refusing an output directory inside the input one;
-// containers are opened with co (nil: the defaults).
-func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
-	in, err := cli.ReadArg(in, "in")
+// open reads the plan of the key exports at keys and turns --in and --out
+// (directories, URLs, @FILE; out "" for none) into a source and a sink,
+// refusing an output directory inside the input one; containers are opened
+// with co (nil: the defaults).
+func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
+	plan, err := k.plan(e, keys)
 	if err != nil {
 		return nil, err
 	}
-	a := &restore.Asset{In: in}
+	if in, err = cli.ReadArg(in, "in"); err != nil {
+		return nil, err
+	}
+	a := &restore.Asset{Plan: plan, In: in}
 	if isURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
@@ -178,7 +169,7 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 		}
 		a.Source = restore.Dir{Root: in}
 	}
-	if !hasOut {
+	if out == "" {
 		return a, nil
 	}
 	if out, err = cli.ReadArg(out, "out"); err != nil {
@@ -225,7 +216,7 @@ func runManifest(e *cli.Env, args []string) error {
 	if err := refuseExisting(*out, "manifest"); err != nil {
 		return err
 	}
-	plan, err := k.plan(e)
+	plan, err := k.plan(e, k.keys)
 	if err != nil {
 		return err
 	}
@@ -254,7 +245,7 @@ func keyIDString(p *keyexport.Plan) string {
 	return p.KeyID.String()
 }
 
-// keyFlags are the --keys, --pfx and --private-key that restore and
+// keyFlags are the --keys, --pfx and --private-key that restore, serve and
 // manifest share.
 type keyFlags struct {
 	keys             cli.Strings
@@ -267,13 +258,9 @@ func (k *keyFlags) define(fs *cli.FlagSet) {
 	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
 }
 
-func (k *keyFlags) plan(e *cli.Env) (*keyexport.Plan, error) {
-	return readPlan(e, k.keys, *k.pfxPath, *k.pemPath)
-}
-
-// readPlan reads the key exports and merges them. The private key is read
-// only when a flag names one.
-func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*keyexport.Plan, error) {
+// plan reads the key exports at paths and merges them. The private key is
+// read only when a flag names one.
+func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
 	docs := make([]keyexport.Document, 0, len(paths))
 	defer func() {
 		for _, d := range docs {
@@ -288,9 +275,9 @@ func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*keyexport.P
 		docs = append(docs, keyexport.Document{Name: p, Data: data})
 	}
 	var priv *rsa.PrivateKey
-	if pfxPath != "" || pemPath != "" {
+	if *k.pfxPath != "" || *k.pemPath != "" {
 		var err error
-		if priv, err = readPrivateKey(e, pfxPath, pemPath); err != nil {
+		if priv, err = readPrivateKey(e, *k.pfxPath, *k.pemPath); err != nil {
 			return nil, err
 		}
 	}
