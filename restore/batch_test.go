@@ -92,7 +92,7 @@ func TestRunBatch(t *testing.T) {
 	require.Equal(t, 12, reports[0].Summary[restore.StatusRestored])
 	require.Equal(t, filepath.Join(dir, "out", "vod"), reports[0].Out)
 	require.Equal(t, 9, reports[1].Summary[restore.StatusRestored])
-	require.Equal(t, path+" line 4: duplicate JSON member $.in", strings.TrimPrefix(reports[2].Error, "restore: "))
+	require.Equal(t, "restore: "+path+" line 4: duplicate JSON member $.in", reports[2].Error)
 	require.Nil(t, reports[2].Report)
 	require.Equal(t, "https://acct.blob.core.windows.net/c", reports[3].In)
 	require.Contains(t, reports[3].Error, "line 5: this opener has no containers")
