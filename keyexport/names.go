@@ -8,10 +8,11 @@ import (
 	"unicode/utf8"
 )
 
-// checkName reports (without a sentinel) why name is not a safe relative path: the executor joins
-// entry names to an output directory, so a name must not climb out of it,
-// be absolute, or hide characters a terminal would not show (controls,
-// and the bidirectional overrides that make a name read backwards).
+// checkName reports (without a sentinel) why name is not a safe relative
+// path: a restore joins entry names to an output directory, so a name must
+// not climb out of it, be absolute, or hide characters a terminal would not
+// show (controls, and the bidirectional overrides that make a name read
+// backwards).
 func checkName(name string) error {
 	switch {
 	case name == "":
