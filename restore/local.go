@@ -110,7 +110,7 @@ func (d Dir) List(ctx context.Context) ([]SourceFile, error) {
 func (d Dir) path(rel string) (string, error) {
 	clean := filepath.FromSlash(rel)
 	if rel == "" || !filepath.IsLocal(clean) {
-		return "", fmt.Errorf("%w: %q", ErrUnsafeName, rel)
+		return "", fmt.Errorf("restore: unsafe file name %q", rel)
 	}
 	return filepath.Join(d.Root, clean), nil
 }

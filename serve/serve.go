@@ -4,10 +4,10 @@
 // from the encrypted source (a directory or, through azblobcrypt, a blob
 // container) into a bounded buffer, so the plaintext never touches a disk.
 //
-// A Server is made from the same plan, matching and head checks as a
-// restore (package restore): a file whose decrypted head does not look like
-// its format is listed but never served, and nothing outside the plan can
-// be reached.
+// A Server is made from the same plan and matching (package keyexport) and
+// head checks as a restore (package restore): a file whose decrypted head
+// does not look like its format is listed but never served, and nothing
+// outside the plan can be reached.
 package serve
 
 import (
@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -147,7 +148,7 @@ func (l listed) List(context.Context) ([]restore.SourceFile, error) { return l.f
 // of every matched file, as restore --check does. The listing is final:
 // files added later are not served, and a container's blobs are read at
 // the ETags listed.
-func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Options) (*Server, error) {
+func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Options) (*Server, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -198,7 +199,7 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		paths = append(paths, f.Path)
 	}
 	matches := plan.Match(paths).Matches
-	byName := make(map[string]*restore.Match, len(matches))
+	byName := make(map[string]*keyexport.Match, len(matches))
 	for i := range matches {
 		byName[matches[i].Path] = &matches[i]
 	}

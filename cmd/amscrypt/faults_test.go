@@ -263,7 +263,7 @@ func TestCLIGiveUp(t *testing.T) {
 	require.Contains(t, r.stdout, `"line":0,`)
 	require.Contains(t, r.stdout, "gave up")
 	require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
-	require.Contains(t, r.stderr, "stopped the batch after line 0, run the same command again to resume")
+	require.Contains(t, r.stderr, "stopped the batch after line 1, run the same command again to resume")
 	faulted := logStats(t, p)
 
 	require.NoError(t, p.SetConfig(faultproxy.Config{}))

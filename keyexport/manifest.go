@@ -1,13 +1,16 @@
-package restore
+package keyexport
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/jsonstrict"
+	"github.com/amscrypt/amscrypt/internal/parse"
 )
 
 // ManifestVersion is the version of the decryption manifest Manifest writes
@@ -54,7 +57,7 @@ func (p *Plan) Manifest() ([]byte, error) {
 	rest.WriteString("  \"files\": [")
 	for i, e := range p.Entries {
 		if err := checkName(e.Name); err != nil {
-			return nil, fmt.Errorf("restore: Manifest: %w: %v", ErrUnsafeName, err)
+			return nil, fmt.Errorf("%w: Manifest: %v", ErrUnsafeName, err)
 		}
 		iv := e.IV.String()
 		f := manifestFile{Name: &e.Name, IV: &iv}
@@ -69,7 +72,7 @@ func (p *Plan) Manifest() ([]byte, error) {
 		je := json.NewEncoder(&line)
 		je.SetEscapeHTML(false)
 		if err := je.Encode(f); err != nil {
-			return nil, fmt.Errorf("restore: Manifest: %w", err)
+			return nil, fmt.Errorf("keyexport: Manifest: %w", err)
 		}
 		if i > 0 {
 			rest.WriteByte(',')
@@ -102,13 +105,8 @@ func parseManifest(doc string, data []byte) (part, error) {
 			snippet(v), ManifestVersion)
 	}
 	var m manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: %v", err)
-	}
-	if dec.More() {
-		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: data after the JSON object")
+	if err := jsonstrict.Decode(data, &m); err != nil {
+		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: %w", err)
 	}
 	if m.Key == nil {
 		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: member key is missing")
@@ -142,9 +140,11 @@ func parseManifest(doc string, data []byte) (part, error) {
 		}
 		e := Entry{Name: *f.Name, IV: iv, Size: -1}
 		if f.Size != nil {
-			if e.Size, err = parseSize(*f.Size); err != nil {
-				return part{}, docError(doc, ErrInvalidDocument, "file %q: size %q %v", *f.Name, *f.Size, err)
+			n, err := parse.Decimal(*f.Size, math.MaxInt64)
+			if err != nil {
+				return part{}, docError(doc, ErrInvalidDocument, "file %q: size %q: %v", *f.Name, *f.Size, err)
 			}
+			e.Size = int64(n)
 		}
 		if f.MimeType != nil {
 			if *f.MimeType == "" {

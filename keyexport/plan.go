@@ -1,4 +1,4 @@
-package restore
+package keyexport
 
 import (
 	"crypto/rsa"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 )
@@ -15,28 +16,31 @@ import (
 var (
 	// ErrUnknownDocument is returned for JSON that is none of the documents
 	// NewPlan recognises.
-	ErrUnknownDocument = errors.New("restore: not a key export this program recognises")
+	ErrUnknownDocument = errors.New("keyexport: not a key export this program recognises")
 	// ErrInvalidDocument is wrapped by every error about a recognised
 	// document whose contents are wrong (a bad IV, key, name or field).
-	ErrInvalidDocument = errors.New("restore: invalid document")
+	ErrInvalidDocument = errors.New("keyexport: invalid document")
 	// ErrNeedPrivateKey is returned for a ContentKey entity when Options has
 	// no private key to unwrap it with.
-	ErrNeedPrivateKey = errors.New("restore: a ContentKey entity needs the protection certificate's private key")
+	ErrNeedPrivateKey = errors.New("keyexport: a ContentKey entity needs the protection certificate's private key")
 	// ErrNotEncrypted is returned for an AssetFile whose IsEncrypted is not
 	// true: its blob is not storage-encrypted and must not be decrypted.
-	ErrNotEncrypted = errors.New("restore: file is not storage-encrypted")
+	ErrNotEncrypted = errors.New("keyexport: file is not storage-encrypted")
 	// ErrUnsafeName is returned for an entry name that is not a safe
 	// relative path.
-	ErrUnsafeName = errors.New("restore: unsafe file name")
+	ErrUnsafeName = errors.New("keyexport: unsafe file name")
 	// ErrManifestVersion is returned for a decryption manifest of a version
 	// this package does not read.
-	ErrManifestVersion = errors.New("restore: unsupported decryption manifest version")
+	ErrManifestVersion = errors.New("keyexport: unsupported decryption manifest version")
 	// ErrConflict is matched by every *ConflictError.
-	ErrConflict = errors.New("restore: documents disagree")
+	ErrConflict = errors.New("keyexport: documents disagree")
 	// ErrNoKey is returned when no document holds the content key.
-	ErrNoKey = errors.New("restore: no document holds the content key")
+	ErrNoKey = errors.New("keyexport: no document holds the content key")
 	// ErrNoEntries is returned when no document names a file.
-	ErrNoEntries = errors.New("restore: no document names any file")
+	ErrNoEntries = errors.New("keyexport: no document names any file")
+	// ErrInvalidArgument is wrapped by the error of Manifest for a plan
+	// without a StorageEncryption key.
+	ErrInvalidArgument = errors.New("keyexport: invalid argument")
 )
 
 // Entry is one file of the asset, or one live-archive track.
@@ -99,7 +103,7 @@ type ConflictError struct {
 // Error describes the conflict, naming both documents.
 func (e *ConflictError) Error() string {
 	if e.Field == "key" {
-		return fmt.Sprintf("restore: %q and %q hold different keys", e.First, e.Second)
+		return fmt.Sprintf("keyexport: %q and %q hold different keys", e.First, e.Second)
 	}
 	where := ""
 	switch {
@@ -108,7 +112,7 @@ func (e *ConflictError) Error() string {
 	case e.Entry != "":
 		where = fmt.Sprintf(" of %q", e.Entry)
 	}
-	return fmt.Sprintf("restore: %q and %q disagree on the %s%s: %q vs %q",
+	return fmt.Sprintf("keyexport: %q and %q disagree on the %s%s: %q vs %q",
 		e.First, e.Second, e.Field, where, e.FirstValue, e.SecondValue)
 }
 
@@ -144,7 +148,7 @@ func NewPlan(docs []Document, opts *Options) (*Plan, error) {
 	for _, s := range m.entries {
 		plan.Entries = append(plan.Entries, s.e)
 	}
-	slices.SortFunc(plan.Entries, func(a, b Entry) int { return compareNames(a.Name, b.Name) })
+	slices.SortFunc(plan.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	return plan, nil
 }
 
@@ -232,7 +236,7 @@ func (p Plan) String() string {
 	if p.HasKeyID {
 		id = "key id " + p.KeyID.String()
 	}
-	return fmt.Sprintf("restore.Plan{%s, %s, %d entries}", p.Key.String(), id, len(p.Entries))
+	return fmt.Sprintf("keyexport.Plan{%s, %s, %d entries}", p.Key.String(), id, len(p.Entries))
 }
 
 // GoString is String, so that %#v shows no key bytes either.

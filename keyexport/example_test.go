@@ -1,10 +1,9 @@
-package restore_test
+package keyexport_test
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/keyexport"
 )
 
 func ExampleNewPlan() {
@@ -18,7 +17,7 @@ func ExampleNewPlan() {
 		 "EncryptionKeyId":"nb:kid:UUID:589989bd-c156-46e2-940a-ed09406a945d","InitializationVector":"15097431466410083626"},
 		{"Name":"video.ism","ContentFileSize":"843","IsEncrypted":true,"EncryptionScheme":"StorageEncryption","EncryptionVersion":"1.0",
 		 "EncryptionKeyId":"nb:kid:UUID:589989bd-c156-46e2-940a-ed09406a945d","InitializationVector":"15544330411082471698"}]}`)
-	plan, err := restore.NewPlan([]restore.Document{{Name: "v3.json", Data: v3}, {Name: "files.json", Data: files}}, nil)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: "v3.json", Data: v3}, {Name: "files.json", Data: files}}, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -27,17 +26,14 @@ func ExampleNewPlan() {
 
 	m := plan.Match([]string{"video/header", "video/0", "video.ism", "__migrate"})
 	for _, mt := range m.Matches {
-		fmt.Println(mt.Path, "IV", mt.Entry.IV, "fragment", mt.Fragment, restore.FormatOf(mt.Path, mt.Fragment))
+		fmt.Println(mt.Path, "IV", mt.Entry.IV, "fragment", mt.Fragment)
 	}
 	fmt.Println("unmatched", m.Unmatched)
 
-	err = restore.CheckHead(restore.FormatISOBMFF, []byte("\xde\xad\xbe\xef\x00\x00\x00\x00"), 8)
-	fmt.Println(errors.Is(err, restore.ErrHeadMismatch))
 	// Output:
-	// restore.Plan{contentkey.Key(StorageEncryption, 32 bytes, redacted), key id nb:kid:UUID:589989bd-c156-46e2-940a-ed09406a945d, 2 entries}
-	// video.ism IV 15544330411082471698 fragment false xml
-	// video/0 IV 15097431466410083626 fragment true iso-bmff
-	// video/header IV 15097431466410083626 fragment true iso-bmff
+	// keyexport.Plan{contentkey.Key(StorageEncryption, 32 bytes, redacted), key id nb:kid:UUID:589989bd-c156-46e2-940a-ed09406a945d, 2 entries}
+	// video.ism IV 15544330411082471698 fragment false
+	// video/0 IV 15097431466410083626 fragment true
+	// video/header IV 15097431466410083626 fragment true
 	// unmatched [__migrate]
-	// true
 }

@@ -1,4 +1,4 @@
-package restore
+package keyexport
 
 import (
 	"errors"
@@ -295,7 +295,7 @@ func TestPlanNeverPrintsKey(t *testing.T) {
 	s := p.String()
 	require.Contains(t, s, f.id.String())
 	require.Contains(t, s, "3 entries")
-	require.True(t, strings.HasPrefix(fmt.Sprintf("%#v", *p), "restore.Plan{"))
+	require.True(t, strings.HasPrefix(fmt.Sprintf("%#v", *p), "keyexport.Plan{"))
 }
 
 func TestManifestRoundTrip(t *testing.T) {

@@ -1,4 +1,4 @@
-package restore
+package keyexport
 
 import (
 	"errors"
@@ -8,10 +8,11 @@ import (
 	"unicode/utf8"
 )
 
-// checkName reports (without a sentinel) why name is not a safe relative path: the executor joins
-// entry names to an output directory, so a name must not climb out of it,
-// be absolute, or hide characters a terminal would not show (controls,
-// and the bidirectional overrides that make a name read backwards).
+// checkName reports (without a sentinel) why name is not a safe relative
+// path: a restore joins entry names to an output directory, so a name must
+// not climb out of it, be absolute, or hide characters a terminal would not
+// show (controls, and the bidirectional overrides that make a name read
+// backwards).
 func checkName(name string) error {
 	switch {
 	case name == "":
@@ -42,28 +43,3 @@ func checkName(name string) error {
 
 // safeName reports whether checkName accepts name.
 func safeName(name string) bool { return checkName(name) == nil }
-
-var errNotDecimal = errors.New("is not a non-negative decimal integer")
-
-// parseSize reads a plaintext size: ASCII digits only, below 2^63.
-func parseSize(s string) (int64, error) {
-	if s == "" {
-		return 0, errNotDecimal
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, errNotDecimal
-		}
-		d := int64(c - '0')
-		if n > (1<<63-1-d)/10 {
-			return 0, errors.New("is larger than 2^63-1")
-		}
-		n = n*10 + d
-	}
-	return n, nil
-}
-
-// compareNames orders entry names as Plan.Entries are sorted: by bytes.
-func compareNames(a, b string) int { return strings.Compare(a, b) }
