@@ -62,16 +62,12 @@ func runRestore(e *cli.Env, args []string) error {
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
-	fs.Alias("concurrency", "workers")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *workers < 0 || *workers > restore.MaxWorkers {
-		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
 	if err := giveUp.check(); err != nil {
 		return err
