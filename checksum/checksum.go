@@ -33,7 +33,7 @@ var (
 // Compute returns the service's checksum of key k for key id id: base64 of
 // the first 8 bytes of AES-ECB(k, id.DotNetBytes()), with AES-128 for a
 // 16-byte key and AES-256 for a 32-byte key. It fails only for the zero Key,
-// with an error matching contentkey.ErrZeroKey.
+// with an error matching contentkey.ErrInvalidKey.
 func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
 	block := id.DotNetBytes()
 	sum, err := encryptPrefix(k, block[:])
@@ -48,7 +48,7 @@ func Compute(k contentkey.Key, id contentkey.ID) (string, error) {
 // and PHP SDKs applied to longer texts does not matter.
 func encryptPrefix(k contentkey.Key, msg []byte) ([Size]byte, error) {
 	if k.IsZero() {
-		return [Size]byte{}, fmt.Errorf("checksum: no checksum without a key: %w", contentkey.ErrZeroKey)
+		return [Size]byte{}, fmt.Errorf("checksum: no checksum of the zero Key: %w", contentkey.ErrInvalidKey)
 	}
 	kb := k.Bytes()
 	c, err := aes.NewCipher(kb)
@@ -66,7 +66,7 @@ func encryptPrefix(k contentkey.Key, msg []byte) ([Size]byte, error) {
 // mismatch returns an error matching ErrMismatch; when sum is what the Java
 // or PHP SDK would have computed, the error also matches ErrJavaForm or
 // ErrPHPForm and says so. A sum that is not 12 base64 characters matches
-// ErrFormat, and the zero Key contentkey.ErrZeroKey.
+// ErrFormat, and the zero Key contentkey.ErrInvalidKey.
 func Verify(k contentkey.Key, id contentkey.ID, sum string) error {
 	got, err := decode(sum)
 	if err != nil {

@@ -101,8 +101,11 @@ func TestVerifyFormat(t *testing.T) {
 func TestZeroKey(t *testing.T) {
 	id, _ := contentkey.NewID()
 	_, err := checksum.Compute(contentkey.Key{}, id)
-	require.ErrorIs(t, err, contentkey.ErrZeroKey)
-	require.ErrorIs(t, checksum.Verify(contentkey.Key{}, id, "AAAAAAAAAAA="), contentkey.ErrZeroKey)
+	require.ErrorIs(t, err, contentkey.ErrInvalidKey)
+	require.ErrorContains(t, err, "zero Key")
+	err = checksum.Verify(contentkey.Key{}, id, "AAAAAAAAAAA=")
+	require.ErrorIs(t, err, contentkey.ErrInvalidKey)
+	require.ErrorContains(t, err, "zero Key")
 }
 
 // The expected checksum is from testdata/checksum.json (Python cryptography)

@@ -57,7 +57,7 @@ type ContentKey struct {
 // certificate's thumbprint, ProtectionKeyType 0 and the .NET checksum.
 func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certificate, name string) (*ContentKey, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, contentkey.ErrZeroKey)
+		return nil, fmt.Errorf("%w: the zero Key: %w", ErrInvalidContentKey, contentkey.ErrInvalidKey)
 	}
 	if cert == nil {
 		return nil, fmt.Errorf("%w: no protection certificate", ErrInvalidContentKey)
@@ -156,7 +156,7 @@ func contentKeyType(o object) (contentkey.Type, error) {
 	}
 	t := contentkey.Type(n)
 	if !t.Valid() {
-		return 0, fmt.Errorf("field ContentKeyType: %w: %d", contentkey.ErrUnknownType, n)
+		return 0, fmt.Errorf("field ContentKeyType: %w: %d", contentkey.ErrInvalidType, n)
 	}
 	return t, nil
 }
@@ -170,7 +170,7 @@ func (ck *ContentKey) Validate() error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidContentKey}, args...)...)
 	}
 	if !ck.ContentKeyType.Valid() {
-		return bad("field ContentKeyType: %w: %d", contentkey.ErrUnknownType, int(ck.ContentKeyType))
+		return bad("field ContentKeyType: %w: %d", contentkey.ErrInvalidType, int(ck.ContentKeyType))
 	}
 	if ck.ProtectionKeyType != X509CertificateThumbprint {
 		return bad("field ProtectionKeyType is %d; the only value is 0 (X509CertificateThumbprint)", int(ck.ProtectionKeyType))
@@ -215,7 +215,7 @@ func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.Key, contentkey.ID,
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, protection.ErrNoPrivateKey)
 	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
-	if errors.Is(err, contentkey.ErrKeySize) {
+	if errors.Is(err, contentkey.ErrInvalidKey) {
 		// The unwrap worked, so the key is intact: the type is what is wrong.
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)
 	}

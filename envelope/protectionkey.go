@@ -17,7 +17,7 @@ var ErrInvalidResponse = errors.New("envelope: invalid response")
 // (contentkey.StorageEncryption for storage encryption).
 func GetProtectionKeyIDRequest(t contentkey.Type) (Request, error) {
 	if !t.Valid() {
-		return Request{}, fmt.Errorf("%w: %w: %d", ErrInvalidRequest, contentkey.ErrUnknownType, int(t))
+		return Request{}, fmt.Errorf("%w: %w: %d", ErrInvalidRequest, contentkey.ErrInvalidType, int(t))
 	}
 	return Request{Method: MethodGet, Path: "/GetProtectionKeyId?contentKeyType=" + strconv.Itoa(int(t))}, nil
 }

@@ -189,7 +189,7 @@ func TestNewPlanErrors(t *testing.T) {
 		{"v3 key not base64", []Document{doc("v3.json", []byte(`{"key":"%%%%","assetFileEncryptionMetadata":[]}`))}, nil,
 			[]error{ErrInvalidDocument}, []string{"not standard padded base64"}},
 		{"v3 16-byte key", []Document{doc("v3.json", []byte(`{"key":"AAAAAAAAAAAAAAAAAAAAAA==","assetFileEncryptionMetadata":[]}`))}, nil,
-			[]error{ErrInvalidDocument, contentkey.ErrKeySize}, []string{"16 bytes"}},
+			[]error{ErrInvalidDocument, contentkey.ErrInvalidKey}, []string{"16 bytes"}},
 		{"not encrypted", []Document{list(with(f.assetFile(f.files[0]), "IsEncrypted", false)), rebind}, nil,
 			[]error{ErrNotEncrypted}, []string{`"files.json"`, `"BigBuckBunny.mp4"`}},
 		{"IsEncrypted missing", []Document{doc("a.json", []byte(`{"Name":"a.mp4","ContentFileSize":"1","IsEncrypted":null}`)), rebind}, nil,

@@ -45,10 +45,10 @@ func (c *Certificate) RSAPublicKey() (*rsa.PublicKey, error) {
 // Wrap encrypts content key k to the certificate's RSA key with RSA-OAEP
 // (SHA-1, MGF1-SHA-1, empty label) and returns the EncryptedContentKey in
 // standard padded base64. Each call gives a different ciphertext. The zero
-// Key is refused with an error matching contentkey.ErrZeroKey.
+// Key is refused with an error matching contentkey.ErrInvalidKey.
 func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 	if k.IsZero() {
-		return "", fmt.Errorf("protection: nothing to wrap: %w", contentkey.ErrZeroKey)
+		return "", fmt.Errorf("protection: nothing to wrap, the zero Key: %w", contentkey.ErrInvalidKey)
 	}
 	pub, err := c.RSAPublicKey()
 	if err != nil {
@@ -66,7 +66,7 @@ func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 // Unwrap decrypts an EncryptedContentKey (base64 RSA-OAEP-SHA-1) with priv
 // and returns it as a key of type t. A wrong private key or a corrupted
 // ciphertext gives ErrUnwrap and nothing more; a key of the wrong length for
-// t gives an error matching contentkey.ErrKeySize; a nil priv, ErrNoPrivateKey.
+// t gives an error matching contentkey.ErrInvalidKey; a nil priv, ErrNoPrivateKey.
 func Unwrap(priv *rsa.PrivateKey, t contentkey.Type, wrapped string) (contentkey.Key, error) {
 	if priv == nil {
 		return contentkey.Key{}, ErrNoPrivateKey
