@@ -206,15 +206,17 @@ func canonicalBase64(s string) bool {
 // and verifies the checksum. The key must have the length ContentKeyType
 // requires (a 16-byte key under StorageEncryption is refused). A checksum the
 // Java or PHP SDK computed fails with checksum.Verify's error, which matches
-// checksum.ErrMismatch and says which SDK made it.
+// checksum.ErrMismatch and says which SDK made it. A wrong private key, or
+// none, fails with an error matching protection.ErrUnwrap.
 func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.Key, contentkey.ID, error) {
 	if err := ck.Validate(); err != nil {
 		return contentkey.Key{}, contentkey.ID{}, err
 	}
-	if priv == nil {
-		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, protection.ErrNoPrivateKey)
-	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
+	if err != nil && priv == nil {
+		// Unwrap's refusal of no key at all, which no field is to blame for.
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, err)
+	}
 	if errors.Is(err, contentkey.ErrInvalidKey) {
 		// The unwrap worked, so the key is intact: the type is what is wrong.
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)

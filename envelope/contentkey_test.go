@@ -161,8 +161,8 @@ func TestNewContentKeyRefuses(t *testing.T) {
 		t.Errorf("a nil certificate: %v, want ErrInvalidContentKey", err)
 	}
 	_, weak := sharedKeyPair(t, "rsa1024.pkcs8.key.pem", "rsa1024.crt.pem")
-	if _, err := NewContentKey(k, id, weak, ""); !errors.Is(err, protection.ErrWeakKey) {
-		t.Errorf("RSA-1024 certificate: %v, want ErrWeakKey", err)
+	if _, err := NewContentKey(k, id, weak, ""); !errors.Is(err, protection.ErrInvalid) || !strings.Contains(err.Error(), "protection: RSA key is shorter than 2048 bits") {
+		t.Errorf("RSA-1024 certificate: %v, want protection.ErrInvalid about the key's length", err)
 	}
 }
 

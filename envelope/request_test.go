@@ -209,7 +209,8 @@ func TestProtectionKeyRequests(t *testing.T) {
 	if _, err := ParseProtectionKey(body, ""); !errors.Is(err, ErrInvalidResponse) {
 		t.Errorf("no thumbprint to pin: %v", err)
 	}
-	if _, err := ParseProtectionKey([]byte(`{"value":"AAAA"}`), docThumbprint); !errors.Is(err, protection.ErrNotCertificate) {
+	if _, err := ParseProtectionKey([]byte(`{"value":"AAAA"}`), docThumbprint); !errors.Is(err, protection.ErrInvalid) ||
+		!strings.Contains(err.Error(), "protection: not an X.509 certificate") {
 		t.Errorf("not a certificate: %v", err)
 	}
 }
