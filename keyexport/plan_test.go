@@ -195,7 +195,7 @@ func TestNewPlanErrors(t *testing.T) {
 		{"IsEncrypted missing", []Document{doc("a.json", []byte(`{"Name":"a.mp4","ContentFileSize":"1","IsEncrypted":null}`)), rebind}, nil,
 			[]error{ErrNotEncrypted}, []string{`"a.mp4"`}},
 		{"bad listing entry", []Document{list(with(f.assetFile(f.files[0]), "EncryptionScheme", "CommonEncryption")), rebind}, nil,
-			[]error{ErrInvalidDocument, envelope.ErrInvalidAssetFile}, []string{`value[0] "BigBuckBunny.mp4"`, "EncryptionScheme"}},
+			[]error{ErrInvalidDocument, envelope.ErrInvalid}, []string{`value[0] "BigBuckBunny.mp4"`, "EncryptionScheme"}},
 		{"need private key", []Document{doc("ck.json", f.contentKey(t))}, nil,
 			[]error{ErrNeedPrivateKey}, []string{`"ck.json"`, f.id.String()}},
 		{"ContentKey, wrong private key", []Document{doc("ck.json", f.contentKey(t))}, &Options{PrivateKey: otherPrivateKey(t)},
