@@ -33,7 +33,8 @@ var (
 
 // ParsePrivateKeyPEM reads an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
 // KEY") or unencrypted PKCS#8 ("PRIVATE KEY"). Other blocks such as
-// certificates may come before it.
+// certificates may come before it. Errors match ErrInvalid and never hold
+// key material.
 func ParsePrivateKeyPEM(data []byte) (*rsa.PrivateKey, error) {
 	var seen []string
 	for rest := data; ; {
