@@ -1,0 +1,408 @@
+package livearchive
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/Eyevinn/mp4ff/bits"
+	"github.com/Eyevinn/mp4ff/mp4"
+	"github.com/amscrypt/amscrypt/internal/quote"
+)
+
+// Limits on the boxes a fragblob may hold.
+const (
+	// MaxHeaderSize is the largest header fragblob read.
+	MaxHeaderSize = 16 << 20
+	// MaxMoofSize is the largest moof box read into memory.
+	MaxMoofSize = 8 << 20
+	// maxBoxes bounds the top-level boxes of one fragment.
+	maxBoxes = 4096
+	// headSize is what the first read of a fragment asks for: enough for the
+	// moof of a few seconds of video, and every box header before the mdat.
+	headSize = 64 << 10
+)
+
+// part is a run of the stitched file: bytes held in data (a rewritten
+// moof), or n bytes of the fragblob from offset blob.
+type part struct {
+	out  int64
+	n    int64
+	blob int64 // -1 for data
+	data []byte
+}
+
+// fragPlan is how one fragblob becomes bytes of the stitched file.
+type fragPlan struct {
+	parts []part
+	time  uint64 // the decode time of the first traf, after Origin
+	end   int64  // the offset in the stitched file after the fragment
+}
+
+// headReader serves ReadAt from the first bytes of a blob read once.
+type headReader struct {
+	r    io.ReaderAt
+	size int64
+	head []byte
+}
+
+func (h *headReader) load(buf []byte) error {
+	if h.size < 0 {
+		return fmt.Errorf("negative size %d", h.size)
+	}
+	n := min(int64(len(buf)), h.size)
+	if _, err := readFull(h.r, buf[:n], 0); err != nil {
+		return err
+	}
+	h.head = buf[:n]
+	return nil
+}
+
+// bytesAt returns n bytes at off: from the head, or read into fresh memory.
+func (h *headReader) bytesAt(off, n int64) ([]byte, error) {
+	if off+n <= int64(len(h.head)) {
+		return h.head[off : off+n], nil
+	}
+	b := make([]byte, n)
+	if _, err := readFull(h.r, b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func readFull(r io.ReaderAt, p []byte, off int64) (int, error) {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return n, nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// planFragment reads the boxes of fragblob name (size bytes, whose head h
+// has loaded) and rewrites its moofs for a place at out in the stitched
+// file. nameTime is the time the name gives, used for a traf with neither
+// tfxd nor tfdt.
+func planFragment(h *headReader, name string, nameTime, origin uint64, out int64) (fp fragPlan, err error) {
+	defer func() {
+		// mp4ff is not written against hostile input; a panic in it is a
+		// bad fragblob, not a crash.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w %s: decoding boxes: %v", ErrFragment, quote.Input(name), r)
+		}
+	}()
+	var boxes []fbox
+	for off := int64(0); off < h.size; {
+		if len(boxes) == maxBoxes {
+			return fp, fmt.Errorf("%w %s: more than %d boxes", ErrFragment, quote.Input(name), maxBoxes)
+		}
+		hb, err := h.bytesAt(off, min(16, h.size-off))
+		if err != nil {
+			return fp, fmt.Errorf("livearchive: fragblob %s: reading box header at %d: %w", quote.Input(name), off, err)
+		}
+		hdr, err := mp4.DecodeHeaderSR(bits.NewFixedSliceReader(hb))
+		if err != nil {
+			return fp, fmt.Errorf("%w %s: box at %d: %v", ErrFragment, quote.Input(name), off, err)
+		}
+		if hdr.Size > uint64(h.size-off) {
+			return fp, fmt.Errorf("%w %s: %s box at %d: size %d runs past the fragblob's end (%d)", ErrFragment, quote.Input(name), quote.Input(hdr.Name), off, hdr.Size, h.size)
+		}
+		b := fbox{typ: hdr.Name, off: off, n: int64(hdr.Size)}
+		switch hdr.Name {
+		case "moof":
+			if b.n > MaxMoofSize {
+				return fp, fmt.Errorf("%w %s: moof at %d is %d bytes, more than %d", ErrFragment, quote.Input(name), off, b.n, MaxMoofSize)
+			}
+			raw, err := h.bytesAt(off, b.n)
+			if err != nil {
+				return fp, fmt.Errorf("livearchive: fragblob %s: reading moof at %d: %w", quote.Input(name), off, err)
+			}
+			dec, err := mp4.DecodeBoxSR(0, bits.NewFixedSliceReader(raw))
+			if err != nil {
+				return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), off, err)
+			}
+			m, ok := dec.(*mp4.MoofBox)
+			if !ok || len(m.Trafs) == 0 {
+				return fp, fmt.Errorf("%w %s: moof at %d has no traf", ErrFragment, quote.Input(name), off)
+			}
+			if int64(m.Size()) != b.n {
+				return fp, fmt.Errorf("%w %s: moof at %d: decodes to %d bytes, not its %d", ErrFragment, quote.Input(name), off, m.Size(), b.n)
+			}
+			t, err := retime(m, nameTime, origin)
+			if err != nil {
+				return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), off, err)
+			}
+			if !hasMoof(boxes) {
+				fp.time = t
+			}
+			b.moof, b.newSize = m, int64(m.Size())
+		case "mdat":
+			if !hasMoof(boxes) {
+				return fp, fmt.Errorf("%w %s: mdat at %d before any moof", ErrFragment, quote.Input(name), off)
+			}
+		}
+		boxes = append(boxes, b)
+		off += b.n
+	}
+	if !hasMoof(boxes) {
+		return fp, fmt.Errorf("%w %s: no moof", ErrFragment, quote.Input(name))
+	}
+
+	// Place the boxes kept: moofs rewritten, mdats and unknown boxes as
+	// they are. A styp, sidx, prft or top-level uuid would be wrong or
+	// meaningless in the middle of one file.
+	pos := out
+	moofAt := make(map[int]int) // box index → part index
+	for i, b := range boxes {
+		switch b.typ {
+		case "styp", "sidx", "ssix", "prft", "free", "skip", "uuid", "mfra":
+			continue
+		case "moof":
+			moofAt[i] = len(fp.parts)
+			fp.parts = append(fp.parts, part{out: pos, n: b.newSize, blob: -1})
+			pos += b.newSize
+		default:
+			fp.parts = append(fp.parts, part{out: pos, n: b.n, blob: b.off})
+			pos += b.n
+		}
+	}
+	fp.end = pos
+
+	// Data offsets: each trun points at the same sample bytes, wherever the
+	// rewriting moved them.
+	for i, b := range boxes {
+		if b.moof == nil {
+			continue
+		}
+		p := &fp.parts[moofAt[i]]
+		if err := fixOffsets(b.moof, b.off, p.out, b.newSize != b.n, fp.parts); err != nil {
+			return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), b.off, err)
+		}
+		var buf bytes.Buffer
+		buf.Grow(int(b.newSize))
+		if err := b.moof.Encode(&buf); err != nil {
+			return fp, fmt.Errorf("%w %s: encoding moof at %d: %v", ErrFragment, quote.Input(name), b.off, err)
+		}
+		if int64(buf.Len()) != b.newSize {
+			return fp, fmt.Errorf("%w %s: moof at %d encodes to %d bytes, not %d", ErrFragment, quote.Input(name), b.off, buf.Len(), b.newSize)
+		}
+		p.data = buf.Bytes()
+	}
+	return fp, nil
+}
+
+// fbox is a top-level box of a fragblob.
+type fbox struct {
+	typ     string
+	off, n  int64
+	moof    *mp4.MoofBox // decoded and retimed
+	newSize int64        // of moof
+}
+
+func hasMoof(bs []fbox) bool {
+	for _, b := range bs {
+		if b.moof != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// retime gives each traf of m a tfdt (the tfxd's time, else its own tfdt's,
+// else nameTime, less origin) and drops the Smooth tfxd and tfrf boxes: the
+// tfdt carries the time a player needs, and tfrf (the next fragments'
+// times, for live clients) is meaningless in a file. It returns the first
+// traf's new decode time.
+func retime(m *mp4.MoofBox, nameTime, origin uint64) (uint64, error) {
+	var first uint64
+	for i, traf := range m.Trafs {
+		if traf.Tfhd == nil || traf.Trun == nil {
+			return 0, fmt.Errorf("traf #%d lacks tfhd or trun", i+1)
+		}
+		t, tfxd := nameTime, false
+		kept := traf.Children[:0]
+		for _, c := range traf.Children {
+			if u, ok := c.(*mp4.UUIDBox); ok && (u.Tfxd != nil || u.Tfrf != nil) {
+				if u.Tfxd != nil && !tfxd {
+					t, tfxd = u.Tfxd.FragmentAbsoluteTime, true
+				}
+				continue
+			}
+			kept = append(kept, c)
+		}
+		traf.Children = kept
+		if traf.Tfdt != nil {
+			t = traf.Tfdt.BaseMediaDecodeTime()
+		}
+		if t < origin {
+			return 0, fmt.Errorf("traf #%d starts at %d, before the origin %d", i+1, t, origin)
+		}
+		if traf.Tfdt != nil {
+			traf.Tfdt.SetBaseMediaDecodeTime(t - origin)
+		} else {
+			traf.Tfdt = mp4.CreateTfdt(t - origin)
+			at := 0
+			for j, c := range traf.Children {
+				if c == mp4.Box(traf.Tfhd) {
+					at = j + 1
+				}
+			}
+			traf.Children = append(traf.Children[:at], append([]mp4.Box{traf.Tfdt}, traf.Children[at:]...)...)
+		}
+		if traf.Saio != nil {
+			return 0, fmt.Errorf("traf #%d has saio (sample auxiliary offsets): not supported", i+1)
+		}
+		for _, trun := range traf.Truns {
+			// Expression Encoder wrote signed composition offsets in version 0
+			// truns; the bits are the same, only the version says how to read them.
+			if trun.Version == 0 && trun.HasSampleCompositionTimeOffset() {
+				for _, s := range trun.Samples {
+					if s.CompositionTimeOffset < 0 {
+						trun.Version = 1
+						break
+					}
+				}
+			}
+		}
+		if i == 0 {
+			first = t - origin
+		}
+	}
+	return first, nil
+}
+
+// fixOffsets rewrites the data offsets of m, which sat at blobAt in its
+// fragblob and sits at outAt in the stitched file, so that every trun still
+// points at its samples, which parts place.
+func fixOffsets(m *mp4.MoofBox, blobAt, outAt int64, resized bool, parts []part) error {
+	// where maps a fragblob offset to the stitched file: the moof's own
+	// start, or a byte of a box copied as it is.
+	where := func(p int64) (int64, error) {
+		if p == blobAt {
+			return outAt, nil
+		}
+		for _, pt := range parts {
+			if pt.blob >= 0 && p >= pt.blob && p <= pt.blob+pt.n {
+				return pt.out + p - pt.blob, nil
+			}
+		}
+		return 0, fmt.Errorf("data at fragblob offset %d is in no mdat", p)
+	}
+	for i, traf := range m.Trafs {
+		tfhd := traf.Tfhd
+		explicit := tfhd.Flags&mp4.TfhdBaseDataOffsetPresentFlag != 0
+		moofBased := tfhd.Flags&mp4.TfhdDefaultBaseIsMoofFlag != 0 || i == 0
+		if !explicit && !moofBased {
+			// The base is where the previous traf's data ended: relative,
+			// and mdats are copied whole.
+			continue
+		}
+		base := blobAt
+		if explicit {
+			if tfhd.BaseDataOffset > math.MaxInt64 {
+				return fmt.Errorf("traf #%d: base data offset %d", i+1, tfhd.BaseDataOffset)
+			}
+			base = int64(tfhd.BaseDataOffset)
+		}
+		newBase, err := where(base)
+		if err != nil {
+			return fmt.Errorf("traf #%d base data offset: %v", i+1, err)
+		}
+		for j, trun := range traf.Truns {
+			if !trun.HasDataOffset() {
+				if j == 0 && resized && !explicit {
+					return fmt.Errorf("traf #%d: first trun has no data offset", i+1)
+				}
+				continue
+			}
+			at, err := where(base + int64(trun.DataOffset))
+			if err != nil {
+				return fmt.Errorf("traf #%d trun #%d: %v", i+1, j+1, err)
+			}
+			d := at - newBase
+			if d < math.MinInt32 || d > math.MaxInt32 {
+				return fmt.Errorf("traf #%d trun #%d: data offset %d does not fit 32 bits", i+1, j+1, d)
+			}
+			trun.DataOffset = int32(d)
+		}
+		if explicit {
+			tfhd.BaseDataOffset = uint64(newBase)
+		}
+	}
+	return nil
+}
+
+// rewriteHeader returns the init segment of a header fragblob: its ftyp and
+// moov, the moov given mvex with a trex per trak when it has none (players
+// refuse moofs otherwise). Other top-level boxes go: AMS put a Smooth
+// stream-manifest uuid box there that packagers refuse.
+func rewriteHeader(data []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w %s: decoding boxes: %v", ErrFragment, HeaderName, r)
+		}
+	}()
+	var buf bytes.Buffer
+	sawMoov := false
+	for off := 0; off < len(data); {
+		hdr, err := mp4.DecodeHeaderSR(bits.NewFixedSliceReader(data[off:min(len(data), off+16)]))
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: box at %d: %v", ErrFragment, HeaderName, off, err)
+		}
+		if hdr.Size > uint64(len(data)-off) {
+			return nil, fmt.Errorf("%w %s: %s box at %d: size %d runs past the end (%d)", ErrFragment, HeaderName, quote.Input(hdr.Name), off, hdr.Size, len(data))
+		}
+		raw := data[off : off+int(hdr.Size)]
+		switch hdr.Name {
+		case "ftyp":
+			buf.Write(raw)
+		case "moov":
+			if sawMoov {
+				return nil, fmt.Errorf("%w %s: a second moov at %d", ErrFragment, HeaderName, off)
+			}
+			sawMoov = true
+			moov, err := addMvex(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%w %s: moov at %d: %v", ErrFragment, HeaderName, off, err)
+			}
+			buf.Write(moov)
+		}
+		off += int(hdr.Size)
+	}
+	if !sawMoov {
+		return nil, fmt.Errorf("%w %s: no moov", ErrFragment, HeaderName)
+	}
+	return buf.Bytes(), nil
+}
+
+// addMvex returns raw when the moov has mvex (its bytes as the encoder
+// wrote them), else the moov re-encoded with one.
+func addMvex(raw []byte) ([]byte, error) {
+	dec, err := mp4.DecodeBoxSR(0, bits.NewFixedSliceReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	moov, ok := dec.(*mp4.MoovBox)
+	if !ok || len(moov.Traks) == 0 {
+		return nil, fmt.Errorf("no trak")
+	}
+	if moov.Mvex != nil {
+		return raw, nil
+	}
+	mvex := mp4.NewMvexBox()
+	for _, trak := range moov.Traks {
+		if trak.Tkhd == nil {
+			return nil, fmt.Errorf("trak without tkhd")
+		}
+		mvex.AddChild(mp4.CreateTrex(trak.Tkhd.TrackID))
+	}
+	moov.AddChild(mvex)
+	var buf bytes.Buffer
+	if err := moov.Encode(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
