@@ -47,7 +47,7 @@ type Gaps struct {
 }
 
 // Empty reports that the container holds exactly the timeline's fragments.
-func (g *Gaps) Empty() bool {
+func (g Gaps) Empty() bool {
 	return len(g.Missing) == 0 && len(g.Extra) == 0 && len(g.Overlapping) == 0 && len(g.Foreign) == 0
 }
 

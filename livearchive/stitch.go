@@ -261,9 +261,15 @@ func (l *Layout) readFragment(ctx context.Context, f *laidFragment, p []byte, of
 	return n, nil
 }
 
+// ReadAhead is the most a Reader's Read fetches beyond what it was asked
+// for, never past the end of one fragblob's part: a sequential reader with
+// small buffers (http.ServeContent copies 32 KiB at a time) costs one
+// fragblob read per mdat up to this size, not one per buffer.
+const ReadAhead = 1 << 20
+
 // Open returns the stitched file as an io.ReaderAt and io.ReadSeeker whose
-// reads use ctx: what http.ServeContent takes. Each Read is one ReadAt of
-// the layout; give it large buffers.
+// reads use ctx: what http.ServeContent takes. ReadAt reads exactly the
+// range asked; Read reads ahead (ReadAhead).
 func (l *Layout) Open(ctx context.Context) *Reader {
 	return &Reader{l: l, ctx: ctx}
 }
@@ -274,6 +280,9 @@ type Reader struct {
 	l   *Layout
 	ctx context.Context
 	off int64
+
+	buf   []byte // read ahead: the stitched bytes from bufAt
+	bufAt int64
 }
 
 // Size returns the size of the stitched file.
@@ -282,17 +291,64 @@ func (r *Reader) Size() int64 { return r.l.size }
 // ReadAt reads len(p) bytes at off.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) { return r.l.ReadAt(r.ctx, p, off) }
 
-// Read reads the next bytes.
+// Read reads the next bytes, at most to the end of the part at the offset
+// (the header, a moof, or one part of a fragblob): from what it read
+// ahead, else with one ReadAt of the layout, into p when p holds the rest
+// of the part (or ReadAhead), else into its buffer.
 func (r *Reader) Read(p []byte) (int, error) {
 	if r.off >= r.l.size {
 		return 0, io.EOF
 	}
-	n, err := r.l.ReadAt(r.ctx, p, r.off)
-	r.off += int64(n)
-	if errors.Is(err, io.EOF) && n > 0 {
-		err = nil
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return n, err
+	if r.off >= r.bufAt && r.off < r.bufAt+int64(len(r.buf)) {
+		n := copy(p, r.buf[r.off-r.bufAt:])
+		r.off += int64(n)
+		return n, nil
+	}
+	want := min(r.l.partEnd(r.off)-r.off, ReadAhead)
+	if int64(len(p)) >= want {
+		// Never into the next part: its fragblob would be read again by
+		// the next Read.
+		n, err := r.l.ReadAt(r.ctx, p[:want], r.off)
+		r.off += int64(n)
+		if errors.Is(err, io.EOF) && n > 0 {
+			err = nil
+		}
+		return n, err
+	}
+	if r.buf == nil {
+		r.buf = make([]byte, 0, ReadAhead)
+	}
+	r.buf = r.buf[:want]
+	n, err := r.l.ReadAt(r.ctx, r.buf, r.off)
+	r.buf, r.bufAt = r.buf[:n], r.off
+	if err != nil && !(errors.Is(err, io.EOF) && n > 0) {
+		r.buf = r.buf[:0]
+		return 0, err
+	}
+	n = copy(p, r.buf)
+	r.off += int64(n)
+	return n, nil
+}
+
+// partEnd is the end of the run of the stitched file at off that comes
+// from one place: the header, a rewritten moof, or one part of a fragblob.
+func (l *Layout) partEnd(off int64) int64 {
+	if off < int64(len(l.header)) {
+		return int64(len(l.header))
+	}
+	i := sort.Search(len(l.laid), func(i int) bool { return l.laid[i].end > off })
+	if i == len(l.laid) {
+		return l.size
+	}
+	f := &l.laid[i]
+	j := sort.Search(len(f.parts), func(j int) bool { return f.parts[j].out+f.parts[j].n > off })
+	if j == len(f.parts) {
+		return f.end
+	}
+	return f.parts[j].out + f.parts[j].n
 }
 
 // Seek sets the offset of the next Read.
