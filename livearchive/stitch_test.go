@@ -50,6 +50,9 @@ func TestStitchWithFFmpeg(t *testing.T) {
 				tr.Prefix, got.Streams[0].CodecType, got.Streams[0].CodecName, got.Streams[0].NbFrames, gd, rd, len(out))
 
 			require.Equal(t, framemd5(t, src), framemd5(t, path), "samples and times unchanged")
+			if tr.Stream.Type != "text" {
+				require.Equal(t, decodedMD5(t, src), decodedMD5(t, path), "decoded frames unchanged")
+			}
 		})
 	}
 }
@@ -65,6 +68,36 @@ func TestStitchKeepsTheClock(t *testing.T) {
 	p := ffprobe(t, writeTemp(t, "clock.mp4", out))
 	require.InDelta(t, 3600.0, seconds(t, p.Streams[0].StartTime), 0.001)
 	require.InDelta(t, 3611.02, seconds(t, p.Format.Duration), 0.01)
+}
+
+// TestAudioStartingLater: audio whose first fragment came after the
+// video's keeps its delay when stitched with the archive's Origin.
+func TestAudioStartingLater(t *testing.T) {
+	needFFmpeg(t)
+	a := loadArchive(t)
+	tr := a.tracks[1]
+	frags := loadMem(t, tr.Prefix)
+	first := tr.Stream.Timeline[0]
+	delete(frags.blobs, strconv.FormatUint(first.Start, 10))
+	stream := *tr.Stream
+	stream.Timeline = stream.Timeline[1:]
+	tr.Stream = &stream
+	a.m.Streams[1] = stream
+	origin := a.m.Origin(48000)
+	require.Equal(t, uint64(3600*48000), origin, "the video's start")
+	out, s := stitch(t, frags, tr, &livearchive.Options{Origin: origin})
+	require.True(t, s.Gaps().Empty())
+	p := ffprobe(t, writeTemp(t, "late.mp4", out))
+	require.InDelta(t, float64(first.Duration)/48000, seconds(t, p.Streams[0].StartTime), 1e-6)
+}
+
+// decodedMD5 is ffmpeg's framemd5 of the decoded frames.
+func decodedMD5(t testing.TB, path string) string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0", "-f", "framemd5", "-").Output()
+	require.NoError(t, err, "ffmpeg framemd5 (decoded) %s", path)
+	require.Contains(t, string(out), ", ")
+	return string(out)
 }
 
 func seconds(t testing.TB, s string) float64 {
@@ -225,6 +258,28 @@ func TestLayoutReadAt(t *testing.T) {
 		all, err := io.ReadAll(l.Open(context.Background()))
 		require.NoError(t, err)
 		require.Equal(t, want, all)
+
+		// Sequential reads with small buffers read each fragblob's mdat once.
+		for _, size := range []int{1, 100, 32 << 10} {
+			frags.reads.Store(0)
+			var got bytes.Buffer
+			_, err = io.CopyBuffer(&got, struct{ io.Reader }{l.Open(context.Background())}, make([]byte, size))
+			require.NoError(t, err)
+			require.Equal(t, want, got.Bytes(), "Read with a %d-byte buffer", size)
+			require.LessOrEqual(t, frags.reads.Load(), int64(len(segs)), "one read per fragblob with a %d-byte buffer", size)
+		}
+		rs := l.Open(context.Background())
+		for range 50 {
+			off := rng.Int64N(l.Size())
+			_, err := rs.Seek(off, io.SeekStart)
+			require.NoError(t, err)
+			p := make([]byte, rng.IntN(5000)+1)
+			n, err := io.ReadFull(rs, p)
+			if err != nil {
+				require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+			}
+			require.Equal(t, want[off:off+int64(n)], p[:n], "Seek(%d) and Read", off)
+		}
 
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			http.ServeContent(w, req, "track.mp4", time.Time{}, l.Open(req.Context()))
