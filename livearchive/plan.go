@@ -22,7 +22,13 @@ type Options struct {
 	// 0 keeps the channel's clock (hours or days into a 10 MHz timeline),
 	// which players accept but show as a late start.
 	Origin uint64
+	// Workers is how many fragblobs Layout reads at once (default
+	// DefaultWorkers): over a blob container each is a round trip.
+	Workers int
 }
+
+// DefaultWorkers is Options.Workers when it is 0.
+const DefaultWorkers = 16
 
 // Gaps is how the fragblobs a container holds differ from the timeline of
 // the client manifest. The track stitches anyway: missing fragments leave a
@@ -76,6 +82,7 @@ type Stitcher struct {
 	frags     Fragments
 	timescale uint64
 	origin    uint64
+	workers   int
 	order     []fragRef
 	gaps      Gaps
 }
@@ -100,7 +107,10 @@ func New(ctx context.Context, frags Fragments, tr Track, opts *Options) (*Stitch
 	if err != nil {
 		return nil, err
 	}
-	s := &Stitcher{frags: frags, timescale: tr.Stream.TimeScale, origin: o.Origin}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	s := &Stitcher{frags: frags, timescale: tr.Stream.TimeScale, origin: o.Origin, workers: o.Workers}
 	s.gaps.TimeScale = s.timescale
 
 	byTime := make(map[uint64]string, len(names))

@@ -33,11 +33,13 @@ type part struct {
 	data []byte
 }
 
-// fragPlan is how one fragblob becomes bytes of the stitched file.
+// fragPlan is how one fragblob becomes bytes of the stitched file. The
+// bytes do not depend on where the fragment lands (every data offset is
+// relative to its own moof), so parts count from the fragment's start.
 type fragPlan struct {
 	parts []part
 	time  uint64 // the decode time of the first traf, after Origin
-	end   int64  // the offset in the stitched file after the fragment
+	size  int64  // of the fragment in the stitched file
 }
 
 // headReader serves ReadAt from the first bytes of a blob read once.
@@ -82,11 +84,10 @@ func readFull(r io.ReaderAt, p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// planFragment reads the boxes of fragblob name (size bytes, whose head h
-// has loaded) and rewrites its moofs for a place at out in the stitched
-// file. nameTime is the time the name gives, used for a traf with neither
-// tfxd nor tfdt.
-func planFragment(h *headReader, name string, nameTime, origin uint64, out int64) (fp fragPlan, err error) {
+// planFragment reads the boxes of fragblob name (whose head h has loaded)
+// and rewrites its moofs. nameTime is the time the name gives, used for a
+// traf with neither tfxd nor tfdt.
+func planFragment(h *headReader, name string, nameTime, origin uint64) (fp fragPlan, err error) {
 	defer func() {
 		// mp4ff is not written against hostile input; a panic in it is a
 		// bad fragblob, not a crash.
@@ -131,6 +132,7 @@ func planFragment(h *headReader, name string, nameTime, origin uint64, out int64
 			if int64(m.Size()) != b.n {
 				return fp, fmt.Errorf("%w %s: moof at %d: decodes to %d bytes, not its %d", ErrFragment, quote.Input(name), off, m.Size(), b.n)
 			}
+			b.bases = dataBases(m, off)
 			t, err := retime(m, nameTime, origin)
 			if err != nil {
 				return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), off, err)
@@ -154,7 +156,7 @@ func planFragment(h *headReader, name string, nameTime, origin uint64, out int64
 	// Place the boxes kept: moofs rewritten, mdats and unknown boxes as
 	// they are. A styp, sidx, prft or top-level uuid would be wrong or
 	// meaningless in the middle of one file.
-	pos := out
+	pos := int64(0)
 	moofAt := make(map[int]int) // box index → part index
 	for i, b := range boxes {
 		switch b.typ {
@@ -169,7 +171,7 @@ func planFragment(h *headReader, name string, nameTime, origin uint64, out int64
 			pos += b.n
 		}
 	}
-	fp.end = pos
+	fp.size = pos
 
 	// Data offsets: each trun points at the same sample bytes, wherever the
 	// rewriting moved them.
@@ -178,7 +180,7 @@ func planFragment(h *headReader, name string, nameTime, origin uint64, out int64
 			continue
 		}
 		p := &fp.parts[moofAt[i]]
-		if err := fixOffsets(b.moof, b.off, p.out, b.newSize != b.n, fp.parts); err != nil {
+		if err := fixOffsets(b.moof, b.bases, p.out, fp.parts); err != nil {
 			return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), b.off, err)
 		}
 		var buf bytes.Buffer
@@ -199,6 +201,7 @@ type fbox struct {
 	typ     string
 	off, n  int64
 	moof    *mp4.MoofBox // decoded and retimed
+	bases   []int64      // per traf, see dataBases
 	newSize int64        // of moof
 }
 
@@ -255,6 +258,17 @@ func retime(m *mp4.MoofBox, nameTime, origin uint64) (uint64, error) {
 		if traf.Saio != nil {
 			return 0, fmt.Errorf("traf #%d has saio (sample auxiliary offsets): not supported", i+1)
 		}
+		if traf.Tfhd.HasBaseDataOffset() || traf.Tfhd.DefaultBaseIfMoof() || i == 0 {
+			// Data offsets relative to the moof (as CMAF wants) make the
+			// fragment's bytes the same wherever it lands; fixOffsets
+			// computes them, the first trun given one if it had none.
+			traf.Tfhd.Flags = traf.Tfhd.Flags&^mp4.TfhdBaseDataOffsetPresentFlag | mp4.TfhdDefaultBaseIsMoofFlag
+			traf.Tfhd.BaseDataOffset = 0
+			if !traf.Trun.HasDataOffset() {
+				traf.Trun.Flags |= mp4.TrunDataOffsetPresentFlag
+				traf.Trun.DataOffset = 0 // the samples start at the base
+			}
+		}
 		for _, trun := range traf.Truns {
 			// Expression Encoder wrote signed composition offsets in version 0
 			// truns; the bits are the same, only the version says how to read them.
@@ -274,16 +288,34 @@ func retime(m *mp4.MoofBox, nameTime, origin uint64) (uint64, error) {
 	return first, nil
 }
 
-// fixOffsets rewrites the data offsets of m, which sat at blobAt in its
-// fragblob and sits at outAt in the stitched file, so that every trun still
-// points at its samples, which parts place.
-func fixOffsets(m *mp4.MoofBox, blobAt, outAt int64, resized bool, parts []part) error {
-	// where maps a fragblob offset to the stitched file: the moof's own
-	// start, or a byte of a box copied as it is.
-	where := func(p int64) (int64, error) {
-		if p == blobAt {
-			return outAt, nil
+// dataBases returns, per traf of m (which sits at blobAt in its fragblob),
+// the fragblob offset its data offsets count from: its explicit base data
+// offset, else the moof's start (default-base-is-moof, or the first traf),
+// else -1 (the end of the previous traf's data: relative already).
+func dataBases(m *mp4.MoofBox, blobAt int64) []int64 {
+	bases := make([]int64, len(m.Trafs))
+	for i, traf := range m.Trafs {
+		switch tfhd := traf.Tfhd; {
+		case tfhd == nil:
+			bases[i] = -1 // retime refuses it
+		case tfhd.HasBaseDataOffset():
+			bases[i] = int64(min(tfhd.BaseDataOffset, math.MaxInt64))
+		case tfhd.DefaultBaseIfMoof() || i == 0:
+			bases[i] = blobAt
+		default:
+			bases[i] = -1
 		}
+	}
+	return bases
+}
+
+// fixOffsets sets the data offsets of m's truns, relative to the moof's
+// new place outAt, so that each points at the samples it pointed at from
+// bases (see dataBases) in the fragblob, wherever parts put them.
+func fixOffsets(m *mp4.MoofBox, bases []int64, outAt int64, parts []part) error {
+	// where maps a fragblob offset to the stitched fragment: a byte of a
+	// box copied as it is (or the end of one: a run of no samples).
+	where := func(p int64) (int64, error) {
 		for _, pt := range parts {
 			if pt.blob >= 0 && p >= pt.blob && p <= pt.blob+pt.n {
 				return pt.out + p - pt.blob, nil
@@ -292,44 +324,26 @@ func fixOffsets(m *mp4.MoofBox, blobAt, outAt int64, resized bool, parts []part)
 		return 0, fmt.Errorf("data at fragblob offset %d is in no mdat", p)
 	}
 	for i, traf := range m.Trafs {
-		tfhd := traf.Tfhd
-		explicit := tfhd.Flags&mp4.TfhdBaseDataOffsetPresentFlag != 0
-		moofBased := tfhd.Flags&mp4.TfhdDefaultBaseIsMoofFlag != 0 || i == 0
-		if !explicit && !moofBased {
-			// The base is where the previous traf's data ended: relative,
-			// and mdats are copied whole.
+		if bases[i] < 0 {
 			continue
-		}
-		base := blobAt
-		if explicit {
-			if tfhd.BaseDataOffset > math.MaxInt64 {
-				return fmt.Errorf("traf #%d: base data offset %d", i+1, tfhd.BaseDataOffset)
-			}
-			base = int64(tfhd.BaseDataOffset)
-		}
-		newBase, err := where(base)
-		if err != nil {
-			return fmt.Errorf("traf #%d base data offset: %v", i+1, err)
 		}
 		for j, trun := range traf.Truns {
 			if !trun.HasDataOffset() {
-				if j == 0 && resized && !explicit {
-					return fmt.Errorf("traf #%d: first trun has no data offset", i+1)
-				}
 				continue
 			}
-			at, err := where(base + int64(trun.DataOffset))
+			p := bases[i] + int64(trun.DataOffset)
+			if p < 0 || p < bases[i] && trun.DataOffset > 0 {
+				return fmt.Errorf("traf #%d trun #%d: data offset %d from %d", i+1, j+1, trun.DataOffset, bases[i])
+			}
+			at, err := where(p)
 			if err != nil {
 				return fmt.Errorf("traf #%d trun #%d: %v", i+1, j+1, err)
 			}
-			d := at - newBase
-			if d < math.MinInt32 || d > math.MaxInt32 {
-				return fmt.Errorf("traf #%d trun #%d: data offset %d does not fit 32 bits", i+1, j+1, d)
+			d := at - outAt
+			if d < math.MinInt32 || d > math.MaxInt32 || d == 0 {
+				return fmt.Errorf("traf #%d trun #%d: data offset %d from the moof", i+1, j+1, d)
 			}
 			trun.DataOffset = int32(d)
-		}
-		if explicit {
-			tfhd.BaseDataOffset = uint64(newBase)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package livearchive_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"testing"
 
@@ -19,6 +20,12 @@ import (
 // moof and mdat, every trun offset still pointing at its samples. edit may
 // change the moof further.
 func smoothStyle(t testing.TB, frag []byte, edit func(*mp4.MoofBox)) []byte {
+	return smoothStyleBase(t, frag, false, edit)
+}
+
+// smoothStyleBase is smoothStyle; with atSamples the base data offset is
+// where the samples start and the trun has no data offset at all.
+func smoothStyleBase(t testing.TB, frag []byte, atSamples bool, edit func(*mp4.MoofBox)) []byte {
 	t.Helper()
 	box, err := mp4.DecodeBoxSR(0, bits.NewFixedSliceReader(frag))
 	require.NoError(t, err)
@@ -34,9 +41,18 @@ func smoothStyle(t testing.TB, frag []byte, edit func(*mp4.MoofBox)) []byte {
 	if edit != nil {
 		edit(moof)
 	}
-	grow := int64(moof.Size()) - oldSize + int64(free.Size())
-	for _, trun := range moof.Traf.Truns {
-		trun.DataOffset += int32(grow)
+	if atSamples {
+		trun := moof.Traf.Trun
+		samples := uint64(trun.DataOffset) + tfhd.BaseDataOffset + uint64(moof.Size()) - uint64(oldSize)
+		trun.Flags &^= mp4.TrunDataOffsetPresentFlag
+		trun.DataOffset = 0
+		shrink := uint64(4)
+		tfhd.BaseDataOffset = samples - shrink + free.Size()
+	} else {
+		grow := int64(moof.Size()) - oldSize + int64(free.Size())
+		for _, trun := range moof.Traf.Truns {
+			trun.DataOffset += int32(grow)
+		}
 	}
 	var out bytes.Buffer
 	require.NoError(t, styp.Encode(&out))
@@ -54,21 +70,36 @@ func TestStitchSmoothStyle(t *testing.T) {
 	a := loadArchive(t)
 	e := loadExpected(t)
 	tr := a.tracks[0]
-	frags := loadMem(t, tr.Prefix)
-	for _, n := range e.Tracks[tr.Prefix].Fragments {
-		frags.blobs[n] = smoothStyle(t, frags.blobs[n], nil)
-	}
-	out, _ := stitch(t, frags, tr, &livearchive.Options{Origin: a.m.Origin(tr.Stream.TimeScale)})
-	require.Equal(t, -1, bytes.Index(out, []byte("styp")))
-	require.Equal(t, framemd5(t, "../testdata/livearchive/src/video.mp4"), framemd5(t, writeTemp(t, "smooth.mp4", out)))
+	for _, atSamples := range []bool{false, true} {
+		frags := loadMem(t, tr.Prefix)
+		for _, n := range e.Tracks[tr.Prefix].Fragments {
+			frags.blobs[n] = smoothStyleBase(t, frags.blobs[n], atSamples, nil)
+		}
+		out, _ := stitch(t, frags, tr, &livearchive.Options{Origin: a.m.Origin(tr.Stream.TimeScale)})
+		require.Equal(t, -1, bytes.Index(out, []byte("styp")))
+		require.Equal(t, framemd5(t, "../testdata/livearchive/src/video.mp4"), framemd5(t, writeTemp(t, "smooth.mp4", out)),
+			"base at the samples: %v", atSamples)
 
-	l, err := mustStitcher(t, frags, tr).Layout(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, l.Size(), int64(len(out)))
+		// The output is CMAF-style: offsets from the moof, no explicit base.
+		f, err := mp4.DecodeFile(bytes.NewReader(out))
+		require.NoError(t, err)
+		for _, fr := range f.Segments[0].Fragments {
+			tfhd := fr.Moof.Traf.Tfhd
+			require.False(t, tfhd.HasBaseDataOffset())
+			require.True(t, tfhd.DefaultBaseIfMoof())
+			require.True(t, fr.Moof.Traf.Trun.HasDataOffset())
+		}
+
+		l, err := mustStitcher(t, frags, tr).Layout(context.Background())
+		require.NoError(t, err)
+		got, err := io.ReadAll(l.Open(context.Background()))
+		require.NoError(t, err)
+		require.Equal(t, out, got)
+	}
 }
 
 func mustStitcher(t testing.TB, frags livearchive.Fragments, tr livearchive.Track) *livearchive.Stitcher {
-	s, err := livearchive.New(context.Background(), frags, tr, &livearchive.Options{Origin: 36_000_000_000})
+	s, err := livearchive.New(context.Background(), frags, tr, &livearchive.Options{Origin: 36_000_000_000, Workers: 3})
 	require.NoError(t, err)
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/amscrypt/amscrypt/internal/quote"
+	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 
 // copySize is the buffer Stream reads fragblobs with: a fragment up to this
@@ -70,7 +71,7 @@ func (s *Stitcher) streamFragment(ctx context.Context, w io.Writer, f fragRef, p
 	if err := h.load(buf); err != nil {
 		return pos, fmt.Errorf("livearchive: reading fragblob %s: %w", quote.Input(f.name), err)
 	}
-	fp, err := planFragment(h, f.name, f.start, s.origin, pos)
+	fp, err := planFragment(h, f.name, f.start, s.origin)
 	if err != nil {
 		return pos, err
 	}
@@ -138,43 +139,52 @@ type Segment struct {
 }
 
 // Layout reads the header and every fragment's boxes up to its moof and
-// returns the stitched file's layout.
+// returns the stitched file's layout. It reads Options.Workers fragblobs
+// at a time: a fragment's bytes do not depend on where it lands.
 func (s *Stitcher) Layout(ctx context.Context) (*Layout, error) {
 	hdr, err := s.header(ctx)
 	if err != nil {
 		return nil, err
 	}
-	l := &Layout{frags: s.frags, header: hdr, size: int64(len(hdr))}
-	head := make([]byte, headSize)
-	for _, f := range s.order {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		lf, err := s.layFragment(ctx, f, l.size, head)
-		if err != nil {
-			return nil, err
-		}
-		l.laid = append(l.laid, lf)
-		l.size = lf.end
+	l := &Layout{frags: s.frags, header: hdr, laid: make([]laidFragment, len(s.order))}
+	err = workpool.Run(ctx, int64(len(s.order)), s.workers, headSize,
+		func(ctx context.Context, head []byte, i int64) ([]byte, error) {
+			return nil, s.layFragment(ctx, s.order[i], head, &l.laid[i])
+		},
+		func(int64, []byte) error { return nil })
+	if err != nil {
+		return nil, err
 	}
+	pos := int64(len(hdr))
+	for i := range l.laid {
+		f := &l.laid[i]
+		f.start, f.end = pos, pos+f.end
+		for j := range f.parts {
+			f.parts[j].out += pos
+		}
+		pos = f.end
+	}
+	l.size = pos
 	return l, nil
 }
 
-func (s *Stitcher) layFragment(ctx context.Context, f fragRef, pos int64, head []byte) (laidFragment, error) {
+// layFragment plans fragment f into lf, its offsets counted from its start.
+func (s *Stitcher) layFragment(ctx context.Context, f fragRef, head []byte, lf *laidFragment) error {
 	b, err := s.frags.Open(ctx, f.name)
 	if err != nil {
-		return laidFragment{}, err
+		return err
 	}
 	defer closeBlob(b)
 	h := &headReader{r: b, size: b.Size()}
 	if err := h.load(head); err != nil {
-		return laidFragment{}, fmt.Errorf("livearchive: reading fragblob %s: %w", quote.Input(f.name), err)
+		return fmt.Errorf("livearchive: reading fragblob %s: %w", quote.Input(f.name), err)
 	}
-	fp, err := planFragment(h, f.name, f.start, s.origin, pos)
+	fp, err := planFragment(h, f.name, f.start, s.origin)
 	if err != nil {
-		return laidFragment{}, err
+		return err
 	}
-	return laidFragment{name: f.name, blobSize: h.size, time: fp.time, start: pos, end: fp.end, parts: fp.parts}, nil
+	*lf = laidFragment{name: f.name, blobSize: h.size, time: fp.time, end: fp.size, parts: fp.parts}
+	return nil
 }
 
 // Size returns the size of the stitched file in bytes.
