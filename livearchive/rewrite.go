@@ -15,7 +15,7 @@ import (
 const (
 	// MaxHeaderSize is the largest header fragblob read.
 	MaxHeaderSize = 16 << 20
-	// MaxMoofSize is the largest moof box read into memory.
+	// MaxMoofSize is the most moof bytes of one fragment read into memory.
 	MaxMoofSize = 8 << 20
 	// maxBoxes bounds the top-level boxes of one fragment.
 	maxBoxes = 4096
@@ -89,13 +89,17 @@ func readFull(r io.ReaderAt, p []byte, off int64) (int, error) {
 // traf with neither tfxd nor tfdt.
 func planFragment(h *headReader, name string, nameTime, origin uint64) (fp fragPlan, err error) {
 	defer func() {
-		// mp4ff is not written against hostile input; a panic in it is a
-		// bad fragblob, not a crash.
+		// mp4ff answers most malformed boxes with an error; should one
+		// still make it panic, that is a bad fragblob, not a crash.
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w %s: decoding boxes: %v", ErrFragment, quote.Input(name), r)
 		}
 	}()
-	var boxes []fbox
+	var (
+		boxes     []fbox
+		sawMoof   bool
+		moofBytes int64
+	)
 	for off := int64(0); off < h.size; {
 		if len(boxes) == maxBoxes {
 			return fp, fmt.Errorf("%w %s: more than %d boxes", ErrFragment, quote.Input(name), maxBoxes)
@@ -114,8 +118,8 @@ func planFragment(h *headReader, name string, nameTime, origin uint64) (fp fragP
 		b := fbox{typ: hdr.Name, off: off, n: int64(hdr.Size)}
 		switch hdr.Name {
 		case "moof":
-			if b.n > MaxMoofSize {
-				return fp, fmt.Errorf("%w %s: moof at %d is %d bytes, more than %d", ErrFragment, quote.Input(name), off, b.n, MaxMoofSize)
+			if moofBytes += b.n; moofBytes > MaxMoofSize {
+				return fp, fmt.Errorf("%w %s: moof at %d: more than %d bytes of moof in one fragment", ErrFragment, quote.Input(name), off, MaxMoofSize)
 			}
 			raw, err := h.bytesAt(off, b.n)
 			if err != nil {
@@ -137,19 +141,20 @@ func planFragment(h *headReader, name string, nameTime, origin uint64) (fp fragP
 			if err != nil {
 				return fp, fmt.Errorf("%w %s: moof at %d: %v", ErrFragment, quote.Input(name), off, err)
 			}
-			if !hasMoof(boxes) {
+			if !sawMoof {
 				fp.time = t
 			}
+			sawMoof = true
 			b.moof, b.newSize = m, int64(m.Size())
 		case "mdat":
-			if !hasMoof(boxes) {
+			if !sawMoof {
 				return fp, fmt.Errorf("%w %s: mdat at %d before any moof", ErrFragment, quote.Input(name), off)
 			}
 		}
 		boxes = append(boxes, b)
 		off += b.n
 	}
-	if !hasMoof(boxes) {
+	if !sawMoof {
 		return fp, fmt.Errorf("%w %s: no moof", ErrFragment, quote.Input(name))
 	}
 
@@ -203,15 +208,6 @@ type fbox struct {
 	moof    *mp4.MoofBox // decoded and retimed
 	bases   []int64      // per traf, see dataBases
 	newSize int64        // of moof
-}
-
-func hasMoof(bs []fbox) bool {
-	for _, b := range bs {
-		if b.moof != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // retime gives each traf of m a tfdt (the tfxd's time, else its own tfdt's,

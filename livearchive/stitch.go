@@ -109,8 +109,9 @@ func (s *Stitcher) streamFragment(ctx context.Context, w io.Writer, f fragRef, p
 // Layout is where every byte of a stitched track comes from, computed by
 // reading the header and each fragment's boxes up to and including its
 // moof: the stitched file's size, each fragment's offset, and the rewritten
-// moofs (about 1% of the media). A read of the stitched file opens only the
-// fragblobs it overlaps. A Layout is safe for concurrent use.
+// moofs, which it holds (about 16 bytes per sample: some 1.5 KiB for 2 s of
+// 30 fps video, 60 MiB for a day of it). A read of the stitched file opens
+// only the fragblobs it overlaps. A Layout is safe for concurrent use.
 type Layout struct {
 	frags  Fragments
 	header []byte
