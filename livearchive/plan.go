@@ -115,6 +115,7 @@ func New(ctx context.Context, frags Fragments, tr Track, opts *Options) (*Stitch
 
 	byTime := make(map[uint64]string, len(names))
 	header := false
+	names = slices.Clone(names) // sorted here; the caller's listing stays as it was
 	slices.Sort(names)
 	// The canonical spelling of a time wins over one with leading zeros,
 	// whatever the order of the listing.
