@@ -8,9 +8,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
+	"github.com/amscrypt/amscrypt/internal/parse"
 	"github.com/amscrypt/amscrypt/keyfile"
 )
 
@@ -180,8 +183,12 @@ func parseDocument(d Document, opts *Options) (part, error) {
 	case kindAssetFile:
 		var e Entry
 		var id contentkey.ID
-		if e, id, err = parseAssetFile(d.Name, o, "AssetFile"); err == nil {
+		var parent string
+		if e, id, parent, err = parseAssetFile(d.Name, o, "AssetFile"); err == nil {
 			p = part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}
+			if parent != "" {
+				p.assetID, p.assetIDFrom = parent, "ParentAssetId"
+			}
 		}
 	}
 	if err != nil {
@@ -301,9 +308,16 @@ func parseFileList(doc string, o object) (part, error) {
 		if err := json.Unmarshal(raw, &item); err != nil || item == nil {
 			return part{}, docError(doc, ErrInvalidDocument, "%s[%d] is not an AssetFile object", member, i)
 		}
-		e, id, err := parseAssetFile(doc, item, fmt.Sprintf("%s[%d]", member, i))
+		e, id, parent, err := parseAssetFile(doc, item, fmt.Sprintf("%s[%d]", member, i))
 		if err != nil {
 			return part{}, err
+		}
+		if parent != "" {
+			if p.assetID != "" && p.assetID != parent {
+				return part{}, &ConflictError{Field: "asset id", Entry: e.Name, First: doc, Second: doc,
+					FirstValue: p.assetID, SecondValue: parent}
+			}
+			p.assetID, p.assetIDFrom = parent, "ParentAssetId"
 		}
 		p.entries = append(p.entries, e)
 		p.keyIDs = append(p.keyIDs, sightedID{id, e.Name})
@@ -318,7 +332,8 @@ var sizePlaceholder = json.RawMessage(`"0"`)
 // parseAssetFile reads one AssetFile with envelope.ParseAssetFile, which
 // ignores the listing's other members (Id, __metadata, Created, …) and checks
 // the encryption fields, and refuses a file that is not storage-encrypted.
-func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, error) {
+// It also returns the file's ParentAssetId, or "".
+func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, string, error) {
 	if n, ok := o["Name"]; ok {
 		var s string
 		if json.Unmarshal(n, &s) == nil {
@@ -335,7 +350,7 @@ func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, e
 				name = fmt.Sprintf("%q", s)
 			}
 		}
-		return Entry{}, contentkey.ID{}, docError(doc, ErrNotEncrypted, "file %s: IsEncrypted is not true; its blob is stored in the clear", name)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrNotEncrypted, "file %s: IsEncrypted is not true; its blob is stored in the clear", name)
 	}
 	hasSize := o["ContentFileSize"] != nil && !bytes.Equal(bytes.TrimSpace(o["ContentFileSize"]), []byte("null"))
 	if !hasSize {
@@ -344,20 +359,20 @@ func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, e
 	}
 	data, err := json.Marshal(o)
 	if err != nil {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrInvalidDocument, "%s: %v", where, err)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrInvalidDocument, "%s: %v", where, err)
 	}
 	f, err := envelope.ParseAssetFile(data)
 	if err != nil {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrInvalidDocument, "%s: %w", where, err)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrInvalidDocument, "%s: %w", where, err)
 	}
 	if !f.Encrypted() {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrNotEncrypted, "file %q: IsEncrypted is not true; its blob is stored in the clear", f.Name())
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrNotEncrypted, "file %q: IsEncrypted is not true; its blob is stored in the clear", f.Name())
 	}
 	e := Entry{Name: f.Name(), IV: f.IV(), Size: -1, MimeType: f.MimeType}
 	if hasSize {
 		e.Size = f.Size()
 	}
-	return e, f.KeyID(), nil
+	return e, f.KeyID(), f.ParentAssetID.String(), nil
 }
 
 // parseContentKey opens a ContentKey entity with the private key.
@@ -418,6 +433,13 @@ func parseKeyVault(doc string, o object) (part, error) {
 		return part{}, docError(doc, ErrInvalidDocument, "Key Vault secret: member tags is not an object")
 	}
 	p := part{key: k, hasKey: true}
+	if len(tags) > 0 {
+		// MediaMigrate's secrets (the ones with file tags) are named
+		// ${AssetId} unless its --secret-template said otherwise.
+		if guid, ok := secretGUID(id); ok {
+			p.assetID, p.assetIDFrom, p.assetIDWeak = "nb:cid:UUID:"+guid, "Key Vault secret name", true
+		}
+	}
 	names := make([]string, 0, len(tags))
 	for n := range tags {
 		names = append(names, n)
@@ -435,6 +457,18 @@ func parseKeyVault(doc string, o object) (part, error) {
 		p.entries = append(p.entries, Entry{Name: n, IV: iv, Size: -1})
 	}
 	return p, nil
+}
+
+// secretGUID returns the name of the Key Vault secret whose id is
+// "https://VAULT/secrets/NAME[/VERSION]", lowercased, if it is a GUID.
+func secretGUID(id string) (string, bool) {
+	_, rest, _ := strings.Cut(id, "/secrets/")
+	name, _, _ := strings.Cut(rest, "/")
+	g, err := parse.GUID(name, 0)
+	if err != nil {
+		return "", false
+	}
+	return uuid.UUID(g).String(), true
 }
 
 // parseRebind reads the RebindContentKey answer for an empty certificate:
