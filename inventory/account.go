@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/amscrypt/amscrypt/restore"
 )
@@ -23,10 +24,15 @@ type Account interface {
 
 // DirAccount is an account copied to disk (azcopy copy of every container):
 // each subdirectory of Root is a container of the same name.
-type DirAccount struct{ Root string }
+type DirAccount struct {
+	Root string
+	// Prefix, if set, lists only the containers whose names start with it.
+	Prefix string
+}
 
-// Containers returns the names of the subdirectories of Root, sorted.
-// Symbolic links and files directly under Root are no containers.
+// Containers returns the names of the subdirectories of Root (that start
+// with Prefix), sorted. Symbolic links and files directly under Root are no
+// containers.
 func (d DirAccount) Containers(context.Context) ([]string, error) {
 	entries, err := os.ReadDir(d.Root)
 	if err != nil {
@@ -34,7 +40,7 @@ func (d DirAccount) Containers(context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && strings.HasPrefix(e.Name(), d.Prefix) {
 			names = append(names, e.Name())
 		}
 	}

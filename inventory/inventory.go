@@ -464,7 +464,11 @@ func (r *run) resolve(scans []scan) *Inventory {
 			e.Reason = fmt.Sprintf("fits %d containers (%s): not used for any", len(trial), listNames(e.Containers))
 			for _, rf := range trial {
 				c := &scans[rf.c].c
-				c.Attention = append(c.Attention, fmt.Sprintf("%s fits this container and %d others: ambiguous, not used", e.Path, len(trial)-1))
+				others := "1 other"
+				if len(trial) > 2 {
+					others = fmt.Sprintf("%d others", len(trial)-1)
+				}
+				c.Attention = append(c.Attention, fmt.Sprintf("%s fits this container and %s: ambiguous, not used", e.Path, others))
 			}
 		default:
 			e.Status = ExportUnpaired
