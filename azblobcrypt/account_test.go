@@ -89,3 +89,6 @@ func TestAccountListsContainers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{dest}, names)
 }
+
+// An Account is what inventory.Run reads.
+var _ inventory.Account = (*azblobcrypt.Account)(nil)
