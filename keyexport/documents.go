@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
@@ -436,8 +434,8 @@ func parseKeyVault(doc string, o object) (part, error) {
 	if len(tags) > 0 {
 		// MediaMigrate's secrets (the ones with file tags) are named
 		// ${AssetId} unless its --secret-template said otherwise.
-		if guid, ok := secretGUID(id); ok {
-			p.assetID, p.assetIDFrom, p.assetIDWeak = "nb:cid:UUID:"+guid, "Key Vault secret name", true
+		if assetID, ok := secretAssetID(id); ok {
+			p.assetID, p.assetIDFrom, p.assetIDWeak = assetID, "Key Vault secret name", true
 		}
 	}
 	names := make([]string, 0, len(tags))
@@ -459,16 +457,21 @@ func parseKeyVault(doc string, o object) (part, error) {
 	return p, nil
 }
 
-// secretGUID returns the name of the Key Vault secret whose id is
-// "https://VAULT/secrets/NAME[/VERSION]", lowercased, if it is a GUID.
-func secretGUID(id string) (string, bool) {
+// secretAssetID returns, for the Key Vault secret whose id is
+// "https://VAULT/secrets/NAME[/VERSION]" and whose NAME is a GUID, the
+// asset id nb:cid:UUID:<NAME in lower case>.
+func secretAssetID(id string) (string, bool) {
 	_, rest, _ := strings.Cut(id, "/secrets/")
 	name, _, _ := strings.Cut(rest, "/")
 	g, err := parse.GUID(name, 0)
 	if err != nil {
 		return "", false
 	}
-	return uuid.UUID(g).String(), true
+	e, err := envelope.NewEntityID(envelope.KindContent, g)
+	if err != nil {
+		return "", false
+	}
+	return e.String(), true
 }
 
 // parseRebind reads the RebindContentKey answer for an empty certificate:
