@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -325,4 +327,26 @@ func TestRunOptions(t *testing.T) {
 	account, keys := fixtureAccount(t)
 	_, err = inventory.Run(ctx, inventory.DirAccount{Root: account}, []string{keys}, nil)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// The report's filter works in a browser: inventory.html#WORDS opens it
+// filtered. Skipped where there is no headless Chromium.
+func TestReportFilterInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium on PATH")
+	}
+	account, keys := fixtureAccount(t)
+	inv, err := inventory.Run(context.Background(), inventory.DirAccount{Root: account}, []string{keys}, nil)
+	require.NoError(t, err)
+	out := t.TempDir()
+	require.NoError(t, inv.Write(out, inventory.WriteOptions{Refs: func(c string) (string, string) { return c, "" }}))
+	for hash, want := range map[string]string{"": "9 of 9 shown", "#no-key%20ambiguous": "2 of 9 shown", "#live": "1 of 9 shown"} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		dom, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+			"file://"+filepath.Join(out, inventory.HTMLFile)+hash).Output()
+		cancel()
+		require.NoError(t, err)
+		require.Contains(t, string(dom), `id="count">`+want+`<`, hash)
+	}
 }

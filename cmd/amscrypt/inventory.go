@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,9 @@ func runInventory(e *cli.Env, args []string) error {
 				return cli.Usagef("--dest: %v", err)
 			}
 		}
+	}
+	if dst != nil && src.url != "" && dst.url != "" && sameAccount(src.url, dst.url) {
+		return cli.Usagef("--dest is the --in account: restore would write each asset over its own container")
 	}
 	if fi, err := os.Stat(*out); err == nil && !fi.IsDir() {
 		return cli.Usagef("--out %s exists and is not a directory", *out)
@@ -256,6 +260,14 @@ func (a *accountEnd) writeURLFile(out string, force bool) (string, error) {
 		return "", fmt.Errorf("writing %s: %w", path, errors.Unwrap(err))
 	}
 	return path, f.Commit()
+}
+
+// sameAccount reports whether two account URLs name the same account.
+func sameAccount(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Host, ub.Host) &&
+		strings.TrimSuffix(ua.Path, "/") == strings.TrimSuffix(ub.Path, "/")
 }
 
 // readEnd returns restore's --in or --out (or a batch line's): "@FILE#NAME"

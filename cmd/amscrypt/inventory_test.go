@@ -106,6 +106,14 @@ func TestInventoryUsage(t *testing.T) {
 	}
 }
 
+func TestInventoryRefusesDestEqualIn(t *testing.T) {
+	r := amscrypt(t, nil, "inventory", "--in", "https://a.blob.core.windows.net/?sig=1", "--keys", t.TempDir(),
+		"--out", filepath.Join(t.TempDir(), "o"), "--dest", "https://A.blob.core.windows.net?sig=2")
+	require.Equal(t, cli.ExitUsage, r.code)
+	require.Contains(t, r.stderr, "--dest is the --in account")
+	require.NotContains(t, r.stderr, "sig=")
+}
+
 func TestSplitAccountRef(t *testing.T) {
 	for _, tc := range []struct {
 		v, file, name string
