@@ -46,10 +46,8 @@ func TestAccountListsContainers(t *testing.T) {
 	var b [4]byte
 	rand.Read(b[:])
 	prefix := "lc" + hex.EncodeToString(b[:]) + "-"
-	var want []string
 	for _, n := range []string{"b", "a", "c"} {
 		c := azuritetest.NewNamedContainer(t, prefix+n)
-		want = append(want, c.Name)
 		if n == "a" {
 			azuritetest.PutFiles(t, c.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", "vod", "plain"))
 		}
