@@ -46,8 +46,14 @@ type Export struct {
 	Containers []string `json:"containers,omitempty"`
 	// Reason says why it is unusable, ambiguous or unpaired.
 	Reason string `json:"reason,omitempty"`
+	// Also are the files merged with Path into one plan: exports that
+	// decrypt only together (a v2 Files listing, which holds no key, and
+	// its key file, ContentKey or RebindContentKey answer), found in the
+	// same directory.
+	Also []string `json:"also,omitempty"`
 
 	plan     *keyexport.Plan
+	partial  error // keyexport.ErrNoKey or ErrNoEntries: may decrypt with others
 	byName   map[string]*keyexport.Entry
 	idHome   string // the container its AssetID names, if the account has it
 	assetDir string // "asset-<guid>" of AssetID, or ""
@@ -107,26 +113,96 @@ func readExport(path string, priv *rsa.PrivateKey) *Export {
 	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: path, Data: data}}, &keyexport.Options{PrivateKey: priv})
 	switch {
 	case errors.Is(err, keyexport.ErrNoKey):
-		e.Status, e.Reason = ExportUnusable, "holds no content key: give it to restore --keys together with the export that does"
+		e.Status, e.Reason, e.partial = ExportUnusable, "holds no content key, and no export in its directory does: put it beside the one that does", keyexport.ErrNoKey
 	case errors.Is(err, keyexport.ErrNoEntries):
-		e.Status, e.Reason = ExportUnusable, "names no file: give it to restore --keys together with an export that names the files"
+		e.Status, e.Reason, e.partial = ExportUnusable, "names no file, and no export in its directory does: put it beside the one that does", keyexport.ErrNoEntries
 	case errors.Is(err, keyexport.ErrUnknownDocument) || !json.Valid(data):
 		e.Status, e.Reason = ExportUnusable, "not a key export: "+oneLine(err.Error())
 	case err != nil:
 		e.Status, e.Reason = ExportUnusable, oneLine(err.Error())
 	default:
-		e.plan = plan
-		e.AssetID = plan.AssetID
-		e.Files = len(plan.Entries)
-		e.byName = make(map[string]*keyexport.Entry, len(plan.Entries))
-		for i := range plan.Entries {
-			e.byName[plan.Entries[i].Name] = &plan.Entries[i]
-		}
-		if g, ok := strings.CutPrefix(plan.AssetID, "nb:cid:UUID:"); ok {
-			e.assetDir = "asset-" + g
-		}
+		e.setPlan(plan)
 	}
 	return e
+}
+
+// setPlan makes e a usable export of plan.
+func (e *Export) setPlan(plan *keyexport.Plan) {
+	e.Status, e.Reason, e.partial = "", "", nil
+	e.plan = plan
+	e.AssetID = plan.AssetID
+	e.Files = len(plan.Entries)
+	e.byName = make(map[string]*keyexport.Entry, len(plan.Entries))
+	for i := range plan.Entries {
+		e.byName[plan.Entries[i].Name] = &plan.Entries[i]
+	}
+	if g, ok := strings.CutPrefix(plan.AssetID, "nb:cid:UUID:"); ok {
+		e.assetDir = "asset-" + g
+	}
+}
+
+// Paths returns the export's files: Path, then Also.
+func (e *Export) Paths() []string { return append([]string{e.Path}, e.Also...) }
+
+// mergeDirectories merges, in each directory, the exports that cannot
+// decrypt alone (one names files but holds no key, another holds the key
+// but names no file) into one, when together they make a plan: a v2
+// export is a Files listing beside its ContentKey or key file. Exports
+// merged into another are dropped from the list; the first keeps them in
+// Also.
+func mergeDirectories(exports []*Export, priv *rsa.PrivateKey) []*Export {
+	byDir := map[string][]*Export{}
+	var dirs []string
+	for _, e := range exports {
+		if e.partial != nil {
+			d := filepath.Dir(e.Path)
+			if byDir[d] == nil {
+				dirs = append(dirs, d)
+			}
+			byDir[d] = append(byDir[d], e)
+		}
+	}
+	merged := map[*Export]bool{}
+	for _, d := range dirs {
+		group := byDir[d]
+		noKey, noNames := 0, 0
+		for _, e := range group {
+			if e.partial == keyexport.ErrNoKey {
+				noKey++
+			} else {
+				noNames++
+			}
+		}
+		if noKey == 0 || noNames == 0 {
+			continue
+		}
+		paths := make([]string, len(group))
+		for i, e := range group {
+			paths[i] = e.Path
+		}
+		plan, err := mergePlans(paths, priv)
+		if err != nil {
+			for _, e := range group {
+				e.Reason = "cannot decrypt alone, and does not merge with the exports beside it: " + oneLine(err.Error())
+			}
+			continue
+		}
+		group[0].setPlan(plan)
+		for _, e := range group[1:] {
+			group[0].Also = append(group[0].Also, e.Path)
+			merged[e] = true
+		}
+	}
+	if len(merged) == 0 {
+		return exports
+	}
+	kept := exports[:0]
+	for _, e := range exports {
+		if !merged[e] {
+			kept = append(kept, e)
+		}
+	}
+	return kept
 }
 
 // entryFor returns the entry of the export that decrypts path: the entry of

@@ -201,6 +201,7 @@ func Run(ctx context.Context, acct Account, keys []string, opts *Options) (*Inve
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	r.exports = mergeDirectories(r.exports, o.PrivateKey)
 	names, err := acct.Containers(ctx)
 	if err != nil {
 		return nil, err
@@ -521,7 +522,7 @@ func (r *run) pair(s *scan, fits []*fit) {
 	c := &s.c
 	p := &Pairing{How: HowTrial, Verified: true, Missing: fits[0].missing, Unmatched: fits[0].unmatched}
 	for _, f := range fits {
-		p.Keys = append(p.Keys, r.exports[f.export].Path)
+		p.Keys = append(p.Keys, r.exports[f.export].Paths()...)
 		p.Detail = append(p.Detail, f.detail)
 		if f.byID {
 			p.How = HowAssetID

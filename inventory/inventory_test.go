@@ -350,3 +350,54 @@ func TestReportFilterInChromium(t *testing.T) {
 		require.Contains(t, string(dom), `id="count">`+want+`<`, hash)
 	}
 }
+
+// A v2 export is a Files listing (names, IVs, ParentAssetId, no key) beside
+// the file that holds its key: merged when they share a directory.
+func TestExportsMergedByDirectory(t *testing.T) {
+	root := t.TempDir()
+	account, keys := filepath.Join(root, "account"), filepath.Join(root, "keys")
+	copyDir(t, filepath.Join(account, vodAsset), filepath.Join(fixtures, "vod/enc"))
+	writeFile(t, filepath.Join(keys, "a", "files.json"), read(t, filepath.Join(fixtures, "vod/keys/v2-files-minimal.json")))
+	writeFile(t, filepath.Join(keys, "a", "key.json"), read(t, filepath.Join(fixtures, "vod/keys/keyfile.json")))
+	writeFile(t, filepath.Join(keys, "b", "files.json"), read(t, filepath.Join(fixtures, "vod/keys/v2-files-minimal.json")))
+	writeFile(t, filepath.Join(keys, "c", "rebind.json"), read(t, filepath.Join(fixtures, "vod/keys/rebind-minimal.json")))
+	inv, err := inventory.Run(context.Background(), inventory.DirAccount{Root: account}, []string{keys}, nil)
+	require.NoError(t, err)
+	c := byName(inv)[vodAsset]
+	require.Equal(t, inventory.ClassKeyFound, c.Class)
+	require.NotNil(t, c.Pairing)
+	require.Equal(t, inventory.HowAssetID, c.Pairing.How)
+	require.Equal(t, []string{filepath.Join(keys, "a", "files.json"), filepath.Join(keys, "a", "key.json")}, c.Pairing.Keys)
+	require.Contains(t, c.Pairing.Detail[0], "its ParentAssetId names asset")
+	es := exportsByBase(inv)
+	require.Len(t, inv.Exports, 3)
+	require.Equal(t, []string{filepath.Join(keys, "a", "key.json")}, inv.Exports[0].Also)
+	require.Equal(t, inventory.ExportUnusable, inv.Exports[1].Status)
+	require.Contains(t, inv.Exports[1].Reason, "holds no content key")
+	require.Equal(t, inventory.ExportUnusable, es["rebind.json"].Status)
+	require.Contains(t, es["rebind.json"].Reason, "names no file")
+
+	out, dest := t.TempDir(), filepath.Join(t.TempDir(), "dest")
+	require.NoError(t, inv.Write(out, inventory.WriteOptions{Refs: func(c string) (string, string) {
+		return filepath.Join(account, c), filepath.Join(dest, c)
+	}}))
+	open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+		var docs []keyexport.Document
+		for _, k := range l.Keys {
+			docs = append(docs, keyexport.Document{Name: k, Data: read(t, k)})
+		}
+		plan, err := keyexport.NewPlan(docs, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &restore.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
+	}
+	n, err := restore.RunBatch(context.Background(), filepath.Join(out, inventory.BatchFile), open,
+		func(r *restore.BatchReport) error {
+			require.True(t, r.OK(), "%+v", r)
+			return nil
+		}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	sameTree(t, filepath.Join(fixtures, "vod/plain"), filepath.Join(dest, vodAsset))
+}
