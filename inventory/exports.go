@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -55,8 +57,9 @@ type Export struct {
 	plan     *keyexport.Plan
 	partial  error // keyexport.ErrNoKey or ErrNoEntries: may decrypt with others
 	byName   map[string]*keyexport.Entry
-	idHome   string // the container its AssetID names, if the account has it
-	assetDir string // "asset-<guid>" of AssetID, or ""
+	block    cipher.Block // the key's, for the first block of a head
+	idHome   string       // the container its AssetID names, if the account has it
+	assetDir string       // "asset-<guid>" of AssetID, or ""
 }
 
 // exportFiles returns every regular file under paths (files, or
@@ -132,6 +135,10 @@ func (e *Export) setPlan(plan *keyexport.Plan) {
 	e.plan = plan
 	e.AssetID = plan.AssetID
 	e.Files = len(plan.Entries)
+	if raw := plan.Key.Bytes(); len(raw) > 0 {
+		e.block, _ = aes.NewCipher(raw) // a StorageEncryption key: 32 bytes
+		clear(raw)
+	}
 	e.byName = make(map[string]*keyexport.Entry, len(plan.Entries))
 	for i := range plan.Entries {
 		e.byName[plan.Entries[i].Name] = &plan.Entries[i]

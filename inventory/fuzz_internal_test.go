@@ -37,3 +37,19 @@ func FuzzContainerNamesAndHeads(f *testing.F) {
 		_ = redact(list)
 	})
 }
+
+// The prefilter never rejects a head the full check accepts.
+func FuzzQuickReject(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 24, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm', 0, 0, 0, 0}, uint8(0))
+	f.Add([]byte("\xef\xbb\xbfWEBVTT\n\n00:00"), uint8(3))
+	f.Add([]byte{0x47, 0x40, 0, 0x10}, uint8(6))
+	formats := []restore.Format{restore.FormatISOBMFF, restore.FormatPNG, restore.FormatXML, restore.FormatWebVTT,
+		restore.FormatJSON, restore.FormatJPEG, restore.FormatMPEGTS}
+	f.Fuzz(func(t *testing.T, head []byte, which uint8) {
+		format := formats[int(which)%len(formats)]
+		first := head[:min(len(head), 16)]
+		if quickReject(format, first) && len(head) <= restore.HeadSize && checkPlain(format, head, -1) == nil {
+			t.Fatalf("%s: quickReject refuses %q, which checkPlain accepts", format, head)
+		}
+	})
+}

@@ -3,6 +3,10 @@ package inventory
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -136,6 +140,49 @@ func (h *heads) get(f restore.SourceFile) ([]byte, error) {
 	}
 	h.raw[f.Path] = buf
 	return buf, nil
+}
+
+// firstBlock returns the first 16 plaintext bytes of a stored head (or all
+// of a shorter one) under the block cipher of a key and iv: one AES block,
+// the cheap first step of trying an export, which most tries end at.
+func firstBlock(dst *[aes.BlockSize]byte, raw []byte, block cipher.Block, iv contentkey.IV) []byte {
+	var ctr [aes.BlockSize]byte
+	binary.BigEndian.PutUint64(ctr[:8], uint64(iv))
+	block.Encrypt(dst[:], ctr[:])
+	n := min(len(raw), aes.BlockSize)
+	subtle.XORBytes(dst[:n], dst[:n], raw[:n])
+	return dst[:n]
+}
+
+// quickReject reports whether the first bytes of a plaintext (at most 16)
+// cannot begin a file of format: a boolean prefilter with the first checks
+// of restore.CheckHead, which, building an error for every mismatch, costs
+// more than the decryption when thousands of exports are tried on a
+// container. A head it lets through is checked in full.
+func quickReject(format restore.Format, p []byte) bool {
+	if len(p) == 0 {
+		return true
+	}
+	switch format {
+	case restore.FormatISOBMFF:
+		if len(p) < 8 {
+			return false // short files are for the full check
+		}
+		switch string(p[4:8]) {
+		case "ftyp", "styp", "moov", "moof", "sidx", "free", "skip", "mdat", "uuid":
+			return false
+		}
+		return true
+	case restore.FormatPNG:
+		return !bytes.HasPrefix(p, []byte{0x89, 'P', 'N', 'G'})
+	case restore.FormatJPEG:
+		return len(p) >= 3 && !bytes.HasPrefix(p, []byte{0xFF, 0xD8, 0xFF})
+	case restore.FormatMPEGTS:
+		return p[0] != 0x47
+	case restore.FormatXML, restore.FormatJSON, restore.FormatWebVTT:
+		return !plausibleText(p)
+	}
+	return false
 }
 
 // decryptHead returns the plaintext of a stored head under key and iv (a

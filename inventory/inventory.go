@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -312,30 +313,30 @@ func (r *run) scan(ctx context.Context, s *scan) {
 		stored = fmt.Sprintf("%s is not %s as stored: storage-encrypted", best.f.Path, best.format)
 	}
 
-	cands := map[int]bool{} // export -> by asset id
-	for _, e := range r.byContainer[c.Name] {
-		cands[e] = true
+	// The exports naming this asset, then those anchored at one of its
+	// names, in the order of the names: an export is anchored once, and
+	// never when it names an asset of the account, so none comes twice.
+	tries := 0
+	try := func(e int, byID bool) bool {
+		if tries++; tries%1024 == 0 && ctx.Err() != nil {
+			return false
+		}
+		if err := r.try(s, h, e, byID, paths, names, ranked); err != nil {
+			c.Class, c.Reason = ClassUnreadable, redact(err.Error())
+			return false
+		}
+		return true
 	}
-	for n := range names {
-		for _, e := range r.anchors[n] {
-			if _, ok := cands[e]; !ok {
-				cands[e] = false
-			}
+	for _, e := range r.byContainer[c.Name] {
+		if !try(e, true) {
+			return
 		}
 	}
-	for _, e := range slices.Sorted(func(yield func(int) bool) {
-		for e := range cands {
-			if !yield(e) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		for _, e := range r.anchors[n] {
+			if !try(e, false) {
 				return
 			}
-		}
-	}) {
-		if ctx.Err() != nil {
-			return
-		}
-		if err := r.try(s, h, e, cands[e], paths, names, ranked); err != nil {
-			c.Class, c.Reason = ClassUnreadable, redact(err.Error())
-			return
 		}
 	}
 	if len(s.fits) > 1 {
@@ -402,6 +403,12 @@ func (r *run) try(s *scan, h *heads, ei int, byID bool, paths []string, names ma
 	raw, err := h.get(test.f)
 	if err != nil {
 		return err
+	}
+	if !byID && e.block != nil {
+		var first [16]byte
+		if quickReject(test.format, firstBlock(&first, raw, e.block, entry.IV)) {
+			return nil
+		}
 	}
 	plain, err := decryptHead(raw, e.plan.Key, entry.IV)
 	if err != nil {
