@@ -159,4 +159,3 @@ func fillDirAccount(b *testing.B, acct, keys string, n int) int {
 	}
 	return idN + trialN
 }
-
