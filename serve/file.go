@@ -27,9 +27,11 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 		return
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
 	b := &body{ctx: ctx, stall: s.stall, watchdog: time.AfterFunc(s.stall, func() { cancel(errSourceStalled) })}
+	// In this order, so that a read still in flight on ServeContent's
+	// multipart goroutine is cancelled rather than waited for.
 	defer b.close()
+	defer cancel(nil)
 	o, c, err := s.src.Open(ctx, f.src)
 	if err == nil {
 		defer c.Close()
