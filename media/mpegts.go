@@ -22,11 +22,13 @@ func (t *tsStream) write(p []byte) {
 	t.pos += int64(len(p))
 }
 
+// end reports a length that is not whole packets before any sync byte
+// found missing, as VerifyAt does, which checks the length first.
 func (t *tsStream) end(size int64) error {
-	if t.fault != nil {
-		return t.fault
+	if err := tsSizeErr(size); err != nil {
+		return err
 	}
-	return tsSizeErr(size)
+	return t.fault
 }
 
 func tsSyncErr(off int64, b byte) error {
