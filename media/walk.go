@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"io"
+	"slices"
 )
 
 // A walker checks a binary format as a chain of pieces: it asks its driver
@@ -54,8 +55,15 @@ func (d *driver) collect(off int64, n int) {
 	d.buf, d.bufOff, d.need, d.skip = d.buf[:0], off, n, off-d.pos
 }
 
-// more asks for the buffer to grow to n bytes.
-func (d *driver) more(n int) { d.need = n }
+// more asks for the buffer to grow to n bytes. When the file's length is
+// known, and so bounds n, the buffer is made that size at once rather than
+// grown by appends.
+func (d *driver) more(n int) {
+	d.need = n
+	if d.size >= 0 && n > cap(d.buf) {
+		d.buf = slices.Grow(d.buf, n-len(d.buf))
+	}
+}
 
 // skipRest passes over the rest of the file.
 func (d *driver) skipRest() { d.buf, d.need, d.skip = d.buf[:0], 0, -1 }
@@ -131,7 +139,7 @@ func (d *driver) run(r io.ReaderAt) error {
 		n := min(want, d.size-d.pos)
 		if n > 0 {
 			k := len(d.buf)
-			d.buf = append(d.buf, make([]byte, n)...)
+			d.buf = slices.Grow(d.buf, int(n))[:k+int(n)]
 			if _, err := r.ReadAt(d.buf[k:], d.pos); err != nil {
 				return fmt.Errorf("media: reading %d bytes at %d: %w", n, d.pos, err)
 			}
