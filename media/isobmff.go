@@ -274,20 +274,23 @@ func decodeBox(b []byte, off int64) (box mp4.Box, err error) {
 // trex of this file's moov).
 func (w *isoWalker) fragmentData(moof *mp4.MoofBox, at box) []sampleRun {
 	var runs []sampleRun
-	next := at.off // the default base of the first traf is the moof
+	next, nextKnown := at.off, true // the default base of the first traf is the moof
 	for _, traf := range moof.Trafs {
 		tfhd := traf.Tfhd
-		if tfhd == nil {
-			continue
-		}
-		base := next
+		var base int64
 		switch {
-		case tfhd.HasBaseDataOffset():
-			// An absolute offset in the file the fragment was cut from:
-			// for a fragblob, not this file.
+		case tfhd == nil || tfhd.HasBaseDataOffset():
+			// No header, or an absolute offset in the file the fragment
+			// was cut from (for a fragblob, not this file): nothing to
+			// check, and the next traf's default base is lost too.
+			nextKnown = false
 			continue
 		case tfhd.DefaultBaseIfMoof():
 			base = at.off
+		case nextKnown:
+			base = next // the end of the previous traf's data
+		default:
+			continue
 		}
 		defSize, known := tfhd.DefaultSampleSize, tfhd.HasDefaultSampleSize()
 		if !known && w.moovB != nil && w.moovB.Mvex != nil {
@@ -297,25 +300,29 @@ func (w *isoWalker) fragmentData(moof *mp4.MoofBox, at box) []sampleRun {
 				}
 			}
 		}
-		pos := base
+		pos, posKnown := base, true
 		for _, trun := range traf.Truns {
 			if trun.HasDataOffset() {
-				pos = base + int64(trun.DataOffset)
+				pos, posKnown = base+int64(trun.DataOffset), true
 			}
 			var n int64
-			if trun.HasSampleSize() {
+			switch {
+			case trun.HasSampleSize():
 				for _, s := range trun.Samples {
 					n += int64(s.Size)
 				}
-			} else if known {
+			case known:
 				n = int64(defSize) * int64(trun.SampleCount())
-			} else {
-				break
+			default:
+				posKnown = false // this run's length, and so the next one's start, is unknown
+				continue
 			}
-			runs = append(runs, sampleRun{tfhd.TrackID, span{pos, pos + n}})
+			if posKnown {
+				runs = append(runs, sampleRun{tfhd.TrackID, span{pos, pos + n}})
+			}
 			pos += n
 		}
-		next = pos
+		next, nextKnown = pos, posKnown
 	}
 	return runs
 }
