@@ -273,8 +273,12 @@ func VerifyAt(r io.ReaderAt, f File) (Result, error) {
 		err = verifyTSAt(c, f.Size)
 	default: // text: all of it is structure
 		p := newParser(format, f)
-		if _, cerr := io.Copy(writerOf{p}, io.NewSectionReader(c, 0, f.Size)); cerr != nil {
-			p.end(0) //nolint:errcheck // ends the goroutine; the read error is what counts
+		n, cerr := io.Copy(writerOf{p}, io.NewSectionReader(c, 0, f.Size))
+		if cerr == nil && n != f.Size {
+			cerr = fmt.Errorf("%d of %d bytes: %w", n, f.Size, io.ErrUnexpectedEOF)
+		}
+		if cerr != nil {
+			_ = p.end(n) // ends the goroutine; the read error is what counts
 			fill()
 			return res, fmt.Errorf("media: reading the file: %w", cerr)
 		}

@@ -381,3 +381,18 @@ func TestStructureErrorIs(t *testing.T) {
 	require.True(t, errors.Is(err, media.ErrStructure))
 	require.EqualError(t, err, "media: x")
 }
+
+// TestVerifyAtShortReader checks that a reader holding less than File.Size
+// is a read error, not a verdict on the bytes it held.
+func TestVerifyAtShortReader(t *testing.T) {
+	for _, name := range []string{"a.xml", "a.png", "a.mp4", "a.ts"} {
+		data := map[string][]byte{
+			"a.xml": []byte("<a></a>"), "a.png": fixtureBytes(t, "still.png"),
+			"a.mp4": fixtureBytes(t, "progressive-faststart.mp4"), "a.ts": fixtureBytes(t, "stream.ts"),
+		}[name]
+		_, err := media.VerifyAt(bytes.NewReader(data), media.File{Name: name, Size: int64(len(data)) + 188})
+		require.Error(t, err, name)
+		require.NotErrorIs(t, err, media.ErrStructure, name)
+		require.ErrorContains(t, err, "media: reading", name)
+	}
+}
