@@ -2,8 +2,10 @@ package media_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/amscrypt/amscrypt/media"
@@ -88,4 +90,26 @@ func FuzzVerifyWebVTT(f *testing.F) {
 	addFixtures(f, media.FormatWebVTT, 40)
 	f.Add([]byte("WEBVTT\r\n\r\nNOTE x\r\n\r\nid\r00:00:00.000 --> 00:00:01.000 line:0\r\nx\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzBoth(t, "a.vtt", false, data) })
+}
+
+// FuzzCheckHead is restore's head fuzz target, moved with CheckHead.
+func FuzzCheckHead(f *testing.F) {
+	f.Add("iso-bmff", isoBox("ftyp", make([]byte, 16)), int64(24))
+	f.Add("iso-bmff", largeBox("mdat", nil), int64(-1))
+	f.Add("mpeg-ts", bytes.Repeat([]byte{0x47}, 376), int64(376))
+	f.Add("xml", []byte("\xEF\xBB\xBF <a/>"), int64(-1))
+	f.Add("webvtt", []byte("WEBVTT"), int64(6))
+	f.Add("json", []byte("[]"), int64(2))
+	f.Add("jpeg", []byte{0xFF, 0xD8, 0xFF}, int64(3))
+	f.Add("png", []byte("\x89PNG\r\n\x1a\n"), int64(8))
+	f.Add("", []byte{}, int64(0))
+	f.Fuzz(func(t *testing.T, format string, head []byte, size int64) {
+		err := media.CheckHead(media.Format(format), head, size)
+		if err != nil && errors.Is(err, media.ErrHeadMismatch) && !strings.Contains(err.Error(), format) {
+			t.Fatalf("%q: %v does not name the format", format, err)
+		}
+		if media.Format(format) == media.FormatUnknown && err != nil {
+			t.Fatalf("unknown format: %v", err)
+		}
+	})
 }

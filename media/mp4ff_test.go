@@ -69,3 +69,17 @@ func TestTextVerifierGoroutines(t *testing.T) {
 	}
 	require.LessOrEqual(t, runtime.NumGoroutine(), before)
 }
+
+// TestVerifierAllocations pins the hot path: writing mdat payload to a
+// Verifier allocates nothing.
+func TestVerifierAllocations(t *testing.T) {
+	chunk := make([]byte, 1<<20)
+	head := cat(isoBox("ftyp", make([]byte, 16)), largeBox("mdat", nil))
+	binary.BigEndian.PutUint64(head[len(head)-8:], 16+1<<40)
+	v := media.NewVerifier(media.File{Name: "a.mp4", Size: -1})
+	_, _ = v.Write(head)
+	_, _ = v.Write(chunk)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = v.Write(chunk) })
+	require.Zero(t, allocs)
+	require.NoError(t, v.Err())
+}
