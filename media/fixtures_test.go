@@ -74,6 +74,7 @@ func both(t *testing.T, f media.File, data []byte) (media.Result, error) {
 			require.Equal(t, raErr.Error(), stErr.Error(), "%s (%d bytes)", f.Name, len(data))
 		}
 		require.Equal(t, ra.Level, st.Level)
+		require.Equal(t, ra.Note, st.Note)
 		require.Equal(t, ra.Format, st.Format)
 		require.Equal(t, int64(len(data)), st.Read)
 	}
@@ -86,6 +87,7 @@ func TestFixturesVerify(t *testing.T) {
 			res, err := both(t, fx.file(fx.data), fx.data)
 			require.NoError(t, err)
 			require.Equal(t, media.LevelStructure, res.Level)
+			require.Empty(t, res.Note, "mp4ff reads every box ffmpeg writes")
 			require.Equal(t, media.FormatOf(fx.name, fx.fragment), res.Format)
 			if res.Format == media.FormatISOBMFF && !fx.fragment {
 				// Headers, moov and moofs, not the media data.

@@ -20,7 +20,7 @@ func fuzzBoth(t *testing.T, name string, fragment bool, data []byte) {
 	if (raErr == nil) != (stErr == nil) || (raErr != nil && raErr.Error() != stErr.Error()) {
 		t.Fatalf("VerifyAt: %v; Verifier: %v", raErr, stErr)
 	}
-	if ra.Level != st.Level || ra.Format != st.Format {
+	if ra.Level != st.Level || ra.Format != st.Format || ra.Note != st.Note {
 		t.Fatalf("VerifyAt: %+v; Verifier: %+v", ra, st)
 	}
 	if raErr != nil && len(raErr.Error()) > 400 {

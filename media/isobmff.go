@@ -74,7 +74,11 @@ type isoWalker struct {
 	moofs int
 	mdats []span // payloads, in file order
 	moof  *pendingMoof
+	// remark says what was let through unchecked (see decode).
+	remark string
 }
+
+func (w *isoWalker) note() string { return w.remark }
 
 func newISOWalker(f Format, kind isoKind) *isoWalker { return &isoWalker{f: f, kind: kind} }
 
@@ -242,7 +246,21 @@ func (w *isoWalker) decode(b []byte, at box) error {
 	}
 	decoded, err := decodeBox(b, at.off)
 	if err != nil {
-		return w.fail(at.off, "%s does not decode: %s", at, quote.Input(err.Error()))
+		// mp4ff is strict about boxes some muxers write loosely (QuickTime
+		// sample descriptions, for one): a box whose children still form
+		// a whole chain is let through, and the Result says what was not
+		// checked. A broken chain inside it is damage.
+		if broken := childChain(b[8:], at.off+8); broken != "" {
+			return w.fail(at.off, "%s does not decode: %s", at, broken)
+		}
+		if w.remark == "" {
+			w.remark = fmt.Sprintf("the %s holds whole child boxes that mp4ff does not read (%s): its samples were not checked against the mdat boxes",
+				at, quote.Input(err.Error()))
+		}
+		if at.typ == "moof" {
+			w.moof = &pendingMoof{box: at}
+		}
+		return nil
 	}
 	switch x := decoded.(type) {
 	case *mp4.MoovBox:
@@ -251,6 +269,30 @@ func (w *isoWalker) decode(b []byte, at box) error {
 		w.moof = &pendingMoof{box: at, data: w.fragmentData(x, at)}
 	}
 	return nil
+}
+
+// childChain checks that the boxes in payload, which starts at off, end
+// exactly where it ends, reading each header with mp4ff; it returns what
+// breaks the chain, or "".
+func childChain(payload []byte, off int64) string {
+	sr := bits.NewFixedSliceReader(payload)
+	for sr.NrRemainingBytes() > 0 {
+		at := off + int64(sr.GetPos())
+		if sr.NrRemainingBytes() < 8 {
+			return fmt.Sprintf("%d stray bytes at %d after its last child box", sr.NrRemainingBytes(), at)
+		}
+		h, err := mp4.DecodeHeaderSR(sr)
+		if err != nil {
+			return fmt.Sprintf("its child box at %d: %s", at, quote.Input(err.Error()))
+		}
+		body := h.Size - uint64(h.Hdrlen)
+		if body > uint64(sr.NrRemainingBytes()) {
+			return fmt.Sprintf("its child %s box at %d declares %d bytes, past its end at %d",
+				quoteType(h.Name), at, h.Size, off+int64(len(payload)))
+		}
+		sr.SkipBytes(int(body))
+	}
+	return ""
 }
 
 // decodeBox runs mp4ff on one box; a panic in it on hostile input is an

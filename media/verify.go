@@ -50,6 +50,10 @@ type Result struct {
 	Read int64
 	// Reads counts VerifyAt's ReadAt calls; 0 for a Verifier.
 	Reads int
+	// Note, when not empty, says what part of a file verified at
+	// LevelStructure was checked less deeply: a moov or moof whose child
+	// boxes form a whole chain but which mp4ff does not read.
+	Note string
 }
 
 // MaxCapturedBox is the largest moov or moof box decoded in full (with
@@ -200,6 +204,9 @@ func (v *Verifier) Verify() (Result, error) {
 		return res, perr
 	}
 	res.Level = LevelStructure
+	if d, ok := v.p.(*driver); ok {
+		res.Note = d.note()
+	}
 	return res, nil
 }
 
@@ -264,7 +271,9 @@ func VerifyAt(r io.ReaderAt, f File) (Result, error) {
 	var err error
 	switch format {
 	case FormatISOBMFF:
-		err = newDriver(newISOWalker(format, isoKindOf(f)), f.Size, 8).run(c)
+		d := newDriver(newISOWalker(format, isoKindOf(f)), f.Size, 8)
+		err = d.run(c)
+		res.Note = d.note()
 	case FormatPNG:
 		err = newDriver(&pngWalker{}, f.Size, 8).run(c)
 	case FormatJPEG:
@@ -286,6 +295,7 @@ func VerifyAt(r io.ReaderAt, f File) (Result, error) {
 	}
 	fill()
 	if err != nil {
+		res.Note = ""
 		return res, err
 	}
 	res.Level = LevelStructure

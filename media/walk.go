@@ -70,6 +70,14 @@ func (d *driver) skipRest() { d.buf, d.need, d.skip = d.buf[:0], 0, -1 }
 
 func (d *driver) err() error { return d.fault }
 
+// note returns the walker's remark on what it let through unchecked.
+func (d *driver) note() string {
+	if n, ok := d.w.(interface{ note() string }); ok {
+		return n.note()
+	}
+	return ""
+}
+
 func (d *driver) stepOnce() {
 	if err := d.w.step(d); err != nil {
 		d.fault = err
