@@ -236,13 +236,15 @@ func (w *isoWalker) list() string {
 
 // decode decodes a captured moov or moof with mp4ff.
 func (w *isoWalker) decode(b []byte, at box) error {
-	if at.hdrLen == 16 {
-		// mp4ff takes a 64-bit size only on mdat: give it the 32-bit form,
-		// which a box under MaxCapturedBox fits.
-		nb := make([]byte, 8, len(b)-8)
-		binary.BigEndian.PutUint32(nb, uint32(len(b)-8))
+	if at.hdrLen == 16 || binary.BigEndian.Uint32(b) == 0 {
+		// mp4ff takes a 64-bit size only on mdat, and no size 0 (to the
+		// end of the file): give it the 32-bit form, which a box under
+		// MaxCapturedBox fits.
+		n := len(b) - int(at.hdrLen) + 8
+		nb := make([]byte, 8, n)
+		binary.BigEndian.PutUint32(nb, uint32(n))
 		copy(nb[4:], at.typ)
-		b = append(nb, b[16:]...)
+		b = append(nb, b[at.hdrLen:]...)
 	}
 	decoded, err := decodeBox(b, at.off)
 	if err != nil {

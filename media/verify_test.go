@@ -71,6 +71,7 @@ func TestISOBMFFChain(t *testing.T) {
 		{"uuid box", "v/header", cat(ftyp, moov, uuid), ""},
 		{"64-bit free", "v/header", cat(ftyp, moov, largeBox("free", make([]byte, 100))), ""},
 		{"size 0 to the end", "v/header", cat(ftyp, moov, to0(isoBox("free", make([]byte, 50)))), ""},
+		{"moov of size 0, to the end", "v/header", cat(ftyp, to0(moov)), ""},
 		{"64-bit size under 16", "v/header", cat(ftyp, moov, []byte{0, 0, 0, 1}, []byte("free"), make([]byte, 8)), "declares a 64-bit size of 0 bytes, impossible"},
 		{"64-bit size cut off", "v/header", cat(ftyp, moov, []byte{0, 0, 0, 1}, []byte("free"), make([]byte, 4)), "has a 64-bit size cut off"},
 		{"size under 8", "v/header", cat(ftyp, moov, []byte{0, 0, 0, 7}, []byte("free")), "declares 7 bytes, less than its 8-byte header"},
