@@ -21,6 +21,7 @@ import (
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/internal/faultproxy"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -51,7 +52,7 @@ type testAsset struct {
 	name   string
 	srcSAS string
 	dir    string
-	plan   *restore.Plan
+	plan   *keyexport.Plan
 	want   map[string]string
 }
 
@@ -80,7 +81,7 @@ func generatedAsset(t *testing.T, name string, size int) (testAsset, testvectors
 	azuritetest.PutBlocks(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), name, g.Enc, 100<<10)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), g.Enc, 0o600))
-	plan, err := restore.NewPlan([]restore.Document{{Name: "getEncryptionKey.json", Data: g.Keys}}, nil)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: "getEncryptionKey.json", Data: g.Keys}}, nil)
 	require.NoError(t, err)
 	return testAsset{name: name, srcSAS: src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour)), dir: dir,
 		plan: plan, want: map[string]string{name: g.SHA256}}, g

@@ -17,6 +17,7 @@ import (
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -48,13 +49,13 @@ func fixtureFiles(t *testing.T, asset string) []fixtureFile {
 	return exp.Assets[asset].Files
 }
 
-func fixturePlan(t *testing.T, docs ...string) *restore.Plan {
+func fixturePlan(t *testing.T, docs ...string) *keyexport.Plan {
 	t.Helper()
-	var ds []restore.Document
+	var ds []keyexport.Document
 	for _, d := range docs {
-		ds = append(ds, restore.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
+		ds = append(ds, keyexport.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
 	}
-	p, err := restore.NewPlan(ds, nil)
+	p, err := keyexport.NewPlan(ds, nil)
 	require.NoError(t, err)
 	return p
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -51,12 +52,12 @@ func TestContainerResumesStagedBlocks(t *testing.T) {
 	meta["initializationVector"] = strconv.FormatUint(iv+1, 10)
 	wrongDoc, err := json.Marshal(doc)
 	require.NoError(t, err)
-	wrongIV, err := restore.NewPlan([]restore.Document{{Name: "wrong-iv.json", Data: wrongDoc}}, nil)
+	wrongIV, err := keyexport.NewPlan([]keyexport.Document{{Name: "wrong-iv.json", Data: wrongDoc}}, nil)
 	require.NoError(t, err)
 
 	for _, tc := range []struct {
 		name       string
-		first      *restore.Plan
+		first      *keyexport.Plan
 		firstBlock int64
 		reused     bool
 	}{

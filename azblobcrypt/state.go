@@ -1,7 +1,6 @@
 package azblobcrypt
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -72,14 +71,9 @@ func loadState(path string) (*uploadState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: reading resume state: %w", err)
 	}
-	if err := jsonstrict.CheckFold(data); err != nil {
-		// A repeated IV could resume under another IV than was staged.
-		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrStateMismatch, path, err)
-	}
 	var s uploadState
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	// Strictly: a repeated IV could resume under another IV than was staged.
+	if err := jsonstrict.Decode(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrStateMismatch, path, err)
 	}
 	if s.Version != stateVersion {

@@ -29,6 +29,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/restore"
 )
@@ -84,7 +85,7 @@ func BenchmarkRestoreContainer(b *testing.B) {
 	if err := keyfile.Write(kf, key, id); err != nil {
 		b.Fatal(err)
 	}
-	docs := []restore.Document{{Name: kf, Data: mustRead(b, kf)}}
+	docs := []keyexport.Document{{Name: kf, Data: mustRead(b, kf)}}
 	names := make([]string, files)
 	for i := range names {
 		names[i] = fmt.Sprintf("video_%d.bin", i)
@@ -102,10 +103,10 @@ func BenchmarkRestoreContainer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		docs = append(docs, restore.Document{Name: names[i] + ".json", Data: body})
+		docs = append(docs, keyexport.Document{Name: names[i] + ".json", Data: body})
 	}
 	os.Remove(plain)
-	plan, err := restore.NewPlan(docs, nil)
+	plan, err := keyexport.NewPlan(docs, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

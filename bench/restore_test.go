@@ -12,13 +12,14 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
 // restoreAsset is the restore benchmarks' fixture: an encrypted asset of
 // files whose sizes add up to total, in dir/enc, and its plan.
-func restoreAsset(b *testing.B, dir string, sizes []int) (src string, plan *restore.Plan, total int64) {
+func restoreAsset(b *testing.B, dir string, sizes []int) (src string, plan *keyexport.Plan, total int64) {
 	b.Helper()
 	key := newKey(b)
 	id, err := contentkey.NewID()
@@ -33,7 +34,7 @@ func restoreAsset(b *testing.B, dir string, sizes []int) (src string, plan *rest
 	if err := keyfile.Write(kf, key, id); err != nil {
 		b.Fatal(err)
 	}
-	docs := []restore.Document{{Name: kf, Data: mustRead(b, kf)}}
+	docs := []keyexport.Document{{Name: kf, Data: mustRead(b, kf)}}
 	plain := filepath.Join(dir, "plain")
 	for i, n := range sizes {
 		name := fmt.Sprintf("video_%d.bin", i)
@@ -50,11 +51,11 @@ func restoreAsset(b *testing.B, dir string, sizes []int) (src string, plan *rest
 		if err != nil {
 			b.Fatal(err)
 		}
-		docs = append(docs, restore.Document{Name: name + ".json", Data: body})
+		docs = append(docs, keyexport.Document{Name: name + ".json", Data: body})
 		total += int64(n)
 	}
 	os.Remove(plain)
-	if plan, err = restore.NewPlan(docs, nil); err != nil {
+	if plan, err = keyexport.NewPlan(docs, nil); err != nil {
 		b.Fatal(err)
 	}
 	return src, plan, total
@@ -123,7 +124,7 @@ func BenchmarkRestoreCheck(b *testing.B) {
 	iv := newIV(b)
 	// One IV per track: the fragblob layout of a live archive, so that one
 	// document names all 10,000 files.
-	docs := []restore.Document{{Name: "manifest", Data: fmt.Appendf(nil,
+	docs := []keyexport.Document{{Name: "manifest", Data: fmt.Appendf(nil,
 		`{"amscryptManifest":1,"key":%q,"keyId":%q,"files":[{"name":"video","iv":"%d"}]}`,
 		b64(key), id.String(), iv)}}
 	if err := os.MkdirAll(filepath.Join(src, "video"), 0o700); err != nil {
@@ -142,7 +143,7 @@ func BenchmarkRestoreCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	plan, err := restore.NewPlan(docs, nil)
+	plan, err := keyexport.NewPlan(docs, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

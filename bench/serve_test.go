@@ -16,6 +16,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
@@ -66,7 +67,7 @@ func BenchmarkServe(b *testing.B) {
 	if err := keyfile.Write(kf, key, id); err != nil {
 		b.Fatal(err)
 	}
-	plan, err := restore.NewPlan([]restore.Document{{Name: kf, Data: mustRead(b, kf)}, {Name: "big.bin.json", Data: afJSON}}, nil)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: kf, Data: mustRead(b, kf)}, {Name: "big.bin.json", Data: afJSON}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,6 @@
 package keyfile
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -34,12 +33,12 @@ type keyFile struct {
 
 // Encode returns the key file JSON for k and id, ending in a newline. The
 // zero Key is refused with an error matching both ErrInvalid and
-// contentkey.ErrZeroKey.
+// contentkey.ErrInvalidKey.
 // The result holds the clear key: write it only with Write or to a
 // destination as private as that.
 func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, contentkey.ErrZeroKey)
+		return nil, fmt.Errorf("%w: the zero Key: %w", ErrInvalid, contentkey.ErrInvalidKey)
 	}
 	raw := k.Bytes()
 	defer clear(raw)
@@ -57,18 +56,10 @@ func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 // its last value. The key must have the length its ContentKeyType requires.
 // Errors name the field, never the key.
 func Decode(data []byte) (contentkey.Key, contentkey.ID, error) {
-	if err := jsonstrict.CheckFold(data); err != nil {
-		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
 	var f keyFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := jsonstrict.Decode(data, &f); err != nil {
 		// json's messages quote offsets and types, not the key's value.
-		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch {
 	case f.ID == nil:

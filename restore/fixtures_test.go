@@ -1,18 +1,9 @@
-package restore
-
-// The fixtures under testdata/restore were made by gen_restore.py (Python's
-// cryptography package), independently of this code; expected.json says
-// what every export holds and how every bad one must fail.
+package restore_test
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,83 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/protection"
+	"github.com/amscrypt/amscrypt/restore"
 )
-
-var fixtureDir = filepath.Join("..", "testdata", "restore")
-
-type expectedFixtures struct {
-	Assets map[string]struct {
-		KeyHex  string `json:"key_hex"`
-		KeyID   string `json:"key_id"`
-		EncDir  string `json:"enc_dir"`
-		Plain   string `json:"plain_dir"`
-		Entries []struct {
-			Name  string  `json:"name"`
-			IV    string  `json:"iv"`
-			Size  *string `json:"content_file_size"`
-			Blobs []string
-		} `json:"entries"`
-		Files []struct {
-			Path        string  `json:"path"`
-			Entry       string  `json:"entry"`
-			Size        int64   `json:"size"`
-			Format      *string `json:"format"`
-			PlainStored bool    `json:"plain_stored"`
-		} `json:"files"`
-	} `json:"assets"`
-	Exports []struct {
-		File          string   `json:"file"`
-		Asset         string   `json:"asset"`
-		Valid         bool     `json:"valid"`
-		Entry         string   `json:"entry"`
-		Field         string   `json:"field"`
-		ConflictsWith []string `json:"conflicts_with"`
-	} `json:"key_exports"`
-}
-
-func loadFixtures(t *testing.T) expectedFixtures {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtureDir, "expected.json"))
-	if os.IsNotExist(err) {
-		t.Skip("testdata/restore not present")
-	}
-	require.NoError(t, err)
-	var x expectedFixtures
-	require.NoError(t, json.Unmarshal(data, &x))
-	require.NotEmpty(t, x.Assets)
-	return x
-}
-
-func fixtureDoc(t *testing.T, rel string) Document {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtureDir, filepath.FromSlash(rel)))
-	require.NoError(t, err)
-	return Document{Name: rel, Data: data}
-}
-
-func assetPaths(t *testing.T, dir string) []string {
-	t.Helper()
-	root := filepath.Join(fixtureDir, filepath.FromSlash(dir))
-	var paths []string
-	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		paths = append(paths, filepath.ToSlash(rel))
-		return err
-	}))
-	return paths
-}
 
 // decryptHead decrypts the first n bytes of an encrypted blob with plain
 // crypto/cipher CTR from counter BE64(iv) || 0, as SPEC describes.
 func decryptHead(t *testing.T, path string, k contentkey.Key, iv contentkey.IV, n int64) []byte {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	enc, err := io.ReadAll(io.LimitReader(f, n))
+	enc, err := os.ReadFile(path)
 	require.NoError(t, err)
 	raw := k.Bytes()
 	defer clear(raw)
@@ -105,163 +30,55 @@ func decryptHead(t *testing.T, path string, k contentkey.Key, iv contentkey.IV, 
 	require.NoError(t, err)
 	var ctr [16]byte
 	binary.BigEndian.PutUint64(ctr[:8], uint64(iv))
-	out := make([]byte, len(enc))
-	cipher.NewCTR(block, ctr[:]).XORKeyStream(out, enc)
+	out := make([]byte, n)
+	cipher.NewCTR(block, ctr[:]).XORKeyStream(out, enc[:n])
 	return out
 }
 
-func TestFixtureExportsAgree(t *testing.T) {
-	x := loadFixtures(t)
-	priv, _ := loadRSA(t)
-	opts := &Options{PrivateKey: priv}
-	for name, a := range x.Assets {
+// TestFixtureHeads: the plan of every valid export of a fixture asset
+// (made by gen_restore.py, independently of this code) matches every blob,
+// FormatOf names the format Python recorded, each decrypted head passes
+// CheckHead and is the stored plaintext's, and the wrong IV gives a head
+// CheckHead refuses.
+func TestFixtureHeads(t *testing.T) {
+	exp := loadExpected(t)
+	priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs8.key.pem"))
+	require.NoError(t, err)
+	root := filepath.Join(testvectors.Dir, "restore")
+	for name, a := range exp.Assets {
 		t.Run(name, func(t *testing.T) {
-			var valid []Document
-			for _, e := range x.Exports {
+			var docs []keyexport.Document
+			for _, e := range exp.Exports {
 				if e.Asset == name && e.Valid {
-					valid = append(valid, fixtureDoc(t, e.File))
+					docs = append(docs, keyexport.Document{Name: e.File, Data: testvectors.Read(t, filepath.Join("restore", e.File))})
 				}
 			}
-			require.NotEmpty(t, valid)
-			all, err := NewPlan(valid, opts)
+			plan, err := keyexport.NewPlan(docs, &keyexport.Options{PrivateKey: priv})
 			require.NoError(t, err)
-			require.Equal(t, a.KeyHex, hex.EncodeToString(all.Key.Bytes()))
-			if all.HasKeyID {
-				require.Equal(t, a.KeyID, all.KeyID.String())
+			var paths []string
+			for _, f := range a.Files {
+				paths = append(paths, f.Path)
 			}
-			var want []Entry
-			for _, e := range a.Entries {
-				iv, err := contentkey.ParseIV(e.IV)
-				require.NoError(t, err)
-				size := int64(-1)
-				if e.Size != nil {
-					size, err = parseSize(*e.Size)
-					require.NoError(t, err)
-				}
-				want = append(want, Entry{Name: e.Name, IV: iv, Size: size})
-			}
-			slices.SortFunc(want, func(a, b Entry) int { return compareNames(a.Name, b.Name) })
-			got := entriesOf(all)
-			for i := range got {
-				got[i].MimeType = ""
-			}
-			require.Equal(t, want, got)
-
-			// Every export alone (with a key source when it has none)
-			// says the same as all of them together.
-			for _, d := range valid {
-				p, err := NewPlan([]Document{d}, opts)
-				for _, k := range valid {
-					if err == nil {
-						break
-					}
-					require.True(t, errors.Is(err, ErrNoKey) || errors.Is(err, ErrNoEntries), "%s: %v", d.Name, err)
-					if k.Name != d.Name {
-						p, err = NewPlan([]Document{d, k}, opts)
-					}
-				}
-				require.NoError(t, err, d.Name)
-				require.True(t, p.Key.Equal(all.Key), d.Name)
-				for _, e := range p.Entries {
-					i := slices.IndexFunc(all.Entries, func(o Entry) bool { return o.Name == e.Name })
-					require.GreaterOrEqual(t, i, 0, "%s: %s", d.Name, e.Name)
-					require.Equal(t, all.Entries[i].IV, e.IV, "%s: %s", d.Name, e.Name)
-				}
-			}
-
-			// The plan matches the stored blobs, and each decrypted head
-			// passes CheckHead.
-			m := all.Match(assetPaths(t, a.EncDir))
-			require.Empty(t, m.Missing)
-			require.Empty(t, m.Unmatched)
+			m := plan.Match(paths)
 			require.Len(t, m.Matches, len(a.Files))
 			for _, f := range a.Files {
-				i := slices.IndexFunc(m.Matches, func(mt Match) bool { return mt.Path == f.Path })
+				i := slices.IndexFunc(m.Matches, func(mt keyexport.Match) bool { return mt.Path == f.Path })
 				require.GreaterOrEqual(t, i, 0, f.Path)
 				mt := m.Matches[i]
-				require.Equal(t, f.Entry, mt.Entry.Name)
-				require.Equal(t, f.Path != f.Entry, mt.Fragment, f.Path)
-				require.False(t, mt.CaseInsensitive)
-				format := FormatOf(f.Path, mt.Fragment)
-				if f.Format == nil {
-					require.Equal(t, FormatUnknown, format, f.Path)
-				} else {
-					require.Equal(t, Format(*f.Format), format, f.Path)
-				}
-				if !mt.Fragment && mt.Entry.Size >= 0 {
-					require.Equal(t, f.Size, mt.Entry.Size, f.Path)
-				}
-				head := decryptHead(t, filepath.Join(fixtureDir, a.EncDir, f.Path), all.Key, mt.Entry.IV, min(HeadSize, f.Size))
-				require.NoError(t, CheckHead(format, head, f.Size), f.Path)
+				format := restore.FormatOf(f.Path, mt.Fragment)
+				require.Equal(t, f.Format, format, f.Path)
+				enc := filepath.Join(root, filepath.FromSlash(a.EncDir), filepath.FromSlash(f.Path))
+				head := decryptHead(t, enc, plan.Key, mt.Entry.IV, min(restore.HeadSize, f.Size))
+				require.NoError(t, restore.CheckHead(format, head, f.Size), f.Path)
 				if f.PlainStored {
-					plain, err := os.ReadFile(filepath.Join(fixtureDir, a.Plain, f.Path))
+					plain, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(a.PlainDir), filepath.FromSlash(f.Path)))
 					require.NoError(t, err)
 					require.Equal(t, plain[:len(head)], head, f.Path)
 				}
-				if format != FormatUnknown && f.Size > 0 {
-					// The wrong IV gives a head CheckHead refuses.
-					bad := decryptHead(t, filepath.Join(fixtureDir, a.EncDir, f.Path), all.Key, mt.Entry.IV^1<<20, min(HeadSize, f.Size))
-					require.ErrorIs(t, CheckHead(format, bad, f.Size), ErrHeadMismatch, f.Path)
+				if format != restore.FormatUnknown && f.Size > 0 {
+					bad := decryptHead(t, enc, plan.Key, mt.Entry.IV^1<<20, min(restore.HeadSize, f.Size))
+					require.ErrorIs(t, restore.CheckHead(format, bad, f.Size), restore.ErrHeadMismatch, f.Path)
 				}
-			}
-		})
-	}
-}
-
-// fieldOf maps expected.json's wire field names to ConflictError.Field.
-var fieldOf = map[string]string{
-	"initializationVector": "IV", "InitializationVector": "IV", "Key": "key", "key": "key",
-	"Id": "key id", "EncryptionKeyId": "key id", "ContentFileSize": "size",
-}
-
-func TestFixtureBadExports(t *testing.T) {
-	x := loadFixtures(t)
-	priv, _ := loadRSA(t)
-	opts := &Options{PrivateKey: priv}
-	for _, e := range x.Exports {
-		if e.Valid {
-			continue
-		}
-		t.Run(e.File, func(t *testing.T) {
-			bad := fixtureDoc(t, e.File)
-			key := x.Assets[e.Asset].KeyHex
-			for _, other := range e.ConflictsWith {
-				_, err := NewPlan([]Document{fixtureDoc(t, other), bad}, opts)
-				var ce *ConflictError
-				require.ErrorAs(t, err, &ce, "with %s", other)
-				require.Equal(t, fieldOf[e.Field], ce.Field, "with %s", other)
-				if ce.Field != "key" && ce.Field != "key id" {
-					require.Equal(t, e.Entry, ce.Entry)
-				}
-				require.Equal(t, []string{other, e.File}, []string{ce.First, ce.Second})
-				require.NotContains(t, err.Error(), key)
-			}
-			if len(e.ConflictsWith) > 0 {
-				return
-			}
-			_, err := NewPlan([]Document{bad}, opts)
-			switch e.Field {
-			case "initializationVector":
-				require.ErrorIs(t, err, contentkey.ErrInvalidIV)
-				require.ErrorIs(t, err, ErrInvalidDocument)
-				require.Contains(t, err.Error(), e.File)
-				require.Contains(t, err.Error(), `"`+e.Entry+`"`)
-			case "assetFileName":
-				// A name in the wrong case is its own entry. With the
-				// listing that has the right name, it finds no blob.
-				require.NoError(t, err)
-				listing := fixtureDoc(t, "vod/keys/v2-files-minimal.json")
-				p, err := NewPlan([]Document{listing, bad}, opts)
-				require.NoError(t, err)
-				m := p.Match(assetPaths(t, x.Assets[e.Asset].EncDir))
-				require.Len(t, m.Missing, 1)
-				require.Equal(t, e.Entry, m.Missing[0].Name)
-				require.Empty(t, m.Unmatched)
-				for _, mt := range m.Matches {
-					require.False(t, mt.CaseInsensitive)
-				}
-			default:
-				t.Fatalf("no expectation for field %q", e.Field)
 			}
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
@@ -111,22 +110,27 @@ func (d Dir) List(ctx context.Context) ([]SourceFile, error) {
 func (d Dir) path(rel string) (string, error) {
 	clean := filepath.FromSlash(rel)
 	if rel == "" || !filepath.IsLocal(clean) {
-		return "", fmt.Errorf("%w: %q", ErrUnsafeName, rel)
+		return "", fmt.Errorf("restore: unsafe file name %q", rel)
 	}
 	return filepath.Join(d.Root, clean), nil
 }
 
-// Open opens a listed file. The file must still be the size it was listed
-// with: an asset that changes during a restore is an error, not a guess.
+// Open opens a listed file, without following a symbolic link or leaving
+// the directory. The file must still be the size it was listed with: an
+// asset that changes during a restore is an error, not a guess.
 func (d Dir) Open(_ context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
 	p, err := d.path(f.Path)
 	if err != nil {
 		return nil, nil, err
 	}
-	// O_NONBLOCK: a file replaced by a FIFO since the listing must fail
-	// the size check below, not block the open until a writer comes.
-	// Reads of a regular file ignore the flag.
-	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	root, err := os.OpenRoot(d.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	// A file replaced by a FIFO since the listing fails the size check
+	// below: OpenIn does not block until a writer comes.
+	fh, err := atomicfile.OpenIn(root, f.Path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,33 +152,49 @@ func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Clo
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	info, err := os.Lstat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	root, err := os.OpenRoot(d.Root)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil, nil
-	case err != nil:
+	} else if err != nil {
 		return nil, 0, nil, err
-	case !info.Mode().IsRegular():
-		return nil, 0, nil, fmt.Errorf("%s exists and is not a regular file; not replaced", p)
 	}
-	fh, err := os.Open(p)
+	defer root.Close()
+	fh, err := atomicfile.OpenIn(root, rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil, nil
+	} else if err != nil {
+		return nil, 0, nil, err
+	}
+	info, err := fh.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s exists and is not a regular file; not replaced", p)
+	}
 	if err != nil {
+		fh.Close()
 		return nil, 0, nil, err
 	}
 	return fh, info.Size(), fh, nil
 }
 
 // Create starts the plaintext file at rel (mode 0600, in directories made
-// 0700 as needed), which appears only on Commit.
+// 0700 as needed), which appears only on Commit. Nothing under Root is
+// followed: a symbolic link where a directory of rel should be is an error
+// naming it, so a restore never writes outside Root.
 func (d Dir) Create(_ context.Context, rel string, _ OutputInfo) (Output, error) {
-	p, err := d.path(rel)
+	if _, err := d.path(rel); err != nil {
+		return nil, err
+	}
+	// Root itself is the directory the user named: made if missing (0700),
+	// and reached as given, links included.
+	if err := os.MkdirAll(d.Root, 0o700); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(d.Root)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := atomicfile.Create(p, atomicfile.Options{Perm: 0o600, RemovedStale: d.RemovedStale})
+	defer root.Close()
+	f, err := atomicfile.CreateIn(root, rel, atomicfile.Options{Perm: 0o600, RemovedStale: d.RemovedStale})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
+	"github.com/amscrypt/amscrypt/keyexport"
 )
 
 // Status is what happened to one file of a restore.
@@ -102,9 +105,8 @@ const MaxWorkers = 256
 // ErrBadOptions is wrapped by Run's error for options out of range.
 var ErrBadOptions = errors.New("restore: invalid options")
 
-// ErrInvalidArgument is wrapped by the error for a call this package
-// cannot serve as made: CheckHead with a head of the wrong length or an
-// unknown Format, Manifest of a plan without a key.
+// ErrInvalidArgument is wrapped by the error of CheckHead for a head of the
+// wrong length or an unknown Format.
 var ErrInvalidArgument = errors.New("restore: invalid argument")
 
 // Source is where an asset's encrypted files are read from: a directory, or
@@ -173,7 +175,7 @@ type DigestOutput interface {
 // job is one file to handle and what is known about it.
 type job struct {
 	src    SourceFile
-	match  *Match // nil for an unmatched file
+	match  *keyexport.Match // nil for an unmatched file
 	report *FileReport
 	size   int64 // plaintext bytes
 }
@@ -186,7 +188,7 @@ type job struct {
 // skipped, so an interrupted or failed run can simply be run again. The
 // error is for the run as a whole (a listing failure, a cancelled context);
 // per-file failures are in the Report.
-func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions) (*Report, error) {
+func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *RunOptions) (*Report, error) {
 	var o RunOptions
 	if opts != nil {
 		o = *opts
@@ -214,7 +216,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 	if err != nil {
 		return nil, err
 	}
-	jobs, missing := plan.jobs(files)
+	jobs, missing := newJobs(plan, files)
 	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
 	// Phase 1: heads, for every matched file, before any bulk work.
 	r.each(jobs, func(j *job) {
@@ -232,16 +234,33 @@ func Run(ctx context.Context, dst Sink, src Source, plan *Plan, opts *RunOptions
 			r.files++
 		}
 	}
+	removeIfFresh := freshDir(dst)
 	r.each(jobs, r.finish)
 	if err := ctx.Err(); err != nil {
+		removeIfFresh()
 		return nil, err
 	}
-	return newReport(jobs, missing), nil
+	report := newReport(jobs, missing)
+	if !report.OK() {
+		removeIfFresh()
+	}
+	return report, nil
 }
 
-// jobs matches the listed files to the plan: one job per file, matched or
+// freshDir returns, for a Dir sink whose root does not exist yet, a
+// function that removes the root if a failed run left it empty; for any
+// other sink, one that does nothing.
+func freshDir(dst Sink) func() {
+	d, ok := dst.(Dir)
+	if _, err := os.Lstat(d.Root); !ok || !errors.Is(err, fs.ErrNotExist) {
+		return func() {}
+	}
+	return func() { os.Remove(d.Root) } // removes an empty directory only
+}
+
+// newJobs matches the listed files to the plan: one job per file, matched or
 // not, and the entries that matched nothing.
-func (p *Plan) jobs(files []SourceFile) ([]*job, []*Entry) {
+func newJobs(p *keyexport.Plan, files []SourceFile) ([]*job, []*keyexport.Entry) {
 	byPath := make(map[string]SourceFile, len(files))
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
@@ -271,6 +290,8 @@ func (r *runner) finish(j *job) {
 	switch {
 	case j.report.Status != "":
 		// failed its head or size check
+	case j.match == nil && r.o.CopyUnmatched && !j.src.Regular:
+		j.fail("%s", notRegular)
 	case j.match == nil && !r.o.CopyUnmatched:
 		j.report.Status = StatusUnmatched
 		j.report.Size = nil
@@ -286,7 +307,7 @@ func (r *runner) finish(j *job) {
 }
 
 // newReport lists every job and every missing entry, sorted by name.
-func newReport(jobs []*job, missing []*Entry) *Report {
+func newReport(jobs []*job, missing []*keyexport.Entry) *Report {
 	report := &Report{Summary: map[Status]int{}}
 	for _, e := range missing {
 		report.Files = append(report.Files, FileReport{Name: e.Name, Status: StatusMissing,
@@ -345,11 +366,15 @@ func (j *job) fail(format string, args ...any) {
 	j.report.Error = fmt.Sprintf(format, args...)
 }
 
+// notRegular is the report of a listed file that is a symbolic link, a
+// device or anything else but a regular file.
+const notRegular = "not a regular file (symbolic links are never followed); not read"
+
 // checkHead decrypts the first HeadSize bytes of a matched file and checks
 // them, and its size, against the plan.
 func (r *runner) checkHead(j *job) {
 	if !j.src.Regular {
-		j.fail("not a regular file; not read")
+		j.fail("%s", notRegular)
 		return
 	}
 	size := j.src.Size

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,21 +15,32 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
 // expected is testdata/restore/expected.json, written by gen_restore.py
-// with Python's cryptography: the plaintext digest of every file.
+// with Python's cryptography: the plaintext digest of every file, and which
+// key exports are valid.
 type expected struct {
 	Assets map[string]struct {
-		Files []struct {
-			Path   string         `json:"path"`
-			Size   int64          `json:"size"`
-			SHA256 string         `json:"sha256"`
-			Format restore.Format `json:"format"`
+		EncDir   string `json:"enc_dir"`
+		PlainDir string `json:"plain_dir"`
+		Files    []struct {
+			Path        string         `json:"path"`
+			Size        int64          `json:"size"`
+			SHA256      string         `json:"sha256"`
+			Format      restore.Format `json:"format"`
+			PlainStored bool           `json:"plain_stored"`
 		} `json:"files"`
 	} `json:"assets"`
+	Exports []struct {
+		File  string `json:"file"`
+		Asset string `json:"asset"`
+		Valid bool   `json:"valid"`
+	} `json:"key_exports"`
 }
 
 func loadExpected(t *testing.T) expected {
@@ -36,13 +49,13 @@ func loadExpected(t *testing.T) expected {
 	return e
 }
 
-func planOf(t *testing.T, docs ...string) *restore.Plan {
+func planOf(t *testing.T, docs ...string) *keyexport.Plan {
 	t.Helper()
-	var ds []restore.Document
+	var ds []keyexport.Document
 	for _, d := range docs {
-		ds = append(ds, restore.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
+		ds = append(ds, keyexport.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", d))})
 	}
-	p, err := restore.NewPlan(ds, nil)
+	p, err := keyexport.NewPlan(ds, nil)
 	require.NoError(t, err)
 	return p
 }
@@ -51,7 +64,7 @@ func asset(name string) restore.Dir {
 	return restore.Dir{Root: filepath.Join(testvectors.Dir, "restore", name, "enc")}
 }
 
-func run(t *testing.T, out string, src restore.Dir, p *restore.Plan, o *restore.RunOptions) *restore.Report {
+func run(t *testing.T, out string, src restore.Source, p *keyexport.Plan, o *restore.RunOptions) *restore.Report {
 	t.Helper()
 	var sink restore.Sink
 	if out != "" {
@@ -302,4 +315,80 @@ func TestRestoreDigestFromOutput(t *testing.T) {
 		require.Equal(t, f.SHA256, got[f.Path].SHA256, f.Path)
 		require.Equal(t, f.SHA256, sha256File(t, filepath.Join(out, filepath.FromSlash(f.Path))), f.Path)
 	}
+}
+
+// TestRestoreNeverLeavesOut: a symbolic link inside the output directory
+// where a track's directory goes is an error naming it; nothing is
+// written through it, and the other tracks restore.
+func TestRestoreNeverLeavesOut(t *testing.T) {
+	base := t.TempDir()
+	out, victim := filepath.Join(base, "out"), filepath.Join(base, "victim")
+	require.NoError(t, os.Mkdir(out, 0o700))
+	require.NoError(t, os.Mkdir(victim, 0o700))
+	require.NoError(t, os.Symlink("../victim", filepath.Join(out, "video")))
+	r := run(t, out, asset("live"), planOf(t, "live/keys/v3.json"), nil)
+	got := byName(r)
+	for _, name := range []string{"video/header", "video/0"} {
+		require.Equal(t, restore.StatusFailed, got[name].Status, name)
+		require.Contains(t, got[name].Error, filepath.Join(out, "video")+" is a symbolic link")
+	}
+	require.Equal(t, restore.StatusRestored, got["audio_eng=128000/header"].Status)
+	entries, err := os.ReadDir(victim)
+	require.NoError(t, err)
+	require.Empty(t, entries, "written through the link")
+}
+
+// TestRestoreNeverFollowsSourceLinks: a symbolic link inside the source,
+// matched or copied unmatched, is reported and never read, wherever it
+// points.
+func TestRestoreNeverFollowsSourceLinks(t *testing.T) {
+	src := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(asset("vod").Root, "movie.mp4"))
+	require.NoError(t, err)
+	outside := filepath.Join(t.TempDir(), "secret.bin")
+	require.NoError(t, os.WriteFile(outside, b, 0o600))
+	require.NoError(t, os.Symlink(outside, filepath.Join(src, "movie.mp4")))
+	require.NoError(t, os.Symlink("/proc/self/status", filepath.Join(src, "status")))
+	out := t.TempDir()
+	r := run(t, out, restore.Dir{Root: src}, planOf(t, "vod/keys/v3.json"), &restore.RunOptions{CopyUnmatched: true})
+	got := byName(r)
+	for _, name := range []string{"movie.mp4", "status"} {
+		require.Equal(t, restore.StatusFailed, got[name].Status, name)
+		require.Contains(t, got[name].Error, "symbolic links are never followed", name)
+	}
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}
+
+// failingBody fails every range longer than a head, as a disk or a
+// network would in the middle of a file.
+type failingBody struct{ restore.Dir }
+
+func (f failingBody) Open(ctx context.Context, sf restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	o, c, err := f.Dir.Open(ctx, sf)
+	return failAfterHead{o}, c, err
+}
+
+type failAfterHead struct{ blobcrypt.RangeOpener }
+
+func (f failAfterHead) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if n > restore.HeadSize {
+		return nil, errors.New("disk on fire")
+	}
+	return f.RangeOpener.OpenRange(ctx, off, n)
+}
+
+// TestRestoreRemovesFreshEmptyOut: an output directory the run created and
+// left empty by failing is removed; one that existed before is kept.
+func TestRestoreRemovesFreshEmptyOut(t *testing.T) {
+	p := planOf(t, "vod/keys/assetfile-movie.json", "vod/keys/keyfile.json")
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	r := run(t, fresh, failingBody{asset("vod")}, p, nil)
+	require.Contains(t, byName(r)["movie.mp4"].Error, "disk on fire")
+	require.NoDirExists(t, fresh)
+
+	kept := t.TempDir()
+	run(t, kept, failingBody{asset("vod")}, p, nil)
+	require.DirExists(t, kept)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )
@@ -21,7 +22,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	plan, err := restore.NewPlan([]restore.Document{{Name: "v3.json", Data: export}}, nil)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: "v3.json", Data: export}}, nil)
 	if err != nil {
 		panic(err)
 	}

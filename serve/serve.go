@@ -4,11 +4,14 @@
 // from the encrypted source (a directory or, through azblobcrypt, a blob
 // container), so the plaintext never touches a disk.
 //
-// The protocol (ranges, multiple ranges, If-Range, If-Match,
-// If-None-Match, HEAD, 416) is http.ServeContent's, over a blobcrypt.File.
-// What this package adds is policy: only the plan's files are reachable, a
-// file whose head check failed answers 502, requests come from loopback or
-// carry a bearer token, and every response is bounded in memory and time.
+// A Server is made from the same plan and matching (package keyexport) and
+// head checks as a restore (package restore): a file whose decrypted head
+// does not look like its format is listed but never served, and nothing
+// outside the plan can be reached. The protocol (ranges, multiple ranges,
+// If-Range, If-Match, If-None-Match, HEAD, 416) is http.ServeContent's,
+// over a blobcrypt.File; what this package adds is policy: requests come
+// from loopback or carry a bearer token, and every response is bounded in
+// memory and time.
 package serve
 
 import (
@@ -30,6 +33,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -158,7 +162,7 @@ func (l listed) List(context.Context) ([]restore.SourceFile, error) { return l.f
 // of every matched file, as restore --check does. The listing is final:
 // files added later are not served, and a container's blobs are read at
 // the ETags listed.
-func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Options) (*Server, error) {
+func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Options) (*Server, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -209,7 +213,7 @@ func New(ctx context.Context, src restore.Source, plan *restore.Plan, opts *Opti
 		paths = append(paths, f.Path)
 	}
 	matches := plan.Match(paths).Matches
-	byName := make(map[string]*restore.Match, len(matches))
+	byName := make(map[string]*keyexport.Match, len(matches))
 	for i := range matches {
 		byName[matches[i].Path] = &matches[i]
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )
@@ -37,13 +38,13 @@ var (
 	plainDir = filepath.Join(testvectors.Dir, "restore", "vod", "plain")
 )
 
-func plan(t testing.TB, docs ...string) *restore.Plan {
+func plan(t testing.TB, docs ...string) *keyexport.Plan {
 	t.Helper()
-	var ds []restore.Document
+	var ds []keyexport.Document
 	for _, d := range docs {
-		ds = append(ds, restore.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", "vod", d))})
+		ds = append(ds, keyexport.Document{Name: d, Data: testvectors.Read(t, filepath.Join("restore", "vod", d))})
 	}
-	p, err := restore.NewPlan(ds, nil)
+	p, err := keyexport.NewPlan(ds, nil)
 	require.NoError(t, err)
 	return p
 }
@@ -57,7 +58,7 @@ func plain(t testing.TB, name string) []byte {
 
 // newServer serves the vod fixture with the given options and logs into
 // the returned buffer.
-func newServer(t testing.TB, src restore.Source, p *restore.Plan, o *serve.Options) (*httptest.Server, *syncBuffer) {
+func newServer(t testing.TB, src restore.Source, p *keyexport.Plan, o *serve.Options) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	log := &syncBuffer{}
 	if o == nil {
@@ -325,10 +326,10 @@ func TestOnlyThePlanIsReachable(t *testing.T) {
 
 // nestedPlan names subs.vtt as enc/subs.vtt, so that the source root holds
 // other directories a request might try to reach.
-func nestedPlan(t *testing.T) *restore.Plan {
+func nestedPlan(t *testing.T) *keyexport.Plan {
 	doc := fmt.Sprintf(`{"key":%q,"assetFileEncryptionMetadata":[{"initializationVector":"12166870014324705105","assetFileName":"enc/subs.vtt","assetFileId":"791242b1-0f57-4fc7-ab6a-d6826cd64bb0"}]}`,
 		base64.StdEncoding.EncodeToString(plan(t, "keys/v3.json").Key.Bytes()))
-	p, err := restore.NewPlan([]restore.Document{{Name: "nested.json", Data: []byte(doc)}}, nil)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "nested.json", Data: []byte(doc)}}, nil)
 	require.NoError(t, err)
 	return p
 }
@@ -470,9 +471,9 @@ func (r fakeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func fakePlan(t testing.TB) *restore.Plan {
+func fakePlan(t testing.TB) *keyexport.Plan {
 	doc := `{"key":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `","assetFileEncryptionMetadata":[{"initializationVector":"1","assetFileName":"x.bin","assetFileId":"791242b1-0f57-4fc7-ab6a-d6826cd64bb0"}]}`
-	p, err := restore.NewPlan([]restore.Document{{Name: "fake.json", Data: []byte(doc)}}, nil)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "fake.json", Data: []byte(doc)}}, nil)
 	require.NoError(t, err)
 	return p
 }
@@ -688,7 +689,7 @@ func TestConnectionBound(t *testing.T) {
 // ISO-BMFF segments.
 func TestLiveArchive(t *testing.T) {
 	live := filepath.Join(testvectors.Dir, "restore", "live")
-	p, err := restore.NewPlan([]restore.Document{{Name: "v3.json", Data: testvectors.Read(t, "restore/live/keys/v3.json")}}, nil)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "v3.json", Data: testvectors.Read(t, "restore/live/keys/v3.json")}}, nil)
 	require.NoError(t, err)
 	ts, _ := newServer(t, restore.Dir{Root: filepath.Join(live, "enc")}, p, nil)
 	n := 0

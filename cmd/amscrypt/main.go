@@ -1,7 +1,11 @@
 // Command amscrypt does the client-side cryptography of Azure Media Services
-// v2 storage encryption: protection-certificate thumbprints, content-key
-// generation, wrapping, unwrapping and checksums, and AES-256-CTR file
-// encryption and decryption.
+// v2 storage encryption, and gets storage-encrypted assets back after the
+// service's retirement: certificate thumbprints (thumbprint), content keys
+// (keygen, unwrap, rewrap, checksum), files (encrypt, decrypt), blobs
+// through SAS URLs (upload, download), and whole assets from their key
+// exports (restore, one or a sharded batch; serve, by byte range over HTTP;
+// manifest, the exports merged into one file). Each command parses its
+// flags, calls the library and prints the result.
 //
 // Every command prints at most one JSON document or one value on standard
 // output, so that it can be piped; diagnostics go to standard error as one

@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
+	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -63,19 +59,15 @@ func runRestore(e *cli.Env, args []string) error {
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
 	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
-	shard := fs.String("shard", "", "K/N: restore only the batch lines whose 0-based number is K modulo N")
+	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
-	fs.Alias("concurrency", "workers")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *workers < 0 || *workers > restore.MaxWorkers {
-		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
 	if err := giveUp.check(); err != nil {
 		return err
@@ -88,11 +80,26 @@ func runRestore(e *cli.Env, args []string) error {
 				return cli.Usagef("--batch takes the --%s of each asset from its lines; give one or the other", f)
 			}
 		}
-		sh, err := parseShard(*shard, fs.Given("shard"))
-		if err != nil {
-			return err
+		bo := &restore.BatchOptions{RunOptions: *opts}
+		if fs.Given("shard") {
+			sh, err := restore.ParseShard(*shard)
+			if err != nil {
+				return cli.Usagef("--shard: %v", err)
+			}
+			bo.Shard = sh
 		}
-		return runBatch(e, *batch, sh, k, opts, co)
+		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
+		}
+		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		if err == nil && n == 0 {
+			where := ""
+			if bo.Shard.N > 0 {
+				where = " in shard " + bo.Shard.String()
+			}
+			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batch, where)
+		}
+		return err
 	}
 	switch {
 	case fs.Given("shard"):
@@ -102,17 +109,13 @@ func runRestore(e *cli.Env, args []string) error {
 	case !*check && !fs.Given("out"):
 		return cli.Usagef("--out is required (or give --check)")
 	}
-	plan, err := k.plan(e)
-	if err != nil {
-		return err
-	}
-	a, err := openAsset(e, *in, *out, fs.Given("out"), *check, co)
+	a, err := k.open(e, k.keys, *in, *out, *check, co)
 	if err != nil {
 		return err
 	}
 	p := cli.NewProgress(e, *quiet, "restore", 0)
 	opts.Progress = p.UpdateFiles
-	report, err := restore.Run(e.Ctx, a.sink, a.source, plan, opts)
+	report, err := restore.Run(e.Ctx, a.Sink, a.Source, a.Plan, opts)
 	p.Finish()
 	if err != nil {
 		return err
@@ -125,36 +128,16 @@ func runRestore(e *cli.Env, args []string) error {
 
 // reportError is the one line for a report that is not OK; when storage
 // failed every try for the whole --give-up-after, it says so first.
-func reportError(r *restore.Report, a *asset) error {
+func reportError(r *restore.Report, a *restore.Asset) error {
 	if r.OK() {
 		return nil
 	}
 	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
 		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
-	if err := a.gaveUp(); err != nil {
+	if err := a.GaveUp(); err != nil {
 		return fmt.Errorf("%w; %s", err, counts)
 	}
 	return errors.New(counts)
-}
-
-// gaveUp returns the error of a container of the asset that storage
-// failed for the whole --give-up-after, or nil.
-func (a *asset) gaveUp() error {
-	for _, end := range []any{a.source, a.sink} {
-		if c, ok := end.(*azblobcrypt.Container); ok {
-			if err := c.GaveUp(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// asset is the two ends of one restore and how to name them in a report.
-type asset struct {
-	source  restore.Source
-	sink    restore.Sink // nil with --check
-	in, out string       // directories, or URLs without their SAS
 }
 
 // isURL tells a container URL from a directory.
@@ -162,21 +145,25 @@ func isURL(v string) bool {
 	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
 }
 
-// openAsset turns --in and --out (directories, URLs, @FILE) into a source
-// and a sink, refusing an output directory inside the input one;
-// containers are opened with co (nil: the defaults).
-func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.ContainerOptions) (*asset, error) {
-	in, err := cli.ReadArg(in, "in")
+// open reads the plan of the key exports at keys and turns --in and --out
+// (directories, URLs, @FILE; out "" for none) into a source and a sink,
+// refusing an output directory inside the input one; containers are opened
+// with co (nil: the defaults).
+func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
+	plan, err := k.plan(e, keys)
 	if err != nil {
 		return nil, err
 	}
-	a := &asset{in: in}
+	if in, err = cli.ReadArg(in, "in"); err != nil {
+		return nil, err
+	}
+	a := &restore.Asset{Plan: plan, In: in}
 	if isURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
 			return nil, cli.Usagef("--in: %v", err)
 		}
-		a.source, a.in = c, c.String()
+		a.Source, a.In = c, c.String()
 	} else {
 		// A file as --in would list as one unmatched entry named ".".
 		if fi, err := os.Stat(in); err != nil {
@@ -184,23 +171,23 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
 		}
-		a.source = restore.Dir{Root: in}
+		a.Source = restore.Dir{Root: in}
 	}
-	if !hasOut {
+	if out == "" {
 		return a, nil
 	}
 	if out, err = cli.ReadArg(out, "out"); err != nil {
 		return nil, err
 	}
-	a.out = out
+	a.Out = out
 	if isURL(out) {
 		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
-		a.out = c.String()
+		a.Out = c.String()
 		if !check {
-			a.sink = c
+			a.Sink = c
 		}
 		return a, nil
 	}
@@ -209,157 +196,13 @@ func openAsset(e *cli.Env, in, out string, hasOut, check bool, co *azblobcrypt.C
 			return nil, cli.Usagef("%v", err)
 		}
 	}
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return nil, cli.Usagef("--out %s exists and is not a directory", out)
+	}
 	if !check {
-		a.sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
+		a.Sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
 	}
 	return a, nil
-}
-
-// shard is the part of a batch this run does: lines whose number is K mod N.
-type shard struct{ k, n int }
-
-func parseShard(v string, given bool) (shard, error) {
-	if !given {
-		return shard{0, 1}, nil
-	}
-	ks, ns, ok := strings.Cut(v, "/")
-	k, err1 := strconv.Atoi(ks)
-	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n || strings.ContainsAny(v, "+- ") {
-		return shard{}, cli.Usagef("--shard %q: want K/N with 0 <= K < N, e.g. 0/4", v)
-	}
-	return shard{k, n}, nil
-}
-
-// batchLine is one asset of a --batch file.
-type batchLine struct {
-	In   string   `json:"in"`
-	Out  string   `json:"out"`
-	Keys []string `json:"keys"`
-}
-
-// batchReport is one line of batch output: the asset's report, or the
-// error that kept it from running, with where it came from and went.
-type batchReport struct {
-	Line  int    `json:"line"`
-	In    string `json:"in"`
-	Out   string `json:"out,omitempty"`
-	Error string `json:"error,omitempty"`
-	*restore.Report
-}
-
-// runBatch restores the batch's assets of this shard one after another;
-// each uses the whole pool of workers. A bad line or a failed asset is
-// reported and the rest go on.
-func runBatch(e *cli.Env, path string, sh shard, k keyFlags, opts *restore.RunOptions, co *azblobcrypt.ContainerOptions) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	lines := bufio.NewScanner(f)
-	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
-	base := filepath.Dir(path)
-	rel := func(p string) string {
-		if p == "" || isURL(p) || filepath.IsAbs(p) || strings.HasPrefix(p, "@") && filepath.IsAbs(p[1:]) {
-			return p
-		}
-		if strings.HasPrefix(p, "@") {
-			return "@" + filepath.Join(base, p[1:])
-		}
-		return filepath.Join(base, p)
-	}
-	failed := 0
-	for i := 0; lines.Scan(); i++ {
-		line := lines.Text()
-		if i%sh.n != sh.k || strings.TrimSpace(line) == "" {
-			continue
-		}
-		if err := e.Ctx.Err(); err != nil {
-			return err
-		}
-		rep := batchReport{Line: i}
-		var gaveUp error
-		report, err := func() (*restore.Report, error) {
-			var bl batchLine
-			if err := decodeStrict([]byte(line), &bl); err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", path, i, err)
-			}
-			rep.In = bl.In
-			if bl.In == "" || len(bl.Keys) == 0 || (bl.Out == "" && !opts.Check) {
-				return nil, fmt.Errorf("%s line %d: \"in\", \"keys\" and (without --check) \"out\" are required", path, i)
-			}
-			keys := make([]string, len(bl.Keys))
-			for j, kf := range bl.Keys {
-				keys[j] = rel(kf)
-			}
-			plan, err := readPlan(e, keys, *k.pfxPath, *k.pemPath)
-			if err != nil {
-				return nil, err
-			}
-			a, err := openAsset(e, rel(bl.In), rel(bl.Out), bl.Out != "", opts.Check, co)
-			if err != nil {
-				return nil, err
-			}
-			rep.In, rep.Out = a.in, a.out
-			defer func() { gaveUp = a.gaveUp() }()
-			return restore.Run(e.Ctx, a.sink, a.source, plan, opts)
-		}()
-		if err != nil {
-			if e.Ctx.Err() != nil {
-				return err
-			}
-			rep.Error = cli.OneLine(err.Error())
-			if isURL(rep.In) {
-				rep.In = redactQuery(rep.In)
-			}
-		} else {
-			rep.Report = report
-		}
-		if err != nil || !report.OK() {
-			failed++
-		}
-		if err := printJSON(e, rep); err != nil {
-			return err
-		}
-		if gaveUp != nil {
-			// Storage that failed every try for --give-up-after would
-			// fail the next lines one budget each; the shard is simply
-			// run again later.
-			return fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", gaveUp, i)
-		}
-	}
-	if err := lines.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d assets of shard %d/%d did not restore completely (see the report lines on stdout)", failed, sh.k, sh.n)
-	}
-	return nil
-}
-
-func redactQuery(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
-
-// decodeStrict decodes one JSON object into v, refusing unknown and
-// repeated members and trailing data.
-func decodeStrict(data []byte, v any) error {
-	if err := jsonstrict.CheckFold(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON object")
-	}
-	return nil
 }
 
 const manifestSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE] --out FILE
@@ -380,7 +223,7 @@ func runManifest(e *cli.Env, args []string) error {
 	if err := refuseExisting(*out, "manifest"); err != nil {
 		return err
 	}
-	plan, err := k.plan(e)
+	plan, err := k.plan(e, k.keys)
 	if err != nil {
 		return err
 	}
@@ -402,14 +245,14 @@ type manifestResult struct {
 	Files    int    `json:"files"`
 }
 
-func keyIDString(p *restore.Plan) string {
+func keyIDString(p *keyexport.Plan) string {
 	if !p.HasKeyID {
 		return ""
 	}
 	return p.KeyID.String()
 }
 
-// keyFlags are the --keys, --pfx and --private-key that restore and
+// keyFlags are the --keys, --pfx and --private-key that restore, serve and
 // manifest share.
 type keyFlags struct {
 	keys             cli.Strings
@@ -422,14 +265,10 @@ func (k *keyFlags) define(fs *cli.FlagSet) {
 	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
 }
 
-func (k *keyFlags) plan(e *cli.Env) (*restore.Plan, error) {
-	return readPlan(e, k.keys, *k.pfxPath, *k.pemPath)
-}
-
-// readPlan reads the key exports and merges them. The private key is read
-// only when a flag names one.
-func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*restore.Plan, error) {
-	docs := make([]restore.Document, 0, len(paths))
+// plan reads the key exports at paths and merges them. The private key is
+// read only when a flag names one.
+func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
+	docs := make([]keyexport.Document, 0, len(paths))
 	defer func() {
 		for _, d := range docs {
 			clear(d.Data)
@@ -440,14 +279,14 @@ func readPlan(e *cli.Env, paths []string, pfxPath, pemPath string) (*restore.Pla
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, restore.Document{Name: p, Data: data})
+		docs = append(docs, keyexport.Document{Name: p, Data: data})
 	}
 	var priv *rsa.PrivateKey
-	if pfxPath != "" || pemPath != "" {
+	if *k.pfxPath != "" || *k.pemPath != "" {
 		var err error
-		if priv, err = readPrivateKey(e, pfxPath, pemPath); err != nil {
+		if priv, err = readPrivateKey(e, *k.pfxPath, *k.pemPath); err != nil {
 			return nil, err
 		}
 	}
-	return restore.NewPlan(docs, &restore.Options{PrivateKey: priv})
+	return keyexport.NewPlan(docs, &keyexport.Options{PrivateKey: priv})
 }

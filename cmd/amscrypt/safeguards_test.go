@@ -279,3 +279,32 @@ func TestSignalEndsABlockedCommand(t *testing.T) {
 	r := amscrypt(t, nil, "restore", "--keys", lone, "--in", dir, "--check")
 	r.refused(t, "lone")
 }
+
+// TestKeyOutputsRefuseDash: "-" names standard output to the commands; an
+// output holding a key is never written to a file named "-".
+func TestKeyOutputsRefuseDash(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	keys := []string{"--keys", restoreFixture("vod", "keys", "v3.json")}
+	amscrypt(t, nil, append([]string{"manifest", "--out", "-"}, keys...)...).refused(t, `file named "-"`)
+	amscrypt(t, nil, "keygen", "--cert", td("rsa2048.crt.pem"), "--key-out", "-").refused(t, `file named "-"`)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}
+
+// TestWorkersRange: --workers (or --concurrency) 0, negative, past the
+// bound or not a number is a usage error in every command that takes it.
+func TestWorkersRange(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"restore", "--keys", "k", "--in", "i", "--check"},
+		{"encrypt", "--key-file", "k", "--in", "i", "--out", "o"},
+		{"decrypt", "--key-file", "k", "--in", "i", "--out", "o", "--iv", "1"},
+	} {
+		for _, w := range []string{"0", "-1", "100000", "two"} {
+			r := amscrypt(t, nil, append(cmd, "--workers", w)...)
+			require.Equal(t, cli.ExitUsage, r.code, "%v --workers %s: %s", cmd, w, r.stderr)
+			require.Contains(t, r.stderr, `--workers: "`+w+`" is not a whole number from 1 to`)
+		}
+	}
+}

@@ -75,15 +75,11 @@ func runServe(e *cli.Env, args []string) error {
 	if !addr.IP.IsLoopback() && token == "" {
 		return cli.Usagef("--listen %s is not a loopback address: plaintext would leave this machine to anyone who asks; give --token-file (and put a TLS proxy in front)", *listen)
 	}
-	plan, err := k.plan(e)
+	a, err := k.open(e, k.keys, *in, "", true, nil)
 	if err != nil {
 		return err
 	}
-	a, err := openAsset(e, *in, "", false, true, nil)
-	if err != nil {
-		return err
-	}
-	s, err := serve.New(e.Ctx, a.source, plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
+	s, err := serve.New(e.Ctx, a.Source, a.Plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
 	if err != nil {
 		return err
 	}

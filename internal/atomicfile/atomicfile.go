@@ -46,11 +46,13 @@ type Options struct {
 // Commit to put it in place, or Abort to throw it away. Abort after Commit
 // is a no-op, so `defer f.Abort()` right after Create is the idiom.
 type File struct {
-	f   *os.File
-	dst string
-	o   Options
-	// tmp is the temporary file's path, or "" for an unnamed (O_TMPFILE)
-	// file, which has no name until Commit links it into place.
+	f    *os.File
+	dir  *os.Root // the destination's directory, held open: every step is relative to it
+	base string   // the destination's name in dir
+	dst  string   // the destination as the caller knows it, for messages
+	o    Options
+	// tmp is the temporary file's name in dir, or "" for an unnamed
+	// (O_TMPFILE) file, which has no name until Commit links it into place.
 	tmp  string
 	done bool
 }
@@ -67,27 +69,121 @@ type File struct {
 //
 // Every error names dst, never a temporary name.
 func Create(dst string, o Options) (*File, error) {
+	dir, err := os.OpenRoot(filepath.Dir(dst))
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: dst, Err: cause(err)}
+	}
+	return start(dir, filepath.Base(dst), dst, o)
+}
+
+// CreateIn is Create for the file rel ('/'-separated) under root, which
+// nothing of it may leave: each directory on the way is entered without
+// following a symbolic link (one is an error naming it, matching
+// ErrNotRegular) and made 0700 if missing. The destination's directory is
+// held open from here to Commit, so a directory renamed or replaced by a
+// link meanwhile cannot redirect the file.
+func CreateIn(root *os.Root, rel string, o Options) (*File, error) {
+	dir, base, err := walk(root, rel, true)
+	if err != nil {
+		return nil, err
+	}
+	return start(dir, base, filepath.Join(root.Name(), filepath.FromSlash(rel)), o)
+}
+
+// OpenIn opens the existing file rel ('/'-separated) under root to read,
+// reaching it as CreateIn does: no symbolic link on the way or at rel is
+// followed (one is an error naming it). The open does not block on a FIFO.
+func OpenIn(root *os.Root, rel string) (*os.File, error) {
+	dir, base, err := walk(root, rel, false)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	path := filepath.Join(root.Name(), filepath.FromSlash(rel))
+	f, err := dir.OpenFile(base, os.O_RDONLY|syscallNoFollow|syscallNonBlock, 0)
+	if err != nil {
+		if fi, lerr := dir.Lstat(base); lerr == nil && fi.Mode().Type() == fs.ModeSymlink {
+			return nil, &notRegularError{path: path, what: "a symbolic link", action: "not followed"}
+		}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: cause(err)}
+	}
+	return named(f, path)
+}
+
+// walk returns the directory of rel under root, each directory on the way
+// entered without following a link (and made 0700 if missing and mkdir),
+// and rel's last element.
+func walk(root *os.Root, rel string, mkdir bool) (*os.Root, string, error) {
+	dirs := strings.Split(rel, "/")
+	dir, err := root.OpenRoot(".")
+	path := root.Name()
+	for _, d := range dirs[:len(dirs)-1] {
+		if err != nil {
+			break
+		}
+		path = filepath.Join(path, d)
+		dir, err = enter(dir, d, path, mkdir)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return dir, dirs[len(dirs)-1], nil
+}
+
+// enter returns the directory name in dir, made 0700 if missing and mkdir,
+// and closes dir. A symbolic link there is an error: it is never followed.
+func enter(dir *os.Root, name, path string, mkdir bool) (*os.Root, error) {
+	defer dir.Close()
+	if mkdir {
+		if err := dir.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, &fs.PathError{Op: "mkdir", Path: path, Err: cause(err)}
+		}
+	}
+	fi, err := dir.Lstat(name)
+	if err == nil && !fi.IsDir() {
+		what := describe(fi.Mode().Type())
+		switch fi.Mode().Type() {
+		case fs.ModeSymlink:
+			what = "a symbolic link"
+		case 0:
+			what = "a file, not a directory"
+		}
+		return nil, &notRegularError{path: path, what: what, action: "not entered"}
+	}
+	var sub *os.Root
+	if err == nil {
+		sub, err = dir.OpenRoot(name)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: cause(err)}
+	}
+	return sub, nil
+}
+
+// start starts the file base in dir, which the File then owns.
+func start(dir *os.Root, base, dst string, o Options) (*File, error) {
 	if o.Perm == 0 {
 		o.Perm = 0o600
 	}
 	o.Perm &= fs.ModePerm
-	if err := checkDestination(dst, o.Overwrite); err != nil {
+	a := &File{dir: dir, base: base, dst: dst, o: o}
+	fail := func(err error) (*File, error) {
+		dir.Close()
 		return nil, err
 	}
-	dir := filepath.Dir(dst)
-	removeStale(dir, o.RemovedStale)
+	if err := a.checkDestination(o.Overwrite); err != nil {
+		return fail(err)
+	}
+	a.removeStale()
 	f, err := openUnnamed(dir, dst, o.Perm)
-	if err == nil {
-		return finishCreate(&File{f: f, dst: dst, o: o})
+	if errors.Is(err, errors.ErrUnsupported) {
+		f, a.tmp, err = a.createTemp()
 	}
-	if !errors.Is(err, errors.ErrUnsupported) {
-		return nil, &fs.PathError{Op: "create", Path: dst, Err: cause(err)}
-	}
-	f, tmp, err := createTemp(dst, o.Perm)
 	if err != nil {
-		return nil, &fs.PathError{Op: "create", Path: dst, Err: cause(err)}
+		return fail(&fs.PathError{Op: "create", Path: dst, Err: cause(err)})
 	}
-	return finishCreate(&File{f: f, dst: dst, o: o, tmp: tmp})
+	a.f = f
+	return finishCreate(a)
 }
 
 // finishCreate locks the new file, so that no other process takes it for a
@@ -132,7 +228,7 @@ func (a *File) Commit() (err error) {
 	if a.o.Overwrite {
 		// Checked again: something else may have appeared at dst since
 		// Create, and rename would replace a device as readily as a file.
-		if err := checkDestination(a.dst, true); err != nil {
+		if err := a.checkDestination(true); err != nil {
 			return err
 		}
 	}
@@ -146,7 +242,8 @@ func (a *File) Commit() (err error) {
 	}
 	a.done = true
 	a.f.Close() // synced already: a late error here changes nothing
-	syncDir(filepath.Dir(a.dst))
+	a.syncDir()
+	a.dir.Close()
 	return nil
 }
 
@@ -155,22 +252,22 @@ func (a *File) Commit() (err error) {
 // a temporary name and renames that over dst, since linkat cannot replace.
 func (a *File) placeUnnamed() error {
 	if !a.o.Overwrite {
-		if err := linkUnnamed(a.f, a.dst); err != nil {
+		if err := linkUnnamed(a.f, a.dir, a.base); err != nil {
 			return placeError(a.dst, err)
 		}
 		return nil
 	}
 	for range 10 {
-		tmp := tempName(a.dst)
-		err := linkUnnamed(a.f, tmp)
+		tmp := tempName(a.base)
+		err := linkUnnamed(a.f, a.dir, tmp)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return placeError(a.dst, err)
 		}
-		if err := os.Rename(tmp, a.dst); err != nil {
-			os.Remove(tmp)
+		if err := a.dir.Rename(tmp, a.base); err != nil {
+			a.dir.Remove(tmp)
 			return placeError(a.dst, err)
 		}
 		return nil
@@ -178,9 +275,9 @@ func (a *File) placeUnnamed() error {
 	return &fs.PathError{Op: "create", Path: a.dst, Err: errors.New("no free temporary name")}
 }
 
-// link is os.Link; tests replace it to act as a file system without hard
-// links.
-var link = os.Link
+// link is (*os.Root).Link; tests replace it to act as a file system
+// without hard links.
+var link = (*os.Root).Link
 
 // placeNamed moves the named temporary file to dst. With Overwrite it
 // renames. Without, it hard-links and removes the temporary name, because a
@@ -190,23 +287,23 @@ var link = os.Link
 // could be replaced.
 func (a *File) placeNamed() error {
 	if a.o.Overwrite {
-		if err := os.Rename(a.tmp, a.dst); err != nil {
+		if err := a.dir.Rename(a.tmp, a.base); err != nil {
 			return placeError(a.dst, err)
 		}
 		return nil
 	}
-	err := link(a.tmp, a.dst)
+	err := link(a.dir, a.tmp, a.base)
 	if err == nil {
-		os.Remove(a.tmp)
+		a.dir.Remove(a.tmp)
 		return nil
 	}
 	if errors.Is(err, fs.ErrExist) {
 		return existsError(a.dst)
 	}
-	if _, err := os.Lstat(a.dst); err == nil {
+	if _, err := a.dir.Lstat(a.base); err == nil {
 		return existsError(a.dst)
 	}
-	if err := os.Rename(a.tmp, a.dst); err != nil {
+	if err := a.dir.Rename(a.tmp, a.base); err != nil {
 		return placeError(a.dst, err)
 	}
 	return nil
@@ -222,14 +319,16 @@ func (a *File) Abort() {
 	a.done = true
 	a.f.Close()
 	if a.tmp != "" {
-		os.Remove(a.tmp)
+		a.dir.Remove(a.tmp)
 	}
+	a.dir.Close()
 }
 
 // checkDestination refuses an existing dst without overwrite, and one that
 // is not a regular file or symlink with it.
-func checkDestination(dst string, overwrite bool) error {
-	fi, err := os.Lstat(dst)
+func (a *File) checkDestination(overwrite bool) error {
+	dst := a.dst
+	fi, err := a.dir.Lstat(a.base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -262,10 +361,13 @@ func describe(t fs.FileMode) string {
 	return "not a regular file"
 }
 
-type notRegularError struct{ path, what string }
+type notRegularError struct{ path, what, action string }
 
 func (e *notRegularError) Error() string {
-	return e.path + " is " + e.what + "; refusing to replace it"
+	if e.action == "" {
+		e.action = "refusing to replace it"
+	}
+	return e.path + " is " + e.what + "; " + e.action
 }
 
 func (e *notRegularError) Is(target error) bool { return target == ErrNotRegular }
@@ -299,8 +401,8 @@ func cause(err error) error {
 // syncDir makes the new directory entry durable. Some file systems refuse
 // to sync a directory; the file itself is synced already, so that is not an
 // error.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
+func (a *File) syncDir() {
+	if d, err := a.dir.Open("."); err == nil {
 		d.Sync()
 		d.Close()
 	}
@@ -314,14 +416,13 @@ const (
 	maxTempBase = 200
 )
 
-func tempName(dst string) string {
-	base := filepath.Base(dst)
+func tempName(base string) string {
 	if len(base) > maxTempBase {
 		base = base[:maxTempBase]
 	}
 	var r [tempRandLen / 2]byte
 	rand.Read(r[:])
-	return filepath.Join(filepath.Dir(dst), "."+base+tempMarker+hex.EncodeToString(r[:]))
+	return "." + base + tempMarker + hex.EncodeToString(r[:])
 }
 
 // isTempName reports whether name is one of this package's temporary names.
@@ -338,13 +439,20 @@ func isTempName(name string) bool {
 	return err == nil && strings.ToLower(suffix) == suffix
 }
 
-// createTemp creates a new named temporary file for dst.
-func createTemp(dst string, perm fs.FileMode) (*os.File, string, error) {
+// createTemp creates a new named temporary file beside the destination.
+func (a *File) createTemp() (*os.File, string, error) {
 	for range 10 {
-		name := tempName(dst)
-		f, err := openExcl(name, dst, perm)
+		name := tempName(a.base)
+		f, err := a.dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, a.o.Perm)
 		if errors.Is(err, fs.ErrExist) {
 			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		f, err = named(f, a.dst)
+		if err != nil {
+			a.dir.Remove(name)
 		}
 		return f, name, err
 	}
@@ -356,10 +464,11 @@ func createTemp(dst string, perm fs.FileMode) (*os.File, string, error) {
 // covers that moment. After it, the lock alone decides.
 const staleAge = time.Minute
 
-// removeStale removes the temporary files in dir that no live process
-// holds, reporting each to removed. Failures only mean leftovers stay.
-func removeStale(dir string, removed func(string)) {
-	d, err := os.Open(dir)
+// removeStale removes the temporary files beside the destination that no
+// live process holds, reporting each to Options.RemovedStale. Failures only
+// mean leftovers stay.
+func (a *File) removeStale() {
+	d, err := a.dir.Open(".")
 	if err != nil {
 		return
 	}
@@ -370,9 +479,8 @@ func removeStale(dir string, removed func(string)) {
 			if !isTempName(name) {
 				continue
 			}
-			path := filepath.Join(dir, name)
-			if removeIfStale(path) && removed != nil {
-				removed(path)
+			if removeIfStale(a.dir, name) && a.o.RemovedStale != nil {
+				a.o.RemovedStale(filepath.Join(filepath.Dir(a.dst), name))
 			}
 		}
 		if err != nil {
@@ -381,14 +489,14 @@ func removeStale(dir string, removed func(string)) {
 	}
 }
 
-// removeIfStale removes path if it is an old enough regular file that no
-// process holds locked.
-func removeIfStale(path string) bool {
-	fi, err := os.Lstat(path)
+// removeIfStale removes name in dir if it is an old enough regular file
+// that no process holds locked.
+func removeIfStale(dir *os.Root, name string) bool {
+	fi, err := dir.Lstat(name)
 	if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < staleAge {
 		return false
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscallNoFollow, 0)
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
 		return false
 	}
@@ -398,13 +506,19 @@ func removeIfStale(path string) bool {
 	if !tryLock(f) {
 		return false
 	}
-	return os.Remove(path) == nil
+	return dir.Remove(name) == nil
 }
 
 // WritePrivate writes data to path with mode 0600, whole or not at all, and
 // never over an existing file (the error matches fs.ErrExist). It serves key
 // files and upload resume state.
+//
+// A path of "-" is refused: it means standard output to most commands, and a
+// secret never goes there, nor into a file a user would not look for.
 func WritePrivate(path string, data []byte) error {
+	if path == "-" {
+		return errors.New(`refusing to write a secret to a file named "-" (a key never goes to standard output); give a file name`)
+	}
 	f, err := Create(path, Options{Perm: 0o600})
 	if err != nil {
 		return err

@@ -49,7 +49,10 @@ func modes(t *testing.T, f func(t *testing.T)) {
 				if runtime.GOOS != "linux" {
 					t.Skip("O_TMPFILE is Linux's")
 				}
-				f, err := openUnnamed(t.TempDir(), "x", 0o600)
+				dir, err := os.OpenRoot(t.TempDir())
+				require.NoError(t, err)
+				defer dir.Close()
+				f, err := openUnnamed(dir, "x", 0o600)
 				if errors.Is(err, errors.ErrUnsupported) {
 					t.Skip("no O_TMPFILE on the test directory's file system")
 				}
@@ -60,8 +63,8 @@ func modes(t *testing.T, f func(t *testing.T)) {
 				t.Cleanup(func() { noUnnamed = false })
 			}
 			if m == "named without links" {
-				link = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
-				t.Cleanup(func() { link = os.Link })
+				link = func(*os.Root, string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
+				t.Cleanup(func() { link = (*os.Root).Link })
 			}
 			f(t)
 		})
@@ -215,19 +218,24 @@ func TestStaleTempFiles(t *testing.T) {
 		dst := filepath.Join(dir, "dst")
 		old := time.Now().Add(-2 * staleAge)
 
+		// Old but held by a live Create (here, ours).
+		busy, err := Create(filepath.Join(dir, "busy"), Options{})
+		require.NoError(t, err)
+		defer busy.Abort()
+		liveName := filepath.Join(dir, tempName("busy"))
+		if busy.tmp != "" {
+			liveName = filepath.Join(dir, busy.tmp)
+		} else { // unnamed: give it a temporary name, as Overwrite's Commit does
+			require.NoError(t, linkUnnamed(busy.f, busy.dir, filepath.Base(liveName)))
+		}
+		require.NoError(t, os.Chtimes(liveName, old, old))
 		// A leftover of a dead process: old and unlocked.
-		dead := tempName(dst)
+		dead := filepath.Join(dir, tempName("dst"))
 		write(t, dead, "partial")
 		require.NoError(t, os.Chtimes(dead, old, old))
 		// Fresh: its creator may not have locked it yet.
-		fresh := tempName(filepath.Join(dir, "other"))
+		fresh := filepath.Join(dir, tempName("other"))
 		write(t, fresh, "partial")
-		// Old but held by a live Create (here, ours).
-		live, liveName, err := createTemp(filepath.Join(dir, "busy"), 0o600)
-		require.NoError(t, err)
-		require.NoError(t, lock(live))
-		defer live.Close()
-		require.NoError(t, os.Chtimes(liveName, old, old))
 		// Not ours, however old.
 		foreign := filepath.Join(dir, ".dst.tmp-1234")
 		write(t, foreign, "x")
@@ -242,14 +250,14 @@ func TestStaleTempFiles(t *testing.T) {
 
 func TestIsTempName(t *testing.T) {
 	for name, want := range map[string]bool{
-		filepath.Base(tempName("/d/movie.mp4")):                   true,
-		filepath.Base(tempName("/d/" + strings.Repeat("x", 255))): true,
-		".a.amscrypt-tmp-0123456789abcdef":                        true,
-		"a.amscrypt-tmp-0123456789abcdef":                         false,
-		".a.amscrypt-tmp-0123456789abcde":                         false,
-		".a.amscrypt-tmp-0123456789ABCDEF":                        false,
-		".a.amscrypt-tmp-0123456789abcdeg":                        false,
-		".a.tmp-123":                                              false,
+		tempName("movie.mp4"):              true,
+		tempName(strings.Repeat("x", 255)): true,
+		".a.amscrypt-tmp-0123456789abcdef": true,
+		"a.amscrypt-tmp-0123456789abcdef":  false,
+		".a.amscrypt-tmp-0123456789abcde":  false,
+		".a.amscrypt-tmp-0123456789ABCDEF": false,
+		".a.amscrypt-tmp-0123456789abcdeg": false,
+		".a.tmp-123":                       false,
 	} {
 		require.Equal(t, want, isTempName(name), name)
 	}
@@ -276,6 +284,15 @@ func TestWritePrivate(t *testing.T) {
 	})
 }
 
+// TestWritePrivateRefusesDash: "-" is standard output to the commands, and
+// a key written to a file of that name would be a secret nobody looks for.
+func TestWritePrivateRefusesDash(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.ErrorContains(t, WritePrivate("-", []byte("secret")), `file named "-"`)
+	require.Empty(t, names(t, dir))
+}
+
 func TestNotAnInput(t *testing.T) {
 	dir := t.TempDir()
 	key, other, alias := filepath.Join(dir, "key.json"), filepath.Join(dir, "other"), filepath.Join(dir, "alias")
@@ -295,4 +312,57 @@ func TestNotAnInput(t *testing.T) {
 	// An input that does not exist is its reader's problem, not a match.
 	require.NoError(t, NotAnInput(other, Input{"--key-file", filepath.Join(dir, "missing")}))
 	require.Equal(t, "k", read(t, key))
+}
+
+// TestCreateInNeverLeavesRoot: directories are made 0700 on the way; a
+// symbolic link where a directory goes, or at the file, is never followed,
+// wherever it points, and the error names it.
+func TestCreateInNeverLeavesRoot(t *testing.T) {
+	base := t.TempDir()
+	rootDir, victim := filepath.Join(base, "out"), filepath.Join(base, "victim")
+	require.NoError(t, os.Mkdir(rootDir, 0o755))
+	require.NoError(t, os.Mkdir(victim, 0o755))
+	require.NoError(t, os.Symlink("../victim", filepath.Join(rootDir, "away")))
+	require.NoError(t, os.Mkdir(filepath.Join(rootDir, "in"), 0o755))
+	require.NoError(t, os.Symlink("in", filepath.Join(rootDir, "inside")))
+	require.NoError(t, os.WriteFile(filepath.Join(rootDir, "file"), nil, 0o600))
+	root, err := os.OpenRoot(rootDir)
+	require.NoError(t, err)
+	defer root.Close()
+
+	f, err := CreateIn(root, "a/b/c.mp4", Options{})
+	require.NoError(t, err)
+	_, err = f.File().WriteString("data")
+	require.NoError(t, err)
+	require.NoError(t, f.Commit())
+	require.Equal(t, "data", read(t, filepath.Join(rootDir, "a/b/c.mp4")))
+	for _, d := range []string{"a", "a/b"} {
+		fi, err := os.Stat(filepath.Join(rootDir, d))
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o700), fi.Mode().Perm(), d)
+	}
+	r, err := OpenIn(root, "a/b/c.mp4")
+	require.NoError(t, err)
+	r.Close()
+
+	for rel, want := range map[string]string{
+		"away/x.mp4":     filepath.Join(rootDir, "away") + " is a symbolic link; not entered",
+		"away/sub/x.mp4": filepath.Join(rootDir, "away") + " is a symbolic link; not entered",
+		"inside/x.mp4":   filepath.Join(rootDir, "inside") + " is a symbolic link; not entered",
+		"file/x.mp4":     filepath.Join(rootDir, "file") + " is a file, not a directory; not entered",
+	} {
+		_, err := CreateIn(root, rel, Options{})
+		require.EqualError(t, err, want, rel)
+		require.ErrorIs(t, err, ErrNotRegular)
+		_, err = OpenIn(root, rel)
+		require.EqualError(t, err, want, rel)
+	}
+	_, err = OpenIn(root, "away")
+	require.EqualError(t, err, filepath.Join(rootDir, "away")+" is a symbolic link; not followed")
+	_, err = OpenIn(root, "nothing/here")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	entries, err := os.ReadDir(victim)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	require.NoDirExists(t, filepath.Join(rootDir, "nothing"), "OpenIn made a directory")
 }

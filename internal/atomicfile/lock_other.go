@@ -4,18 +4,16 @@ package atomicfile
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 )
 
+const syscallNonBlock = 0
+
 const syscallNoFollow = 0
 
-func openExcl(name, _ string, perm fs.FileMode) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
-}
+// named returns f: elsewhere the file keeps its temporary name in errors.
+func named(f *os.File, _ string) (*os.File, error) { return f, nil }
 
-// Without flock there is no telling a live temporary file from a leftover,
-// so none is ever taken for stale.
 func lock(*os.File) error { return errors.ErrUnsupported }
 
 func tryLock(*os.File) bool { return false }

@@ -4,27 +4,27 @@ package atomicfile
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
+
+const syscallNonBlock = syscall.O_NONBLOCK
 
 const syscallNoFollow = syscall.O_NOFOLLOW
 
-// openExcl creates the file name exclusively, for writing. The *os.File is
-// named dst, so that errors from writing to it name the file the user asked
-// for, not the temporary name.
-func openExcl(name, dst string, perm fs.FileMode) (*os.File, error) {
-	fd, err := syscall.Open(name, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, uint32(perm))
+// named returns f as a file named dst, so that errors from writing to it
+// name the file the user asked for, not a temporary name.
+func named(f *os.File, dst string) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
 	return os.NewFile(uintptr(fd), dst), nil
 }
 
-// lock takes an exclusive flock on f, held until f is closed (also by the
-// process dying), which is how removeIfStale tells a live temporary file
-// from a leftover. A file system without locks gives errors.ErrUnsupported.
 func lock(f *os.File) error {
 	err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.ENOLCK) {

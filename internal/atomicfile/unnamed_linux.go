@@ -18,23 +18,22 @@ var noUnnamed bool
 // (EISDIR from kernels older than 3.11, EOPNOTSUPP from file systems without
 // it), or where /proc is not mounted, without which it could not be linked
 // into place later.
-func openUnnamed(dir, dst string, perm fs.FileMode) (*os.File, error) {
+func openUnnamed(dir *os.Root, dst string, perm fs.FileMode) (*os.File, error) {
 	if noUnnamed {
 		return nil, errors.ErrUnsupported
 	}
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(perm))
+	f, err := dir.OpenFile(".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, perm)
 	switch {
 	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EISDIR), errors.Is(err, unix.EINVAL):
 		return nil, errors.ErrUnsupported
 	case err != nil:
 		return nil, err
 	}
-	if unix.Access(procPath(fd), unix.F_OK) != nil {
-		unix.Close(fd)
+	if unix.Access(procPath(int(f.Fd())), unix.F_OK) != nil {
+		f.Close()
 		return nil, errors.ErrUnsupported
 	}
-	// Named dst, so that errors from writing to it name the destination.
-	return os.NewFile(uintptr(fd), dst), nil
+	return named(f, dst)
 }
 
 func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
@@ -42,19 +41,15 @@ func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 // linkUnnamed gives the unnamed file f the name path; it fails with EEXIST
 // if path exists. linkat through /proc needs no privilege, unlike
 // AT_EMPTY_PATH.
-func linkUnnamed(f *os.File, path string) error {
-	rc, err := f.SyscallConn()
+func linkUnnamed(f *os.File, dir *os.Root, name string) error {
+	d, err := dir.Open(".")
 	if err != nil {
 		return err
 	}
-	var lerr error
-	if err := rc.Control(func(fd uintptr) {
-		lerr = unix.Linkat(unix.AT_FDCWD, procPath(int(fd)), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
-	}); err != nil {
-		return err
-	}
+	defer d.Close()
+	lerr := unix.Linkat(unix.AT_FDCWD, procPath(int(f.Fd())), int(d.Fd()), name, unix.AT_SYMLINK_FOLLOW)
 	if lerr != nil {
-		return &os.LinkError{Op: "link", Old: f.Name(), New: path, Err: lerr}
+		return &os.LinkError{Op: "link", Old: f.Name(), New: name, Err: lerr}
 	}
 	return nil
 }

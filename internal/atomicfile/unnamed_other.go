@@ -9,6 +9,6 @@ import (
 )
 
 // Unnamed files (O_TMPFILE) are Linux's alone.
-func openUnnamed(string, string, fs.FileMode) (*os.File, error) { return nil, errors.ErrUnsupported }
+func openUnnamed(*os.Root, string, fs.FileMode) (*os.File, error) { return nil, errors.ErrUnsupported }
 
-func linkUnnamed(*os.File, string) error { return errors.ErrUnsupported }
+func linkUnnamed(*os.File, *os.Root, string) error { return errors.ErrUnsupported }

@@ -201,6 +201,10 @@ func Run(e *Env, cmds []Command, args []string) int {
 		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, OneLine(err.Error()), e.Program, cmd.Name)
 		return ExitUsage
 	}
+	if e.Ctx != nil && e.Ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Stopped by a signal: Main says so, in the one line.
+		return ExitError
+	}
 	fmt.Fprintf(e.Stderr, "%s %s: %s\n", e.Program, cmd.Name, OneLine(err.Error()))
 	return ExitError
 }

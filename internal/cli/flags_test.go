@@ -2,8 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,4 +139,16 @@ func TestRunHelpVersionAndErrors(t *testing.T) {
 	code, _, _ = runIt()
 	require.Equal(t, ExitUsage, code)
 	require.Equal(t, []string{"fail"}, got)
+}
+
+// TestRunSignalOneLine: a command ended by a cancelled context (a signal)
+// prints nothing of its own; Main prints the one line that says why.
+func TestRunSignalOneLine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var errb bytes.Buffer
+	e := &Env{Program: "amscrypt", Ctx: ctx, Stdout: io.Discard, Stderr: &errb}
+	cmds := []Command{{Name: "x", Run: func(e *Env, _ []string) error { return fmt.Errorf("reading: %w", e.Ctx.Err()) }}}
+	require.Equal(t, ExitError, Run(e, cmds, []string{"x"}))
+	require.Empty(t, errb.String())
 }

@@ -9,7 +9,7 @@ import (
 // few hundred MB a local run is over before a line would be worth reading.
 const ProgressMinSize = 256 << 20
 
-// Progress draws "bytes, MB/s, ETA" on stderr, only when stderr is a
+// Progress draws "bytes, rate, ETA" (binary units throughout) on stderr, only when stderr is a
 // terminal, the work is at least minSize bytes, and --quiet was not given.
 type Progress struct {
 	e       *Env
@@ -44,16 +44,15 @@ func (p *Progress) draw(prefix string, done, total int64) {
 		return
 	}
 	p.last = now
-	elapsed := now.Sub(p.start).Seconds()
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(done) / elapsed
+	// The rate, and with it the ETA, is shown once there is one to speak
+	// of: a second in, with bytes done.
+	rate, eta := "-- MiB/s", "--"
+	if elapsed := now.Sub(p.start).Seconds(); elapsed >= 1 && done > 0 {
+		r := float64(done) / elapsed
+		rate = size(int64(r)) + "/s"
+		eta = time.Duration(float64(total-done) / r * float64(time.Second)).Round(time.Second).String()
 	}
-	eta := "--"
-	if rate > 0 {
-		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s  %.0f MB/s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), rate/1e6, eta)
+	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s  %s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), rate, eta)
 	p.drawn = true
 }
 

@@ -16,6 +16,8 @@ func TestProgressLine(t *testing.T) {
 		p.Update(0, total)
 		p.Update(total/4, total) // within 250 ms of the last line: not drawn
 		p.last = p.last.Add(-time.Second)
+		p.Update(total/8, total) // less than a second in: no rate, no ETA yet
+		p.last, p.start = p.last.Add(-time.Second), p.start.Add(-2*time.Second)
 		p.Update(total/2, total)
 		p.Update(total, total) // the last one is always drawn
 		p.Finish()
@@ -24,9 +26,11 @@ func TestProgressLine(t *testing.T) {
 	line := draw(true, false, total)
 	require.Contains(t, line, "amscrypt encrypt: 512.0 MiB / 1.0 GiB")
 	require.Contains(t, line, "1.0 GiB / 1.0 GiB")
-	require.NotContains(t, line, "256.0 MiB", "not throttled")
-	require.Contains(t, line, "MB/s")
-	require.Contains(t, line, "ETA")
+	require.NotContains(t, line, "256.0 MiB / ", "not throttled")
+	require.Contains(t, line, "amscrypt encrypt: 0 B / 1.0 GiB  -- MiB/s  ETA --", "a rate before there is one")
+	require.Contains(t, line, "amscrypt encrypt: 128.0 MiB / 1.0 GiB  -- MiB/s  ETA --", "a rate before there is one")
+	require.Regexp(t, `512\.0 MiB / 1\.0 GiB  [0-9.]+ MiB/s  ETA [0-9]+s`, line)
+	require.NotContains(t, line, "MB/s", "decimal and binary units mixed")
 	require.Equal(t, byte('\n'), line[len(line)-1], "the line is not ended")
 
 	require.Empty(t, draw(false, false, total), "drawn when stderr is not a terminal")

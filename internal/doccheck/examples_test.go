@@ -9,16 +9,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
+	"github.com/amscrypt/amscrypt/restore"
 )
 
-var _ = []any{readmeLibrary, readmeRanged, readmeBlob, blobReadmeUpload, blobReadmeDownload}
+var _ = []any{readmeLibrary, readmeRanged, readmeBlob, readmeBatch, blobReadmeUpload, blobReadmeDownload}
 
 func readmeLibrary(ctx context.Context, getProtectionKeyBody []byte, protectionKeyID string) error {
 	cert, err := protection.ParseCertificate(getProtectionKeyBody) // JSON, DER, PEM or base64
@@ -86,6 +89,40 @@ func readmeBlob(ctx context.Context, locatorPath, blobURL string, key contentkey
 	buf := make([]byte, 64<<10)
 	n, err := r.ReadAt(buf, 1<<30) // one GET for [1 GiB, 1 GiB+64 KiB), decrypted
 	_ = n
+	return err
+}
+
+func readmeBatch(ctx context.Context) error {
+	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
+		var docs []keyexport.Document
+		for _, k := range l.Keys {
+			data, err := os.ReadFile(k)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, keyexport.Document{Name: k, Data: data})
+		}
+		plan, err := keyexport.NewPlan(docs, nil)
+		if err != nil {
+			return nil, err
+		}
+		src, err := azblobcrypt.NewContainer(l.In, nil) // lines holding container SAS URLs
+		if err != nil {
+			return nil, err
+		}
+		dst, err := azblobcrypt.NewContainer(l.Out, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &restore.Asset{Source: src, Sink: dst, Plan: plan, In: src.String(), Out: dst.String()}, nil
+	}
+	shard, err := restore.ParseShard(os.Getenv("JOB_COMPLETION_INDEX") + "/8")
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout) // one report line per asset, as amscrypt prints them
+	_, err = restore.RunBatch(ctx, "batch.jsonl", open, func(r *restore.BatchReport) error { return enc.Encode(r) },
+		&restore.BatchOptions{Shard: shard})
 	return err
 }
 

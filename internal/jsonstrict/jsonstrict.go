@@ -1,7 +1,8 @@
 // Package jsonstrict refuses JSON that encoding/json would accept but read
 // ambiguously. encoding/json keeps the last of two members with the same
 // name, so {"Key":"a","Key":"b"} silently means "b"; a key file, an entity or
-// a manifest like that is refused here instead, naming the member.
+// a manifest like that is refused here instead, naming the member. Decode is
+// the one strict decoder of the documents this module defines.
 package jsonstrict
 
 import (
@@ -9,9 +10,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
+
+// Decode decodes data, which must be exactly one JSON value, into v (a
+// pointer to a struct), refusing a member that v has no field for and one
+// named twice in any case (CheckFold): a document this module defines means
+// one thing or is refused.
+func Decode(data []byte, v any) error {
+	if err := CheckFold(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
 
 // ErrDuplicate is wrapped by the error Check returns for a repeated member.
 var ErrDuplicate = errors.New("duplicate JSON member")

@@ -53,3 +53,21 @@ func FuzzCheck(f *testing.F) {
 		_ = CheckFold(data)
 	})
 }
+
+func TestDecode(t *testing.T) {
+	type doc struct {
+		A string `json:"a"`
+	}
+	var d doc
+	require.NoError(t, Decode([]byte(" {\"a\":\"x\"}\n"), &d))
+	require.Equal(t, "x", d.A)
+	for in, want := range map[string]string{
+		`{"a":"x","A":"y"}`: "duplicate JSON member $.A",
+		`{"a":"x","b":1}`:   `json: unknown field "b"`,
+		`{"a":"x"} {}`:      "data after the JSON value",
+		`{"a":"x"}}`:        "data after the JSON value",
+		`{"a":`:             "unexpected EOF",
+	} {
+		require.EqualError(t, Decode([]byte(in), &d), want, in)
+	}
+}

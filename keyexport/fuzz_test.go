@@ -1,0 +1,136 @@
+package keyexport
+
+import (
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+)
+
+// fuzzFixture is fixed so that the seeds are the same on every run.
+func fuzzFixture(t testing.TB) fixture {
+	k, err := contentkey.FromBytes(contentkey.StorageEncryption, []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	id, err := contentkey.ParseID("316d14d4-b603-4d90-b8db-0fede8aa48f8")
+	require.NoError(t, err)
+	f := newFixture(t)
+	f.key, f.id = k, id
+	return f
+}
+
+func FuzzNewPlan(f *testing.F) {
+	fx := fuzzFixture(f)
+	p, err := NewPlan([]Document{doc("v3", fx.v3(f))}, nil)
+	require.NoError(f, err)
+	m, err := p.Manifest()
+	require.NoError(f, err)
+	for _, seed := range [][]byte{
+		fx.v3(f), fx.files2(f), fx.files2Verbose(f), fx.keyFile(f), fx.contentKey(f),
+		fx.rebind(f), fx.rebindVerbose(f), fx.keyVault(f), m,
+		mustJSON(f, fx.assetFile(fx.files[0])),
+		[]byte(`{"d":{"Name":"a","IsEncrypted":"true"}}`), []byte(`{"amscryptManifest":2}`), []byte(`[]`),
+	} {
+		f.Add(seed)
+	}
+	raw := fx.key.Bytes()
+	b64 := base64.StdEncoding.EncodeToString(raw)
+	priv, _ := loadRSA(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := NewPlan([]Document{{Name: "doc", Data: data}}, &Options{PrivateKey: priv})
+		if err != nil {
+			s := err.Error()
+			// The fuzzer may put the key's base64 in the input; an error
+			// may quote a short snippet of input, but never a decoded key.
+			if !strings.Contains(string(data), b64) {
+				require.NotContains(t, s, b64)
+			}
+			require.NotContains(t, s, string(raw))
+			require.True(t, errors.Is(err, ErrUnknownDocument) || errors.Is(err, ErrInvalidDocument) ||
+				errors.Is(err, ErrNeedPrivateKey) || errors.Is(err, ErrNotEncrypted) || errors.Is(err, ErrUnsafeName) ||
+				errors.Is(err, ErrManifestVersion) || errors.Is(err, ErrConflict) || errors.Is(err, ErrNoKey) ||
+				errors.Is(err, ErrNoEntries), "unclassified error: %v", err)
+			return
+		}
+		require.Equal(t, 32, p.Key.Len())
+		require.NotEmpty(t, p.Entries)
+		for i, e := range p.Entries {
+			require.NoError(t, checkName(e.Name))
+			if i > 0 {
+				require.Less(t, p.Entries[i-1].Name, e.Name)
+			}
+		}
+		// Whatever was read round-trips through the manifest.
+		m, err := p.Manifest()
+		require.NoError(t, err)
+		q, err := NewPlan([]Document{{Name: "manifest", Data: m}}, nil)
+		require.NoError(t, err)
+		require.True(t, q.Key.Equal(p.Key))
+		require.Equal(t, entriesOf(p), entriesOf(q))
+		require.Equal(t, p.HasKeyID, q.HasKeyID)
+		require.Equal(t, p.KeyID, q.KeyID)
+	})
+}
+
+func FuzzMatch(f *testing.F) {
+	f.Add("video\naudio\na.mp4\nA.MP4", "video/header\nvideo/0\naudio/0\na.mp4\nb.mp4\n../x\nvideo/../x")
+	f.Add("Straße.mp4", "STRASSE.MP4\nstraße.mp4")
+	f.Add("a\nb/c", "a/b/c\nb/c/d\nB/C")
+	f.Fuzz(func(t *testing.T, entryList, pathList string) {
+		p := &Plan{}
+		seen := map[string]bool{}
+		for _, n := range strings.Split(entryList, "\n") {
+			if safeName(n) && !seen[n] {
+				seen[n] = true
+				p.Entries = append(p.Entries, Entry{Name: n, Size: -1})
+			}
+		}
+		slicesSortEntries(p.Entries)
+		paths := strings.Split(pathList, "\n")
+		m := p.Match(paths)
+
+		where := map[string]int{}
+		for i, mt := range m.Matches {
+			where[mt.Path]++
+			require.True(t, safeName(mt.Path))
+			switch {
+			case mt.Fragment:
+				require.True(t, strings.HasPrefix(mt.Path, mt.Entry.Name+"/"))
+			case mt.CaseInsensitive:
+				require.True(t, strings.EqualFold(mt.Path, mt.Entry.Name))
+				require.NotEqual(t, mt.Path, mt.Entry.Name)
+			default:
+				require.Equal(t, mt.Path, mt.Entry.Name)
+			}
+			if i > 0 {
+				require.Less(t, m.Matches[i-1].Path, mt.Path)
+			}
+		}
+		for i, u := range m.Unmatched {
+			where[u]++
+			if i > 0 {
+				require.Less(t, m.Unmatched[i-1], u)
+			}
+		}
+		for _, path := range paths {
+			require.Equal(t, 1, where[path], "path %q", path)
+		}
+		require.Len(t, where, len(m.Matches)+len(m.Unmatched))
+		matched := map[*Entry]bool{}
+		for _, mt := range m.Matches {
+			matched[mt.Entry] = true
+		}
+		for _, e := range m.Missing {
+			require.False(t, matched[e])
+		}
+		require.Equal(t, len(p.Entries), len(matched)+len(m.Missing))
+	})
+}
+
+func slicesSortEntries(es []Entry) {
+	slices.SortFunc(es, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+}

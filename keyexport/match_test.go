@@ -1,0 +1,96 @@
+package keyexport
+
+import (
+	"testing"
+
+	"github.com/amscrypt/amscrypt/contentkey"
+
+	"github.com/stretchr/testify/require"
+)
+
+// matchSummary renders a Matching compactly: path -> entry name with flags.
+type matched struct {
+	Path, Entry    string
+	Fragment, Fold bool
+}
+
+func summarize(m Matching) (ms []matched, missing []string, unmatched []string) {
+	for _, x := range m.Matches {
+		ms = append(ms, matched{x.Path, x.Entry.Name, x.Fragment, x.CaseInsensitive})
+	}
+	for _, e := range m.Missing {
+		missing = append(missing, e.Name)
+	}
+	return ms, missing, m.Unmatched
+}
+
+func planOf(names ...string) *Plan {
+	p := &Plan{}
+	for i, n := range names {
+		p.Entries = append(p.Entries, Entry{Name: n, IV: contentkeyIV(i), Size: -1})
+	}
+	return p
+}
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		entries   []string // sorted
+		paths     []string
+		matches   []matched
+		missing   []string
+		unmatched []string
+	}{
+		{"exact", []string{"a.ism", "a.mp4"}, []string{"a.mp4", "a.ism"},
+			[]matched{{"a.ism", "a.ism", false, false}, {"a.mp4", "a.mp4", false, false}}, nil, nil},
+		{"missing and unmatched", []string{"a.mp4", "b.mp4"}, []string{"a.mp4", "c.mp4", "__migrate"},
+			[]matched{{"a.mp4", "a.mp4", false, false}}, []string{"b.mp4"}, []string{"__migrate", "c.mp4"}},
+		{"live archive tracks", []string{"audio", "video"}, []string{"video/header", "video/0", "video/20000000", "audio/header", "audio/0", "videos/0"},
+			[]matched{{"audio/0", "audio", true, false}, {"audio/header", "audio", true, false},
+				{"video/0", "video", true, false}, {"video/20000000", "video", true, false}, {"video/header", "video", true, false}},
+			nil, []string{"videos/0"}},
+		{"longest track wins, exact beats track", []string{"v", "v/hd", "v/hd/header"}, []string{"v/hd/1", "v/hd/header", "v/x"},
+			[]matched{{"v/hd/1", "v/hd", true, false}, {"v/hd/header", "v/hd/header", false, false}, {"v/x", "v", true, false}}, nil, nil},
+		{"track entry needs something after the slash", []string{"video"}, []string{"video"},
+			[]matched{{"video", "video", false, false}}, nil, nil},
+		{"case-insensitive when unambiguous", []string{"BigBuckBunny.MP4", "x.ism"}, []string{"bigbuckbunny.mp4", "x.ism"},
+			[]matched{{"bigbuckbunny.mp4", "BigBuckBunny.MP4", false, true}, {"x.ism", "x.ism", false, false}}, nil, nil},
+		{"case-insensitive with Unicode folding", []string{"Straße.mp4", "KELVIN.mp4"}, []string{"STRAßE.MP4", "\u212aelvin.mp4"},
+			[]matched{{"STRAßE.MP4", "Straße.mp4", false, true}, {"\u212aelvin.mp4", "KELVIN.mp4", false, true}}, nil, nil},
+		{"two entries fold together", []string{"A.mp4", "a.mp4"}, []string{"a.MP4"},
+			nil, []string{"A.mp4", "a.mp4"}, []string{"a.MP4"}},
+		{"two paths fold together", []string{"A.mp4"}, []string{"a.mp4", "a.MP4"},
+			nil, []string{"A.mp4"}, []string{"a.MP4", "a.mp4"}},
+		{"an exact match takes the fold group", []string{"A.mp4", "a.mp4"}, []string{"a.mp4", "A.MP4"},
+			[]matched{{"a.mp4", "a.mp4", false, false}}, []string{"A.mp4"}, []string{"A.MP4"}},
+		{"exact entry's path folds with another path", []string{"a.mp4"}, []string{"a.mp4", "A.mp4"},
+			[]matched{{"a.mp4", "a.mp4", false, false}}, nil, []string{"A.mp4"}},
+		{"no case-insensitive tracks", []string{"Video"}, []string{"video/0"},
+			nil, []string{"Video"}, []string{"video/0"}},
+		{"unsafe paths never match", []string{"a.mp4", "video"}, []string{"video/../../etc/passwd", "video/a\\b", "/a.mp4", "video//x", "video/\x00"},
+			nil, []string{"a.mp4", "video"}, []string{"/a.mp4", "video/\x00", "video/../../etc/passwd", "video//x", "video/a\\b"}},
+		{"duplicate paths count once", []string{"a.mp4"}, []string{"a.mp4", "a.mp4"},
+			[]matched{{"a.mp4", "a.mp4", false, false}}, nil, nil},
+		{"no paths", []string{"a.mp4"}, nil, nil, []string{"a.mp4"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := planOf(tt.entries...)
+			in := append([]string(nil), tt.paths...)
+			ms, missing, unmatched := summarize(p.Match(tt.paths))
+			require.Equal(t, tt.matches, ms)
+			require.Equal(t, tt.missing, missing)
+			require.Equal(t, tt.unmatched, unmatched)
+			require.Equal(t, in, tt.paths, "Match must not reorder its argument")
+		})
+	}
+}
+
+func TestMatchEntriesPointIntoPlan(t *testing.T) {
+	p := planOf("a.mp4", "b.mp4")
+	m := p.Match([]string{"a.mp4"})
+	require.Same(t, &p.Entries[0], m.Matches[0].Entry)
+	require.Same(t, &p.Entries[1], m.Missing[0])
+}
+
+func contentkeyIV(i int) contentkey.IV { return contentkey.IV(i + 1) }
