@@ -19,6 +19,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/livearchive"
 )
 
 // Status is what happened to one file of a restore.
@@ -59,6 +60,10 @@ type FileReport struct {
 	Format   Format `json:"format,omitempty"`
 	Error    string `json:"error,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// Gaps, for a stitched live-archive track (RunOptions.Stitch), is how
+	// its fragblobs differ from the client manifest's timeline; nil when
+	// they do not.
+	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
 }
 
 // Report is the outcome of Run: one entry per file, sorted by name, and a
@@ -81,6 +86,9 @@ type RunOptions struct {
 	Check bool
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
+	// Stitch writes each live-archive track as one fragmented MP4,
+	// "<prefix>.mp4" (see LiveTracks), instead of its fragblobs.
+	Stitch bool
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
 	// while some files wait in read or write, or GOMAXPROCS for a
@@ -227,6 +235,10 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var tracks []*stitchJob
+	if o.Stitch {
+		jobs, tracks = r.takeTracks(jobs)
+	}
 	// Phase 2: the bytes.
 	for _, j := range jobs {
 		if j.report.Status == "" && (j.match != nil || o.CopyUnmatched) && !o.Check {
@@ -236,6 +248,9 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	removeIfFresh := freshDir(dst)
 	r.each(jobs, r.finish)
+	if o.Stitch {
+		jobs = append(jobs, r.stitchTracks(tracks)...)
+	}
 	if err := ctx.Err(); err != nil {
 		removeIfFresh()
 		return nil, err
@@ -445,15 +460,21 @@ const tailSize = 4096
 // match was written by an earlier run; anything else at that name is not
 // ours and is not replaced.
 func (r *runner) alreadyThere(j *job) (bool, error) {
-	ra, size, c, err := r.dst.Existing(r.ctx, j.src.Path)
+	return r.holds(j.src.Path, j.size, func() (io.ReaderAt, io.Closer, error) { return r.open(j) })
+}
+
+// holds is alreadyThere for a plaintext of want bytes to be restored at
+// path, opened by plaintext only if the sink holds a file there.
+func (r *runner) holds(path string, want int64, plaintext func() (io.ReaderAt, io.Closer, error)) (bool, error) {
+	ra, size, c, err := r.dst.Existing(r.ctx, path)
 	if err != nil || ra == nil {
 		return false, err
 	}
 	defer c.Close()
-	if size != j.size {
-		return false, fmt.Errorf("the destination already holds a file of %d bytes where %d are restored; not replaced (move it away and run again)", size, j.size)
+	if size != want {
+		return false, fmt.Errorf("the destination already holds a file of %d bytes where %d are restored; not replaced (move it away and run again)", size, want)
 	}
-	plain, sc, err := r.open(j)
+	plain, sc, err := plaintext()
 	if err != nil {
 		return false, err
 	}
