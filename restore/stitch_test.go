@@ -40,24 +40,12 @@ func liveSources(t testing.TB) map[string]string {
 	return out
 }
 
-// encryptLive storage-encrypts the fixture archive with
-// testdata/livearchive/encrypt_livearchive.py (Python's cryptography, not
-// this code) into a temporary directory, and returns it with the plan of
-// the v3 export the script wrote.
+// encryptLive is the fixture archive encrypted by Python
+// (testvectors.EncryptLiveArchive) and the plan of its v3 export.
 func encryptLive(t testing.TB, args ...string) (string, *keyexport.Plan) {
 	t.Helper()
-	if err := exec.Command("python3", "-c", "import cryptography").Run(); err != nil {
-		t.Skipf("python3 with cryptography not found (CI has it): %v", err)
-	}
-	dir := t.TempDir()
-	enc, keys := filepath.Join(dir, "enc"), filepath.Join(dir, "keys.json")
-	cmd := exec.Command("python3", append([]string{filepath.Join(liveFixture, "encrypt_livearchive.py"),
-		"--in", filepath.Join(liveFixture, "archive"), "--out", enc, "--keys-out", keys}, args...)...)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	data, err := os.ReadFile(keys)
-	require.NoError(t, err)
-	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: data}}, nil)
+	enc, keys := testvectors.EncryptLiveArchive(t, args...)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
 	require.NoError(t, err)
 	return enc, p
 }
