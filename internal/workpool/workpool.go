@@ -34,7 +34,7 @@ import (
 // only wait on that lock instead of reading ahead (bench/README.md).
 func Run(ctx context.Context, n int64, workers, bufSize int,
 	work func(ctx context.Context, buf []byte, i int64) ([]byte, error),
-	done func(i int64, p []byte) error) error {
+	done func(i int64, p []byte) error) (err error) {
 	if n <= 0 {
 		return nil
 	}
@@ -65,11 +65,15 @@ func Run(ctx context.Context, n int64, workers, bufSize int,
 		todo <- item{int64(k), make([]byte, bufSize)}
 	}
 	// On every return, a panic in done included: stop the workers and wait
-	// for them, so that nothing outlives this call.
+	// for them, so that nothing outlives this call. When an item failed,
+	// return the first error, not a cancellation it caused.
+	failed := false
 	defer func() {
 		close(todo)
 		cancel()
-		_ = g.Wait()
+		if first := g.Wait(); failed && first != nil {
+			err = first
+		}
 	}()
 	for range workers {
 		g.Go(func() error {
@@ -98,12 +102,8 @@ func Run(ctx context.Context, n int64, workers, bufSize int,
 		case <-gctx.Done():
 		}
 		if r.err != nil || gctx.Err() != nil {
-			// The first error, not a cancellation it caused, else ctx's.
-			cancel()
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return parent.Err()
+			failed = true
+			return parent.Err() // unless an item failed: see above
 		}
 		if err := done(i, r.p); err != nil {
 			return err

@@ -147,3 +147,32 @@ func TestRunCancel(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestRunCancelWhileWaiting cancels while done waits for a slow item and
+// the other workers, with nothing left to take, wait for more: Run returns
+// at once, with every goroutine stopped.
+func TestRunCancelWhileWaiting(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	ret := make(chan error, 1)
+	go func() {
+		ret <- Run(ctx, 100, 3, 1,
+			func(ctx context.Context, buf []byte, i int64) ([]byte, error) {
+				if i == 2 {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return buf, nil
+			}, func(int64, []byte) error { return nil })
+	}()
+	select {
+	case err := <-ret:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the cancellation")
+	}
+	waitGoroutines(t, before)
+}
