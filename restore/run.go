@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
@@ -328,21 +326,22 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job with o.Workers in flight, stopping early when
-// the context is cancelled. fn reports its failures in the job's report.
+// each runs fn for every job on o.Workers goroutines, stopping early when
+// the context is cancelled. fn reports its failures in the job's report,
+// so the group shares no error. A fixed set of goroutines rather than one
+// per job: a restore --check of 10,000 files runs a job every few
+// microseconds, and a fresh goroutine grows its stack anew for each.
 func (r *runner) each(jobs []*job, fn func(*job)) {
-	var g errgroup.Group
-	g.SetLimit(r.o.Workers)
-	for _, j := range jobs {
-		if r.ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			fn(j)
-			return nil
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(r.o.Workers, len(jobs)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
+				fn(jobs[i])
+			}
 		})
 	}
-	_ = g.Wait() // fn returns no error
+	wg.Wait()
 }
 
 func (j *job) fail(format string, args ...any) {
