@@ -137,7 +137,8 @@ func (rb *rangeBody) Read(p []byte) (int, error) {
 	if rb.off >= rb.end {
 		return 0, io.EOF
 	}
-	start, last := time.Now(), ""
+	start, last, r := time.Now(), "", rb.b.retry
+	var delay time.Duration
 	for {
 		if rb.body == nil {
 			if err := rb.open(start, last); err != nil {
@@ -159,7 +160,7 @@ func (rb *rangeBody) Read(p []byte) (int, error) {
 		case rb.ctx.Err() != nil:
 			return n, storageError(rb.op, rb.b.url, rb.ctx.Err())
 		case gaveUp:
-			return n, rb.b.retry.failed(rb.op, rb.b.url)
+			return n, r.failed(rb.op, rb.b.url)
 		case n > 0:
 			return n, nil // reopened by the next Read
 		}
@@ -167,6 +168,14 @@ func (rb *rangeBody) Read(p []byte) (int, error) {
 			err = io.ErrUnexpectedEOF
 		}
 		last = "the response body broke off: " + describe(err)
+		// Reopen at once the first time, then back off as between tries;
+		// open gives up once the budget since start is spent.
+		select {
+		case <-time.After(min(delay, time.Until(start.Add(r.giveUp)))):
+		case <-rb.ctx.Done():
+		case <-r.gaveUp.Done():
+		}
+		delay = min(max(2*delay, r.retry.RetryDelay), r.retry.MaxRetryDelay)
 	}
 }
 
