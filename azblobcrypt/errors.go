@@ -156,7 +156,7 @@ func storageError(op, blobURL string, err error) error {
 	// cause in the message, first, before any branch can print it.
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
+		err = reason{ue.Op + ": " + ue.Err.Error(), err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("azblobcrypt: %s: %w", op, err)
@@ -197,25 +197,16 @@ func expiredAt(u string) string {
 	return se
 }
 
-// reason is an error with its own text that matches err, for an error of
-// another package (blobcrypt's) described in this package's words.
+// reason is an error with its own text that still matches err: an error
+// of another package (blobcrypt's) in this package's words, or one whose
+// text left out a secret.
 type reason struct {
 	msg string
 	err error
 }
 
-func (r *reason) Error() string { return r.msg }
-func (r *reason) Unwrap() error { return r.err }
-
-// redacted is an error whose text was rewritten to leave out a secret; it
-// still unwraps to the original.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r redacted) Error() string { return r.msg }
-func (r redacted) Unwrap() error { return r.err }
+func (r reason) Error() string { return r.msg }
+func (r reason) Unwrap() error { return r.err }
 
 // redactURL returns u without its query and fragment, where a SAS lives.
 func redactURL(u string) string {

@@ -62,7 +62,7 @@ func TestStorageErrorsOffline(t *testing.T) {
 				Transport: tc.fake,
 				Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 			}}
-			_, err := azblobcrypt.NewReaderAt(t.Context(), blobURL, key, 1, &azblobcrypt.ReaderOptions{ClientOptions: opts})
+			_, err := azblobcrypt.OpenBlob(t.Context(), blobURL, key, 1, &azblobcrypt.BlobOptions{ClientOptions: opts})
 			var se *azblobcrypt.StorageError
 			if !errors.As(err, &se) {
 				t.Fatalf("got %v (%T), want a *StorageError", err, err)
@@ -102,7 +102,7 @@ func TestPerTryTimeoutKeepsSASSecret(t *testing.T) {
 		Transport: slowStorage{},
 		Retry:     policy.RetryOptions{MaxRetries: 1, TryTimeout: 20 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 	}}
-	_, err := azblobcrypt.NewReaderAt(t.Context(), blobURL, key, 1, &azblobcrypt.ReaderOptions{ClientOptions: opts})
+	_, err := azblobcrypt.OpenBlob(t.Context(), blobURL, key, 1, &azblobcrypt.BlobOptions{ClientOptions: opts})
 	if err == nil {
 		t.Fatal("no error from a server that never answers")
 	}

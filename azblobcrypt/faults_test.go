@@ -273,7 +273,7 @@ func TestRetryBudgetOptions(t *testing.T) {
 	for _, d := range []time.Duration{-time.Second, azblobcrypt.MaxGiveUpAfter + 1} {
 		_, err := azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{GiveUpAfter: d})
 		require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
-		_, err = azblobcrypt.NewReaderAt(t.Context(), "https://a.blob.core.windows.net/c/b?sig=x", key, 1, &azblobcrypt.ReaderOptions{GiveUpAfter: d})
+		_, err = azblobcrypt.OpenBlob(t.Context(), "https://a.blob.core.windows.net/c/b?sig=x", key, 1, &azblobcrypt.BlobOptions{GiveUpAfter: d})
 		require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
 		require.False(t, strings.Contains(err.Error(), "sig="))
 	}

@@ -76,7 +76,11 @@ func TestUploadDownload(t *testing.T) {
 			}
 
 			out := filepath.Join(dir, "out")
-			n, err := azblobcrypt.DownloadFile(ctx, out, blobURL, key, af.IV(), &azblobcrypt.DownloadOptions{
+			f, err := azblobcrypt.OpenBlob(ctx, blobURL, key, af.IV(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := azblobcrypt.DownloadFile(ctx, out, f, &azblobcrypt.DownloadOptions{
 				BlockSize: testBlockSize / 2, Concurrency: 3,
 			})
 			if err != nil {
@@ -140,7 +144,7 @@ func TestUploadResume(t *testing.T) {
 	if len(before) != 4 {
 		t.Fatalf("%d blocks staged after the interruption, want 4", len(before))
 	}
-	if _, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
+	if _, err := azblobcrypt.OpenBlob(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
 		t.Fatalf("interrupted upload: opening the blob gave %v, want ErrNotFound (nothing committed)", err)
 	}
 
@@ -273,7 +277,7 @@ func TestUploadReadOnlySAS(t *testing.T) {
 			t.Errorf("error is not a 403 StorageError: %#v", err)
 		}
 		blobURL, _ := envelope.UploadURL(rwURL, "denied.bin")
-		if _, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
+		if _, err := azblobcrypt.OpenBlob(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
 			t.Errorf("after a denied upload the blob exists or cannot be checked: %v", err)
 		}
 	}
@@ -300,14 +304,14 @@ func TestUploadRejectsBadInput(t *testing.T) {
 			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
-	if _, err := azblobcrypt.Upload(ctx, locator, "neg.bin", bytes.NewReader(nil), -1, key, keyID, nil); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+	if _, err := azblobcrypt.Upload(ctx, locator, "neg.bin", bytes.NewReader(nil), -1, key, nil); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
 		t.Errorf("negative size: %v, want ErrInvalidOptions", err)
 	}
 	if _, err := azblobcrypt.UploadFile(ctx, locator, "dir.bin", dir, key, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrNotRegular) {
 		t.Errorf("directory as source: %v, want blobcrypt.ErrNotRegular", err)
 	}
 	// 50001 blocks of 1 byte: refused before any request.
-	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, key, keyID,
+	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, key,
 		&azblobcrypt.UploadOptions{BlockSize: 1}); !errors.Is(err, azblobcrypt.ErrTooManyBlocks) || !strings.Contains(err.Error(), "block size of at least 2") {
 		t.Errorf("too many blocks: %v", err)
 	}

@@ -334,12 +334,11 @@ func joinSources(s []string) string {
 }
 
 type runner struct {
-	ctx  context.Context
-	dst  Sink
-	src  Source
-	key  contentkey.Key
-	o    RunOptions
-	pool sync.Pool // chunk buffers
+	ctx context.Context
+	dst Sink
+	src Source
+	key contentkey.Key
+	o   RunOptions
 
 	progress   sync.Mutex
 	files      int
@@ -348,17 +347,22 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job with o.Workers in flight, on the pool every
-// transfer of the project uses, stopping early when the context is
-// cancelled. fn keeps its own buffers (a file's chunks must reach SHA-256
-// in order), so the pool's are empty.
+// each runs fn for every job on o.Workers goroutines, stopping early when
+// the context is cancelled. fn reports its failures in the job's report,
+// so the group shares no error. A fixed set of goroutines rather than one
+// per job: a restore --check of 10,000 files runs a job every few
+// microseconds, and a fresh goroutine grows its stack anew for each.
 func (r *runner) each(jobs []*job, fn func(*job)) {
-	_ = workpool.Run(r.ctx, int64(len(jobs)), r.o.Workers, 0,
-		func(_ context.Context, _ []byte, i int64) ([]byte, error) {
-			fn(jobs[i])
-			return nil, nil
-		},
-		func(int64, []byte) error { return nil })
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(r.o.Workers, len(jobs)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
+				fn(jobs[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (j *job) fail(format string, args ...any) {
@@ -494,15 +498,11 @@ func (r *runner) open(j *job) (*blobcrypt.File, io.Closer, error) {
 	return f, c, nil
 }
 
-// chunk is one piece of a file on its way from the reader to the writer.
-type chunk struct {
-	buf []byte
-	err error
-}
-
-// write decrypts the file in two stages: one goroutine reads and decrypts
-// chunks, the caller hashes and writes them, so that a file keeps two cores
-// busy and SHA-256, which cannot be split, runs beside the cipher.
+// write decrypts the file on the shared ordered pipeline: P goroutines
+// (the source's read parallelism, 1 for a directory) read and decrypt
+// chunks, and the caller hashes and writes them in order, so that a file
+// keeps two cores busy and SHA-256, which cannot be split, runs beside the
+// cipher.
 func (r *runner) write(j *job) (string, error) {
 	plain, c, err := r.open(j)
 	if err != nil {
@@ -519,23 +519,39 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer out.Abort()
 
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
 	parallel := 1
 	if ps, ok := r.src.(ParallelSource); ok {
 		parallel = max(1, ps.ReadParallelism())
 	}
-	chunks := r.readInOrder(ctx, plain, j.size, parallel)
 	var h hash.Hash // nil when the output hashes what it is given
 	do, digests := out.(DigestOutput)
 	if !digests {
 		h = sha256.New()
 	}
-	if err := r.drain(ctx, chunks, h, out); err != nil {
-		cancel()
-		for ch := range chunks {
-			r.release(ch.buf)
-		}
+	chunk := int64(r.o.ChunkSize)
+	err = workpool.Run(r.ctx, (j.size+chunk-1)/chunk, parallel, int(min(chunk, j.size)),
+		func(_ context.Context, buf []byte, i int64) ([]byte, error) {
+			off := i * chunk
+			p := buf[:min(chunk, j.size-off)]
+			if k, err := plain.ReadAt(p, off); k < len(p) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = fmt.Errorf("the source ended at byte %d of %d: %w", off+int64(k), j.size, io.ErrUnexpectedEOF)
+				}
+				return nil, err
+			}
+			return p, nil
+		},
+		func(_ int64, p []byte) error {
+			if h != nil {
+				h.Write(p)
+			}
+			if _, err := out.Write(p); err != nil {
+				return err
+			}
+			r.advance(int64(len(p)))
+			return nil
+		})
+	if err != nil {
 		return "", err
 	}
 	var sum string
@@ -549,108 +565,6 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	r.finished()
 	return sum, nil
-}
-
-// readInOrder reads size bytes of ra in chunks, parallel reads at a time,
-// and delivers them in order. A read error ends the stream after that
-// chunk. Buffers in use are bounded by 2 x parallel + 1.
-func (r *runner) readInOrder(ctx context.Context, ra io.ReaderAt, size int64, parallel int) <-chan chunk {
-	chunks := make(chan chunk, 1)
-	futures := make(chan chan chunk, parallel)
-	sem := make(chan struct{}, parallel)
-	go func() {
-		defer close(futures)
-		for off := int64(0); off < size; {
-			buf := r.buffer()
-			n := int(min(int64(len(buf)), size-off))
-			f := make(chan chunk, 1)
-			select {
-			case futures <- f:
-			case <-ctx.Done():
-				r.release(buf)
-				return
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				r.release(buf)
-				f <- chunk{err: ctx.Err()}
-				return
-			}
-			go func(off int64, buf []byte) {
-				defer func() { <-sem }()
-				k, err := ra.ReadAt(buf, off)
-				if k == len(buf) {
-					err = nil
-				} else if err == nil || errors.Is(err, io.EOF) {
-					err = fmt.Errorf("the source ended at byte %d of %d: %w", off+int64(k), size, io.ErrUnexpectedEOF)
-				}
-				f <- chunk{buf: buf[:k], err: err}
-			}(off, buf[:n])
-			off += int64(n)
-		}
-	}()
-	go func() {
-		defer close(chunks)
-		stopped := false
-		for f := range futures {
-			ch := <-f
-			if stopped {
-				r.release(ch.buf)
-				continue
-			}
-			select {
-			case chunks <- ch:
-			case <-ctx.Done():
-				r.release(ch.buf)
-				stopped = true
-				continue
-			}
-			if ch.err != nil {
-				stopped = true
-			}
-		}
-	}()
-	return chunks
-}
-
-// drain writes the chunks to out in order, and to h unless h is nil (the
-// output is a DigestOutput).
-func (r *runner) drain(ctx context.Context, chunks <-chan chunk, h hash.Hash, out io.Writer) error {
-	for ch := range chunks {
-		if ch.err != nil {
-			r.release(ch.buf)
-			return ch.err
-		}
-		if h != nil {
-			h.Write(ch.buf)
-		}
-		_, err := out.Write(ch.buf)
-		n := len(ch.buf)
-		r.release(ch.buf)
-		if err != nil {
-			return err
-		}
-		r.advance(int64(n))
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-func (r *runner) buffer() []byte {
-	if b, ok := r.pool.Get().(*[]byte); ok {
-		return (*b)[:cap(*b)]
-	}
-	return make([]byte, r.o.ChunkSize)
-}
-
-func (r *runner) release(b []byte) {
-	if cap(b) == r.o.ChunkSize {
-		b = b[:cap(b)]
-		r.pool.Put(&b)
-	}
 }
 
 // advance counts n more bytes done and reports progress.
