@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 )
@@ -80,6 +81,7 @@ func FuzzMatch(f *testing.F) {
 	f.Add("video\naudio\na.mp4\nA.MP4", "video/header\nvideo/0\naudio/0\na.mp4\nb.mp4\n../x\nvideo/../x")
 	f.Add("Straße.mp4", "STRASSE.MP4\nstraße.mp4")
 	f.Add("a\nb/c", "a/b/c\nb/c/d\nB/C")
+	f.Add("caf\u00e9.mp4\nK.mp4", "cafe\u0301.mp4\n\u212a.mp4\nCAFE\u0301.MP4")
 	f.Fuzz(func(t *testing.T, entryList, pathList string) {
 		p := &Plan{}
 		seen := map[string]bool{}
@@ -100,9 +102,15 @@ func FuzzMatch(f *testing.F) {
 			switch {
 			case mt.Fragment:
 				require.True(t, strings.HasPrefix(mt.Path, mt.Entry.Name+"/"))
-			case mt.CaseInsensitive:
-				require.True(t, strings.EqualFold(mt.Path, mt.Entry.Name))
+			case mt.CaseInsensitive || mt.Normalized:
+				require.Equal(t, looseKey(mt.Path), looseKey(mt.Entry.Name))
 				require.NotEqual(t, mt.Path, mt.Entry.Name)
+				if !mt.Normalized {
+					require.True(t, strings.EqualFold(mt.Path, mt.Entry.Name))
+				}
+				if !mt.CaseInsensitive {
+					require.Equal(t, norm.NFC.String(mt.Path), norm.NFC.String(mt.Entry.Name))
+				}
 			default:
 				require.Equal(t, mt.Path, mt.Entry.Name)
 			}
