@@ -31,8 +31,9 @@ const (
 )
 
 // atomTypes are the m:type of the properties parseAssetFile and
-// parseContentKey read ("" is Edm.String, which servers leave out). Any other
-// type on one of them is refused; properties not listed may have any type.
+// parseContentKey read ("" is Edm.String). A property without m:type is read
+// as its text, which envelope takes for any of these types; any other type
+// on one of them is refused. Properties not listed may have any type.
 var atomTypes = map[string]string{
 	"Id": "", "Name": "", "ParentAssetId": "", "MimeType": "",
 	"EncryptionScheme": "", "EncryptionVersion": "", "EncryptionKeyId": "", "InitializationVector": "",
@@ -93,7 +94,7 @@ func parseAtom(doc string, data []byte, opts *Options) (part, error) {
 			root = t.Copy()
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return part{}, r.errorf("text %s before the root element", quote.Input(string(t)))
+				return part{}, r.errorf("text before the root element")
 			}
 		}
 	}
@@ -181,7 +182,7 @@ func (r *atomReader) end() error {
 			return r.errorf("element <%s> after the root element", quote.Input(t.Name.Local))
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return r.errorf("text %s after the root element", quote.Input(string(t)))
+				return r.errorf("text after the root element")
 			}
 		}
 	}
@@ -271,7 +272,7 @@ func (r *atomReader) properties() (object, error) {
 func (r *atomReader) property(t xml.StartElement) (json.RawMessage, error) {
 	name := t.Name.Local
 	typ := attr(t, nsMeta, "type")
-	if want, known := atomTypes[name]; known && typ != want && !(want == "" && typ == "Edm.String") {
+	if want, known := atomTypes[name]; known && typ != "" && typ != want && !(want == "" && typ == "Edm.String") {
 		w := want
 		if w == "" {
 			w = "Edm.String"
