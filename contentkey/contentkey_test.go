@@ -44,9 +44,14 @@ func TestTypes(t *testing.T) {
 			}
 			size, err := tt.typ.KeySize()
 			if tt.size == 0 {
-				require.ErrorIs(t, err, contentkey.ErrUnsupportedType)
+				require.ErrorIs(t, err, contentkey.ErrInvalidType)
+				require.EqualError(t, err, "contentkey: ContentKeyType has no fixed key size: "+tt.name)
 				_, err = contentkey.New(tt.typ)
-				require.ErrorIs(t, err, contentkey.ErrUnsupportedType)
+				require.ErrorIs(t, err, contentkey.ErrInvalidType)
+				require.ErrorContains(t, err, "no fixed key size")
+				_, err = contentkey.FromBytes(tt.typ, make([]byte, 16))
+				require.ErrorIs(t, err, contentkey.ErrInvalidType)
+				require.NotErrorIs(t, err, contentkey.ErrInvalidKey)
 				return
 			}
 			require.NoError(t, err)
@@ -55,8 +60,12 @@ func TestTypes(t *testing.T) {
 	}
 	for _, s := range []string{"5", "9", "-1", "+1", " 1", "1 ", "99999999999", "", "Storage", "StorageEncryption "} {
 		_, err := contentkey.ParseType(s)
-		require.ErrorIs(t, err, contentkey.ErrUnknownType, "%q", s)
+		require.ErrorIs(t, err, contentkey.ErrInvalidType, "%q", s)
+		require.ErrorContains(t, err, "contentkey: unknown ContentKeyType", "%q", s)
 	}
+	_, err := contentkey.Type(5).KeySize()
+	require.ErrorIs(t, err, contentkey.ErrInvalidType)
+	require.EqualError(t, err, "contentkey: unknown ContentKeyType: 5")
 	require.Equal(t, "ContentKeyType(5)", contentkey.Type(5).String())
 }
 
@@ -66,7 +75,8 @@ func TestFromBytesLengths(t *testing.T) {
 		for n := 0; n <= 64; n++ {
 			k, err := contentkey.FromBytes(typ, make([]byte, n))
 			if n != size {
-				require.ErrorIs(t, err, contentkey.ErrKeySize, "%s with %d bytes", typ, n)
+				require.ErrorIs(t, err, contentkey.ErrInvalidKey, "%s with %d bytes", typ, n)
+				require.EqualError(t, err, fmt.Sprintf("contentkey: wrong key size: %s keys are %d bytes, got %d", typ, size, n))
 				require.True(t, k.IsZero())
 				continue
 			}
@@ -149,7 +159,7 @@ func TestKeyNeverPrints(t *testing.T) {
 func TestKeySizeErrorHasNoKeyBytes(t *testing.T) {
 	raw := []byte("SECRET-KEY-MATERIAL-31-BYTES!!!")
 	_, err := contentkey.FromBytes(contentkey.StorageEncryption, raw)
-	require.ErrorIs(t, err, contentkey.ErrKeySize)
+	require.ErrorIs(t, err, contentkey.ErrInvalidKey)
 	require.NotContains(t, err.Error(), "SECRET")
 	require.Contains(t, err.Error(), "31")
 }

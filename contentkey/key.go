@@ -7,18 +7,21 @@ import (
 	"fmt"
 )
 
-// ErrKeySize is returned when key material does not have the length its
-// ContentKeyType requires. Keys are never padded or truncated.
-var ErrKeySize = errors.New("contentkey: wrong key size")
+// ErrInvalidKey is matched by the errors about key material that cannot be a
+// Key: bytes whose length is not the one their ContentKeyType requires (keys
+// are never padded or truncated; the message gives both lengths), and, in
+// the packages that take a Key, the zero Key, which holds no key material (a
+// key that was never set).
+var ErrInvalidKey = errors.New("contentkey: invalid key")
 
-// ErrZeroKey is wrapped by the errors of functions that were given the zero
-// Key, which holds no key material: a key that was never set.
-var ErrZeroKey = errors.New("contentkey: the zero Key holds no key")
+// errKeySize is the ErrInvalidKey of FromBytes.
+var errKeySize = &reason{"contentkey: wrong key size", ErrInvalidKey}
 
-// ErrMarshalKey is returned by Key.MarshalJSON: a key is written only
-// deliberately, through keyfile.Encode, never as a side effect of marshaling
-// a struct that happens to hold one.
-var ErrMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; use keyfile.Encode")
+// errMarshalKey is returned by Key.MarshalJSON and MarshalText: a key is
+// written only deliberately, through keyfile.Encode, never as a side effect
+// of marshaling a struct that happens to hold one. It is not exported: no
+// caller handles it, it is a mistake to fix.
+var errMarshalKey = errors.New("contentkey: a Key is not marshaled implicitly; use keyfile.Encode")
 
 // Key is a content key of a fixed type and length. The zero Key is invalid
 // and reports Type -1 and Len 0. A Key is immutable and safe to copy; it
@@ -67,15 +70,16 @@ func New(t Type) (Key, error) {
 	})
 }
 
-// FromBytes returns a key of type t holding a copy of b. It fails with
-// ErrKeySize unless len(b) is exactly t's key size.
+// FromBytes returns a key of type t holding a copy of b. It fails with an
+// error matching ErrInvalidKey unless len(b) is exactly t's key size, and
+// ErrInvalidType if t has none.
 func FromBytes(t Type, b []byte) (Key, error) {
 	size, err := t.KeySize()
 	if err != nil {
 		return Key{}, err
 	}
 	if len(b) != size {
-		return Key{}, fmt.Errorf("%w: %s keys are %d bytes, got %d", ErrKeySize, t, size, len(b))
+		return Key{}, fmt.Errorf("%w: %s keys are %d bytes, got %d", errKeySize, t, size, len(b))
 	}
 	return newKey(t, size, func(dst []byte) error {
 		copy(dst, b)
@@ -123,9 +127,9 @@ func (k Key) GoString() string { return k.String() }
 // Format makes every fmt verb (%v, %+v, %#v, %x, %s, %q, ...) print String.
 func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 
-// MarshalJSON refuses with ErrMarshalKey; see keyfile.Encode.
-func (k Key) MarshalJSON() ([]byte, error) { return nil, ErrMarshalKey }
+// MarshalJSON always fails: a key is written only through keyfile.Encode.
+func (k Key) MarshalJSON() ([]byte, error) { return nil, errMarshalKey }
 
-// MarshalText refuses with ErrMarshalKey, so that encoders that prefer
-// text (encoding/xml, map keys, flag values) cannot write the key either.
-func (k Key) MarshalText() ([]byte, error) { return nil, ErrMarshalKey }
+// MarshalText always fails too, so that encoders that prefer text
+// (encoding/xml, map keys, flag values) cannot write the key either.
+func (k Key) MarshalText() ([]byte, error) { return nil, errMarshalKey }

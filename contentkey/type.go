@@ -36,14 +36,17 @@ const (
 	AES128KeySize = 16
 )
 
-// ErrUnknownType is returned for a ContentKeyType name or number that does
-// not exist.
-var ErrUnknownType = errors.New("contentkey: unknown ContentKeyType")
+// ErrInvalidType is matched by the errors about a ContentKeyType: a name or
+// number that does not exist ("unknown ContentKeyType"), and, from KeySize,
+// New and FromBytes, a type whose key length the service does not fix
+// (ConfigurationEncryption, UrlEncryption, FairPlayPfxPassword: "no fixed key
+// size"), since this library holds only keys of a known size.
+var ErrInvalidType = errors.New("contentkey: invalid ContentKeyType")
 
-// ErrUnsupportedType is returned when a key is asked for a type whose key
-// length the service does not fix (ConfigurationEncryption, UrlEncryption,
-// FairPlayPfxPassword): this library holds only keys of a known size.
-var ErrUnsupportedType = errors.New("contentkey: ContentKeyType has no fixed key size")
+var (
+	errUnknownType     = &reason{"contentkey: unknown ContentKeyType", ErrInvalidType}
+	errUnsupportedType = &reason{"contentkey: ContentKeyType has no fixed key size", ErrInvalidType}
+)
 
 var typeNames = map[Type]string{
 	CommonEncryption:        "CommonEncryption",
@@ -76,8 +79,8 @@ func (t Type) Valid() bool {
 	return ok
 }
 
-// KeySize returns the key length in bytes that t requires, or
-// ErrUnsupportedType (or ErrUnknownType) when there is none.
+// KeySize returns the key length in bytes that t requires, or an error
+// matching ErrInvalidType when there is none.
 func (t Type) KeySize() (int, error) {
 	switch t {
 	case StorageEncryption:
@@ -86,29 +89,30 @@ func (t Type) KeySize() (int, error) {
 		return AES128KeySize, nil
 	}
 	if !t.Valid() {
-		return 0, fmt.Errorf("%w: %d", ErrUnknownType, int(t))
+		return 0, fmt.Errorf("%w: %d", errUnknownType, int(t))
 	}
-	return 0, fmt.Errorf("%w: %s", ErrUnsupportedType, t)
+	return 0, fmt.Errorf("%w: %s", errUnsupportedType, t)
 }
 
 // ParseType parses a ContentKeyType from its REST name (case-insensitive,
 // e.g. "StorageEncryption") or its decimal number (e.g. "1"), digits only as
-// every number on the wire: "+1" and " 1" are refused.
+// every number on the wire: "+1" and " 1" are refused, with an error
+// matching ErrInvalidType.
 func ParseType(s string) (Type, error) {
 	if s != "" && '0' <= s[0] && s[0] <= '9' {
 		n, err := parse.Decimal(s, math.MaxInt32)
 		if err != nil {
-			return 0, fmt.Errorf("%w %s: %v", ErrUnknownType, quote.Input(s), err)
+			return 0, fmt.Errorf("%w %s: %v", errUnknownType, quote.Input(s), err)
 		}
 		if t := Type(n); t.Valid() {
 			return t, nil
 		}
-		return 0, fmt.Errorf("%w: %d", ErrUnknownType, n)
+		return 0, fmt.Errorf("%w: %d", errUnknownType, n)
 	}
 	for t, name := range typeNames {
 		if strings.EqualFold(s, name) {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %s", ErrUnknownType, quote.Input(s))
+	return 0, fmt.Errorf("%w: %s", errUnknownType, quote.Input(s))
 }

@@ -80,14 +80,14 @@ func NewAccessPolicy(name string, d time.Duration, p AccessPermissions) (*Access
 
 func (a *AccessPolicy) validate() error {
 	if a.Name == "" {
-		return fmt.Errorf("%w: AccessPolicy field Name is empty", ErrInvalidRequest)
+		return fmt.Errorf("%w: AccessPolicy field Name is empty", errRequest)
 	}
 	if !(a.DurationInMinutes > 0) || math.IsInf(a.DurationInMinutes, 0) {
 		return fmt.Errorf("%w: AccessPolicy field DurationInMinutes is required and must be positive (got %v); the service answers 500 without it",
-			ErrInvalidRequest, a.DurationInMinutes)
+			errRequest, a.DurationInMinutes)
 	}
 	if a.Permissions&^allPermissions != 0 {
-		return fmt.Errorf("%w: AccessPolicy field Permissions %s has unknown bits", ErrInvalidRequest, a.Permissions)
+		return fmt.Errorf("%w: AccessPolicy field Permissions %s has unknown bits", errRequest, a.Permissions)
 	}
 	return nil
 }
@@ -155,19 +155,19 @@ func NewSASLocator(policy, asset EntityID, now time.Time) (*Locator, error) {
 
 func (l *Locator) validate() error {
 	if err := l.AccessPolicyID.check(KindAccessPolicy); err != nil {
-		return fmt.Errorf("%w: Locator field AccessPolicyId: %w", ErrInvalidRequest, inner(err))
+		return fmt.Errorf("%w: Locator field AccessPolicyId: %w", errRequest, err)
 	}
 	if err := l.AssetID.check(KindContent); err != nil {
-		return fmt.Errorf("%w: Locator field AssetId: %w", ErrInvalidRequest, inner(err))
+		return fmt.Errorf("%w: Locator field AssetId: %w", errRequest, err)
 	}
 	if l.StartTime.IsZero() {
-		return fmt.Errorf("%w: Locator field StartTime is not set", ErrInvalidRequest)
+		return fmt.Errorf("%w: Locator field StartTime is not set", errRequest)
 	}
 	if y := l.StartTime.UTC().Year(); y < 1 || y > 9999 {
-		return fmt.Errorf("%w: Locator field StartTime year %d is out of range", ErrInvalidRequest, y)
+		return fmt.Errorf("%w: Locator field StartTime year %d is out of range", errRequest, y)
 	}
 	if l.Type != LocatorSAS && l.Type != LocatorOnDemandOrigin {
-		return fmt.Errorf("%w: Locator field Type %d is not 1 (SAS) or 2 (OnDemandOrigin)", ErrInvalidRequest, int(l.Type))
+		return fmt.Errorf("%w: Locator field Type %d is not 1 (SAS) or 2 (OnDemandOrigin)", errRequest, int(l.Type))
 	}
 	return nil
 }
@@ -204,7 +204,7 @@ func UploadURL(locatorPath, fileName string) (string, error) {
 	}
 	u, err := url.Parse(locatorPath)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", ErrInvalidRequest, quote.Input(locatorPath))
+		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", errRequest, quote.Input(locatorPath))
 	}
 	base, query, hasQuery := strings.Cut(locatorPath, "?")
 	out := strings.TrimRight(base, "/") + "/" + url.PathEscape(fileName)

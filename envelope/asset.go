@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -48,10 +47,6 @@ func (o AssetOptions) Valid() bool {
 	return o == AssetNone || o == AssetStorageEncrypted || o == AssetCommonEncryptionProtected || o == AssetEnvelopeEncryptionProtected
 }
 
-// ErrInvalidRequest is wrapped by the errors of request builders whose input
-// is not a valid request (a file name has its own ErrInvalidFileName).
-var ErrInvalidRequest = errors.New("envelope: invalid request")
-
 // Asset is the body of POST /Assets: {"Name":"…","Options":1}, with Options
 // left out when it is AssetNone (the service's default), as the document's
 // first example does.
@@ -65,7 +60,7 @@ type Asset struct {
 // Request returns POST /Assets with a as its body.
 func (a *Asset) Request() (Request, error) {
 	if !a.Options.Valid() {
-		return Request{}, fmt.Errorf("%w: Asset field Options: %s is not one of 0, 1, 2, 4", ErrInvalidRequest, a.Options)
+		return Request{}, fmt.Errorf("%w: Asset field Options: %s is not one of 0, 1, 2, 4", errRequest, a.Options)
 	}
 	return Request{Method: MethodPost, Path: "/Assets", Body: a}, nil
 }
@@ -98,7 +93,7 @@ func (c *FileCreate) Request() (Request, error) {
 		return Request{}, err
 	}
 	if err := c.ParentAssetID.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: FileCreate field ParentAssetId: %w", ErrInvalidRequest, inner(err))
+		return Request{}, fmt.Errorf("%w: FileCreate field ParentAssetId: %w", errRequest, err)
 	}
 	return Request{Method: MethodPost, Path: "/Files", Body: c}, nil
 }
@@ -118,10 +113,10 @@ type ContentKeyLink struct {
 func LinkContentKey(apiBase string, asset EntityID, key contentkey.ID) (Request, error) {
 	u, err := url.Parse(apiBase)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return Request{}, fmt.Errorf("%w: API base URI %s is not an absolute URI without query", ErrInvalidRequest, quote.Input(apiBase))
+		return Request{}, fmt.Errorf("%w: API base URI %s is not an absolute URI without query", errRequest, quote.Input(apiBase))
 	}
 	if err := asset.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: asset: %w", ErrInvalidRequest, inner(err))
+		return Request{}, fmt.Errorf("%w: asset: %w", errRequest, err)
 	}
 	uri := strings.TrimRight(apiBase, "/") + "/ContentKeys" + pathKey(key.String())
 	return Request{

@@ -19,11 +19,6 @@ const (
 	EncryptionVersion = "1.0"
 )
 
-// ErrInvalidAssetFile is wrapped by every error about an AssetFile or
-// IngestManifestFile that ParseAssetFile reads or a constructor or request
-// builder is given.
-var ErrInvalidAssetFile = errors.New("envelope: invalid AssetFile entity")
-
 // AssetFile is an AssetFile entity as the MERGE /Files('<id>') that follows
 // an upload sends it, and as the service returns it. Its JSON, as the CLIs
 // print it, is (fields in alphabetical order, as the .NET SDK and the
@@ -69,7 +64,7 @@ func NewAssetFile(name string, size int64, keyID contentkey.ID, iv contentkey.IV
 		return nil, err
 	}
 	if size < 0 {
-		return nil, fmt.Errorf("%w: negative ContentFileSize %d", ErrInvalidAssetFile, size)
+		return nil, fmt.Errorf("%w: negative ContentFileSize %d", errAssetFile, size)
 	}
 	return &AssetFile{name: name, size: size, encrypted: true, keyID: keyID, iv: iv}, nil
 }
@@ -132,19 +127,19 @@ func (f AssetFile) MarshalJSON() ([]byte, error) {
 // check is the validation every AssetFile passes before it is written.
 func (f *AssetFile) check() error {
 	if f.name == "" {
-		return fmt.Errorf("%w: field Name is empty", ErrInvalidAssetFile)
+		return fmt.Errorf("%w: field Name is empty", errAssetFile)
 	}
 	if f.size < 0 {
-		return fmt.Errorf("%w: negative ContentFileSize %d", ErrInvalidAssetFile, f.size)
+		return fmt.Errorf("%w: negative ContentFileSize %d", errAssetFile, f.size)
 	}
 	if !f.ID.IsZero() {
 		if err := f.ID.check(KindContent); err != nil {
-			return fmt.Errorf("%w: field Id: %w", ErrInvalidAssetFile, inner(err))
+			return fmt.Errorf("%w: field Id: %w", errAssetFile, err)
 		}
 	}
 	if !f.ParentAssetID.IsZero() {
 		if err := f.ParentAssetID.check(KindContent); err != nil {
-			return fmt.Errorf("%w: field ParentAssetId: %w", ErrInvalidAssetFile, inner(err))
+			return fmt.Errorf("%w: field ParentAssetId: %w", errAssetFile, err)
 		}
 	}
 	return nil
@@ -155,10 +150,10 @@ func (f *AssetFile) check() error {
 // The name must pass ValidateFileName; if f.ID is set it must be fileID.
 func (f *AssetFile) MergeRequest(fileID EntityID) (Request, error) {
 	if err := fileID.check(KindContent); err != nil {
-		return Request{}, fmt.Errorf("%w: file id: %w", ErrInvalidAssetFile, inner(err))
+		return Request{}, fmt.Errorf("%w: file id: %w", errAssetFile, err)
 	}
 	if !f.ID.IsZero() && f.ID != fileID {
-		return Request{}, fmt.Errorf("%w: field Id %s is not the file %s being updated", ErrInvalidAssetFile, f.ID, fileID)
+		return Request{}, fmt.Errorf("%w: field Id %s is not the file %s being updated", errAssetFile, f.ID, fileID)
 	}
 	if err := ValidateFileName(f.name); err != nil {
 		return Request{}, err
@@ -177,19 +172,19 @@ func (f *AssetFile) MergeRequest(fileID EntityID) (Request, error) {
 // EncryptionVersion "1.0" and carry a valid EncryptionKeyId and a strictly
 // decimal InitializationVector; when it is false or absent none of those may
 // be set. The name is not held to ValidateFileName: files the service already
-// stores are read as they are. Errors wrap ErrInvalidAssetFile and name the
+// stores are read as they are. Errors match ErrInvalid and name the
 // field.
 func ParseAssetFile(data []byte) (*AssetFile, error) {
 	o, err := decodeObject(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidAssetFile, err)
+		return nil, fmt.Errorf("%w: %w", errAssetFile, err)
 	}
 	f, err := assetFileFields(o)
 	if err == nil {
 		err = f.readEncryption(o)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidAssetFile, err)
+		return nil, fmt.Errorf("%w: %w", errAssetFile, err)
 	}
 	return f, nil
 }
@@ -281,9 +276,9 @@ func entityField(o object, name string, want Kind) (EntityID, error) {
 	if err != nil || !ok {
 		return EntityID{}, err
 	}
-	id, err := ParseEntityIDOf(want, s)
+	id, err := parseEntityIDOf(want, s)
 	if err != nil {
-		return EntityID{}, fmt.Errorf("field %s: %w", name, inner(err))
+		return EntityID{}, fmt.Errorf("field %s: %w", name, err)
 	}
 	return id, nil
 }
@@ -321,13 +316,13 @@ func NewIngestManifestFile(manifest, manifestAsset EntityID, f *AssetFile) (*Ing
 
 func (m *IngestManifestFile) validate() error {
 	if err := m.ParentIngestManifestID.check(KindManifest); err != nil {
-		return fmt.Errorf("%w: field ParentIngestManifestId: %w", ErrInvalidAssetFile, inner(err))
+		return fmt.Errorf("%w: field ParentIngestManifestId: %w", errAssetFile, err)
 	}
 	if err := m.ParentIngestManifestAssetID.check(KindManifestAsset); err != nil {
-		return fmt.Errorf("%w: field ParentIngestManifestAssetId: %w", ErrInvalidAssetFile, inner(err))
+		return fmt.Errorf("%w: field ParentIngestManifestAssetId: %w", errAssetFile, err)
 	}
 	if m.File == nil {
-		return fmt.Errorf("%w: no file", ErrInvalidAssetFile)
+		return fmt.Errorf("%w: no file", errAssetFile)
 	}
 	return ValidateFileName(m.File.name)
 }

@@ -43,17 +43,17 @@ func TestNewAssetFile(t *testing.T) {
 		t.Errorf("extremes round trip: %+v, %v", back, err)
 	}
 
-	if _, err := NewAssetFile("a/b.mp4", 1, kid, 1); !errors.Is(err, ErrInvalidFileName) {
+	if _, err := NewAssetFile("a/b.mp4", 1, kid, 1); !errors.Is(err, errFileName) {
 		t.Errorf("bad name: %v", err)
 	}
-	if _, err := NewAssetFile("a.mp4", -1, kid, 1); !errors.Is(err, ErrInvalidAssetFile) {
+	if _, err := NewAssetFile("a.mp4", -1, kid, 1); !errors.Is(err, errAssetFile) {
 		t.Errorf("negative size: %v", err)
 	}
-	if _, err := json.Marshal(&AssetFile{}); !errors.Is(err, ErrInvalidAssetFile) {
+	if _, err := json.Marshal(&AssetFile{}); !errors.Is(err, errAssetFile) {
 		t.Errorf("zero AssetFile marshaled: %v", err)
 	}
 	f.ParentAssetID = mustID(t, docPolicyID)
-	if _, err := json.Marshal(f); !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), "ParentAssetId") {
+	if _, err := json.Marshal(f); !errors.Is(err, errAssetFile) || !strings.Contains(err.Error(), "ParentAssetId") {
 		t.Errorf("ParentAssetId of the wrong kind: %v", err)
 	}
 }
@@ -65,14 +65,14 @@ func TestMergeRequest(t *testing.T) {
 	if err != nil || req.Method != "MERGE" || req.Path != "/Files('nb%3Acid%3AUUID%3Af13a0137-0a62-9d4c-b3b9-ca944b5142c5')" {
 		t.Errorf("%+v, %v", req, err)
 	}
-	if _, err := f.MergeRequest(EntityID{}); !errors.Is(err, ErrInvalidAssetFile) {
+	if _, err := f.MergeRequest(EntityID{}); !errors.Is(err, errAssetFile) {
 		t.Errorf("zero file id: %v", err)
 	}
-	if _, err := f.MergeRequest(mustID(t, docLocatorID)); !errors.Is(err, ErrInvalidAssetFile) {
+	if _, err := f.MergeRequest(mustID(t, docLocatorID)); !errors.Is(err, errAssetFile) {
 		t.Errorf("locator id as file id: %v", err)
 	}
 	f.ID = mustID(t, docAssetID)
-	if _, err := f.MergeRequest(fileID); !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), "field Id") {
+	if _, err := f.MergeRequest(fileID); !errors.Is(err, errAssetFile) || !strings.Contains(err.Error(), "field Id") {
 		t.Errorf("Id differing from the path: %v", err)
 	}
 	// A name the service already holds reads, but is not written back.
@@ -80,7 +80,7 @@ func TestMergeRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.MergeRequest(fileID); !errors.Is(err, ErrInvalidFileName) {
+	if _, err := p.MergeRequest(fileID); !errors.Is(err, errFileName) {
 		t.Errorf("legacy name in a MERGE: %v", err)
 	}
 }
@@ -161,8 +161,8 @@ func TestParseAssetFileInvalid(t *testing.T) {
 		{`null`, "not a JSON object"},
 	} {
 		_, err := ParseAssetFile([]byte(tc.doc))
-		if !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n error %v\n want ErrInvalidAssetFile containing %q", tc.doc, err, tc.want)
+		if !errors.Is(err, errAssetFile) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n error %v\n want errAssetFile containing %q", tc.doc, err, tc.want)
 		}
 		requireOnePrefix(t, err)
 	}
@@ -199,8 +199,8 @@ func TestIngestManifestFile(t *testing.T) {
 		{mustID(t, docManifestID), mustID(t, docManifestAssetID), nil, "no file"},
 	} {
 		_, err := NewIngestManifestFile(tc.manifest, tc.asset, tc.file)
-		if !errors.Is(err, ErrInvalidAssetFile) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("error %v, want ErrInvalidAssetFile about %s", err, tc.want)
+		if !errors.Is(err, errAssetFile) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want errAssetFile about %s", err, tc.want)
 		}
 		requireOnePrefix(t, err)
 	}

@@ -21,10 +21,6 @@ type ProtectionKeyType int
 // document's example sends 1 here; that is a documentation error.
 const X509CertificateThumbprint ProtectionKeyType = 0
 
-// ErrInvalidContentKey is wrapped by every error of ParseContentKey and
-// ContentKey.Validate.
-var ErrInvalidContentKey = errors.New("envelope: invalid ContentKey entity")
-
 // ContentKey is the ContentKey entity of POST /ContentKeys. Its json.Marshal
 // is exactly the wire body:
 //
@@ -57,10 +53,10 @@ type ContentKey struct {
 // certificate's thumbprint, ProtectionKeyType 0 and the .NET checksum.
 func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certificate, name string) (*ContentKey, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, contentkey.ErrZeroKey)
+		return nil, fmt.Errorf("%w: the zero Key: %w", errContentKey, contentkey.ErrInvalidKey)
 	}
 	if cert == nil {
-		return nil, fmt.Errorf("%w: no protection certificate", ErrInvalidContentKey)
+		return nil, fmt.Errorf("%w: no protection certificate", errContentKey)
 	}
 	wrapped, err := protection.Wrap(cert, k)
 	if err != nil {
@@ -86,13 +82,13 @@ func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certific
 // ContentKeyType and ProtectionKeyType as JSON numbers or strings, and fields
 // it does not know (odata.metadata, Created, …) ignored. Every field but Name
 // is required and checked as Validate does; a lowercase ProtectionKeyId is
-// returned in uppercase. Errors wrap ErrInvalidContentKey and name the field.
+// returned in uppercase. Errors match ErrInvalid and name the field.
 func ParseContentKey(data []byte) (*ContentKey, error) {
 	o, err := decodeObject(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, err)
+		return nil, fmt.Errorf("%w: %w", errContentKey, err)
 	}
-	bad := func(err error) (*ContentKey, error) { return nil, fmt.Errorf("%w: %w", ErrInvalidContentKey, err) }
+	bad := func(err error) (*ContentKey, error) { return nil, fmt.Errorf("%w: %w", errContentKey, err) }
 	var ck ContentKey
 
 	idText, err := o.requiredStr("Id")
@@ -156,7 +152,7 @@ func contentKeyType(o object) (contentkey.Type, error) {
 	}
 	t := contentkey.Type(n)
 	if !t.Valid() {
-		return 0, fmt.Errorf("field ContentKeyType: %w: %d", contentkey.ErrUnknownType, n)
+		return 0, fmt.Errorf("field ContentKeyType: %w: unknown value %d", contentkey.ErrInvalidType, n)
 	}
 	return t, nil
 }
@@ -164,13 +160,13 @@ func contentKeyType(o object) (contentkey.Type, error) {
 // Validate checks the entity's fields without any key: a known
 // ContentKeyType, ProtectionKeyType 0, a 40-hex-digit uppercase
 // ProtectionKeyId, canonical base64 in EncryptedContentKey and a 12-character
-// base64 Checksum. Errors wrap ErrInvalidContentKey and name the field.
+// base64 Checksum. Errors match ErrInvalid and name the field.
 func (ck *ContentKey) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidContentKey}, args...)...)
+		return fmt.Errorf("%w: "+format, append([]any{errContentKey}, args...)...)
 	}
 	if !ck.ContentKeyType.Valid() {
-		return bad("field ContentKeyType: %w: %d", contentkey.ErrUnknownType, int(ck.ContentKeyType))
+		return bad("field ContentKeyType: %w: unknown value %d", contentkey.ErrInvalidType, int(ck.ContentKeyType))
 	}
 	if ck.ProtectionKeyType != X509CertificateThumbprint {
 		return bad("field ProtectionKeyType is %d; the only value is 0 (X509CertificateThumbprint)", int(ck.ProtectionKeyType))
@@ -206,16 +202,18 @@ func canonicalBase64(s string) bool {
 // and verifies the checksum. The key must have the length ContentKeyType
 // requires (a 16-byte key under StorageEncryption is refused). A checksum the
 // Java or PHP SDK computed fails with checksum.Verify's error, which matches
-// checksum.ErrMismatch and says which SDK made it.
+// checksum.ErrMismatch and says which SDK made it. A wrong private key, or
+// none, fails with an error matching protection.ErrUnwrap.
 func (ck *ContentKey) Open(priv *rsa.PrivateKey) (contentkey.Key, contentkey.ID, error) {
 	if err := ck.Validate(); err != nil {
 		return contentkey.Key{}, contentkey.ID{}, err
 	}
-	if priv == nil {
-		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, protection.ErrNoPrivateKey)
-	}
 	k, err := protection.Unwrap(priv, ck.ContentKeyType, ck.EncryptedContentKey)
-	if errors.Is(err, contentkey.ErrKeySize) {
+	if err != nil && priv == nil {
+		// Unwrap's refusal of no key at all, which no field is to blame for.
+		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: opening content key %s: %w", ck.ID, err)
+	}
+	if errors.Is(err, contentkey.ErrInvalidKey) {
 		// The unwrap worked, so the key is intact: the type is what is wrong.
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("envelope: content key %s: field ContentKeyType %d does not fit the wrapped key: %w", ck.ID, int(ck.ContentKeyType), err)
 	}

@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -49,10 +47,6 @@ func (k Kind) Valid() bool {
 // Prefix returns the wire prefix of ids of kind k, e.g. "nb:cid:UUID:".
 func (k Kind) Prefix() string { return "nb:" + string(k) + ":UUID:" }
 
-// ErrInvalidEntityID is wrapped by every error about a malformed entity id or
-// one of the wrong kind.
-var ErrInvalidEntityID = errors.New("envelope: invalid entity id")
-
 // EntityID is a Media Services entity id such as
 // "nb:cid:UUID:9bc8ff20-24fb-4fdb-9d7c-b04c7ee573a1": a kind and a GUID.
 // The zero EntityID is "no id"; it cannot be marshaled.
@@ -64,7 +58,7 @@ type EntityID struct {
 // NewEntityID returns the id of kind k for the GUID guid (RFC 4122 byte order).
 func NewEntityID(k Kind, guid [16]byte) (EntityID, error) {
 	if !k.Valid() {
-		return EntityID{}, fmt.Errorf("%w: unknown kind %q", ErrInvalidEntityID, string(k))
+		return EntityID{}, withPrefix(idErrorf("invalid entity id: unknown kind %q", string(k)))
 	}
 	return EntityID{kind: k, guid: guid}, nil
 }
@@ -75,34 +69,52 @@ func KeyEntityID(id contentkey.ID) EntityID { return EntityID{kind: KindKey, gui
 // ParseEntityID parses "nb:<kind>:UUID:<guid>" for any known kind. The prefix
 // is matched case-insensitively and the GUID may be in either case, but it
 // must be the 36-character 8-4-4-4-12 form. A bare GUID is refused: without
-// the prefix the kind is unknown.
+// the prefix the kind is unknown. Errors match ErrInvalid.
 func ParseEntityID(s string) (EntityID, error) {
-	rest, ok := cutFold(s, "nb:")
-	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: does not start with \"nb:\"", ErrInvalidEntityID, quote.Input(s))
-	}
-	k, guid, ok := strings.Cut(rest, ":")
-	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: no kind", ErrInvalidEntityID, quote.Input(s))
-	}
-	kind := Kind(strings.ToLower(k))
-	if !kind.Valid() {
-		return EntityID{}, fmt.Errorf("%w %s: unknown kind %s", ErrInvalidEntityID, quote.Input(s), quote.Input(k))
-	}
-	guid, ok = cutFold(guid, "UUID:")
-	if !ok {
-		return EntityID{}, fmt.Errorf("%w %s: want \"UUID:\" after the kind", ErrInvalidEntityID, quote.Input(s))
-	}
-	u, err := parse.GUID(s, len(s)-len(guid))
+	id, err := parseEntityID(s)
 	if err != nil {
-		return EntityID{}, fmt.Errorf("%w %s: %v", ErrInvalidEntityID, quote.Input(s), err)
+		return EntityID{}, withPrefix(err)
 	}
-	return EntityID{kind: kind, guid: uuid.UUID(u)}, nil
+	return id, nil
 }
 
 // ParseEntityIDOf parses s like ParseEntityID and also requires kind want.
 func ParseEntityIDOf(want Kind, s string) (EntityID, error) {
-	id, err := ParseEntityID(s)
+	id, err := parseEntityIDOf(want, s)
+	if err != nil {
+		return EntityID{}, withPrefix(err)
+	}
+	return id, nil
+}
+
+// parseEntityID is ParseEntityID with an error for nesting (an idError).
+func parseEntityID(s string) (EntityID, error) {
+	rest, ok := cutFold(s, "nb:")
+	if !ok {
+		return EntityID{}, idErrorf("invalid entity id %s: does not start with \"nb:\"", quote.Input(s))
+	}
+	k, guid, ok := strings.Cut(rest, ":")
+	if !ok {
+		return EntityID{}, idErrorf("invalid entity id %s: no kind", quote.Input(s))
+	}
+	kind := Kind(strings.ToLower(k))
+	if !kind.Valid() {
+		return EntityID{}, idErrorf("invalid entity id %s: unknown kind %s", quote.Input(s), quote.Input(k))
+	}
+	guid, ok = cutFold(guid, "UUID:")
+	if !ok {
+		return EntityID{}, idErrorf("invalid entity id %s: want \"UUID:\" after the kind", quote.Input(s))
+	}
+	u, err := parse.GUID(s, len(s)-len(guid))
+	if err != nil {
+		return EntityID{}, idErrorf("invalid entity id %s: %v", quote.Input(s), err)
+	}
+	return EntityID{kind: kind, guid: uuid.UUID(u)}, nil
+}
+
+// parseEntityIDOf is ParseEntityIDOf with an error for nesting (an idError).
+func parseEntityIDOf(want Kind, s string) (EntityID, error) {
+	id, err := parseEntityID(s)
 	if err != nil {
 		return EntityID{}, err
 	}
@@ -119,13 +131,13 @@ func cutFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// check returns an error unless id is a non-zero id of kind want.
+// check returns an idError unless id is a non-zero id of kind want.
 func (id EntityID) check(want Kind) error {
 	if id.IsZero() {
-		return fmt.Errorf("%w: missing (want an %s id)", ErrInvalidEntityID, want.Prefix())
+		return idErrorf("invalid entity id: missing (want an %s id)", want.Prefix())
 	}
 	if id.kind != want {
-		return fmt.Errorf("%w %s: want an %s id", ErrInvalidEntityID, id, want.Prefix())
+		return idErrorf("invalid entity id %s: want an %s id", id, want.Prefix())
 	}
 	return nil
 }
@@ -142,7 +154,7 @@ func (id EntityID) IsZero() bool { return id.kind == "" }
 // KeyID returns the id as a contentkey.ID; it fails unless the kind is KindKey.
 func (id EntityID) KeyID() (contentkey.ID, error) {
 	if err := id.check(KindKey); err != nil {
-		return contentkey.ID{}, err
+		return contentkey.ID{}, withPrefix(err)
 	}
 	return contentkey.ID(id.guid), nil
 }
@@ -171,7 +183,7 @@ func pathKey(s string) string {
 // that a required id that was never set cannot be sent as "".
 func (id EntityID) MarshalText() ([]byte, error) {
 	if id.IsZero() {
-		return nil, fmt.Errorf("%w: the zero EntityID", ErrInvalidEntityID)
+		return nil, withPrefix(idErrorf("invalid entity id: the zero EntityID"))
 	}
 	return []byte(id.String()), nil
 }
@@ -185,23 +197,3 @@ func (id *EntityID) UnmarshalText(b []byte) error {
 	*id = v
 	return nil
 }
-
-// inner returns err, an error of this package, for wrapping inside another
-// one: it still matches everything err matches, but its text drops the
-// "envelope: " the outer error's text already starts with, so that a message
-// names the package once.
-func inner(err error) error {
-	msg, ok := strings.CutPrefix(err.Error(), "envelope: ")
-	if !ok {
-		return err
-	}
-	return innerError{msg: msg, err: err}
-}
-
-type innerError struct {
-	msg string
-	err error
-}
-
-func (e innerError) Error() string { return e.msg }
-func (e innerError) Unwrap() error { return e.err }

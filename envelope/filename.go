@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -19,18 +18,15 @@ const MaxFileNameLength = 260
 // and may not be percent-encoded there.
 const forbiddenFileNameChars = `!*'();:@&=+$,/?%#[]"`
 
-// ErrInvalidFileName is wrapped by every error of ValidateFileName.
-var ErrInvalidFileName = errors.New("envelope: invalid file name")
-
 // ValidateFileName checks the rules the service sets for an AssetFile or
 // IngestManifestFile Name: not empty, valid UTF-8, at most MaxFileNameLength
 // characters, none of ! * ' ( ) ; : @ & = + $ , / ? % # [ ] ", no control
 // characters, and at most one '.', before an extension (so not last). The
-// error names the rule, and for a character rule the character and its byte
-// offset.
+// error matches ErrInvalid and names the rule, and for a character rule the
+// character and its byte offset.
 func ValidateFileName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: the name is empty", ErrInvalidFileName)
+		return fmt.Errorf("%w: the name is empty", errFileName)
 	}
 	if !utf8.ValidString(name) {
 		off := 0
@@ -41,31 +37,31 @@ func ValidateFileName(name string) error {
 			}
 			off += n
 		}
-		return fmt.Errorf("%w %s: byte 0x%02x at offset %d is not valid UTF-8", ErrInvalidFileName, quote.Input(name), name[off], off)
+		return fmt.Errorf("%w %s: byte 0x%02x at offset %d is not valid UTF-8", errFileName, quote.Input(name), name[off], off)
 	}
 	if n := utf8.RuneCountInString(name); n > MaxFileNameLength {
-		return fmt.Errorf("%w %s: %d characters, more than the limit of %d", ErrInvalidFileName, quote.Input(name), n, MaxFileNameLength)
+		return fmt.Errorf("%w %s: %d characters, more than the limit of %d", errFileName, quote.Input(name), n, MaxFileNameLength)
 	}
 	if i := strings.IndexAny(name, forbiddenFileNameChars); i >= 0 {
 		return fmt.Errorf("%w %s: character %q at offset %d is not allowed (a file name may not contain any of %s)",
-			ErrInvalidFileName, quote.Input(name), name[i], i, forbiddenFileNameChars)
+			errFileName, quote.Input(name), name[i], i, forbiddenFileNameChars)
 	}
 	// Control characters (NUL, newline, tab, DEL, C1) cannot travel in a
 	// URL or an HTTP header unescaped, and the name may not be escaped.
 	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(name[i:])
-		return fmt.Errorf("%w %s: control character U+%04X at offset %d is not allowed", ErrInvalidFileName, quote.Input(name), r, i)
+		return fmt.Errorf("%w %s: control character U+%04X at offset %d is not allowed", errFileName, quote.Input(name), r, i)
 	}
 	if first := strings.IndexByte(name, '.'); first >= 0 {
 		if second := strings.IndexByte(name[first+1:], '.'); second >= 0 {
 			return fmt.Errorf("%w %s: second '.' at offset %d (only one '.', before the extension, is allowed)",
-				ErrInvalidFileName, quote.Input(name), first+1+second)
+				errFileName, quote.Input(name), first+1+second)
 		}
 	}
 	// Blob storage advises against names ending in '.', and a name that is
 	// only "." is dropped from a URL path by normalization.
 	if strings.HasSuffix(name, ".") {
-		return fmt.Errorf("%w %s: the name ends in '.' (the '.' must come before an extension)", ErrInvalidFileName, quote.Input(name))
+		return fmt.Errorf("%w %s: the name ends in '.' (the '.' must come before an extension)", errFileName, quote.Input(name))
 	}
 	return nil
 }

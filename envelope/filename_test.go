@@ -63,8 +63,8 @@ func TestValidateFileName(t *testing.T) {
 		{"movie.", "ends in '.'"},
 	} {
 		err := ValidateFileName(tc.name)
-		if !errors.Is(err, ErrInvalidFileName) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: error %v, want ErrInvalidFileName containing %q", tc.name, err, tc.want)
+		if !errors.Is(err, errFileName) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want errFileName containing %q", tc.name, err, tc.want)
 		}
 	}
 }

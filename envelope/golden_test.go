@@ -304,8 +304,8 @@ func orAbsent(s string) string {
 func TestGoldenDocContentKeyRejected(t *testing.T) {
 	data := readJSON(t, "create-content-key.doc.json", nil)
 	_, err := ParseContentKey(data)
-	if !errors.Is(err, ErrInvalidContentKey) {
-		t.Fatalf("ParseContentKey of ProtectionKeyType 1: %v, want ErrInvalidContentKey", err)
+	if !errors.Is(err, errContentKey) {
+		t.Fatalf("ParseContentKey of ProtectionKeyType 1: %v, want errContentKey", err)
 	}
 	if !bytes.Contains([]byte(err.Error()), []byte("ProtectionKeyType is 1")) {
 		t.Errorf("error %q does not name ProtectionKeyType and its value", err)

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -50,4 +51,26 @@ func requireOnePrefix(t testing.TB, err error) {
 	if err != nil && strings.Count(err.Error(), "envelope:") != 1 {
 		t.Errorf("error %q does not name the package exactly once", err)
 	}
+}
+
+// isIDError reports whether err is about an entity id: it holds an idError,
+// and so matches ErrInvalid.
+func isIDError(err error) bool {
+	var e *idError
+	return errors.As(err, &e) && errors.Is(err, ErrInvalid)
+}
+
+// TestErrInvalid: every kind of error the package returns is ErrInvalid to
+// a caller, and reads as "envelope: invalid <what>".
+func TestErrInvalid(t *testing.T) {
+	for _, kind := range []error{errRequest, errResponse, errAssetFile, errContentKey, errFileName} {
+		if !errors.Is(kind, ErrInvalid) || !strings.HasPrefix(kind.Error(), "envelope: invalid ") {
+			t.Errorf("%q does not match ErrInvalid", kind)
+		}
+	}
+	_, err := ParseEntityID("nb:cid:UUID:x")
+	if !isIDError(err) || !strings.HasPrefix(err.Error(), "envelope: invalid entity id ") {
+		t.Errorf("ParseEntityID: %v", err)
+	}
+	requireOnePrefix(t, err)
 }

@@ -42,10 +42,10 @@ func NewIngestManifestAsset(manifest, asset EntityID) (*IngestManifestAsset, err
 
 func (a *IngestManifestAsset) validate() error {
 	if err := a.ParentIngestManifestID.check(KindManifest); err != nil {
-		return fmt.Errorf("%w: IngestManifestAsset field ParentIngestManifestId: %w", ErrInvalidRequest, inner(err))
+		return fmt.Errorf("%w: IngestManifestAsset field ParentIngestManifestId: %w", errRequest, err)
 	}
 	if err := a.Asset.ID.check(KindContent); err != nil {
-		return fmt.Errorf("%w: IngestManifestAsset field Asset.Id: %w", ErrInvalidRequest, inner(err))
+		return fmt.Errorf("%w: IngestManifestAsset field Asset.Id: %w", errRequest, err)
 	}
 	return nil
 }

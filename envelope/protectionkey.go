@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -9,15 +8,12 @@ import (
 	"github.com/amscrypt/amscrypt/protection"
 )
 
-// ErrInvalidResponse is wrapped by the errors of the response parsers.
-var ErrInvalidResponse = errors.New("envelope: invalid response")
-
 // GetProtectionKeyIDRequest returns GET /GetProtectionKeyId?contentKeyType=<t>,
 // which asks for the thumbprint of the certificate to wrap keys of type t to
 // (contentkey.StorageEncryption for storage encryption).
 func GetProtectionKeyIDRequest(t contentkey.Type) (Request, error) {
 	if !t.Valid() {
-		return Request{}, fmt.Errorf("%w: %w: %d", ErrInvalidRequest, contentkey.ErrUnknownType, int(t))
+		return Request{}, fmt.Errorf("%w: %w: unknown value %d", errRequest, contentkey.ErrInvalidType, int(t))
 	}
 	return Request{Method: MethodGet, Path: "/GetProtectionKeyId?contentKeyType=" + strconv.Itoa(int(t))}, nil
 }
@@ -29,7 +25,7 @@ func GetProtectionKeyIDRequest(t contentkey.Type) (Request, error) {
 func ParseProtectionKeyID(body []byte) (string, error) {
 	o, err := decodeObject(body)
 	if err != nil {
-		return "", fmt.Errorf("%w: GetProtectionKeyId: %w", ErrInvalidResponse, err)
+		return "", fmt.Errorf("%w: GetProtectionKeyId: %w", errResponse, err)
 	}
 	field := "value"
 	if _, ok := o[field]; !ok {
@@ -37,11 +33,11 @@ func ParseProtectionKeyID(body []byte) (string, error) {
 	}
 	s, err := o.requiredStr(field)
 	if err != nil {
-		return "", fmt.Errorf("%w: GetProtectionKeyId: %v", ErrInvalidResponse, err)
+		return "", fmt.Errorf("%w: GetProtectionKeyId: %v", errResponse, err)
 	}
 	t, err := protection.ParseThumbprint(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: GetProtectionKeyId: field %s: %w", ErrInvalidResponse, field, err)
+		return "", fmt.Errorf("%w: GetProtectionKeyId: field %s: %w", errResponse, field, err)
 	}
 	return t, nil
 }
@@ -52,7 +48,7 @@ func ParseProtectionKeyID(body []byte) (string, error) {
 func GetProtectionKeyRequest(thumbprint string) (Request, error) {
 	t, err := protection.ParseThumbprint(thumbprint)
 	if err != nil {
-		return Request{}, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return Request{}, fmt.Errorf("%w: %w", errRequest, err)
 	}
 	return Request{Method: MethodGet, Path: "/GetProtectionKey?ProtectionKeyId='" + t + "'"}, nil
 }
@@ -67,10 +63,10 @@ func GetProtectionKeyRequest(thumbprint string) (Request, error) {
 func ParseProtectionKey(body []byte, thumbprint string) (*protection.Certificate, error) {
 	cert, err := protection.ParseCertificate(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GetProtectionKey: %w", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: GetProtectionKey: %w", errResponse, err)
 	}
 	if err := cert.CheckThumbprint(thumbprint); err != nil {
-		return nil, fmt.Errorf("%w: GetProtectionKey: %w", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: GetProtectionKey: %w", errResponse, err)
 	}
 	return cert, nil
 }

@@ -16,20 +16,20 @@ import (
 
 func TestAccessPolicy(t *testing.T) {
 	for _, d := range []time.Duration{0, -time.Minute} {
-		if _, err := NewAccessPolicy("p", d, PermissionWrite); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "DurationInMinutes is required") {
+		if _, err := NewAccessPolicy("p", d, PermissionWrite); !errors.Is(err, errRequest) || !strings.Contains(err.Error(), "DurationInMinutes is required") {
 			t.Errorf("duration %v: %v", d, err)
 		}
 	}
 	// Built by hand without a duration: refused, since the service answers 500.
 	for _, m := range []float64{0, math.NaN(), math.Inf(1), -1} {
-		if _, err := (&AccessPolicy{Name: "p", DurationInMinutes: m}).Request(); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := (&AccessPolicy{Name: "p", DurationInMinutes: m}).Request(); !errors.Is(err, errRequest) {
 			t.Errorf("DurationInMinutes %v: %v", m, err)
 		}
 	}
-	if _, err := NewAccessPolicy("", time.Hour, PermissionWrite); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := NewAccessPolicy("", time.Hour, PermissionWrite); !errors.Is(err, errRequest) {
 		t.Errorf("empty name: %v", err)
 	}
-	if _, err := NewAccessPolicy("p", time.Hour, 16); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := NewAccessPolicy("p", time.Hour, 16); !errors.Is(err, errRequest) {
 		t.Errorf("unknown permission bit: %v", err)
 	}
 	p, err := NewAccessPolicy("p", 90*time.Second, PermissionRead|PermissionList)
@@ -49,17 +49,17 @@ func TestAccessPolicy(t *testing.T) {
 
 func TestAsset(t *testing.T) {
 	for _, o := range []AssetOptions{3, 5, 8, -1} {
-		if _, err := (&Asset{Name: "a", Options: o}).Request(); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := (&Asset{Name: "a", Options: o}).Request(); !errors.Is(err, errRequest) {
 			t.Errorf("Options %d: %v", int(o), err)
 		}
 	}
 	if AssetStorageEncrypted.String() != "StorageEncrypted" || AssetOptions(3).String() != "AssetOptions(3)" {
 		t.Error("AssetOptions.String")
 	}
-	if _, err := (&FileCreate{Name: "a.b.c", ParentAssetID: mustID(t, docAssetID)}).Request(); !errors.Is(err, ErrInvalidFileName) {
+	if _, err := (&FileCreate{Name: "a.b.c", ParentAssetID: mustID(t, docAssetID)}).Request(); !errors.Is(err, errFileName) {
 		t.Errorf("FileCreate bad name: %v", err)
 	}
-	if _, err := (&FileCreate{Name: "a.mp4"}).Request(); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := (&FileCreate{Name: "a.mp4"}).Request(); !errors.Is(err, errRequest) {
 		t.Errorf("FileCreate without parent: %v", err)
 	}
 }
@@ -77,10 +77,10 @@ func TestLocator(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("body %s\nwant %s", b, want)
 	}
-	if _, err := NewSASLocator(asset, asset, now); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "AccessPolicyId") {
+	if _, err := NewSASLocator(asset, asset, now); !errors.Is(err, errRequest) || !strings.Contains(err.Error(), "AccessPolicyId") {
 		t.Errorf("asset id as policy: %v", err)
 	}
-	if _, err := NewSASLocator(policy, policy, now); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "AssetId") {
+	if _, err := NewSASLocator(policy, policy, now); !errors.Is(err, errRequest) || !strings.Contains(err.Error(), "AssetId") {
 		t.Errorf("policy id as asset: %v", err)
 	}
 	for _, bad := range []Locator{
@@ -88,10 +88,10 @@ func TestLocator(t *testing.T) {
 		{AccessPolicyID: policy, AssetID: asset, Type: 3, StartTime: now},
 		{AccessPolicyID: policy, AssetID: asset, Type: LocatorSAS, StartTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
-		if _, err := bad.Request(); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := bad.Request(); !errors.Is(err, errRequest) {
 			t.Errorf("%+v: %v", bad, err)
 		}
-		if _, err := json.Marshal(bad); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := json.Marshal(bad); !errors.Is(err, errRequest) {
 			t.Errorf("%+v marshaled: %v", bad, err)
 		}
 	}
@@ -114,11 +114,11 @@ func TestUploadURL(t *testing.T) {
 			t.Errorf("UploadURL(%q, %q) = %q, %v\nwant %q", tc.path, tc.name, got, err, tc.want)
 		}
 	}
-	if _, err := UploadURL(docLocatorPath, "a?b.mp4"); !errors.Is(err, ErrInvalidFileName) {
+	if _, err := UploadURL(docLocatorPath, "a?b.mp4"); !errors.Is(err, errFileName) {
 		t.Errorf("bad name: %v", err)
 	}
 	for _, p := range []string{"", "/relative?x", "storagetestaccount001.blob.core.windows.net/a", "https://h/a#frag", "https://h/%zz"} {
-		if _, err := UploadURL(p, "a.mp4"); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := UploadURL(p, "a.mp4"); !errors.Is(err, errRequest) {
 			t.Errorf("path %q: %v", p, err)
 		}
 	}
@@ -137,20 +137,20 @@ func TestLinkContentKey(t *testing.T) {
 		}
 	}
 	for _, base := range []string{"", "media.windows.net/api", "https://media.windows.net/api?x=1"} {
-		if _, err := LinkContentKey(base, asset, key); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := LinkContentKey(base, asset, key); !errors.Is(err, errRequest) {
 			t.Errorf("base %q: %v", base, err)
 		}
 	}
-	if _, err := LinkContentKey("https://media.windows.net/api/", mustID(t, docManifestID), key); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := LinkContentKey("https://media.windows.net/api/", mustID(t, docManifestID), key); !errors.Is(err, errRequest) {
 		t.Errorf("manifest id as asset: %v", err)
 	}
 }
 
 func TestIngestManifestAsset(t *testing.T) {
-	if _, err := NewIngestManifestAsset(mustID(t, docBulkAssetID), mustID(t, docBulkAssetID)); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := NewIngestManifestAsset(mustID(t, docBulkAssetID), mustID(t, docBulkAssetID)); !errors.Is(err, errRequest) {
 		t.Errorf("asset id as manifest: %v", err)
 	}
-	if _, err := NewIngestManifestAsset(mustID(t, docManifestID), mustID(t, docManifestAssetID)); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := NewIngestManifestAsset(mustID(t, docManifestID), mustID(t, docManifestAssetID)); !errors.Is(err, errRequest) {
 		t.Errorf("manifest asset id as asset: %v", err)
 	}
 }
@@ -163,14 +163,14 @@ func TestProtectionKeyRequests(t *testing.T) {
 	if body, err := req.EncodeBody(); body != nil || err != nil {
 		t.Errorf("GET body %q, %v", body, err)
 	}
-	if _, err := GetProtectionKeyIDRequest(5); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := GetProtectionKeyIDRequest(5); !errors.Is(err, errRequest) {
 		t.Errorf("type 5: %v", err)
 	}
 	req, err = GetProtectionKeyRequest(strings.ToLower(docThumbprint))
 	if err != nil || req.Method != "GET" || req.Path != "/GetProtectionKey?ProtectionKeyId='"+docThumbprint+"'" {
 		t.Errorf("%+v, %v", req, err)
 	}
-	if _, err := GetProtectionKeyRequest("7D9B' or 1=1"); !errors.Is(err, ErrInvalidRequest) {
+	if _, err := GetProtectionKeyRequest("7D9B' or 1=1"); !errors.Is(err, errRequest) {
 		t.Errorf("bad thumbprint: %v", err)
 	}
 
@@ -185,7 +185,7 @@ func TestProtectionKeyRequests(t *testing.T) {
 		}
 	}
 	for _, body := range []string{``, `{}`, `{"value":null}`, `{"value":"7D9B"}`, `{"value":1}`, `{"d":{}}`} {
-		if _, err := ParseProtectionKeyID([]byte(body)); !errors.Is(err, ErrInvalidResponse) {
+		if _, err := ParseProtectionKeyID([]byte(body)); !errors.Is(err, errResponse) {
 			t.Errorf("%s: %v", body, err)
 		}
 	}
@@ -203,13 +203,14 @@ func TestProtectionKeyRequests(t *testing.T) {
 		t.Errorf("thumbprint %s", cert.Thumbprint())
 	}
 	other := "0000000000000000000000000000000000000000"
-	if _, err := ParseProtectionKey(body, other); !errors.Is(err, protection.ErrThumbprintMismatch) || !errors.Is(err, ErrInvalidResponse) {
+	if _, err := ParseProtectionKey(body, other); !errors.Is(err, protection.ErrThumbprintMismatch) || !errors.Is(err, errResponse) {
 		t.Errorf("unpinned certificate: %v", err)
 	}
-	if _, err := ParseProtectionKey(body, ""); !errors.Is(err, ErrInvalidResponse) {
+	if _, err := ParseProtectionKey(body, ""); !errors.Is(err, errResponse) {
 		t.Errorf("no thumbprint to pin: %v", err)
 	}
-	if _, err := ParseProtectionKey([]byte(`{"value":"AAAA"}`), docThumbprint); !errors.Is(err, protection.ErrNotCertificate) {
+	if _, err := ParseProtectionKey([]byte(`{"value":"AAAA"}`), docThumbprint); !errors.Is(err, protection.ErrInvalid) ||
+		!strings.Contains(err.Error(), "protection: not an X.509 certificate") {
 		t.Errorf("not a certificate: %v", err)
 	}
 }

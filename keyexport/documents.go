@@ -338,7 +338,7 @@ func storageKey(doc, field string, raw json.RawMessage) (contentkey.Key, error) 
 	k, err := contentkey.FromBytes(contentkey.StorageEncryption, b)
 	if err != nil {
 		return contentkey.Key{}, docError(doc, ErrInvalidDocument, "member %s holds %d bytes; a StorageEncryption key is %d: %w",
-			field, len(b), contentkey.StorageKeySize, contentkey.ErrKeySize)
+			field, len(b), contentkey.StorageKeySize, contentkey.ErrInvalidKey)
 	}
 	return k, nil
 }

@@ -33,12 +33,12 @@ type keyFile struct {
 
 // Encode returns the key file JSON for k and id, ending in a newline. The
 // zero Key is refused with an error matching both ErrInvalid and
-// contentkey.ErrZeroKey.
+// contentkey.ErrInvalidKey.
 // The result holds the clear key: write it only with Write or to a
 // destination as private as that.
 func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 	if k.IsZero() {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, contentkey.ErrZeroKey)
+		return nil, fmt.Errorf("%w: the zero Key: %w", ErrInvalid, contentkey.ErrInvalidKey)
 	}
 	raw := k.Bytes()
 	defer clear(raw)

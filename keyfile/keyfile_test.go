@@ -105,7 +105,8 @@ func TestWriteRefusesZeroKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "k")
 	err := keyfile.Write(path, contentkey.Key{}, contentkey.ID{})
 	require.ErrorIs(t, err, keyfile.ErrInvalid)
-	require.ErrorIs(t, err, contentkey.ErrZeroKey)
+	require.ErrorIs(t, err, contentkey.ErrInvalidKey)
+	require.ErrorContains(t, err, "zero Key")
 	_, statErr := os.Stat(path)
 	require.True(t, errors.Is(statErr, fs.ErrNotExist))
 }

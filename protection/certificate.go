@@ -31,16 +31,18 @@ const ThumbprintSize = sha1.Size
 // ProtectionKeyId: uppercase hex, two characters a byte.
 const ThumbprintHexLen = 2 * ThumbprintSize
 
+// ErrThumbprintMismatch is returned when a certificate is not the one the
+// caller pinned. It does not match ErrInvalid: the certificate is a good one,
+// but not the expected one, which may be an attack rather than a mistake.
+var ErrThumbprintMismatch = errors.New("protection: certificate thumbprint does not match the expected ProtectionKeyId")
+
 var (
-	// ErrNotCertificate is wrapped by every error about input that is not an
-	// X.509 certificate in one of the accepted encodings.
-	ErrNotCertificate = errors.New("protection: not an X.509 certificate")
-	// ErrThumbprintMismatch is returned when a certificate is not the one the
-	// caller pinned.
-	ErrThumbprintMismatch = errors.New("protection: certificate thumbprint does not match the expected ProtectionKeyId")
-	// ErrInvalidThumbprint is returned for a ProtectionKeyId that is not 40
-	// hex digits.
-	ErrInvalidThumbprint = errors.New("protection: invalid ProtectionKeyId")
+	// errNotCertificate is the ErrInvalid of input that is not an X.509
+	// certificate in one of the accepted encodings.
+	errNotCertificate = &reason{"protection: not an X.509 certificate", ErrInvalid}
+	// errInvalidThumbprint is the ErrInvalid of a ProtectionKeyId that is
+	// not 40 hex digits.
+	errInvalidThumbprint = &reason{"protection: invalid ProtectionKeyId", ErrInvalid}
 )
 
 // Certificate is a protection certificate: its DER bytes and public key,
@@ -61,7 +63,7 @@ type Certificate struct {
 // CERTIFICATE blocks (a chain, a bundle) is refused rather than read as its
 // first, and JSON naming a member twice is refused (the error also matches
 // jsonstrict.ErrDuplicate) rather than read as the last. Every error matches
-// ErrNotCertificate.
+// ErrInvalid and says "not an X.509 certificate".
 func ParseCertificate(data []byte) (*Certificate, error) {
 	der, err := certificateDER(data)
 	if err != nil {
@@ -69,7 +71,7 @@ func ParseCertificate(data []byte) (*Certificate, error) {
 	}
 	c, err := parseDER(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotCertificate, err)
+		return nil, fmt.Errorf("%w: %v", errNotCertificate, err)
 	}
 	return c, nil
 }
@@ -79,7 +81,7 @@ func certificateDER(data []byte) ([]byte, error) {
 	text := bytes.TrimSpace(data)
 	switch {
 	case len(text) == 0:
-		return nil, fmt.Errorf("%w: the input is empty", ErrNotCertificate)
+		return nil, fmt.Errorf("%w: the input is empty", errNotCertificate)
 	case len(data) > 0 && data[0] == 0x30:
 		return data, nil
 	case text[0] == '{':
@@ -89,7 +91,7 @@ func certificateDER(data []byte) ([]byte, error) {
 	}
 	der, err := decodeBase64(string(text))
 	if err != nil {
-		return nil, fmt.Errorf("%w: not DER, PEM, JSON or base64 (%v)", ErrNotCertificate, err)
+		return nil, fmt.Errorf("%w: not DER, PEM, JSON or base64 (%v)", errNotCertificate, err)
 	}
 	return der, nil
 }
@@ -124,11 +126,11 @@ func pemDER(text []byte) ([]byte, error) {
 	case certs == 1:
 		return der, nil
 	case certs > 1:
-		return nil, fmt.Errorf("%w: PEM holds %d CERTIFICATE blocks; a protection certificate is exactly one certificate", ErrNotCertificate, certs)
+		return nil, fmt.Errorf("%w: PEM holds %d CERTIFICATE blocks; a protection certificate is exactly one certificate", errNotCertificate, certs)
 	case len(seen) == 0:
-		return nil, fmt.Errorf("%w: malformed PEM", ErrNotCertificate)
+		return nil, fmt.Errorf("%w: malformed PEM", errNotCertificate)
 	}
-	return nil, fmt.Errorf("%w: PEM holds no CERTIFICATE block (found %s)", ErrNotCertificate, strings.Join(seen, ", "))
+	return nil, fmt.Errorf("%w: PEM holds no CERTIFICATE block (found %s)", errNotCertificate, strings.Join(seen, ", "))
 }
 
 func jsonDER(text []byte) ([]byte, error) {
@@ -141,10 +143,10 @@ func jsonDER(text []byte) ([]byte, error) {
 	// Struct fields match member names in any case, so "Value" and
 	// "value" would be one field set twice.
 	if err := jsonstrict.CheckFold(text); err != nil {
-		return nil, fmt.Errorf("%w: GetProtectionKey JSON: %w", ErrNotCertificate, err)
+		return nil, fmt.Errorf("%w: GetProtectionKey JSON: %w", errNotCertificate, err)
 	}
 	if err := json.Unmarshal(text, &body); err != nil {
-		return nil, fmt.Errorf("%w: invalid GetProtectionKey JSON: %v", ErrNotCertificate, err)
+		return nil, fmt.Errorf("%w: invalid GetProtectionKey JSON: %v", errNotCertificate, err)
 	}
 	var v *string
 	switch {
@@ -153,11 +155,11 @@ func jsonDER(text []byte) ([]byte, error) {
 	case body.D != nil && body.D.GetProtectionKey != nil:
 		v = body.D.GetProtectionKey
 	default:
-		return nil, fmt.Errorf(`%w: GetProtectionKey JSON has no "value" field`, ErrNotCertificate)
+		return nil, fmt.Errorf(`%w: GetProtectionKey JSON has no "value" field`, errNotCertificate)
 	}
 	der, err := decodeBase64(*v)
 	if err != nil {
-		return nil, fmt.Errorf(`%w: field "value" is not base64: %v`, ErrNotCertificate, err)
+		return nil, fmt.Errorf(`%w: field "value" is not base64: %v`, errNotCertificate, err)
 	}
 	return der, nil
 }
@@ -165,7 +167,7 @@ func jsonDER(text []byte) ([]byte, error) {
 // parseDER walks Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
 // signatureValue } down to the SubjectPublicKeyInfo. It checks the structure
 // as far as it reads, and that nothing trails the certificate. Its errors
-// say what is wrong; callers wrap them in ErrNotCertificate.
+// say what is wrong; callers wrap them in errNotCertificate.
 func parseDER(der []byte) (*Certificate, error) {
 	bad := func(what string) error { return fmt.Errorf("malformed DER: %s", what) }
 	input := cryptobyte.String(der)
@@ -265,21 +267,22 @@ func Thumbprint(der []byte) string {
 // ParseThumbprint checks that s is 40 hex digits, in either case, and returns
 // it in uppercase. The error names the first character that is not a hex
 // digit (Windows' certificate dialog often prepends an invisible U+200E).
+// It matches ErrInvalid.
 func ParseThumbprint(s string) (string, error) {
 	for i, r := range s {
 		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return "", fmt.Errorf("%w %s: character %q (U+%04X) at offset %d is not a hex digit", ErrInvalidThumbprint, quote.Input(s), r, r, i)
+			return "", fmt.Errorf("%w %s: character %q (U+%04X) at offset %d is not a hex digit", errInvalidThumbprint, quote.Input(s), r, r, i)
 		}
 	}
 	if len(s) != ThumbprintHexLen {
-		return "", fmt.Errorf("%w %s: want %d hex digits, got %d", ErrInvalidThumbprint, quote.Input(s), ThumbprintHexLen, len(s))
+		return "", fmt.Errorf("%w %s: want %d hex digits, got %d", errInvalidThumbprint, quote.Input(s), ThumbprintHexLen, len(s))
 	}
 	return strings.ToUpper(s), nil
 }
 
 // CheckThumbprint returns nil if the certificate's thumbprint is expected
 // (compared case-insensitively), an error matching ErrThumbprintMismatch if
-// it is another, and one matching ErrInvalidThumbprint if expected is not a
+// it is another, and one matching ErrInvalid if expected is not a
 // thumbprint at all.
 func (c *Certificate) CheckThumbprint(expected string) error {
 	want, err := ParseThumbprint(expected)

@@ -10,11 +10,36 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/protection"
 )
+
+// The texts that start each kind of ErrInvalid: a message says which.
+const (
+	notCertificate    = "protection: not an X.509 certificate"
+	notRSA            = "protection: key is not RSA"
+	weakKey           = "protection: RSA key is shorter than 2048 bits"
+	cannotReadKey     = "protection: cannot read private key"
+	invalidThumbprint = "protection: invalid ProtectionKeyId"
+	keyMismatch       = "protection: private key does not match the certificate"
+)
+
+// requireInvalid checks that err matches ErrInvalid and none of the
+// sentinels a caller acts on, and that its message starts with kind.
+func requireInvalid(t *testing.T, err error, kind string, msgAndArgs ...any) {
+	t.Helper()
+	require.ErrorIs(t, err, protection.ErrInvalid, msgAndArgs...)
+	for _, other := range []error{protection.ErrPFXPassword, protection.ErrThumbprintMismatch, protection.ErrUnwrap} {
+		require.NotErrorIs(t, err, other, msgAndArgs...)
+	}
+	require.True(t, strings.HasPrefix(err.Error(), kind), "%q does not start with %q", err.Error(), kind)
+}
 
 func sha256New() hash.Hash { return sha256.New() }
 

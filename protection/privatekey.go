@@ -14,23 +14,27 @@ import (
 )
 
 var (
-	// ErrPrivateKey is wrapped by errors about unreadable private key files.
-	// They never include key material.
-	ErrPrivateKey = errors.New("protection: cannot read private key")
 	// ErrPFXPassword is returned when a PFX file's password is wrong.
 	ErrPFXPassword = errors.New("protection: wrong PFX password")
-	// ErrKeyMismatch is returned when a PFX's private key does not belong to
-	// its certificate.
-	ErrKeyMismatch = errors.New("protection: private key does not match the certificate")
 	// ErrNotPFX is wrapped by ParsePFX's errors for data that is plainly
 	// not PKCS#12 at all, such as PEM text or base64; the error says what
-	// the data is instead. It also matches ErrPrivateKey.
-	ErrNotPFX = fmt.Errorf("%w: not PKCS#12 (PFX) data", ErrPrivateKey)
+	// the data is instead. It also matches ErrInvalid.
+	ErrNotPFX = fmt.Errorf("%w: not PKCS#12 (PFX) data", errPrivateKey)
+)
+
+var (
+	// errPrivateKey is the ErrInvalid of private key data that cannot be
+	// read. Its messages never include key material.
+	errPrivateKey = &reason{"protection: cannot read private key", ErrInvalid}
+	// errKeyMismatch is the ErrInvalid of a PFX whose private key does not
+	// belong to its certificate.
+	errKeyMismatch = &reason{"protection: private key does not match the certificate", ErrInvalid}
 )
 
 // ParsePrivateKeyPEM reads an RSA private key from PEM: PKCS#1 ("RSA PRIVATE
 // KEY") or unencrypted PKCS#8 ("PRIVATE KEY"). Other blocks such as
-// certificates may come before it.
+// certificates may come before it. Errors match ErrInvalid and never hold
+// key material.
 func ParsePrivateKeyPEM(data []byte) (*rsa.PrivateKey, error) {
 	var seen []string
 	for rest := data; ; {
@@ -43,32 +47,32 @@ func ParsePrivateKeyPEM(data []byte) (*rsa.PrivateKey, error) {
 		case "RSA PRIVATE KEY":
 			k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("%w: malformed PKCS#1 RSA PRIVATE KEY block", ErrPrivateKey)
+				return nil, fmt.Errorf("%w: malformed PKCS#1 RSA PRIVATE KEY block", errPrivateKey)
 			}
 			return k, nil
 		case "PRIVATE KEY":
 			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("%w: malformed PKCS#8 PRIVATE KEY block", ErrPrivateKey)
+				return nil, fmt.Errorf("%w: malformed PKCS#8 PRIVATE KEY block", errPrivateKey)
 			}
 			return rsaPrivate(k)
 		case "ENCRYPTED PRIVATE KEY":
-			return nil, fmt.Errorf("%w: the PEM key is encrypted; decrypt it first (openssl pkcs8) or use the PFX file", ErrPrivateKey)
+			return nil, fmt.Errorf("%w: the PEM key is encrypted; decrypt it first (openssl pkcs8) or use the PFX file", errPrivateKey)
 		case "EC PRIVATE KEY":
-			return nil, fmt.Errorf("%w: found an EC PRIVATE KEY", ErrNotRSA)
+			return nil, fmt.Errorf("%w: found an EC PRIVATE KEY", errNotRSA)
 		}
 		seen = append(seen, b.Type)
 	}
 	if len(seen) == 0 {
-		return nil, fmt.Errorf("%w: no PEM block found", ErrPrivateKey)
+		return nil, fmt.Errorf("%w: no PEM block found", errPrivateKey)
 	}
-	return nil, fmt.Errorf("%w: no private key block in PEM (found %s)", ErrPrivateKey, strings.Join(seen, ", "))
+	return nil, fmt.Errorf("%w: no private key block in PEM (found %s)", errPrivateKey, strings.Join(seen, ", "))
 }
 
 func rsaPrivate(k crypto.PrivateKey) (*rsa.PrivateKey, error) {
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: found a %T private key", ErrNotRSA, k)
+		return nil, fmt.Errorf("%w: found a %T private key", errNotRSA, k)
 	}
 	return rk, nil
 }
@@ -79,7 +83,8 @@ func rsaPrivate(k crypto.PrivateKey) (*rsa.PrivateKey, error) {
 // password is a valid password. It checks that the key matches the
 // certificate. Data that is not PKCS#12 at all (PEM, base64, empty) fails
 // with an error matching ErrNotPFX that says what it is; a wrong password
-// with ErrPFXPassword; other malformed data with ErrPrivateKey.
+// with ErrPFXPassword; other malformed data, a key that is not RSA or not
+// the certificate's, with ErrInvalid.
 func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, error) {
 	if err := checkPFXShape(data); err != nil {
 		return nil, nil, err
@@ -96,7 +101,7 @@ func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, erro
 		// serials; ToPEM leaves them unparsed, so try it before giving up.
 		var ferr error
 		if key, der, ferr = parsePFXBlocks(data, password); ferr != nil {
-			return nil, nil, fmt.Errorf("%w: PFX: %s", ErrPrivateKey, pkcs12Reason(err))
+			return nil, nil, fmt.Errorf("%w: PFX: %s", errPrivateKey, pkcs12Reason(err))
 		}
 	}
 	rk, err := rsaPrivate(key)
@@ -105,10 +110,10 @@ func ParsePFX(data []byte, password string) (*rsa.PrivateKey, *Certificate, erro
 	}
 	c, err := parseDER(der)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the PFX's certificate: %v", ErrNotCertificate, err)
+		return nil, nil, fmt.Errorf("%w: the PFX's certificate: %v", errNotCertificate, err)
 	}
 	if !rk.PublicKey.Equal(c.PublicKey()) {
-		return nil, nil, fmt.Errorf("%w %s in the PFX", ErrKeyMismatch, c.Thumbprint())
+		return nil, nil, fmt.Errorf("%w %s in the PFX", errKeyMismatch, c.Thumbprint())
 	}
 	return rk, c, nil
 }

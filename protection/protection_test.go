@@ -3,6 +3,7 @@ package protection_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -45,7 +46,7 @@ func TestCertificates(t *testing.T) {
 			c, err := protection.ParseCertificate(testvectors.Read(t, v.File))
 			if v.ExpectError {
 				invalid++
-				require.ErrorIs(t, err, protection.ErrNotCertificate, v.Why)
+				requireInvalid(t, err, notCertificate, v.Why)
 				requireOnePrefix(t, err)
 				return
 			}
@@ -64,16 +65,16 @@ func TestCertificates(t *testing.T) {
 				require.Equal(t, v.RSABits, pub.N.BitLen())
 			case "EC":
 				_, err := c.RSAPublicKey()
-				require.ErrorIs(t, err, protection.ErrNotRSA)
+				requireInvalid(t, err, notRSA)
 			}
 			k, _ := contentkey.New(contentkey.StorageEncryption)
 			wrapped, err := protection.Wrap(c, k)
 			if !v.CanWrap {
 				require.Empty(t, wrapped)
 				if v.KeyType == "RSA" {
-					require.ErrorIs(t, err, protection.ErrWeakKey)
+					requireInvalid(t, err, weakKey)
 				} else {
-					require.ErrorIs(t, err, protection.ErrNotRSA)
+					requireInvalid(t, err, notRSA)
 				}
 				return
 			}
@@ -141,7 +142,8 @@ func TestUnwrapVectors(t *testing.T) {
 				other = contentkey.CommonEncryption
 			}
 			_, err = protection.Unwrap(priv, other, v.Wrapped)
-			require.ErrorIs(t, err, contentkey.ErrKeySize)
+			require.ErrorIs(t, err, contentkey.ErrInvalidKey)
+			require.ErrorContains(t, err, "wrong key size")
 		})
 	}
 }
@@ -150,11 +152,14 @@ func TestUnwrapErrors(t *testing.T) {
 	priv, err := protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.pkcs1.key.pem"))
 	require.NoError(t, err)
 	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "not base64!")
-	require.ErrorIs(t, err, protection.ErrEncryptedContentKey)
-	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "")
 	require.ErrorIs(t, err, protection.ErrUnwrap)
+	require.EqualError(t, err, "protection: EncryptedContentKey is not valid base64")
+	_, err = protection.Unwrap(priv, contentkey.StorageEncryption, "")
+	require.Equal(t, protection.ErrUnwrap, err)
 	_, err = protection.Unwrap(nil, contentkey.StorageEncryption, "AAAA")
-	require.ErrorIs(t, err, protection.ErrNoPrivateKey)
+	require.ErrorIs(t, err, protection.ErrUnwrap)
+	require.EqualError(t, err, "protection: no private key")
+	require.NotErrorIs(t, err, protection.ErrInvalid)
 
 	// Wrapped to rsa3072, unwrapped with rsa2048.
 	c, err := protection.ParseCertificate(testvectors.Read(t, "rsa3072.crt.pem"))
@@ -184,7 +189,8 @@ func TestWrapIsRandomizedOAEPSHA1(t *testing.T) {
 	_, err = rsa.DecryptOAEP(sha256New(), nil, priv, raw, nil)
 	require.ErrorIs(t, err, rsa.ErrDecryption)
 	_, err = protection.Wrap(c, contentkey.Key{})
-	require.ErrorIs(t, err, contentkey.ErrZeroKey)
+	require.ErrorIs(t, err, contentkey.ErrInvalidKey)
+	require.ErrorContains(t, err, "zero Key")
 	requireOnePrefix(t, err)
 }
 
@@ -198,7 +204,7 @@ func TestCheckThumbprint(t *testing.T) {
 	require.Contains(t, err.Error(), amsThumbprint)
 	for _, bad := range []string{"", amsThumbprint[:39], amsThumbprint + "0", "\u200e" + amsThumbprint, "7D:9B:B0", amsThumbprint[:38] + "G0"} {
 		err := c.CheckThumbprint(bad)
-		require.ErrorIs(t, err, protection.ErrInvalidThumbprint, "%q", bad)
+		requireInvalid(t, err, invalidThumbprint, "%q", bad)
 	}
 	err = c.CheckThumbprint("\u200e" + amsThumbprint)
 	require.Contains(t, err.Error(), "U+200E")
@@ -212,16 +218,16 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 	require.True(t, a.Equal(b))
 
 	_, err = protection.ParsePrivateKeyPEM(testvectors.Read(t, "ec-p256.pkcs8.key.pem"))
-	require.ErrorIs(t, err, protection.ErrNotRSA)
+	requireInvalid(t, err, notRSA)
 	_, err = protection.ParsePrivateKeyPEM(testvectors.Read(t, "rsa2048.crt.pem"))
-	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	requireInvalid(t, err, cannotReadKey)
 	require.Contains(t, err.Error(), "CERTIFICATE")
 	_, err = protection.ParsePrivateKeyPEM(nil)
-	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	requireInvalid(t, err, cannotReadKey)
 	_, err = protection.ParsePrivateKeyPEM([]byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"))
-	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	requireInvalid(t, err, cannotReadKey)
 	_, err = protection.ParsePrivateKeyPEM([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"))
-	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	requireInvalid(t, err, cannotReadKey)
 }
 
 // TestPFX reads PFX files made by openssl (legacy RC2/3DES, 3DES, modern
@@ -266,7 +272,24 @@ func TestPFX(t *testing.T) {
 		require.True(t, flavours[f], "no %s PFX", f)
 	}
 	_, _, err = protection.ParsePFX([]byte("garbage"), "")
-	require.ErrorIs(t, err, protection.ErrPrivateKey)
+	requireInvalid(t, err, cannotReadKey)
+}
+
+// TestParsePFXKeyMismatch: a PFX whose key is not its certificate's is
+// refused as invalid, naming the certificate.
+func TestParsePFXKeyMismatch(t *testing.T) {
+	priv, err := protection.ParsePrivateKeyPEM(mustRead("rsa2048.pkcs8.key.pem"))
+	require.NoError(t, err)
+	other, err := protection.ParsePrivateKeyPEM(mustRead("rsa3072.pkcs8.key.pem"))
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(selfSigned(t, other))
+	require.NoError(t, err)
+	pfx, err := pkcs12.Modern.Encode(priv, cert, nil, "pw")
+	require.NoError(t, err)
+	_, _, err = protection.ParsePFX(pfx, "pw")
+	requireInvalid(t, err, keyMismatch)
+	require.ErrorContains(t, err, protection.Thumbprint(cert.Raw))
+	requireOnePrefix(t, err)
 }
 
 // requireOnePrefix checks that err names this package once, however many
@@ -290,7 +313,7 @@ func TestParseCertificateRefusesBundles(t *testing.T) {
 		{append(append(append([]byte{}, b...), a...), b...), "3 CERTIFICATE blocks"},
 	} {
 		_, err := protection.ParseCertificate(tc.pem)
-		require.ErrorIs(t, err, protection.ErrNotCertificate)
+		requireInvalid(t, err, notCertificate)
 		require.ErrorContains(t, err, tc.want)
 		requireOnePrefix(t, err)
 	}
@@ -312,7 +335,7 @@ func TestParseCertificateRefusesDuplicateJSON(t *testing.T) {
 		{`{"d":{"GetProtectionKey":"` + ams + `"},"D":{"GetProtectionKey":"` + other + `"}}`, `$.D`},
 	} {
 		_, err := protection.ParseCertificate([]byte(tc.doc))
-		require.ErrorIs(t, err, protection.ErrNotCertificate, tc.doc)
+		requireInvalid(t, err, notCertificate, tc.doc)
 		require.ErrorIs(t, err, jsonstrict.ErrDuplicate, tc.doc)
 		require.ErrorContains(t, err, "duplicate JSON member "+tc.member, tc.doc)
 		requireOnePrefix(t, err)
@@ -339,7 +362,7 @@ func TestParsePFXNotPFX(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := protection.ParsePFX(tc.data, "")
 			require.ErrorIs(t, err, protection.ErrNotPFX)
-			require.ErrorIs(t, err, protection.ErrPrivateKey)
+			requireInvalid(t, err, cannotReadKey+": not PKCS#12 (PFX) data")
 			require.ErrorContains(t, err, tc.want)
 			require.NotContains(t, err.Error(), "asn1")
 			requireOnePrefix(t, err)
@@ -348,7 +371,7 @@ func TestParsePFXNotPFX(t *testing.T) {
 	// DER that is not PKCS#12 inside: a certificate, a truncated PFX.
 	for _, data := range [][]byte{mustRead("rsa2048.crt.der"), pfx[:len(pfx)/2], {0x30, 0x03, 0x02, 0x01, 0x03}} {
 		_, _, err := protection.ParsePFX(data, "")
-		require.ErrorIs(t, err, protection.ErrPrivateKey)
+		requireInvalid(t, err, cannotReadKey)
 		require.NotErrorIs(t, err, protection.ErrNotPFX)
 		require.NotContains(t, err.Error(), "asn1")
 		require.NotContains(t, err.Error(), "{class:")

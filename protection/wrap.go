@@ -14,30 +14,36 @@ import (
 // MinRSABits is the smallest RSA modulus Wrap accepts.
 const MinRSABits = 2048
 
+// ErrUnwrap is returned when an EncryptedContentKey cannot be decrypted.
+// It deliberately says no more: the cause (wrong private key, corrupted
+// ciphertext) must not be observable, as in crypto/rsa. The other failures
+// of Unwrap before decryption (no private key, an EncryptedContentKey that
+// is not base64) match it too, with messages of their own.
+var ErrUnwrap = errors.New("protection: cannot unwrap the content key (wrong private key or corrupted EncryptedContentKey)")
+
 var (
-	// ErrNotRSA is returned when a certificate or private key is not RSA.
-	ErrNotRSA = errors.New("protection: key is not RSA")
-	// ErrWeakKey is returned for an RSA key shorter than MinRSABits.
-	ErrWeakKey = errors.New("protection: RSA key is shorter than 2048 bits")
-	// ErrUnwrap is returned when an EncryptedContentKey cannot be decrypted.
-	// It deliberately says no more: the cause (wrong private key, corrupted
-	// ciphertext) must not be observable, as in crypto/rsa.
-	ErrUnwrap = errors.New("protection: cannot unwrap the content key (wrong private key or corrupted EncryptedContentKey)")
-	// ErrEncryptedContentKey is returned when EncryptedContentKey is not base64.
-	ErrEncryptedContentKey = errors.New("protection: EncryptedContentKey is not valid base64")
-	// ErrNoPrivateKey is returned when a nil private key is given.
-	ErrNoPrivateKey = errors.New("protection: no private key")
+	// errNotRSA is the ErrInvalid of a certificate or private key that is
+	// not RSA.
+	errNotRSA = &reason{"protection: key is not RSA", ErrInvalid}
+	// errWeakKey is the ErrInvalid of an RSA key shorter than MinRSABits.
+	errWeakKey = &reason{"protection: RSA key is shorter than 2048 bits", ErrInvalid}
+	// errEncryptedContentKey is the ErrUnwrap of an EncryptedContentKey
+	// that is not base64.
+	errEncryptedContentKey = &reason{"protection: EncryptedContentKey is not valid base64", ErrUnwrap}
+	// errNoPrivateKey is the ErrUnwrap of a nil private key.
+	errNoPrivateKey = &reason{"protection: no private key", ErrUnwrap}
 )
 
 // RSAPublicKey returns the certificate's RSA public key, or an error matching
-// ErrNotRSA or ErrWeakKey if it cannot be used to wrap content keys.
+// ErrInvalid if it cannot be used to wrap content keys: it is not RSA, or
+// shorter than MinRSABits (the message says which).
 func (c *Certificate) RSAPublicKey() (*rsa.PublicKey, error) {
 	pub, ok := c.publicKey.(*rsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: certificate %s has a %s key", ErrNotRSA, c.Thumbprint(), keyDescription(c.publicKey))
+		return nil, fmt.Errorf("%w: certificate %s has a %s key", errNotRSA, c.Thumbprint(), keyDescription(c.publicKey))
 	}
 	if bits := pub.N.BitLen(); bits < MinRSABits {
-		return nil, fmt.Errorf("%w: certificate %s has an RSA-%d key", ErrWeakKey, c.Thumbprint(), bits)
+		return nil, fmt.Errorf("%w: certificate %s has an RSA-%d key", errWeakKey, c.Thumbprint(), bits)
 	}
 	return pub, nil
 }
@@ -45,10 +51,10 @@ func (c *Certificate) RSAPublicKey() (*rsa.PublicKey, error) {
 // Wrap encrypts content key k to the certificate's RSA key with RSA-OAEP
 // (SHA-1, MGF1-SHA-1, empty label) and returns the EncryptedContentKey in
 // standard padded base64. Each call gives a different ciphertext. The zero
-// Key is refused with an error matching contentkey.ErrZeroKey.
+// Key is refused with an error matching contentkey.ErrInvalidKey.
 func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 	if k.IsZero() {
-		return "", fmt.Errorf("protection: nothing to wrap: %w", contentkey.ErrZeroKey)
+		return "", fmt.Errorf("protection: nothing to wrap, the zero Key: %w", contentkey.ErrInvalidKey)
 	}
 	pub, err := c.RSAPublicKey()
 	if err != nil {
@@ -65,15 +71,16 @@ func Wrap(c *Certificate, k contentkey.Key) (string, error) {
 
 // Unwrap decrypts an EncryptedContentKey (base64 RSA-OAEP-SHA-1) with priv
 // and returns it as a key of type t. A wrong private key or a corrupted
-// ciphertext gives ErrUnwrap and nothing more; a key of the wrong length for
-// t gives an error matching contentkey.ErrKeySize; a nil priv, ErrNoPrivateKey.
+// ciphertext gives ErrUnwrap and nothing more; a nil priv or a wrapped
+// that is not base64 an error matching ErrUnwrap that says so; a key of the
+// wrong length for t an error matching contentkey.ErrInvalidKey.
 func Unwrap(priv *rsa.PrivateKey, t contentkey.Type, wrapped string) (contentkey.Key, error) {
 	if priv == nil {
-		return contentkey.Key{}, ErrNoPrivateKey
+		return contentkey.Key{}, errNoPrivateKey
 	}
 	ct, err := base64.StdEncoding.DecodeString(wrapped)
 	if err != nil {
-		return contentkey.Key{}, ErrEncryptedContentKey
+		return contentkey.Key{}, errEncryptedContentKey
 	}
 	pt, err := rsa.DecryptOAEP(sha1.New(), nil, priv, ct, nil)
 	if err != nil {

@@ -52,8 +52,8 @@ func (a *Asset) GaveUp() error {
 	return nil
 }
 
-// Shard is the part of a batch one run restores: the lines whose 0-based
-// number is K modulo N, so that N machines share a batch with no
+// Shard is the part of a batch one run restores: line L when L-1 is K
+// modulo N (K counts from 0, as job arrays number their tasks), so that N machines share a batch with no
 // coordination. The zero value is the whole batch.
 type Shard struct{ K, N int }
 
@@ -73,7 +73,7 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
 
 // BatchReport is one line of a batch's output: the asset's report, or the
 // error that kept it from running, with the ends named as in Asset. Line
-// is the line's 0-based number, the one Shard counts.
+// is the batch file's line, counted from 1 as editors do.
 type BatchReport struct {
 	Line  int    `json:"line"`
 	In    string `json:"in"`
@@ -96,9 +96,10 @@ type BatchOptions struct {
 // or a failed asset is reported and the rest go on; the error then counts
 // them. An asset whose source or sink gave up (Asset.GaveUp) stops the
 // batch, since the next lines would each wait as long again: the shard is
-// simply run again later, skipping what was restored.
+// simply run again later, skipping what was restored. It returns how many
+// assets the shard held (0 for an empty batch or shard: nothing to do).
 func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
-	report func(*BatchReport) error, opts *BatchOptions) error {
+	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
 	var o BatchOptions
 	if opts != nil {
 		o = *opts
@@ -107,11 +108,11 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 		o.Shard.N = 1
 	}
 	if o.Shard.K < 0 || o.Shard.K >= o.Shard.N {
-		return fmt.Errorf("%w: shard %s", ErrBadOptions, o.Shard)
+		return 0, fmt.Errorf("%w: shard %s", ErrBadOptions, o.Shard)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	lines := bufio.NewScanner(f)
@@ -122,14 +123,14 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return n, err
 		}
 		n++
-		rep := &BatchReport{Line: i}
+		rep := &BatchReport{Line: i + 1}
 		a, err := runLine(ctx, lines.Bytes(), filepath.Dir(path), open, rep, &o.RunOptions)
 		if err != nil {
 			if ctx.Err() != nil {
-				return err
+				return n, err
 			}
 			rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", path, i+1, err)), " ")
 		}
@@ -137,21 +138,21 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 			failed++
 		}
 		if err := report(rep); err != nil {
-			return err
+			return n, err
 		}
 		if a != nil {
 			if err := a.GaveUp(); err != nil {
-				return fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, i+1)
+				return n, fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, i+1)
 			}
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return fmt.Errorf("restore: %s: %w", path, err)
+		return n, fmt.Errorf("restore: %s: %w", path, err)
 	}
 	if failed > 0 {
-		return fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", failed, n, o.Shard)
+		return n, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", failed, n, o.Shard)
 	}
-	return nil
+	return n, nil
 }
 
 // runLine restores the asset of one line into rep, returning the asset

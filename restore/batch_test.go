@@ -74,7 +74,8 @@ func TestRunBatch(t *testing.T) {
 	var seen []restore.BatchLine
 	var reports []restore.BatchReport
 	collect := func(r *restore.BatchReport) error { reports = append(reports, *r); return nil }
-	err := restore.RunBatch(context.Background(), path, openDirs(&seen), collect, nil)
+	n, err := restore.RunBatch(context.Background(), path, openDirs(&seen), collect, nil)
+	require.Equal(t, 5, n)
 	require.EqualError(t, err, "restore: 3 of the 5 assets of shard 0/1 did not restore completely (see their report lines)")
 
 	require.Equal(t, []restore.BatchLine{
@@ -88,7 +89,7 @@ func TestRunBatch(t *testing.T) {
 		lines = append(lines, r.Line)
 		require.NotContains(t, fmt.Sprintf("%+v", r), "SECRET")
 	}
-	require.Equal(t, []int{0, 1, 3, 4, 5}, lines)
+	require.Equal(t, []int{1, 2, 4, 5, 6}, lines)
 	require.Equal(t, 12, reports[0].Summary[restore.StatusRestored])
 	require.Equal(t, filepath.Join(dir, "out", "vod"), reports[0].Out)
 	require.Equal(t, 9, reports[1].Summary[restore.StatusRestored])
@@ -98,21 +99,23 @@ func TestRunBatch(t *testing.T) {
 	require.Contains(t, reports[3].Error, "line 5: this opener has no containers")
 	require.Contains(t, reports[4].Error, `line 6: "in", "keys" and (unless only checking) "out" are required`)
 
-	// Shard 1/2 runs lines 1, 3 and 5; line 1 is restored already.
+	// Shard 1/2 runs lines 2, 4 and 6; line 2 is restored already.
 	reports = nil
-	err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 1, N: 2}})
+	_, err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 1, N: 2}})
 	require.ErrorContains(t, err, "2 of the 3 assets of shard 1/2")
 	require.Len(t, reports, 3)
-	require.Equal(t, []int{1, 3, 5}, []int{reports[0].Line, reports[1].Line, reports[2].Line})
+	require.Equal(t, []int{2, 4, 6}, []int{reports[0].Line, reports[1].Line, reports[2].Line})
 	require.Equal(t, map[restore.Status]int{restore.StatusSkipped: 9}, reports[0].Summary)
 
 	// With Check, "out" is optional and nothing is written.
 	reports = nil
 	check := writeBatch(t, t.TempDir(), fmt.Sprintf(`{"in":%q,"keys":[%q]}`, fix("vod", "enc"), fix("vod", "keys", "v3.json")))
-	require.NoError(t, restore.RunBatch(context.Background(), check, openDirs(&seen), collect, &restore.BatchOptions{RunOptions: restore.RunOptions{Check: true}}))
+	n, err = restore.RunBatch(context.Background(), check, openDirs(&seen), collect, &restore.BatchOptions{RunOptions: restore.RunOptions{Check: true}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	require.Equal(t, 12, reports[0].Summary[restore.StatusChecked])
 
-	err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 2, N: 2}})
+	_, err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 2, N: 2}})
 	require.ErrorIs(t, err, restore.ErrBadOptions)
 }
 
@@ -136,7 +139,7 @@ func TestRunBatchStopsWhenStorageGaveUp(t *testing.T) {
 		return a, err
 	}
 	var reports []*restore.BatchReport
-	err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error { reports = append(reports, r); return nil },
+	_, err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error { reports = append(reports, r); return nil },
 		&restore.BatchOptions{RunOptions: restore.RunOptions{Check: true}})
 	require.EqualError(t, err, "storage failed every try; stopped the batch after line 1, run the same command again to resume")
 	require.Len(t, reports, 1)

@@ -76,7 +76,7 @@ func TestHelp(t *testing.T) {
 	runCLI(t, bin, "frobnicate").failsWith(t, 2, "unknown command")
 	for _, cmd := range [][]string{{"upload", "--in", "x"}, {"download", "--iv", "1", "--out", "o"}} {
 		for _, bad := range [][]string{{"--concurrency", "0"}, {"--concurrency", "257"}, {"--block-size", "0"}, {"--block-size", "4001MiB"}} {
-			want := "--workers must be 1 to 256"
+			want := "--concurrency: \"" + bad[1] + "\" is not a whole number from 1 to 256"
 			if bad[0] == "--block-size" {
 				want = "--block-size must be 1 byte to 4000MiB"
 			}

@@ -82,7 +82,7 @@ func runDownload(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "download", 0)
 	_, err = r.DownloadFile(e.Ctx, *out, &azblobcrypt.DownloadOptions{
-		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Concurrency: t.workers,
+		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Concurrency: *t.workers,
 		Overwrite: *force, Progress: p.Update, RemovedStale: staleNotice(e, "download"),
 	})
 	p.Finish()

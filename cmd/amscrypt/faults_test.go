@@ -260,7 +260,7 @@ func TestCLIGiveUp(t *testing.T) {
 	r, _ = timed("restore", "--batch", batch, "--give-up-after", "3s", "--quiet")
 	require.Equal(t, 1, r.code)
 	require.Equal(t, 1, strings.Count(r.stdout, "\n"), "report lines after the give-up: %s", r.stdout)
-	require.Contains(t, r.stdout, `"line":0,`)
+	require.Contains(t, r.stdout, `"line":1,`)
 	require.Contains(t, r.stdout, "gave up")
 	require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
 	require.Contains(t, r.stderr, "stopped the batch after line 1, run the same command again to resume")
@@ -366,7 +366,7 @@ func TestCLIRestoreBatchContainers(t *testing.T) {
 	require.NoError(t, os.WriteFile(batch, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 
 	done := map[int]bool{}
-	for shard, want := range map[string][]int{"0/2": {0, 2}, "1/2": {1}} {
+	for shard, want := range map[string][]int{"0/2": {1, 3}, "1/2": {2}} {
 		r := runCLI(t, bin, "restore", "--batch", batch, "--shard", shard, "--quiet")
 		require.Equal(t, 0, r.code, r.stderr)
 		var got []int
@@ -376,7 +376,7 @@ func TestCLIRestoreBatchContainers(t *testing.T) {
 				Summary map[string]int
 			}
 			require.NoError(t, json.Unmarshal([]byte(l), &x), l)
-			require.Equal(t, map[string]int{"restored": len(assets[x.Line].want)}, x.Summary)
+			require.Equal(t, map[string]int{"restored": len(assets[x.Line-1].want)}, x.Summary)
 			got = append(got, x.Line)
 			done[x.Line] = true
 		}

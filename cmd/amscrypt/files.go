@@ -44,8 +44,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 	mime := fs.String("mime-type", "", "the AssetFile MimeType, e.g. video/mp4")
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
-	fs.Alias("concurrency", "workers")
+	workers := fs.Workers(0, blobcrypt.MaxWorkers, "goroutines reading and encrypting (default: two per CPU)")
 	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}
@@ -113,8 +112,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 	offset := fs.String("offset", "0", "the blob offset of --in's first byte (for a ranged download)")
 	force := fs.Bool("force", false, "replace an existing --out")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	workers := fs.Int("workers", 0, "goroutines reading and encrypting (default: two per CPU)")
-	fs.Alias("concurrency", "workers")
+	workers := fs.Workers(0, blobcrypt.MaxWorkers, "goroutines reading and encrypting (default: two per CPU)")
 	if err := fs.Parse(args, "key-file", "in", "out"); err != nil {
 		return err
 	}

@@ -194,7 +194,7 @@ func keyFromRaw(raw []byte, what string) (contentkey.Key, error) {
 	case contentkey.AES128KeySize:
 		return contentkey.FromBytes(contentkey.CommonEncryption, raw)
 	}
-	return contentkey.Key{}, fmt.Errorf("%s: %w: a content key is 16 or 32 bytes, got %d", what, contentkey.ErrKeySize, len(raw))
+	return contentkey.Key{}, fmt.Errorf("%s: %w: a content key is 16 or 32 bytes, got %d", what, contentkey.ErrInvalidKey, len(raw))
 }
 
 // parseKeyType accepts "storage" and the other short names besides every

@@ -59,19 +59,15 @@ func runRestore(e *cli.Env, args []string) error {
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
 	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
-	shard := fs.String("shard", "", "K/N: restore only the batch lines whose 0-based number is K modulo N")
+	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Int("workers", 0, "files in flight (default: two per CPU)")
-	fs.Alias("concurrency", "workers")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *workers < 0 || *workers > restore.MaxWorkers {
-		return cli.Usagef("--workers must be 1 to %d", restore.MaxWorkers)
 	}
 	if err := giveUp.check(); err != nil {
 		return err
@@ -95,7 +91,15 @@ func runRestore(e *cli.Env, args []string) error {
 		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
 			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
 		}
-		return restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		if err == nil && n == 0 {
+			where := ""
+			if bo.Shard.N > 0 {
+				where = " in shard " + bo.Shard.String()
+			}
+			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batch, where)
+		}
+		return err
 	}
 	switch {
 	case fs.Given("shard"):

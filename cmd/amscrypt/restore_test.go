@@ -278,7 +278,7 @@ func TestRestoreBatchShards(t *testing.T) {
 	require.Equal(t, cli.ExitError, r0.code, "the duplicate-member line 4 fails: %s", r0.stderr)
 	s0 := parse(r0.stdout)
 	require.Len(t, s0, 3)
-	require.Equal(t, []int{0, 2, 4}, []int{s0[0].Line, s0[1].Line, s0[2].Line})
+	require.Equal(t, []int{1, 3, 5}, []int{s0[0].Line, s0[1].Line, s0[2].Line})
 	require.Equal(t, 12, s0[0].Summary[restore.StatusRestored])
 	require.Equal(t, 12, s0[1].Summary[restore.StatusRestored])
 	require.Contains(t, s0[2].Error, "duplicate JSON member")
@@ -287,12 +287,18 @@ func TestRestoreBatchShards(t *testing.T) {
 	require.Equal(t, 0, r1.code, r1.stderr)
 	s1 := parse(r1.stdout)
 	require.Len(t, s1, 1)
-	require.Equal(t, 1, s1[0].Line)
+	require.Equal(t, 2, s1[0].Line)
 	require.Equal(t, filepath.Join(dir, "out", "live"), s1[0].Out)
 	for _, d := range []string{"vod-a", "live", "vod-b"} {
 		require.DirExists(t, filepath.Join(dir, "out", d))
 	}
 	require.NoDirExists(t, filepath.Join(dir, "out", "vod-c"))
+
+	// More shards than lines: an empty shard says so and succeeds.
+	r7 := amscrypt(t, nil, "restore", "--batch", batch, "--shard", "7/8")
+	require.Equal(t, 0, r7.code, r7.stderr)
+	require.Empty(t, r7.stdout)
+	require.Equal(t, "amscrypt restore: "+batch+" has no asset lines in shard 7/8; nothing to do\n", r7.stderr)
 
 	again := parse(amscrypt(t, nil, "restore", "--batch", batch, "--shard", "1/2").ok(t))
 	require.Equal(t, map[restore.Status]int{restore.StatusSkipped: 9}, again[0].Summary) // 2 tracks x 4 fragblobs and video.ism

@@ -292,3 +292,19 @@ func TestKeyOutputsRefuseDash(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 }
+
+// TestWorkersRange: --workers (or --concurrency) 0, negative, past the
+// bound or not a number is a usage error in every command that takes it.
+func TestWorkersRange(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"restore", "--keys", "k", "--in", "i", "--check"},
+		{"encrypt", "--key-file", "k", "--in", "i", "--out", "o"},
+		{"decrypt", "--key-file", "k", "--in", "i", "--out", "o", "--iv", "1"},
+	} {
+		for _, w := range []string{"0", "-1", "100000", "two"} {
+			r := amscrypt(t, nil, append(cmd, "--workers", w)...)
+			require.Equal(t, cli.ExitUsage, r.code, "%v --workers %s: %s", cmd, w, r.stderr)
+			require.Contains(t, r.stderr, `--workers: "`+w+`" is not a whole number from 1 to`)
+		}
+	}
+}

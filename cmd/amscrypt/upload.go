@@ -46,7 +46,7 @@ func runUpload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: *t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
 	if fs.Given("iv") {
 		iv, err := contentkey.ParseIV(*ivFlag)
 		if err != nil {
@@ -88,22 +88,18 @@ func runUpload(e *cli.Env, args []string) error {
 // --give-up-after that upload and download share.
 type transfer struct {
 	blockSize cli.Size
-	workers   int
+	workers   *int
 	giveUp    giveUpAfter
 }
 
 func (t *transfer) flags(fs *cli.FlagSet, blockUsage, workersUsage string) {
 	fs.SizeVar(&t.blockSize, "block-size", blockUsage)
-	fs.IntVar(&t.workers, "workers", azblobcrypt.DefaultConcurrency, workersUsage)
-	fs.Alias("concurrency", "workers")
+	t.workers = fs.Workers(azblobcrypt.DefaultConcurrency, azblobcrypt.MaxConcurrency, workersUsage)
 	t.giveUp.define(fs)
 }
 
 func (t *transfer) check() error {
-	switch {
-	case t.workers < 1 || t.workers > azblobcrypt.MaxConcurrency:
-		return cli.Usagef("--workers must be 1 to %d", azblobcrypt.MaxConcurrency)
-	case t.blockSize.Set && (t.blockSize.N < 1 || t.blockSize.N > azblobcrypt.MaxBlockSize):
+	if t.blockSize.Set && (t.blockSize.N < 1 || t.blockSize.N > azblobcrypt.MaxBlockSize) {
 		return cli.Usagef("--block-size must be 1 byte to %dMiB", azblobcrypt.MaxBlockSize>>20)
 	}
 	return t.giveUp.check()

@@ -243,3 +243,35 @@ func ReadArg(v, flagName string) (string, error) {
 	}
 	return u, nil
 }
+
+// Workers defines --workers, with its alias --concurrency: how many things
+// a command does at once, a whole number from 1 to max when given. def is
+// the value when the flag is not given (0: the library's default, which
+// usage names); 0 itself is never accepted from the command line.
+func (fs *FlagSet) Workers(def, max int, usage string) *int {
+	n := def
+	fs.Var(countValue{&n, max}, "workers", usage)
+	fs.Alias("concurrency", "workers")
+	return &n
+}
+
+type countValue struct {
+	n   *int
+	max int
+}
+
+func (v countValue) String() string {
+	if v.n == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v countValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > v.max || s[0] == '+' {
+		return fmt.Errorf("%q is not a whole number from 1 to %d", s, v.max)
+	}
+	*v.n = n
+	return nil
+}

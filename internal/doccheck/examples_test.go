@@ -121,7 +121,7 @@ func readmeBatch(ctx context.Context) error {
 		return err
 	}
 	enc := json.NewEncoder(os.Stdout) // one report line per asset, as amscrypt prints them
-	err = restore.RunBatch(ctx, "batch.jsonl", open, func(r *restore.BatchReport) error { return enc.Encode(r) },
+	_, err = restore.RunBatch(ctx, "batch.jsonl", open, func(r *restore.BatchReport) error { return enc.Encode(r) },
 		&restore.BatchOptions{Shard: shard})
 	return err
 }

@@ -1,0 +1,4 @@
+// Package livearchive stitches one track of an Azure Media Services live archive (a header
+// fragblob and one fragblob per fragment, timed by Smooth tfxd boxes and listed in the .ismc)
+// into a standard fragmented MP4, streamed to a writer or read at random offsets.
+package livearchive
