@@ -91,12 +91,7 @@ func (p *Plan) Manifest() ([]byte, error) {
 	return append(out, rest.Bytes()...), nil
 }
 
-func parseManifest(doc string, data []byte) (part, error) {
-	var top object
-	if err := json.Unmarshal(data, &top); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: %v", err)
-	}
-	defer wipe(top)
+func parseManifest(doc string, data []byte, top object) (part, error) {
 	// The version is read first, so that a later version's new members are
 	// reported as a version this program does not read, not as unknown members.
 	v := bytes.TrimSpace(top["amscryptManifest"])

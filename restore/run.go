@@ -273,8 +273,8 @@ func newJobs(p *keyexport.Plan, files []SourceFile) ([]*job, []*keyexport.Entry)
 		mt := &m.Matches[i]
 		f := byPath[mt.Path]
 		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
-		if mt.CaseInsensitive {
-			j.report.Note = fmt.Sprintf("matched the entry %q ignoring case", mt.Entry.Name)
+		if how := mt.Ignoring(); how != "" {
+			j.report.Note = fmt.Sprintf("matched the entry %q ignoring %s", mt.Entry.Name, how)
 		}
 		jobs = append(jobs, j)
 	}
