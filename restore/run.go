@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 )
 
 // Status is what happened to one file of a restore.
@@ -49,16 +51,20 @@ const (
 
 // FileReport is one line of a Report. Size is the plaintext length; SHA256
 // is the lowercase hex digest of the plaintext when the whole file was read
-// in this run; Verified says the decrypted head matched the file's format.
+// in this run. Verified says how much of the plaintext was verified against
+// its format (package media): "structure", the whole file from its first
+// byte to its last (restored files as they streamed, checked and skipped
+// ones by their box headers and ends); "head", only its head (a format
+// known by its magic alone); false, nothing.
 type FileReport struct {
-	Name     string `json:"name"`
-	Status   Status `json:"status"`
-	Size     *int64 `json:"size,omitempty"`
-	SHA256   string `json:"sha256,omitempty"`
-	Verified bool   `json:"verified"`
-	Format   Format `json:"format,omitempty"`
-	Error    string `json:"error,omitempty"`
-	Note     string `json:"note,omitempty"`
+	Name     string       `json:"name"`
+	Status   Status       `json:"status"`
+	Size     *int64       `json:"size,omitempty"`
+	SHA256   string       `json:"sha256,omitempty"`
+	Verified media.Level  `json:"verified"`
+	Format   media.Format `json:"format,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	Note     string       `json:"note,omitempty"`
 }
 
 // Report is the outcome of Run: one entry per file, sorted by name, and a
@@ -76,8 +82,9 @@ func (r *Report) OK() bool {
 // RunOptions tune Run. The zero value restores every matched file with as many
 // files in flight as there are CPUs.
 type RunOptions struct {
-	// Check decrypts and checks only each file's head (a few KiB per file)
-	// and writes nothing.
+	// Check verifies each file's structure by random access (its head, box
+	// headers and ends: a few KiB per box, whatever the file's size) and
+	// writes nothing.
 	Check bool
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
@@ -104,10 +111,6 @@ const MaxWorkers = 256
 
 // ErrBadOptions is wrapped by Run's error for options out of range.
 var ErrBadOptions = errors.New("restore: invalid options")
-
-// ErrInvalidArgument is wrapped by the error of CheckHead for a head of the
-// wrong length or an unknown Format.
-var ErrInvalidArgument = errors.New("restore: invalid argument")
 
 // Source is where an asset's encrypted files are read from: a directory, or
 // a blob container.
@@ -272,7 +275,7 @@ func newJobs(p *keyexport.Plan, files []SourceFile) ([]*job, []*keyexport.Entry)
 	for i := range m.Matches {
 		mt := &m.Matches[i]
 		f := byPath[mt.Path]
-		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
+		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: media.FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
 		if how := mt.Ignoring(); how != "" {
 			j.report.Note = fmt.Sprintf("matched the entry %q ignoring %s", mt.Entry.Name, how)
 		}
@@ -374,8 +377,9 @@ func (j *job) fail(format string, args ...any) {
 // device or anything else but a regular file.
 const notRegular = "not a regular file (symbolic links are never followed); not read"
 
-// checkHead decrypts the first HeadSize bytes of a matched file and checks
-// them, and its size, against the plan.
+// checkHead checks a matched file's size against the plan and decrypts its
+// head, so that a wrong key or IV fails before any bulk work; with Check it
+// verifies the whole structure by random access instead.
 func (r *runner) checkHead(j *job) {
 	if !j.src.Regular {
 		j.fail("%s", notRegular)
@@ -387,29 +391,40 @@ func (r *runner) checkHead(j *job) {
 		j.fail("the ciphertext has %d bytes but %s says the file has %d: truncated, oversized or the wrong file", size, joinSources(e.Sources), e.Size)
 		return
 	}
-	head, err := r.readHead(j)
+	f, c, err := r.open(j)
 	if err != nil {
 		j.fail("%v", err)
 		return
-	}
-	if err := CheckHead(j.report.Format, head, size); err != nil {
-		j.fail("%v", err)
-		return
-	}
-	j.report.Verified = j.report.Format != FormatUnknown
-}
-
-func (r *runner) readHead(j *job) ([]byte, error) {
-	d, c, err := r.open(j)
-	if err != nil {
-		return nil, err
 	}
 	defer c.Close()
-	head := make([]byte, min(int64(HeadSize), j.src.Size))
-	if _, err := d.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
-		return nil, fmt.Errorf("reading the head: %w", err)
+	if r.o.Check {
+		j.verified(media.VerifyAt(f, j.mediaFile()))
+		return
 	}
-	return head, nil
+	head := make([]byte, min(media.HeadSize, size))
+	if _, err := f.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
+		j.fail("reading the head: %v", err)
+	} else if err := media.CheckHead(j.report.Format, head, size); err != nil {
+		j.fail("%v", err)
+	}
+}
+
+// mediaFile describes j's plaintext to package media.
+func (j *job) mediaFile() media.File {
+	return media.File{Name: j.src.Path, Fragment: j.match.Fragment, Size: j.size}
+}
+
+// verified records a verification's result, or fails the file with its
+// error.
+func (j *job) verified(res media.Result, err error) {
+	if err != nil {
+		j.fail("%v", err)
+		return
+	}
+	j.report.Verified, j.report.Format = res.Level, res.Format
+	if res.Note != "" {
+		j.report.Note = strings.TrimPrefix(j.report.Note+"; "+res.Note, "; ")
+	}
 }
 
 // transfer restores (or copies) one file, or skips it when the sink already
@@ -475,6 +490,15 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 			return false, fmt.Errorf("the destination already holds a different file of the same size; not replaced (move it away and run again)")
 		}
 	}
+	if j.match != nil {
+		// What an earlier run (or an older version) committed is verified
+		// as --check would, by its box headers and ends.
+		res, err := media.VerifyAt(ra, j.mediaFile())
+		if err != nil {
+			return false, fmt.Errorf("the destination already holds this file, but: %w", err)
+		}
+		j.verified(res, nil)
+	}
 	return true, nil
 }
 
@@ -528,6 +552,10 @@ func (r *runner) write(j *job) (string, error) {
 	if !digests {
 		h = sha256.New()
 	}
+	var v *media.Verifier // the structure check, on the bytes already read
+	if j.match != nil {
+		v = media.NewVerifier(j.mediaFile())
+	}
 	chunk := int64(r.o.ChunkSize)
 	err = workpool.Run(r.ctx, (j.size+chunk-1)/chunk, parallel, int(min(chunk, j.size)),
 		func(_ context.Context, buf []byte, i int64) ([]byte, error) {
@@ -545,12 +573,27 @@ func (r *runner) write(j *job) (string, error) {
 			if h != nil {
 				h.Write(p)
 			}
+			if v != nil {
+				v.Write(p)
+				if err := v.Err(); err != nil {
+					return err
+				}
+			}
 			if _, err := out.Write(p); err != nil {
 				return err
 			}
 			r.advance(int64(len(p)))
 			return nil
 		})
+	if v != nil {
+		res, verr := v.Verify() // also when abandoned: it ends its goroutine
+		if err == nil && verr != nil {
+			err = verr
+		}
+		if err == nil {
+			j.verified(res, nil)
+		}
+	}
 	if err != nil {
 		return "", err
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -143,8 +144,8 @@ type IndexEntry struct {
 	Size     *int64         `json:"size,omitempty"`
 	Type     string         `json:"type,omitempty"`
 	Status   restore.Status `json:"status"`
-	Verified bool           `json:"verified"`
-	Format   restore.Format `json:"format,omitempty"`
+	Verified media.Level    `json:"verified"`
+	Format   media.Format   `json:"format,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Note     string         `json:"note,omitempty"`
 }

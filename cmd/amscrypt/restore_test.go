@@ -18,6 +18,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -182,8 +183,9 @@ func TestRestoreAfterKill(t *testing.T) {
 	want := map[string]string{}
 	for i, name := range []string{"a.mp4", "b.mp4", "c.mp4", "d.mp4"} {
 		plain := make([]byte, 64<<20)
-		copy(plain, []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"))
-		for j := 24; j < len(plain); j += 4093 {
+		head := testvectors.MP4Header(int64(len(plain)))
+		copy(plain, head)
+		for j := len(head); j < len(plain); j += 4093 {
 			plain[j] = byte(i + j)
 		}
 		sum := sha256.Sum256(plain)
