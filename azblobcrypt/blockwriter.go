@@ -51,6 +51,8 @@ type blockWriter struct {
 	held    map[string]int64 // blocks an earlier run left staged, by id; nil until the first block
 	pool    sync.Pool
 	ended   bool
+	// committed, if set, is called once the blob is committed.
+	committed func()
 }
 
 // newBlockWriter starts the block blob client (whose URL is blobURL) of
@@ -202,7 +204,7 @@ func (w *blockWriter) Commit(sum string) error {
 		if err == nil && len(w.buf) > 0 {
 			w.report(0, len(w.buf), true)
 		}
-		return err
+		return w.done(err)
 	}
 	if len(w.buf) > 0 {
 		w.stage()
@@ -216,6 +218,14 @@ func (w *blockWriter) Commit(sum string) error {
 	_, err := do(w.retry, w.parent, fmt.Sprintf("commit %d blocks of", len(w.ids)), w.url, func(ctx context.Context) (blockblob.CommitBlockListResponse, error) {
 		return w.client.CommitBlockList(ctx, w.ids, &blockblob.CommitBlockListOptions{HTTPHeaders: w.headers, Metadata: w.meta})
 	})
+	return w.done(err)
+}
+
+// done tells of a successful commit.
+func (w *blockWriter) done(err error) error {
+	if err == nil && w.committed != nil {
+		w.committed()
+	}
 	return err
 }
 
@@ -231,12 +241,15 @@ func (w *blockWriter) Abort() {
 }
 
 // uncommittedBlocks returns the sizes of the blocks staged but not
-// committed, by id. A blob that does not exist yet has none.
+// committed, by id. A blob that does not exist yet has none, nor one a SAS
+// may not read.
 func uncommittedBlocks(ctx context.Context, r *retrier, client *blockblob.Client, blobURL string) (map[string]int64, error) {
 	resp, err := do(r, ctx, "list staged blocks", blobURL, func(ctx context.Context) (blockblob.GetBlockListResponse, error) {
 		return client.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
 	})
-	if bloberror.HasCode(err, bloberror.BlobNotFound) {
+	if bloberror.HasCode(err, bloberror.BlobNotFound) || errors.Is(err, ErrForbidden) {
+		// Not there, or not ours to read (a SAS without read permission):
+		// every block is staged, as by a first run.
 		return map[string]int64{}, nil
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -41,6 +42,15 @@ type Container struct {
 	url    string // without the SAS
 	o      ContainerOptions
 	retry  *retrier
+
+	// held lists, once, the blobs the container held when first asked
+	// (Existing), so that a destination SAS without read permission works
+	// for a first run: only a blob that is there must be read. Blobs this
+	// Container commits are added.
+	heldOnce sync.Once
+	heldMu   sync.Mutex
+	held     map[string]bool
+	heldErr  error
 }
 
 // ContainerOptions tune a Container. The zero value reads and writes
@@ -141,11 +151,31 @@ func (c *Container) Open(_ context.Context, f restore.SourceFile) (blobcrypt.Ran
 }
 
 // Existing returns the committed blob at path, or nil if there is none.
+// Whether there is one comes from one listing of the container, made on
+// the first call (list permission); only a blob that is there is read, so
+// a SAS without read permission works as the destination of a first run,
+// and the error of a run resuming with one says what it lacks.
 func (c *Container) Existing(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error) {
+	c.heldOnce.Do(func() {
+		files, err := c.List(ctx)
+		c.held, c.heldErr = make(map[string]bool, len(files)), err
+		for _, f := range files {
+			c.held[f.Path] = true
+		}
+	})
+	c.heldMu.Lock()
+	there := c.held[path]
+	c.heldMu.Unlock()
+	if c.heldErr != nil || !there {
+		return nil, 0, nil, c.heldErr
+	}
 	b, err := openBlob(ctx, c.retry, c.client.NewBlobClient(path), c.url+"/"+path)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, 0, nil, nil
+		}
+		if errors.Is(err, ErrForbidden) {
+			err = fmt.Errorf("%w; the destination already holds %s, and a run that resumes must read it to compare: give the destination SAS read permission (sp=r)", err, path)
 		}
 		return nil, 0, nil, err
 	}
@@ -172,6 +202,13 @@ func (c *Container) Create(ctx context.Context, path string, info restore.Output
 	}
 	if info.MimeType != "" {
 		w.headers = &blob.HTTPHeaders{BlobContentType: &info.MimeType}
+	}
+	w.committed = func() {
+		c.heldMu.Lock()
+		defer c.heldMu.Unlock()
+		if c.held != nil {
+			c.held[path] = true
+		}
 	}
 	return w, nil
 }

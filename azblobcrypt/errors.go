@@ -208,10 +208,21 @@ type reason struct {
 func (r reason) Error() string { return r.msg }
 func (r reason) Unwrap() error { return r.err }
 
-// redactURL returns u without its query and fragment, where a SAS lives.
+// redactURL returns u without its query and fragment, where a SAS lives,
+// and without a signature that stands elsewhere.
 func redactURL(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
+		u = u[:i]
+	}
+	// A SAS given without its "?" (the token alone, or pasted after a
+	// slash) still holds a signature: cut from its first parameter.
+	if i := strings.Index(strings.ToLower(u), "sig="); i >= 0 {
+		if j := strings.LastIndexAny(u[:i], "/&;"); j >= 0 {
+			i = j + 1
+		} else {
+			i = 0
+		}
+		u = u[:i] + "…"
 	}
 	return u
 }

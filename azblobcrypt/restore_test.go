@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
@@ -171,4 +172,36 @@ func TestRestoreContainerErrors(t *testing.T) {
 		require.False(t, strings.Contains(f.Error, "sig="), f.Error)
 		require.Contains(t, f.Error, "does not grant", f.Name)
 	}
+}
+
+// TestRestoreWithoutRead: a destination SAS that may create, write and
+// list but not read serves a first run into an empty container; a run that
+// resumes must read what is there, and its error says so.
+func TestRestoreWithoutRead(t *testing.T) {
+	ctx := context.Background()
+	src := azuritetest.NewContainer(t)
+	azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", "vod", "enc"))
+	in, err := azblobcrypt.NewContainer(src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour)), nil)
+	require.NoError(t, err)
+	dst := azuritetest.NewContainer(t)
+	out, err := azblobcrypt.NewContainer(dst.SAS(t, sas.ContainerPermissions{Create: true, Write: true, List: true}, time.Now().Add(time.Hour)),
+		&azblobcrypt.ContainerOptions{BlockSize: 64 << 10})
+	require.NoError(t, err)
+	plan := fixturePlan(t, "vod/keys/v3.json")
+	r, err := restore.Run(ctx, out, in, plan, nil)
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%+v", r)
+	readSAS := dst.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))
+	for _, f := range fixtureFiles(t, "vod") {
+		b, _ := getBlob(t, readSAS, f.Path)
+		require.Equal(t, f.SHA256, sum(b), f.Path)
+	}
+
+	out, err = azblobcrypt.NewContainer(dst.SAS(t, sas.ContainerPermissions{Create: true, Write: true, List: true}, time.Now().Add(time.Hour)), nil)
+	require.NoError(t, err)
+	again, err := restore.Run(ctx, out, in, plan, nil)
+	require.NoError(t, err)
+	require.Equal(t, len(r.Files), again.Summary[restore.StatusFailed])
+	require.Contains(t, again.Files[0].Error, "give the destination SAS read permission (sp=r)")
+	require.NotContains(t, again.Files[0].Error, "sig=")
 }
