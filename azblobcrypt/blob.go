@@ -14,9 +14,6 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 )
 
-// ErrRange is returned for a byte range that does not lie within the blob.
-var ErrRange = errors.New("azblobcrypt: range outside the blob")
-
 // BlobOptions tune OpenBlob. The zero value is ready to use.
 type BlobOptions struct {
 	// GiveUpAfter is how long one storage request (getting the blob's
@@ -91,7 +88,7 @@ type blobOpener struct {
 // package's one-line errors. Closing the reader ends the request.
 func (b *blobOpener) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 	if off < 0 || n < 1 || off > b.size-n {
-		return nil, fmt.Errorf("%w: bytes %d-%d of a blob of %d", ErrRange, off, off+n-1, b.size)
+		return nil, fmt.Errorf("azblobcrypt: %w: bytes %d-%d of a blob of %d", blobcrypt.ErrInvalidOptions, off, off+n-1, b.size)
 	}
 	rb := &rangeBody{b: b, ctx: ctx, op: fmt.Sprintf("read bytes %d-%d", off, off+n-1), off: off, end: off + n}
 	if err := rb.open(time.Now(), ""); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"hash"
 	"sync"
 
@@ -21,7 +22,7 @@ import (
 // blockWriter is the package's one uploader: it writes one block blob, the
 // ciphertext of UploadFile and Upload as well as a Container's restored
 // plaintext. Write fills blocks and stages each full one in the background,
-// Concurrency at a time, unless an interrupted run left exactly that block
+// Workers at a time, unless an interrupted run left exactly that block
 // staged (see blockID); Commit stages the last one and commits the block
 // list, so nothing is committed before every block is staged, and a
 // destination blob is at all times absent, staged but uncommitted, or
@@ -60,8 +61,8 @@ type blockWriter struct {
 // memory stays at concurrency + 1 blocks.
 func newBlockWriter(ctx context.Context, r *retrier, client *blockblob.Client, blobURL string, size, blockSize int64, concurrency int) (*blockWriter, error) {
 	if blocks := (size + blockSize - 1) / blockSize; blocks > MaxBlocks {
-		return nil, fmt.Errorf("%w: %s: %d bytes in blocks of %d would make %d blocks, more than storage's %d; use a block size of at least %d",
-			ErrTooManyBlocks, redactURL(blobURL), size, blockSize, blocks, MaxBlocks, (size+MaxBlocks-1)/MaxBlocks)
+		return nil, fmt.Errorf("azblobcrypt: %w: %s: %d bytes in blocks of %d would make %d blocks, more than storage's %d; use a block size of at least %d",
+			blobcrypt.ErrInvalidOptions, redactURL(blobURL), size, blockSize, blocks, MaxBlocks, (size+MaxBlocks-1)/MaxBlocks)
 	}
 	w := &blockWriter{client: client, url: blobURL, retry: r, size: size, blockSize: int(min(blockSize, max(size, 1))),
 		meta: map[string]*string{}, sum: sha256.New()}
@@ -132,7 +133,7 @@ func blockID(index int, sum hash.Hash) string {
 }
 
 // stage hands the full buffer to a goroutine that stages it, unless an
-// earlier run staged the same block, waiting while Concurrency are in
+// earlier run staged the same block, waiting while Workers are in
 // flight. The first call lists the blocks already staged.
 func (w *blockWriter) stage() {
 	if w.held == nil {

@@ -33,7 +33,7 @@ const migrateLease = "__migrate"
 // restore.Source (SAS with list and read) and a restore.Sink (create, write
 // and read: what is already there is checked before anything is written).
 // It reads with ranged GETs pinned to the ETag seen when listing,
-// Concurrency of them in flight per file, and writes block blobs of BlockSize blocks, Concurrency staged
+// Workers of them in flight per file, and writes block blobs of BlockSize blocks, Workers staged
 // at a time per file; a blob is committed only once all of it is staged, so
 // a destination blob is at all times absent, staged but uncommitted, or
 // complete.
@@ -54,11 +54,11 @@ type Container struct {
 }
 
 // ContainerOptions tune a Container. The zero value reads and writes
-// DefaultBlockSize blocks, DefaultConcurrency at a time per file, and gives
+// DefaultBlockSize blocks, DefaultWorkers at a time per file, and gives
 // up after DefaultGiveUpAfter of failures.
 type ContainerOptions struct {
-	BlockSize   int64
-	Concurrency int
+	BlockSize int64
+	Workers   int
 	// GiveUpAfter is how long one storage operation may keep failing
 	// before it fails with ErrGaveUp, and with it every later operation of
 	// the Container; 0 means DefaultGiveUpAfter.
@@ -76,7 +76,7 @@ func NewContainer(sasURL string, opts *ContainerOptions) (*Container, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if err := transferDefaults(&o.BlockSize, &o.Concurrency); err != nil {
+	if err := transferDefaults(&o.BlockSize, &o.Workers); err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(sasURL)
@@ -108,7 +108,7 @@ func (c *Container) GaveUp() error {
 func (c *Container) String() string { return c.url }
 
 // ReadParallelism is the number of ranged GETs of one blob kept in flight.
-func (c *Container) ReadParallelism() int { return c.o.Concurrency }
+func (c *Container) ReadParallelism() int { return c.o.Workers }
 
 // List returns every blob of the container but the migration tool's lease
 // blob, with its size and ETag.
@@ -187,12 +187,12 @@ func (c *Container) Existing(ctx context.Context, path string) (io.ReaderAt, int
 }
 
 // Create starts the block blob at path on the package's one uploader
-// (blockWriter): written in blocks of BlockSize, Concurrency staged at a
+// (blockWriter): written in blocks of BlockSize, Workers staged at a
 // time, committed on Commit with the Content-Type and the metadata
 // (plaintext SHA-256, source ETag), and nothing committed before. Blocks an
 // interrupted run left staged are not staged again.
 func (c *Container) Create(ctx context.Context, path string, info restore.OutputInfo) (restore.Output, error) {
-	w, err := newBlockWriter(ctx, c.retry, c.client.NewBlockBlobClient(path), c.url+"/"+path, info.Size, c.o.BlockSize, c.o.Concurrency)
+	w, err := newBlockWriter(ctx, c.retry, c.client.NewBlockBlobClient(path), c.url+"/"+path, info.Size, c.o.BlockSize, c.o.Workers)
 	if err != nil {
 		return nil, err
 	}

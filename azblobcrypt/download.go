@@ -10,19 +10,19 @@ import (
 )
 
 // DownloadOptions tune DownloadFile. The zero value downloads the whole
-// blob with DefaultConcurrency requests of DefaultBlockSize bytes in flight.
+// blob with DefaultWorkers requests of DefaultBlockSize bytes in flight.
 type DownloadOptions struct {
 	// Offset and Length select the plaintext bytes [Offset, Offset+Length)
 	// to write. Length 0 means up to the end of the blob. A range that
-	// reaches past the end is refused with ErrRange.
+	// reaches past the end is refused with blobcrypt.ErrInvalidOptions.
 	Offset, Length int64
 	// BlockSize is the size of each ranged GET, 1 to MaxBlockSize bytes;
 	// 0 means DefaultBlockSize.
 	BlockSize int64
-	// Concurrency is how many GETs are in flight, at most MaxConcurrency;
-	// 0 means DefaultConcurrency. Memory use is at most (2 × Concurrency +
+	// Workers is how many GETs are in flight, at most MaxWorkers;
+	// 0 means DefaultWorkers. Memory use is at most (2 × Workers +
 	// 2) × BlockSize.
-	Concurrency int
+	Workers int
 	// Overwrite allows replacing an existing destination that is a regular
 	// file or a symlink (the link, not its target); anything else is never
 	// replaced (blobcrypt.ErrNotRegular).
@@ -37,7 +37,7 @@ type DownloadOptions struct {
 
 // DownloadFile writes the plaintext of src (a blob OpenBlob opened), or of
 // the range opts selects, to the file dst, created with mode 0600. Blocks
-// are read Concurrency at a time on the shared ordered pipeline
+// are read Workers at a time on the shared ordered pipeline
 // (internal/workpool) and written in order to a file that appears at dst,
 // whole, only when everything arrived (see package atomicfile): on error,
 // cancellation or a crash nothing is left behind. An existing dst is refused
@@ -48,7 +48,7 @@ func DownloadFile(ctx context.Context, dst string, src *blobcrypt.File, opts *Do
 	if opts != nil {
 		o = *opts
 	}
-	if err := transferDefaults(&o.BlockSize, &o.Concurrency); err != nil {
+	if err := transferDefaults(&o.BlockSize, &o.Workers); err != nil {
 		return 0, err
 	}
 	start, length, size := o.Offset, o.Length, src.Size()
@@ -56,7 +56,7 @@ func DownloadFile(ctx context.Context, dst string, src *blobcrypt.File, opts *Do
 		length = size - start
 	}
 	if start < 0 || o.Length < 0 || start > size || length < 0 || length > size-start {
-		return 0, fmt.Errorf("%w: bytes %d..%d requested, the blob has %d", ErrRange, start, start+max(length, 0), size)
+		return 0, fmt.Errorf("azblobcrypt: %w: bytes %d..%d requested, the blob has %d", blobcrypt.ErrInvalidOptions, start, start+max(length, 0), size)
 	}
 	out, err := atomicfile.Create(dst, atomicfile.Options{Perm: 0o600, Overwrite: o.Overwrite, RemovedStale: o.RemovedStale})
 	if err != nil {
@@ -65,7 +65,7 @@ func DownloadFile(ctx context.Context, dst string, src *blobcrypt.File, opts *Do
 	defer out.Abort() // a no-op once committed
 	bs := o.BlockSize
 	var done int64
-	err = workpool.Run(ctx, (length+bs-1)/bs, o.Concurrency, int(min(bs, length)),
+	err = workpool.Run(ctx, (length+bs-1)/bs, o.Workers, int(min(bs, length)),
 		func(_ context.Context, buf []byte, i int64) ([]byte, error) {
 			b := buf[:min(bs, length-i*bs)]
 			if _, err := src.ReadAt(b, start+i*bs); err != nil {

@@ -148,7 +148,7 @@ func TestDownloadFileRanges(t *testing.T) {
 		var calls int
 		var last int64
 		n, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), &azblobcrypt.DownloadOptions{
-			Offset: tc.off, Length: tc.n, BlockSize: 20000, Concurrency: 3,
+			Offset: tc.off, Length: tc.n, BlockSize: 20000, Workers: 3,
 			Progress: func(done, total int64) { calls++; last = done },
 		})
 		if err != nil {
@@ -170,8 +170,8 @@ func TestDownloadFileRanges(t *testing.T) {
 	for _, tc := range []struct{ off, n int64 }{{size + 1, 0}, {size - 10, 11}, {0, size + 1}, {-1, 0}, {0, -5}} {
 		out := filepath.Join(dir, "past")
 		_, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), &azblobcrypt.DownloadOptions{Offset: tc.off, Length: tc.n})
-		if !errors.Is(err, azblobcrypt.ErrRange) {
-			t.Errorf("DownloadFile(offset %d, length %d) = %v, want ErrRange", tc.off, tc.n, err)
+		if !errors.Is(err, blobcrypt.ErrInvalidOptions) {
+			t.Errorf("DownloadFile(offset %d, length %d) = %v, want ErrInvalidOptions", tc.off, tc.n, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "past")); err == nil {
@@ -187,7 +187,7 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 	// Cancelled half-way: nothing left.
 	ctx, cancel := context.WithCancel(testCtx(t))
 	_, err := azblobcrypt.DownloadFile(ctx, out, openBlob(ctx, t, u), &azblobcrypt.DownloadOptions{
-		BlockSize: testBlockSize, Concurrency: 1,
+		BlockSize: testBlockSize, Workers: 1,
 		Progress: func(done, total int64) {
 			if done >= 2*testBlockSize {
 				cancel()
@@ -277,14 +277,14 @@ func TestDownloadFileRejectsBadInput(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	for _, o := range []azblobcrypt.DownloadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
-		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+	for _, o := range []azblobcrypt.DownloadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Workers: -1}, {Workers: azblobcrypt.MaxWorkers + 1}} {
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
 			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
 	for _, o := range []azblobcrypt.DownloadOptions{{Offset: -1}, {Length: -1}, {Offset: 101}, {Offset: 50, Length: 51}} {
-		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, azblobcrypt.ErrRange) {
-			t.Errorf("options %+v: %v, want ErrRange", o, err)
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
+			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
 

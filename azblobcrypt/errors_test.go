@@ -51,8 +51,8 @@ func TestStorageErrorsOffline(t *testing.T) {
 		hint  string
 		tries int32
 	}{
-		{"busy", &fakeStorage{status: 503, code: "ServerBusy"}, azblobcrypt.ErrThrottled, "busy or failing and the retries ran out", 3},
-		{"internal", &fakeStorage{status: 500, code: "InternalError"}, azblobcrypt.ErrThrottled, "busy or failing", 3},
+		{"busy", &fakeStorage{status: 503, code: "ServerBusy"}, azblobcrypt.ErrGaveUp, "busy or failing and the retries ran out", 3},
+		{"internal", &fakeStorage{status: 500, code: "InternalError"}, azblobcrypt.ErrGaveUp, "busy or failing", 3},
 		{"forbidden", &fakeStorage{status: 403, code: "AuthenticationFailed"}, azblobcrypt.ErrForbidden, "invalid or has expired", 1},
 		{"not found", &fakeStorage{status: 404, code: "BlobNotFound"}, azblobcrypt.ErrNotFound, "blob does not exist", 1},
 		{"refused", &fakeStorage{err: true}, nil, "connection refused", 3},

@@ -23,7 +23,7 @@ func ExampleUploadFile() {
 	// The SAS locator's Path: container URL with the SAS query.
 	locatorPath := os.Getenv("LOCATOR_PATH")
 	res, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", key, keyID,
-		&azblobcrypt.UploadOptions{Concurrency: 8})
+		&azblobcrypt.UploadOptions{Workers: 8})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -88,9 +89,9 @@ func TestRestoreContainers(t *testing.T) {
 
 			// Small blocks and chunks, so that files of many blocks and
 			// parallel ranged reads are exercised.
-			in, err := azblobcrypt.NewContainer(srcSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Concurrency: 3})
+			in, err := azblobcrypt.NewContainer(srcSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Workers: 3})
 			require.NoError(t, err)
-			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Concurrency: 3})
+			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Workers: 3})
 			require.NoError(t, err)
 			r, err := restore.Run(ctx, out, in, plan, &restore.RunOptions{ChunkSize: 48 << 10})
 			require.NoError(t, err)
@@ -151,8 +152,8 @@ func TestRestoreContainerErrors(t *testing.T) {
 	_, err := azblobcrypt.NewContainer("not a url", nil)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "sig=")
-	_, err = azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{Concurrency: 1000})
-	require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
+	_, err = azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{Workers: 1000})
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 
 	src := azuritetest.NewContainer(t)
 	srcSAS := src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))

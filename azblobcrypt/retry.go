@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"net"
 	"net/http"
 	"net/url"
@@ -81,7 +82,7 @@ func newRetrier(giveUp time.Duration, opts *blob.ClientOptions) (*retrier, *blob
 	case giveUp == 0:
 		giveUp = DefaultGiveUpAfter
 	case giveUp < 0 || giveUp > MaxGiveUpAfter:
-		return nil, nil, fmt.Errorf("%w: GiveUpAfter %v is not between 0 and %v", ErrInvalidOptions, giveUp, MaxGiveUpAfter)
+		return nil, nil, fmt.Errorf("azblobcrypt: %w: GiveUpAfter %v is not between 0 and %v", blobcrypt.ErrInvalidOptions, giveUp, MaxGiveUpAfter)
 	}
 	var o blob.ClientOptions
 	if opts != nil {
@@ -113,13 +114,13 @@ func transferDefaults(blockSize *int64, concurrency *int) error {
 		*blockSize = DefaultBlockSize
 	}
 	if *concurrency == 0 {
-		*concurrency = DefaultConcurrency
+		*concurrency = DefaultWorkers
 	}
 	switch {
 	case *blockSize < 1 || *blockSize > MaxBlockSize:
-		return fmt.Errorf("%w: block size %d is outside 1..%d", ErrInvalidOptions, *blockSize, int64(MaxBlockSize))
-	case *concurrency < 1 || *concurrency > MaxConcurrency:
-		return fmt.Errorf("%w: concurrency %d is outside 1..%d", ErrInvalidOptions, *concurrency, MaxConcurrency)
+		return fmt.Errorf("azblobcrypt: %w: block size %d is outside 1..%d", blobcrypt.ErrInvalidOptions, *blockSize, int64(MaxBlockSize))
+	case *concurrency < 1 || *concurrency > MaxWorkers:
+		return fmt.Errorf("azblobcrypt: %w: concurrency %d is outside 1..%d", blobcrypt.ErrInvalidOptions, *concurrency, MaxWorkers)
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				res, err := azblobcrypt.UploadFile(b.Context(), sasURL, name, src, key, keyID, &azblobcrypt.UploadOptions{
-					Concurrency: conc, StateDir: dir,
+					Workers: conc, StateDir: dir,
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -108,7 +108,7 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := azblobcrypt.DownloadFile(b.Context(), out, f, &azblobcrypt.DownloadOptions{Concurrency: conc}); err != nil {
+				if _, err := azblobcrypt.DownloadFile(b.Context(), out, f, &azblobcrypt.DownloadOptions{Workers: conc}); err != nil {
 					b.Fatal(err)
 				}
 			}

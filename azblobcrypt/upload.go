@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"io/fs"
 	"os"
@@ -27,26 +28,26 @@ const (
 	MaxBlockSize = 4000 << 20
 	// MaxBlocks is the most blocks one block blob may have.
 	MaxBlocks = 50000
-	// DefaultConcurrency is the number of blocks in flight when
-	// UploadOptions.Concurrency or DownloadOptions.Concurrency is 0.
-	DefaultConcurrency = 4
-	// MaxConcurrency bounds UploadOptions.Concurrency and
-	// DownloadOptions.Concurrency: each block in flight holds a buffer of
+	// DefaultWorkers is the number of blocks in flight when
+	// UploadOptions.Workers or DownloadOptions.Workers is 0.
+	DefaultWorkers = 4
+	// MaxWorkers bounds UploadOptions.Workers and
+	// DownloadOptions.Workers: each block in flight holds a buffer of
 	// up to BlockSize bytes, so the count must come from the caller's
 	// configuration, never from a typo that asks for a million.
-	MaxConcurrency = 256
+	MaxWorkers = 256
 )
 
 // UploadOptions tune Upload and UploadFile. The zero value is ready to use.
 type UploadOptions struct {
 	// BlockSize is the plaintext size of each staged block, 1 to
 	// MaxBlockSize bytes; 0 means DefaultBlockSize. Memory use is
-	// (Concurrency+1) × BlockSize, and 1 MiB read ahead, whatever the
+	// (Workers+1) × BlockSize, and 1 MiB read ahead, whatever the
 	// file size.
 	BlockSize int64
-	// Concurrency is how many blocks are staged at once, at most
-	// MaxConcurrency; 0 means DefaultConcurrency.
-	Concurrency int
+	// Workers is how many blocks are staged at once, at most
+	// MaxWorkers; 0 means DefaultWorkers.
+	Workers int
 	// IV, if set, is the IV to encrypt with instead of a fresh random one.
 	// UploadFile refuses it when a resume state with another IV exists.
 	// Never reuse an IV for different data under the same key.
@@ -79,7 +80,7 @@ func (o *UploadOptions) withDefaults() (UploadOptions, error) {
 	if o != nil {
 		v = *o
 	}
-	return v, transferDefaults(&v.BlockSize, &v.Concurrency)
+	return v, transferDefaults(&v.BlockSize, &v.Workers)
 }
 
 // UploadFile encrypts the file src and uploads it as the block blob name in
@@ -137,8 +138,8 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 			return fmt.Errorf("azblobcrypt: %w", err)
 		}
 		if fi2.Size() != want.Size || !fi2.ModTime().Equal(want.ModTime) {
-			return reason{fmt.Sprintf("azblobcrypt: %s changed during the upload; nothing was committed, and the state file %s will refuse a resume: delete it and upload again",
-				src, sp), blobcrypt.ErrSourceChanged}
+			return reason.New(fmt.Sprintf("azblobcrypt: %s changed during the upload; nothing was committed, and the state file %s will refuse a resume: delete it and upload again",
+				src, sp), blobcrypt.ErrSourceChanged)
 		}
 		return nil
 	}
@@ -164,7 +165,7 @@ func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, reason{"azblobcrypt: " + src + " is not a regular file", blobcrypt.ErrNotRegular}
+		return nil, nil, reason.New("azblobcrypt: "+src+" is not a regular file", blobcrypt.ErrNotRegular)
 	}
 	return f, fi, nil
 }
@@ -213,7 +214,7 @@ func Upload(ctx context.Context, locatorPath, name string, src io.ReaderAt, size
 		return blobcrypt.FileResult{}, err
 	}
 	if size < 0 {
-		return blobcrypt.FileResult{}, fmt.Errorf("%w: negative size %d", ErrInvalidOptions, size)
+		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w: negative size %d", blobcrypt.ErrInvalidOptions, size)
 	}
 	blobURL, err := uploadURL(locatorPath, name)
 	if err != nil {
@@ -255,7 +256,7 @@ func upload(ctx context.Context, blobURL string, src io.ReaderAt, size int64, ke
 	if err != nil {
 		return fmt.Errorf("azblobcrypt: %s: %w", redactURL(blobURL), err)
 	}
-	w, err := newBlockWriter(ctx, retry, client, blobURL, size, o.BlockSize, o.Concurrency)
+	w, err := newBlockWriter(ctx, retry, client, blobURL, size, o.BlockSize, o.Workers)
 	if err != nil {
 		return err
 	}

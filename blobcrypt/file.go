@@ -3,6 +3,7 @@ package blobcrypt
 import (
 	"context"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"io/fs"
 	"os"
@@ -104,7 +105,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 		iv = *o.IV
 	} else {
 		if o.Offset != 0 {
-			return FileResult{}, fmt.Errorf("%w: EncryptFile at Offset %d needs the blob's IV, not a fresh one", ErrInvalidOptions, o.Offset)
+			return FileResult{}, fmt.Errorf("blobcrypt: %w: EncryptFile at Offset %d needs the blob's IV, not a fresh one", ErrInvalidOptions, o.Offset)
 		}
 		if iv, err = contentkey.NewIV(); err != nil {
 			return FileResult{}, err
@@ -150,13 +151,13 @@ func (opts *FileOptions) withDefaults() (FileOptions, error) {
 	}
 	switch {
 	case o.Workers < 0:
-		return o, fmt.Errorf("%w: negative Workers %d", ErrInvalidOptions, o.Workers)
+		return o, fmt.Errorf("blobcrypt: %w: negative Workers %d", ErrInvalidOptions, o.Workers)
 	case o.Workers > MaxWorkers:
-		return o, fmt.Errorf("%w: %d Workers is more than MaxWorkers (%d)", ErrInvalidOptions, o.Workers, MaxWorkers)
+		return o, fmt.Errorf("blobcrypt: %w: %d Workers is more than MaxWorkers (%d)", ErrInvalidOptions, o.Workers, MaxWorkers)
 	case o.ChunkSize < 0:
-		return o, fmt.Errorf("%w: negative ChunkSize %d", ErrInvalidOptions, o.ChunkSize)
+		return o, fmt.Errorf("blobcrypt: %w: negative ChunkSize %d", ErrInvalidOptions, o.ChunkSize)
 	case o.Offset < 0:
-		return o, fmt.Errorf("%w: negative Offset %d", ErrInvalidOptions, o.Offset)
+		return o, fmt.Errorf("blobcrypt: %w: negative Offset %d", ErrInvalidOptions, o.Offset)
 	}
 	if o.Workers == 0 {
 		o.Workers = 2 * runtime.GOMAXPROCS(0)
@@ -229,7 +230,7 @@ func openSource(src string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		in.Close()
-		return nil, nil, &reason{src + " is not a regular file (stream it through NewWriter or NewReader instead)", ErrNotRegular}
+		return nil, nil, reason.New(src+" is not a regular file (stream it through NewWriter or NewReader instead)", ErrNotRegular)
 	}
 	return in, fi, nil
 }

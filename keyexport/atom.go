@@ -123,7 +123,7 @@ func parseAtom(doc string, data []byte, opts *Options) (part, error) {
 		defer clear(v)
 		return parseRebind(doc, object{"RebindContentKey": v})
 	default:
-		return part{}, docError(doc, ErrUnknownDocument, "Atom XML: root element <%s> in namespace %s is not an Atom entry or feed",
+		return part{}, docError(doc, errUnknownDocument, "Atom XML: root element <%s> in namespace %s is not an Atom entry or feed",
 			quote.Input(root.Name.Local), quote.Input(root.Name.Space))
 	}
 	if err := r.end(); err != nil {
@@ -163,7 +163,7 @@ func atomEntity(doc string, o object, where string, opts *Options) (part, error)
 	if what := notExport(o); what != "" {
 		return part{}, &notExportError{doc, "an Atom " + strings.TrimPrefix(strings.TrimPrefix(what, "a "), "an ") + ", not a key export"}
 	}
-	return part{}, docError(doc, ErrUnknownDocument, "Atom XML %s: properties %s", where, memberNames(o))
+	return part{}, docError(doc, errUnknownDocument, "Atom XML %s: properties %s", where, memberNames(o))
 }
 
 // end reads what follows the root element: only white space, comments and

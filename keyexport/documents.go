@@ -177,7 +177,7 @@ func parseDocument(d Document, opts *Options) (part, error) {
 	}
 	for _, e := range p.entries {
 		if err := checkName(e.Name); err != nil {
-			return part{}, docError(d.Name, ErrUnsafeName, "%v", err)
+			return part{}, docError(d.Name, errUnsafeName, "%v", err)
 		}
 	}
 	return p, nil
@@ -251,16 +251,16 @@ func parseJSON(doc string, data []byte, at int, opts *Options) (part, error) {
 			}
 			return parseSecretVersions(doc, data)
 		}
-		return part{}, docError(doc, ErrUnknownDocument, "a JSON array, not an object")
+		return part{}, docError(doc, errUnknownDocument, "a JSON array, not an object")
 	}
 	top := members(data)
 	if top == nil {
-		return part{}, docError(doc, ErrUnknownDocument, "not a JSON object")
+		return part{}, docError(doc, errUnknownDocument, "not a JSON object")
 	}
 	k, o, what := classify(top)
 	switch k {
 	case kindUnknown:
-		return part{}, docError(doc, ErrUnknownDocument, "top-level members %s", memberNames(top))
+		return part{}, docError(doc, errUnknownDocument, "top-level members %s", memberNames(top))
 	case kindNotExport:
 		return part{}, &notExportError{doc, what + ", not a key export"}
 	}
@@ -600,11 +600,13 @@ func listingOf(what string) string {
 }
 
 // notExportError is a document recognised as something other than a key
-// export; it matches ErrUnknownDocument.
+// export; it matches ErrInvalidDocument.
 type notExportError struct{ doc, what string }
 
-func (e *notExportError) Error() string        { return fmt.Sprintf("keyexport: %q is %s", e.doc, e.what) }
-func (e *notExportError) Is(target error) bool { return target == ErrUnknownDocument }
+func (e *notExportError) Error() string { return fmt.Sprintf("keyexport: %q is %s", e.doc, e.what) }
+func (e *notExportError) Is(target error) bool {
+	return target == errUnknownDocument || target == ErrInvalidDocument
+}
 
 func parseKeyFile(doc string, data []byte) (part, error) {
 	k, id, err := keyfile.Decode(data)

@@ -72,7 +72,7 @@ func TestExportShapes(t *testing.T) {
 				}
 				_, err := NewPlan(docs, opts)
 				require.Error(t, err)
-				target := map[string]error{"invalid": ErrInvalidDocument, "unknown": ErrUnknownDocument, "conflict": ErrConflict,
+				target := map[string]error{"invalid": ErrInvalidDocument, "unknown": ErrInvalidDocument, "conflict": ErrConflict,
 					"iv": contentkey.ErrInvalidIV, "need_private_key": ErrNeedPrivateKey}[e.Is]
 				require.NotNil(t, target, "expected.json: is %q", e.Is)
 				require.ErrorIs(t, err, target)
@@ -174,7 +174,7 @@ func TestAtomRules(t *testing.T) {
 			ErrInvalidDocument, 0, []string{"nested deeper than 32"}},
 		{"entity not defined", entry(typed + `<d:MimeType>&nbsp;</d:MimeType>`), ErrInvalidDocument, 0, []string{"not valid XML"}},
 		{"unknown entry", `<entry ` + ns + `><content type="application/xml"><m:properties><d:Foo>1</d:Foo></m:properties></content></entry>`,
-			ErrUnknownDocument, 0, []string{`entry 0: properties "Foo"`}},
+			ErrInvalidDocument, 0, []string{`entry 0: properties "Foo"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

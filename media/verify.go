@@ -246,7 +246,7 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // for the same bytes.
 func VerifyAt(r io.ReaderAt, f File) (Result, error) {
 	if f.Size < 0 {
-		return Result{}, fmt.Errorf("%w: VerifyAt: size %d", ErrInvalidArgument, f.Size)
+		return Result{}, fmt.Errorf("media: VerifyAt: size %d", f.Size)
 	}
 	format := FormatOf(f.Name, f.Fragment)
 	c := &countingReaderAt{r: r}

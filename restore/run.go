@@ -109,9 +109,6 @@ const DefaultChunkSize = 2 << 20
 // MaxWorkers bounds RunOptions.Workers.
 const MaxWorkers = 256
 
-// ErrBadOptions is wrapped by Run's error for options out of range.
-var ErrBadOptions = errors.New("restore: invalid options")
-
 // Source is where an asset's encrypted files are read from: a directory, or
 // a blob container.
 type Source interface {
@@ -198,11 +195,11 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	switch {
 	case o.Workers < 0 || o.Workers > MaxWorkers:
-		return nil, fmt.Errorf("%w: Workers %d is not 0 to %d", ErrBadOptions, o.Workers, MaxWorkers)
+		return nil, fmt.Errorf("restore: %w: Workers %d is not 0 to %d", blobcrypt.ErrInvalidOptions, o.Workers, MaxWorkers)
 	case o.ChunkSize < 0 || o.ChunkSize > 64<<20:
-		return nil, fmt.Errorf("%w: ChunkSize %d is not 0 to 64 MiB", ErrBadOptions, o.ChunkSize)
+		return nil, fmt.Errorf("restore: %w: ChunkSize %d is not 0 to 64 MiB", blobcrypt.ErrInvalidOptions, o.ChunkSize)
 	case dst == nil && !o.Check:
-		return nil, fmt.Errorf("%w: no destination to restore into", ErrBadOptions)
+		return nil, fmt.Errorf("restore: %w: no destination to restore into", blobcrypt.ErrInvalidOptions)
 	}
 	if o.Workers == 0 {
 		o.Workers = 2 * runtime.GOMAXPROCS(0)

@@ -184,7 +184,7 @@ func TestRestoreCheckWritesNothing(t *testing.T) {
 	_, err = restore.Run(context.Background(), nil, asset("vod"), planOf(t, "vod/keys/v3.json"), &restore.RunOptions{Check: true})
 	require.NoError(t, err)
 	_, err = restore.Run(context.Background(), nil, asset("vod"), planOf(t, "vod/keys/v3.json"), nil)
-	require.ErrorIs(t, err, restore.ErrBadOptions)
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
 // TestRestoreMissingUnmatchedCopied uses the single-file AssetFile: every

@@ -369,7 +369,7 @@ func TestTokenAndHost(t *testing.T) {
 
 	for _, bad := range []string{"short", "0123456789abcdef ghij", "0123456789abcdef\x7f"} {
 		_, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{Token: bad})
-		require.ErrorIs(t, err, serve.ErrInvalidOptions, "%q", bad)
+		require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions, "%q", bad)
 	}
 }
 

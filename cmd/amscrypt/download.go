@@ -82,7 +82,7 @@ func runDownload(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "download", 0)
 	_, err = azblobcrypt.DownloadFile(e.Ctx, *out, f, &azblobcrypt.DownloadOptions{
-		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Concurrency: *t.workers,
+		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Workers: *t.workers,
 		Overwrite: *force, Progress: p.Update, RemovedStale: staleNotice(e, "download"),
 	})
 	p.Finish()
