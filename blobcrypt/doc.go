@@ -7,5 +7,5 @@
 // The format has no integrity protection: CTR ciphertext is malleable, and a
 // flipped ciphertext bit flips the same plaintext bit without any error here.
 // Never reuse a (key, IV) pair; every file, and every re-encryption of a
-// file, needs a fresh IV from NewIV.
+// file, needs a fresh IV from contentkey.NewIV (EncryptFile draws one).
 package blobcrypt
