@@ -35,7 +35,7 @@ func TestRestoreStitchContainers(t *testing.T) {
 	azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), enc)
 	dst := azuritetest.NewContainer(t)
 	dstSAS := dst.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour))
-	small := &azblobcrypt.ContainerOptions{BlockSize: 8 << 10, Concurrency: 3}
+	small := &azblobcrypt.ContainerOptions{BlockSize: 8 << 10, Workers: 3}
 	in, err := azblobcrypt.NewContainer(src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour)), small)
 	require.NoError(t, err)
 	out, err := azblobcrypt.NewContainer(dstSAS, small)

@@ -130,7 +130,7 @@ func TestFixtureExportsAgree(t *testing.T) {
 					if err == nil {
 						break
 					}
-					require.True(t, errors.Is(err, ErrNoKey) || errors.Is(err, ErrNoEntries), "%s: %v", d.Name, err)
+					require.True(t, errors.Is(err, ErrIncomplete) || errors.Is(err, ErrIncomplete), "%s: %v", d.Name, err)
 					if k.Name != d.Name {
 						p, err = NewPlan([]Document{d, k}, opts)
 					}

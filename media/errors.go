@@ -5,11 +5,6 @@ import (
 	"fmt"
 )
 
-// ErrInvalidArgument is wrapped by the error for a call this package cannot
-// serve as made: CheckHead with a head of the wrong length or an unknown
-// Format.
-var ErrInvalidArgument = errors.New("media: invalid argument")
-
 // ErrStructure is wrapped by every error for a file whose structure does not
 // hold: truncated, cut inside a box or packet, or followed by bytes its
 // structure does not account for. A file that fails its head check wraps

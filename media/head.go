@@ -79,14 +79,14 @@ func CheckHead(f Format, head []byte, size int64) error {
 	}
 	check, ok := headChecks[f]
 	if !ok {
-		return fmt.Errorf("%w: CheckHead: unknown format %q", ErrInvalidArgument, string(f))
+		return fmt.Errorf("media: CheckHead: unknown format %q", string(f))
 	}
 	if size >= 0 {
 		if int64(len(head)) > size {
-			return fmt.Errorf("%w: CheckHead: head is %d bytes, longer than the %d-byte file", ErrInvalidArgument, len(head), size)
+			return fmt.Errorf("media: CheckHead: head is %d bytes, longer than the %d-byte file", len(head), size)
 		}
 		if want := min(HeadSize, size); int64(len(head)) < want {
-			return fmt.Errorf("%w: CheckHead: head is %d bytes; give the first %d", ErrInvalidArgument, len(head), want)
+			return fmt.Errorf("media: CheckHead: head is %d bytes; give the first %d", len(head), want)
 		}
 	}
 	if len(head) == 0 {

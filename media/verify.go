@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -245,7 +246,7 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // for the same bytes.
 func VerifyAt(r io.ReaderAt, f File) (Result, error) {
 	if f.Size < 0 {
-		return Result{}, fmt.Errorf("%w: VerifyAt: size %d", ErrInvalidArgument, f.Size)
+		return Result{}, fmt.Errorf("media: VerifyAt: size %d", f.Size)
 	}
 	format := FormatOf(f.Name, f.Fragment)
 	c := &countingReaderAt{r: r}
@@ -347,4 +348,35 @@ func isoKindOf(f File) isoKind {
 		return isoInit
 	}
 	return isoFragment
+}
+
+// MarshalJSON writes a Level as a report shows it: "structure" or "head",
+// and false for LevelNone (nothing was verified).
+func (l Level) MarshalJSON() ([]byte, error) {
+	if l == LevelNone {
+		return []byte("false"), nil
+	}
+	return json.Marshal(string(l))
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (and true, the head check of
+// reports made before levels, as LevelHead).
+func (l *Level) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "false", "null":
+		*l = LevelNone
+		return nil
+	case "true":
+		*l = LevelHead
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s != string(LevelHead) && s != string(LevelStructure) {
+		return fmt.Errorf("media: verification level %q is none of \"head\", \"structure\" or false", s)
+	}
+	*l = Level(s)
+	return nil
 }

@@ -374,7 +374,7 @@ func TestVerifierSizeAndReuse(t *testing.T) {
 	require.ErrorIs(t, err, media.ErrStructure)
 
 	_, err = media.VerifyAt(bytes.NewReader(nil), media.File{Name: "a.ts", Size: -1})
-	require.ErrorIs(t, err, media.ErrInvalidArgument)
+	require.EqualError(t, err, "media: VerifyAt: size -1")
 }
 
 // TestAbandonedTextVerifier checks that Verify ends the goroutine of a text

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -16,6 +15,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 )
 
 // StitchedExt is the extension of a stitched live-archive track: the
@@ -308,7 +308,7 @@ func (r *runner) takeTracks(jobs []*job) ([]*job, []*stitchJob) {
 	out := make([]*stitchJob, 0, len(tracks))
 	for _, t := range tracks {
 		sj := &stitchJob{t: t, job: &job{src: SourceFile{Path: t.Name, Regular: true},
-			report: &FileReport{Name: t.Name, Format: FormatISOBMFF}}}
+			report: &FileReport{Name: t.Name, Format: media.FormatISOBMFF}}}
 		byPrefix[t.Prefix] = sj
 		out = append(out, sj)
 	}
@@ -349,7 +349,6 @@ func (r *runner) prepare(sj *stitchJob) {
 			failed[0].src.Path, failed[0].report.Error, len(failed), len(sj.frags))
 		return
 	}
-	j.report.Verified = true // every fragblob's head is ISO-BMFF
 	if g := sj.t.Stitcher.Gaps(); !g.Empty() {
 		j.report.Gaps = &g
 		j.report.Note = GapsNote(g, sj.t.Origin)
@@ -378,92 +377,61 @@ func (r *runner) stitchTracks(sjs []*stitchJob) []*job {
 	return jobs
 }
 
-// stitch computes the track's layout, and unless checking, writes the
-// stitched file to the sink or skips it when the sink holds it already.
-// The layout gives the size before the first byte (a block blob announces
-// it) and the bytes at any offset (the head and tail a re-run compares);
-// it holds the track's rewritten moofs, about 16 bytes a sample.
+// stitch computes the track's layout and then restores the stitched file
+// as any other: the layout, read through a blobcrypt.File that stores its
+// bytes as they are (openStitched), is the plaintext that transfer skips
+// when the sink holds it (size, head and tail, structure), or writes
+// through the ordered pipeline with its SHA-256 and structure check. The
+// layout gives the size before the first byte (a block blob announces it)
+// and the bytes at any offset; it holds the track's rewritten moofs, about
+// 16 bytes a sample. With Check, the stitched structure is verified by
+// random access and nothing is written.
 func (r *runner) stitch(sj *stitchJob) {
 	j := sj.job
+	counted := j.size // the fragblob bytes the progress totals counted
 	l, err := sj.t.Stitcher.Layout(r.ctx)
 	if err != nil {
 		j.fail("stitching %s: %v", sj.t.Prefix, err)
-		r.advance(j.size)
+		r.advance(counted)
 		return
 	}
 	size := l.Size()
 	j.report.Size = &size
+	j.size, j.layout = size, l
+	j.src = SourceFile{Path: sj.t.Name, Size: size, Tag: sj.t.Tag(), Regular: true}
+	// A match of the stitched name, so that transfer and write treat the
+	// track as a file of the plan: its MIME type, its structure verified.
+	j.match = &keyexport.Match{Path: sj.t.Name,
+		Entry: &keyexport.Entry{Name: sj.t.Name, IV: sj.t.iv, Size: size, MimeType: sj.t.MimeType()}}
 	if r.o.Check {
-		j.report.Status = StatusChecked
+		f, c, err := r.open(j)
+		if err != nil {
+			j.fail("%v", err)
+			return
+		}
+		defer c.Close()
+		j.verified(media.VerifyAt(f, j.mediaFile()))
+		if j.report.Status == "" {
+			j.report.Status = StatusChecked
+		}
 		return
 	}
-	plain := l.Open(r.ctx)
-	advanced := j.size // the fragblob bytes counted in the totals
-	j.size = size
-	if done, err := r.holds(j.src.Path, size, func() (io.ReaderAt, io.Closer, error) { return plain, io.NopCloser(nil), nil }); err != nil {
-		j.fail("%v", err)
-		r.advance(advanced)
-		return
-	} else if done {
-		j.report.Status = StatusSkipped
-		r.finished()
-		r.advance(advanced)
-		return
+	r.advance(counted - size) // the progress counts the stitched bytes from here
+	r.transfer(j)
+	if j.report.Status == StatusFailed {
+		j.report.Error = fmt.Sprintf("stitching %s: %s", sj.t.Prefix, j.report.Error)
 	}
-	j.src.Size, j.src.Tag = size, sj.t.Tag()
-	sum, err := r.writeStitched(j, sj.t, plain)
-	if err != nil {
-		j.fail("stitching %s: %v", sj.t.Prefix, err)
-		return
-	}
-	r.advance(advanced - size) // the totals counted fragblob bytes
-	j.report.SHA256 = sum
-	j.report.Status = StatusRestored
 }
 
-// stitchReadParallelism is how many reads of a stitched file are in flight
-// from a directory: tracks are few, so each reads ahead on its own.
-const stitchReadParallelism = 2
-
-// writeStitched writes the stitched file through the same ordered reads
-// and hashing writer as write: the layout read (and so the fragblobs
-// decrypted) in chunks, several at a time, and hashed and written in order.
-func (r *runner) writeStitched(j *job, t *LiveTrack, plain io.ReaderAt) (string, error) {
-	out, err := r.dst.Create(r.ctx, j.src.Path, OutputInfo{Size: j.size, MimeType: t.MimeType(), Source: j.src})
+// openStitched returns a stitched track as the seekable plaintext file
+// restore reads: its layout's bytes as they are, the fragblobs decrypting
+// as the layout reads them.
+func openStitched(ctx context.Context, l *livearchive.Layout) (*blobcrypt.File, io.Closer, error) {
+	f, err := blobcrypt.OpenStored(ctx, l, l.Size())
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	defer out.Abort()
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
-	parallel := stitchReadParallelism
-	if ps, ok := r.src.(ParallelSource); ok {
-		parallel = max(1, ps.ReadParallelism())
-	}
-	chunks := r.readInOrder(ctx, plain, j.size, parallel)
-	var h hash.Hash
-	do, digests := out.(DigestOutput)
-	if !digests {
-		h = sha256.New()
-	}
-	if err := r.drain(ctx, chunks, h, out); err != nil {
-		cancel()
-		for ch := range chunks {
-			r.release(ch.buf)
-		}
-		return "", err
-	}
-	var sum string
-	if digests {
-		sum = hex.EncodeToString(do.SHA256())
-	} else {
-		sum = hex.EncodeToString(h.Sum(nil))
-	}
-	if err := out.Commit(sum); err != nil {
-		return "", err
-	}
-	r.finished()
-	return sum, nil
+	return f, f, nil
 }
 
 // GapsNote says in one line how a track's fragblobs differ from its

@@ -32,9 +32,11 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -67,9 +69,6 @@ const (
 	// read of the source (for a blob, a ranged GET).
 	MaxRanges = 16
 )
-
-// ErrInvalidOptions is wrapped by New's error for options out of range.
-var ErrInvalidOptions = errors.New("serve: invalid options")
 
 // Options configure a Server. The zero value serves loopback clients
 // without a token and logs nothing.
@@ -147,8 +146,8 @@ type IndexEntry struct {
 	Size     *int64         `json:"size,omitempty"`
 	Type     string         `json:"type,omitempty"`
 	Status   restore.Status `json:"status"`
-	Verified bool           `json:"verified"`
-	Format   restore.Format `json:"format,omitempty"`
+	Verified media.Level    `json:"verified"`
+	Format   media.Format   `json:"format,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Note     string         `json:"note,omitempty"`
 	// Gaps, for a stitched live-archive track, is how its fragblobs differ
@@ -178,19 +177,19 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	case o.MaxInFlight == 0:
 		o.MaxInFlight = DefaultMaxInFlight
 	case o.MaxInFlight < 0 || o.MaxInFlight > 4096:
-		return nil, fmt.Errorf("%w: MaxInFlight %d is not 0 to 4096", ErrInvalidOptions, o.MaxInFlight)
+		return nil, fmt.Errorf("serve: %w: MaxInFlight %d is not 0 to 4096", blobcrypt.ErrInvalidOptions, o.MaxInFlight)
 	}
 	switch {
 	case o.MaxConns == 0:
 		o.MaxConns = DefaultMaxConns
 	case o.MaxConns < 0 || o.MaxConns > 1<<20:
-		return nil, fmt.Errorf("%w: MaxConns %d is not 0 to %d", ErrInvalidOptions, o.MaxConns, 1<<20)
+		return nil, fmt.Errorf("serve: %w: MaxConns %d is not 0 to %d", blobcrypt.ErrInvalidOptions, o.MaxConns, 1<<20)
 	}
 	switch {
 	case o.Stall == 0:
 		o.Stall = DefaultStall
 	case o.Stall < 0:
-		return nil, fmt.Errorf("%w: negative Stall %v", ErrInvalidOptions, o.Stall)
+		return nil, fmt.Errorf("serve: %w: negative Stall %v", blobcrypt.ErrInvalidOptions, o.Stall)
 	}
 	if err := CheckToken(o.Token); err != nil {
 		return nil, err
@@ -262,11 +261,11 @@ func CheckToken(t string) error {
 		return nil
 	}
 	if len(t) < MinTokenLen {
-		return fmt.Errorf("%w: the token has %d characters; at least %d are needed", ErrInvalidOptions, len(t), MinTokenLen)
+		return fmt.Errorf("serve: %w: the token has %d characters; at least %d are needed", blobcrypt.ErrInvalidOptions, len(t), MinTokenLen)
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] <= ' ' || t[i] > '~' {
-			return fmt.Errorf("%w: the token holds a space, control or non-ASCII character at byte %d", ErrInvalidOptions, i)
+			return fmt.Errorf("serve: %w: the token holds a space, control or non-ASCII character at byte %d", blobcrypt.ErrInvalidOptions, i)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/media"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -149,7 +150,7 @@ func TestIndex(t *testing.T) {
 	require.Equal(t, restore.StatusFailed, byName["movie.mp4"].Status)
 	require.Contains(t, byName["movie.mp4"].Error, "wrong key or IV")
 	require.Equal(t, restore.StatusChecked, byName["movie_audio.m4a"].Status)
-	require.True(t, byName["movie_audio.m4a"].Verified)
+	require.Equal(t, media.LevelStructure, byName["movie_audio.m4a"].Verified)
 	require.Equal(t, "audio/mp4", byName["movie_audio.m4a"].Type)
 
 	resp, body = get(t, "GET", ts.URL+"/movie.mp4")
@@ -368,7 +369,7 @@ func TestTokenAndHost(t *testing.T) {
 
 	for _, bad := range []string{"short", "0123456789abcdef ghij", "0123456789abcdef\x7f"} {
 		_, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{Token: bad})
-		require.ErrorIs(t, err, serve.ErrInvalidOptions, "%q", bad)
+		require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions, "%q", bad)
 	}
 }
 
@@ -447,7 +448,7 @@ type fakeReaderAt struct {
 
 func (r fakeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	f := r.f
-	if f.block != nil && off >= restore.HeadSize {
+	if f.block != nil && off >= media.HeadSize {
 		n := f.inFlight.Add(1)
 		defer f.inFlight.Add(-1)
 		for m := f.maxSeen.Load(); n > m && !f.maxSeen.CompareAndSwap(m, n); m = f.maxSeen.Load() {

@@ -10,6 +10,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) addTracks(ctx context.Context, src restore.Source, plan *keyexp
 		t := &track{lt: lt}
 		f := &file{src: restore.SourceFile{Path: lt.Name, Tag: lt.Tag(), Regular: true}, ctype: lt.MimeType(), track: t}
 		f.etag = etag(f.src, 0, nonce)
-		e := IndexEntry{Name: lt.Name, Type: f.ctype, Status: restore.StatusChecked, Format: restore.FormatISOBMFF,
+		e := IndexEntry{Name: lt.Name, Type: f.ctype, Status: restore.StatusChecked, Format: media.FormatISOBMFF,
 			Note: fmt.Sprintf("live-archive track %s, stitched on request from its %d fragblobs", lt.Prefix, len(lt.Fragblobs))}
 		if lt.Err != nil {
 			f.failure = lt.Err.Error()
@@ -105,7 +106,7 @@ func (s *Server) addTracks(ctx context.Context, src restore.Source, plan *keyexp
 		if f.failure != "" {
 			e.Status, e.Error = restore.StatusFailed, f.failure
 		} else {
-			e.Verified = true
+			e.Verified = media.LevelHead // every fragblob's head; the structure is the stitcher's
 			if g := lt.Stitcher.Gaps(); !g.Empty() {
 				e.Gaps = &g
 				e.Note += "; " + restore.GapsNote(g, lt.Origin)
@@ -125,22 +126,9 @@ func (s *Server) openTrack(ctx context.Context, t *track) (*blobcrypt.File, io.C
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := blobcrypt.OpenStored(ctx, layoutOpener{l}, l.Size())
+	p, err := blobcrypt.OpenStored(ctx, l, l.Size())
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, io.NopCloser(nil), nil
-}
-
-// layoutOpener reads ranges of a stitched track through its layout's
-// Reader, which reads a fragblob's part ahead (livearchive.ReadAhead)
-// rather than once per buffer of the response.
-type layoutOpener struct{ l *livearchive.Layout }
-
-func (o layoutOpener) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	r := o.l.Open(ctx)
-	if _, err := r.Seek(off, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return io.NopCloser(io.LimitReader(r, n)), nil
 }

@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )
@@ -58,7 +60,7 @@ func TestStitchedTracks(t *testing.T) {
 		e, ok := byName[name]
 		require.True(t, ok, "%s listed in %s", name, body)
 		require.Equal(t, restore.StatusChecked, e.Status, name)
-		require.True(t, e.Verified)
+		require.Equal(t, media.LevelHead, e.Verified, name)
 		require.Contains(t, e.Note, "stitched on request")
 	}
 	require.Equal(t, "video/mp4", byName["video=48000.mp4"].Type)
@@ -121,19 +123,25 @@ func TestStitchedTrackNeverShadowsAFile(t *testing.T) {
 	enc, keys := testvectors.EncryptLiveArchive(t)
 	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
 	require.NoError(t, err)
-	// The video track's encrypted header, copied to "video=48000.mp4" and
-	// named by the plan with the track's IV: an init segment of its own.
-	header, err := os.ReadFile(filepath.Join(enc, "video=48000", "header"))
+	// The ffmpeg source of the video track, encrypted (openssl or Python,
+	// testvectors.AES256CTR) as "video=48000.mp4" and named by the plan.
+	src, err := os.ReadFile(filepath.Join(testvectors.Dir, "livearchive", "src", "video.mp4"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(enc, "video=48000.mp4"), header, 0o600))
-	i := slices.IndexFunc(p.Entries, func(e keyexport.Entry) bool { return e.Name == "video=48000" })
-	p.Entries = append(p.Entries, keyexport.Entry{Name: "video=48000.mp4", IV: p.Entries[i].IV, Size: -1})
+	var doc struct {
+		Key string `json:"key"`
+	}
+	require.NoError(t, json.Unmarshal(keys, &doc))
+	key, err := base64.StdEncoding.DecodeString(doc.Key)
+	require.NoError(t, err)
+	const iv = 1234567890123
+	require.NoError(t, os.WriteFile(filepath.Join(enc, "video=48000.mp4"), testvectors.AES256CTR(t, key, iv, src), 0o600))
+	p.Entries = append(p.Entries, keyexport.Entry{Name: "video=48000.mp4", IV: iv, Size: -1})
 	slices.SortFunc(p.Entries, func(a, b keyexport.Entry) int { return strings.Compare(a.Name, b.Name) })
 
 	ts, _ := newServer(t, restore.Dir{Root: enc}, p, nil)
 	resp, body := get(t, "GET", ts.URL+"/video=48000.mp4")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Len(t, body, len(header), "the asset's file, not the stitched track")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Equal(t, src, body, "the asset's file, not the stitched track")
 	_, idx := get(t, "GET", ts.URL+"/")
 	require.Equal(t, 1, strings.Count(string(idx), `"name": "video=48000.mp4"`))
 	resp, _ = get(t, "GET", ts.URL+"/audio_eng=32000.mp4")

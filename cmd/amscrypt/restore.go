@@ -284,7 +284,7 @@ func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
 		}
 	}()
 	for _, p := range paths {
-		data, err := smallfile.Read(p)
+		data, err := smallfile.ReadAtMost(p, keyexport.MaxDocumentSize, "a key export is never that large (256 MiB)")
 		if err != nil {
 			return nil, err
 		}
