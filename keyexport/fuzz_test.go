@@ -61,10 +61,9 @@ func FuzzNewPlan(f *testing.F) {
 				require.NotContains(t, s, b64)
 			}
 			require.NotContains(t, s, string(raw))
-			require.True(t, errors.Is(err, ErrInvalidDocument) || errors.Is(err, ErrInvalidDocument) ||
-				errors.Is(err, ErrNeedPrivateKey) || errors.Is(err, ErrNotEncrypted) || errors.Is(err, ErrInvalidDocument) ||
-				errors.Is(err, ErrInvalidDocument) || errors.Is(err, ErrConflict) || errors.Is(err, ErrIncomplete) ||
-				errors.Is(err, ErrIncomplete), "unclassified error: %v", err)
+			require.True(t, errors.Is(err, ErrInvalidDocument) || errors.Is(err, ErrNeedPrivateKey) ||
+				errors.Is(err, ErrNotEncrypted) || errors.Is(err, ErrConflict) || errors.Is(err, ErrIncomplete),
+				"unclassified error: %v", err)
 			return
 		}
 		require.Equal(t, 32, p.Key.Len())
@@ -194,7 +193,7 @@ func FuzzAtom(f *testing.F) {
 		}
 		p, err := parseAtom("doc", data, &Options{PrivateKey: priv})
 		if err != nil {
-			require.True(t, errors.Is(err, ErrInvalidDocument) || errors.Is(err, ErrInvalidDocument) ||
+			require.True(t, errors.Is(err, ErrInvalidDocument) ||
 				errors.Is(err, ErrNeedPrivateKey) || errors.Is(err, ErrNotEncrypted) || errors.Is(err, ErrConflict),
 				"unclassified error: %v", err)
 			require.True(t, strings.HasPrefix(err.Error(), "keyexport: "))
