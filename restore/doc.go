@@ -4,5 +4,7 @@
 // so that a wrong key or IV is caught on the first bytes rather than after
 // the last, and every file's whole structure (package media) on the bytes
 // it streams, so that a truncated file is never reported whole; RunBatch
-// does that for many assets, one line each.
+// does that for many assets, one line each. With RunOptions.Stitch, each
+// live-archive track comes back as one playable fragmented MP4
+// (LiveTracks, package livearchive) instead of its fragblobs.
 package restore

@@ -20,6 +20,7 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/media"
 )
 
@@ -65,6 +66,10 @@ type FileReport struct {
 	Format   media.Format `json:"format,omitempty"`
 	Error    string       `json:"error,omitempty"`
 	Note     string       `json:"note,omitempty"`
+	// Gaps, for a stitched live-archive track (RunOptions.Stitch), is how
+	// its fragblobs differ from the client manifest's timeline; nil when
+	// they do not.
+	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
 }
 
 // Report is the outcome of Run: one entry per file, sorted by name, and a
@@ -88,6 +93,9 @@ type RunOptions struct {
 	Check bool
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
+	// Stitch writes each live-archive track as one fragmented MP4,
+	// "<prefix>.mp4" (see LiveTracks), instead of its fragblobs.
+	Stitch bool
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
 	// while some files wait in read or write, or GOMAXPROCS for a
@@ -178,6 +186,9 @@ type job struct {
 	match  *keyexport.Match // nil for an unmatched file
 	report *FileReport
 	size   int64 // plaintext bytes
+	// layout, for a stitched live-archive track, is where its bytes come
+	// from (RunOptions.Stitch); nil for a file of the source.
+	layout *livearchive.Layout
 }
 
 // Run restores the files of src that plan matches into dst (which may be nil
@@ -227,6 +238,10 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var tracks []*stitchJob
+	if o.Stitch {
+		jobs, tracks = r.takeTracks(jobs)
+	}
 	// Phase 2: the bytes.
 	for _, j := range jobs {
 		if j.report.Status == "" && (j.match != nil || o.CopyUnmatched) && !o.Check {
@@ -236,6 +251,9 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	removeIfFresh := freshDir(dst)
 	r.each(jobs, r.finish)
+	if o.Stitch {
+		jobs = append(jobs, r.stitchTracks(tracks)...)
+	}
 	if err := ctx.Err(); err != nil {
 		removeIfFresh()
 		return nil, err
@@ -502,6 +520,9 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 // open returns the plaintext of j's file: decrypted if the plan matched it,
 // as stored if it is copied unmatched.
 func (r *runner) open(j *job) (*blobcrypt.File, io.Closer, error) {
+	if j.layout != nil {
+		return openStitched(r.ctx, j.layout)
+	}
 	o, c, err := r.src.Open(r.ctx, j.src)
 	if err != nil {
 		return nil, nil, err

@@ -32,10 +32,10 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	// multipart goroutine is cancelled rather than waited for.
 	defer b.close()
 	defer cancel(nil)
-	o, c, err := s.src.Open(ctx, f.src)
+	p, c, err := s.plaintext(ctx, f)
 	if err == nil {
 		defer c.Close()
-		b.f, err = blobcrypt.Open(ctx, o, f.src.Size, s.key, f.iv)
+		b.f = p
 	}
 	b.watchdog.Stop()
 	if err != nil {
@@ -47,6 +47,24 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	w.hold = r.Method == http.MethodGet
 	http.ServeContent(w, r, "", time.Time{}, b)
 	w.send() // a status still held has an empty body
+}
+
+// plaintext opens f's plaintext: a file of the asset decrypted by range,
+// or a stitched live-archive track read through its layout.
+func (s *Server) plaintext(ctx context.Context, f *file) (*blobcrypt.File, io.Closer, error) {
+	if f.track != nil {
+		return s.openTrack(ctx, f.track)
+	}
+	o, c, err := s.src.Open(ctx, f.src)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := blobcrypt.Open(ctx, o, f.src.Size, s.key, f.iv)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return p, c, nil
 }
 
 // errSourceStalled is the cause of a source read cancelled for giving

@@ -35,6 +35,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
@@ -114,6 +115,8 @@ type Server struct {
 	stall time.Duration // Options.Stall
 	pool  sync.Pool     // *[]byte of BufferSize
 
+	layouts layoutCache // of stitched live-archive tracks
+
 	logMu sync.Mutex
 	log   io.Writer
 }
@@ -125,6 +128,7 @@ type file struct {
 	ctype   string
 	etag    string
 	failure string // why it is not served; "" when it is
+	track   *track // a stitched live-archive track; nil for a file of the asset
 }
 
 // Index is the document GET / returns: every file of the asset and the
@@ -146,6 +150,9 @@ type IndexEntry struct {
 	Format   media.Format   `json:"format,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Note     string         `json:"note,omitempty"`
+	// Gaps, for a stitched live-archive track, is how its fragblobs differ
+	// from the client manifest's timeline.
+	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
 }
 
 // listed is a Source whose listing was taken once, so that the head checks
@@ -239,6 +246,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		}
 		idx.Files = append(idx.Files, e)
 	}
+	idx.Files = append(idx.Files, s.addTracks(ctx, listed{src, files}, plan, files, report, nonce[:])...)
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}
