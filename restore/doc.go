@@ -6,5 +6,5 @@
 // it streams, so that a truncated file is never reported whole; RunBatch
 // does that for many assets, one line each. With RunOptions.Stitch, each
 // live-archive track comes back as one playable fragmented MP4
-// (LiveTracks, package livearchive) instead of its fragblobs.
+// (package livearchive: Asset.Tracks) instead of its fragblobs.
 package restore

@@ -94,7 +94,7 @@ type RunOptions struct {
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
 	// Stitch writes each live-archive track as one fragmented MP4,
-	// "<prefix>.mp4" (see LiveTracks), instead of its fragblobs.
+	// "<prefix>.mp4" (livearchive.Asset.Tracks), instead of its fragblobs.
 	Stitch bool
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy

@@ -246,7 +246,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		}
 		idx.Files = append(idx.Files, e)
 	}
-	idx.Files = append(idx.Files, s.addTracks(ctx, listed{src, files}, plan, files, report, nonce[:])...)
+	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ const MaxLayouts = 16
 // layout is computed on the first request (reading every fragment's
 // boxes up to its moof) and kept in the server's layout cache.
 type track struct {
-	lt    *restore.LiveTrack
+	lt    *livearchive.StitchedTrack
 	build sync.Mutex // one computation of the layout at a time
 
 	layout *livearchive.Layout // guarded by layoutCache.mu; nil until built or once dropped
@@ -78,15 +78,30 @@ func (c *layoutCache) lookup(t *track) *livearchive.Layout {
 	return t.layout
 }
 
-// addTracks makes every live-archive track of the asset reachable as
-// "<prefix>.mp4" and lists it in the index. A name the asset's own files
-// hold stays theirs. A track fails (502, with the reason in the index)
-// when no client manifest describes it or a fragblob of it failed its
-// head check.
-func (s *Server) addTracks(ctx context.Context, src restore.Source, plan *keyexport.Plan, files []restore.SourceFile,
+// addTracks makes every live-archive track of the asset
+// (livearchive.Asset.Tracks, over the plan's files as the server reads
+// them) reachable as "<prefix>.mp4" and lists it in the index. A name the
+// asset's own files hold stays theirs. A track fails (502, with the
+// reason in the index) when no client manifest describes it or a
+// fragblob of it failed its head check.
+func (s *Server) addTracks(ctx context.Context, files []restore.SourceFile, matches []keyexport.Match,
 	report *restore.Report, nonce []byte) []IndexEntry {
+	a := &livearchive.Asset{Open: func(ctx context.Context, path string) (livearchive.Blob, io.Closer, error) {
+		return s.plaintext(ctx, s.files[path])
+	}}
+	for _, f := range files {
+		a.Paths = append(a.Paths, f.Path)
+	}
+	for _, m := range matches {
+		src := s.files[m.Path].src
+		f := livearchive.File{Path: m.Path, Size: src.Size, Tag: src.Tag}
+		if m.Fragment {
+			f.Track = m.Entry.Name
+		}
+		a.Files = append(a.Files, f)
+	}
 	var entries []IndexEntry
-	for _, lt := range restore.LiveTracks(ctx, src, plan, files) {
+	for _, lt := range a.Tracks(ctx) {
 		if _, taken := s.files[lt.Name]; taken {
 			continue
 		}
@@ -109,7 +124,7 @@ func (s *Server) addTracks(ctx context.Context, src restore.Source, plan *keyexp
 			e.Verified = media.LevelHead // every fragblob's head; the structure is the stitcher's
 			if g := lt.Stitcher.Gaps(); !g.Empty() {
 				e.Gaps = &g
-				e.Note += "; " + restore.GapsNote(g, lt.Origin)
+				e.Note += "; " + g.Note(lt.Origin)
 			}
 		}
 		s.files[lt.Name] = f
