@@ -43,14 +43,13 @@ func NewAccount(sasURL string, opts *AccountOptions) (*Account, error) {
 	}
 	u, err := url.Parse(sasURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("azblobcrypt: %s is not a storage account URL", quoteURL(redactURL(sasURL)))
+		return nil, fmt.Errorf("azblobcrypt: %q is not a storage account URL", redactURL(sasURL))
 	}
 	// A container's options are checked now, not at its first use.
 	if _, err := NewContainer(sasURL, &o.ContainerOptions); err != nil {
 		return nil, err
 	}
-	co := withFailureLog((*blob.ClientOptions)(o.ClientOptions))
-	r, err := newRetrier(o.GiveUpAfter, co.Retry)
+	r, co, err := newRetrier(o.GiveUpAfter, (*blob.ClientOptions)(o.ClientOptions))
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +73,7 @@ func (a *Account) Containers(ctx context.Context) ([]string, error) {
 	}
 	pager := a.client.NewListContainersPager(lo)
 	for pager.More() {
-		page, err := do(a.retry, ctx, "list containers of", a.url, func(ctx context.Context, _ *failureLog) (service.ListContainersResponse, error) {
+		page, err := do(a.retry, ctx, "list containers of", a.url, func(ctx context.Context) (service.ListContainersResponse, error) {
 			return pager.NextPage(ctx)
 		})
 		if err != nil {
@@ -108,10 +107,10 @@ func (a *Account) Container(name string) (restore.Source, error) {
 // its containers that storage failed for the whole GiveUpAfter; nil if none
 // did.
 func (a *Account) GaveUp() error {
-	if a.retry.gaveUp.Err() == nil {
-		return nil
+	if e, ok := context.Cause(a.retry.gaveUp).(*StorageError); ok {
+		return e
 	}
-	return a.retry.firstErr
+	return nil
 }
 
 // ListContainers returns the names of the containers of the account at
@@ -135,7 +134,7 @@ func ContainerURL(accountURL, name string) (string, error) {
 	}
 	u, err := url.Parse(accountURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("azblobcrypt: %s is not a storage account URL", quoteURL(redactURL(accountURL)))
+		return "", fmt.Errorf("azblobcrypt: %q is not a storage account URL", redactURL(accountURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + name
 	u.RawPath = ""
@@ -167,7 +166,7 @@ func CreateContainer(ctx context.Context, sasURL string, opts *ContainerOptions)
 	if err != nil {
 		return err
 	}
-	_, err = do(c.retry, ctx, "create container", c.url, func(ctx context.Context, _ *failureLog) (struct{}, error) {
+	_, err = do(c.retry, ctx, "create container", c.url, func(ctx context.Context) (struct{}, error) {
 		_, err := c.client.Create(ctx, nil)
 		if bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 			return struct{}{}, nil

@@ -50,7 +50,7 @@ func TestReaderAt(t *testing.T) {
 	u := upload(t, 5*testBlockSize+123)
 	size := int64(len(u.data))
 	var log requestLog
-	r, err := azblobcrypt.NewReaderAt(testCtx(t), u.blobURL, u.key, u.iv, &azblobcrypt.ReaderOptions{ClientOptions: log.options()})
+	r, err := azblobcrypt.OpenBlob(testCtx(t), u.blobURL, u.key, u.iv, &azblobcrypt.BlobOptions{ClientOptions: log.options()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +103,33 @@ func TestReaderAt(t *testing.T) {
 		t.Errorf("reads outside the blob sent %q", got)
 	}
 
-	// ReaderAt composes with io.SectionReader.
+	// The File composes with io.SectionReader, and reads on with Read.
+	// A sequential read is one GET for the rest of the blob.
 	sec, err := io.ReadAll(io.NewSectionReader(r, 100, 3*testBlockSize))
 	if err != nil || !bytes.Equal(sec, u.data[100:100+3*testBlockSize]) {
-		t.Errorf("SectionReader over ReaderAt: %d bytes, %v", len(sec), err)
+		t.Errorf("SectionReader over the File: %d bytes, %v", len(sec), err)
 	}
+	log.take()
+	if _, err := r.Seek(7, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(all, u.data[7:]) {
+		t.Errorf("Read from 7 to the end: %d bytes, %v", len(all), err)
+	}
+	if got := log.take(); len(got) != 1 || got[0] != fmt.Sprintf("GET bytes=7-%d", size-1) {
+		t.Errorf("Read to the end sent %q", got)
+	}
+}
+
+// openBlob opens u's blob, or fails the test.
+func openBlob(ctx context.Context, t *testing.T, u uploaded) *blobcrypt.File {
+	t.Helper()
+	f, err := azblobcrypt.OpenBlob(ctx, u.blobURL, u.key, u.iv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestDownloadFileRanges(t *testing.T) {
@@ -125,8 +147,8 @@ func TestDownloadFileRanges(t *testing.T) {
 		out := filepath.Join(dir, fmt.Sprint(i))
 		var calls int
 		var last int64
-		n, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{
-			Offset: tc.off, Length: tc.n, BlockSize: 20000, Concurrency: 3,
+		n, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), &azblobcrypt.DownloadOptions{
+			Offset: tc.off, Length: tc.n, BlockSize: 20000, Workers: 3,
 			Progress: func(done, total int64) { calls++; last = done },
 		})
 		if err != nil {
@@ -147,9 +169,9 @@ func TestDownloadFileRanges(t *testing.T) {
 
 	for _, tc := range []struct{ off, n int64 }{{size + 1, 0}, {size - 10, 11}, {0, size + 1}, {-1, 0}, {0, -5}} {
 		out := filepath.Join(dir, "past")
-		_, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{Offset: tc.off, Length: tc.n})
-		if !errors.Is(err, azblobcrypt.ErrRange) {
-			t.Errorf("DownloadFile(offset %d, length %d) = %v, want ErrRange", tc.off, tc.n, err)
+		_, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), &azblobcrypt.DownloadOptions{Offset: tc.off, Length: tc.n})
+		if !errors.Is(err, blobcrypt.ErrInvalidOptions) {
+			t.Errorf("DownloadFile(offset %d, length %d) = %v, want ErrInvalidOptions", tc.off, tc.n, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "past")); err == nil {
@@ -164,8 +186,8 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Cancelled half-way: nothing left.
 	ctx, cancel := context.WithCancel(testCtx(t))
-	_, err := azblobcrypt.DownloadFile(ctx, out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{
-		BlockSize: testBlockSize, Concurrency: 1,
+	_, err := azblobcrypt.DownloadFile(ctx, out, openBlob(ctx, t, u), &azblobcrypt.DownloadOptions{
+		BlockSize: testBlockSize, Workers: 1,
 		Progress: func(done, total int64) {
 			if done >= 2*testBlockSize {
 				cancel()
@@ -182,13 +204,13 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Existing destination refused unless Overwrite.
 	os.WriteFile(out, []byte("keep me"), 0o600)
-	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, nil); !errors.Is(err, fs.ErrExist) {
+	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), nil); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("existing destination: %v, want fs.ErrExist", err)
 	}
 	if b, _ := os.ReadFile(out); string(b) != "keep me" {
 		t.Fatal("refused download changed the existing file")
 	}
-	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, u.blobURL, u.key, u.iv, &azblobcrypt.DownloadOptions{Overwrite: true}); err != nil {
+	if _, err := azblobcrypt.DownloadFile(testCtx(t), out, openBlob(testCtx(t), t, u), &azblobcrypt.DownloadOptions{Overwrite: true}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(out); !bytes.Equal(b, u.data) {
@@ -197,7 +219,7 @@ func TestDownloadFileNoLeftovers(t *testing.T) {
 
 	// Missing blob: one clear line, nothing left.
 	missing, _ := envelope.UploadURL(u.sasURL, "missing.bin")
-	_, err = azblobcrypt.DownloadFile(testCtx(t), filepath.Join(dir, "m"), missing, u.key, u.iv, nil)
+	_, err = azblobcrypt.OpenBlob(testCtx(t), missing, u.key, u.iv, nil)
 	if !errors.Is(err, azblobcrypt.ErrNotFound) || !strings.Contains(err.Error(), "blob does not exist") || strings.Contains(err.Error(), "sig=") {
 		t.Fatalf("missing blob: %v", err)
 	}
@@ -222,7 +244,7 @@ func TestReaderAtStorageErrors(t *testing.T) {
 		{"no container", goneURL, "container does not exist", azblobcrypt.ErrNotFound},
 	}
 	for _, tc := range cases {
-		_, err := azblobcrypt.NewReaderAt(ctx, tc.url, u.key, u.iv, nil)
+		_, err := azblobcrypt.OpenBlob(ctx, tc.url, u.key, u.iv, nil)
 		t.Logf("%s: %v", tc.name, err)
 		if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.hint) || strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v, want a one-line %v saying %q", tc.name, err, tc.kind, tc.hint)
@@ -235,12 +257,9 @@ func TestReaderAtStorageErrors(t *testing.T) {
 func TestReaderAtBlobChanged(t *testing.T) {
 	ctx := testCtx(t)
 	u := upload(t, 3*testBlockSize)
-	r, err := azblobcrypt.NewReaderAt(ctx, u.blobURL, u.key, u.iv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID, key := newKey(t)
-	if _, err := azblobcrypt.Upload(ctx, u.sasURL, "blob.bin", bytes.NewReader(u.data), int64(len(u.data)), key, keyID, nil); err != nil {
+	r := openBlob(ctx, t, u)
+	_, key := newKey(t)
+	if _, err := azblobcrypt.Upload(ctx, u.sasURL, "blob.bin", bytes.NewReader(u.data), int64(len(u.data)), key, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.ReadAt(make([]byte, 10), 0); !errors.Is(err, azblobcrypt.ErrBlobChanged) {
@@ -248,31 +267,34 @@ func TestReaderAtBlobChanged(t *testing.T) {
 	}
 }
 
-// TestDownloadFileRejectsBadInput: options and destinations are checked
-// before any request (the URL here has no server behind it).
+// TestDownloadFileRejectsBadInput: options, ranges and destinations are
+// checked before anything is written (the File here is a local one).
 func TestDownloadFileRejectsBadInput(t *testing.T) {
 	_, key := newKey(t)
-	blobURL := "http://127.0.0.1:1/devstoreaccount1/c/b.bin?sv=x&sig=y"
+	src, err := blobcrypt.NewReaderAt(bytes.NewReader(make([]byte, 100)), 100, key, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	for _, o := range []azblobcrypt.DownloadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
-		if _, err := azblobcrypt.DownloadFile(t.Context(), out, blobURL, key, 1, &o); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+	for _, o := range []azblobcrypt.DownloadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Workers: -1}, {Workers: azblobcrypt.MaxWorkers + 1}} {
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
 			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
-	for _, o := range []azblobcrypt.DownloadOptions{{Offset: -1}, {Length: -1}} {
-		if _, err := azblobcrypt.DownloadFile(t.Context(), out, blobURL, key, 1, &o); !errors.Is(err, azblobcrypt.ErrRange) {
-			t.Errorf("options %+v: %v, want ErrRange", o, err)
+	for _, o := range []azblobcrypt.DownloadOptions{{Offset: -1}, {Length: -1}, {Offset: 101}, {Offset: 50, Length: 51}} {
+		if _, err := azblobcrypt.DownloadFile(t.Context(), out, src, &o); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
+			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
 
 	missing := filepath.Join(dir, "no-such-dir", "out")
-	_, err := azblobcrypt.DownloadFile(t.Context(), missing, blobURL, key, 1, nil)
+	_, err = azblobcrypt.DownloadFile(t.Context(), missing, src, nil)
 	if !errors.Is(err, fs.ErrNotExist) || err.Error() != "azblobcrypt: create "+missing+": no such file or directory" {
 		t.Errorf("missing directory: %v", err)
 	}
 	if _, err := os.Stat("/dev/full"); err == nil {
-		_, err := azblobcrypt.DownloadFile(t.Context(), "/dev/full", blobURL, key, 1, &azblobcrypt.DownloadOptions{Overwrite: true})
+		_, err := azblobcrypt.DownloadFile(t.Context(), "/dev/full", src, &azblobcrypt.DownloadOptions{Overwrite: true})
 		if !errors.Is(err, blobcrypt.ErrNotRegular) || !strings.Contains(err.Error(), "/dev/full is a character device; refusing to replace it") {
 			t.Errorf("/dev/full: %v, want ErrNotRegular", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,15 +14,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 )
 
-// ErrInvalidOptions is matched by the error for UploadOptions or
-// DownloadOptions out of range (block size, concurrency) and for a negative
-// Upload size.
-var ErrInvalidOptions = errors.New("azblobcrypt: invalid options")
-
-// ErrTooManyBlocks is returned before any request when the file would need
-// more than MaxBlocks blocks of the chosen block size.
-var ErrTooManyBlocks = errors.New("azblobcrypt: too many blocks")
-
 // Kinds of storage failure, for errors.Is. Every error that came back from
 // storage is a *StorageError that matches one of these or none.
 var (
@@ -30,10 +22,6 @@ var (
 	ErrForbidden = errors.New("azblobcrypt: access denied by storage")
 	// ErrNotFound: the container or blob does not exist (HTTP 404).
 	ErrNotFound = errors.New("azblobcrypt: not found in storage")
-	// ErrThrottled: storage answered 500 or 503 to the last try the retry
-	// policy allowed (with this package's defaults, tries go on until
-	// GiveUpAfter, and the error is then ErrGaveUp).
-	ErrThrottled = errors.New("azblobcrypt: storage busy or failing")
 	// ErrBlobChanged: the blob was replaced while it was being read, so
 	// the bytes already read and the ones to come belong to different blobs
 	// (HTTP 412 on the ETag the reader pinned).
@@ -156,7 +144,7 @@ func storageError(op, blobURL string, err error) error {
 	// cause in the message, first, before any branch can print it.
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = redacted{msg: ue.Op + ": " + ue.Err.Error(), err: err}
+		err = reason.New(ue.Op+": "+ue.Err.Error(), err)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("azblobcrypt: %s: %w", op, err)
@@ -174,7 +162,9 @@ func storageError(op, blobURL string, err error) error {
 		case 412:
 			e.kind = ErrBlobChanged
 		case 500, 503:
-			e.kind = ErrThrottled
+			// Busy or failing to the last try a caller's retry policy
+			// allowed (this package's tries go on until GiveUpAfter).
+			e.kind = ErrGaveUp
 		}
 		return e
 	}
@@ -197,30 +187,21 @@ func expiredAt(u string) string {
 	return se
 }
 
-// reason is an error with its own text that matches err, for an error of
-// another package (blobcrypt's) described in this package's words.
-type reason struct {
-	msg string
-	err error
-}
-
-func (r *reason) Error() string { return r.msg }
-func (r *reason) Unwrap() error { return r.err }
-
-// redacted is an error whose text was rewritten to leave out a secret; it
-// still unwraps to the original.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r redacted) Error() string { return r.msg }
-func (r redacted) Unwrap() error { return r.err }
-
-// redactURL returns u without its query and fragment, where a SAS lives.
+// redactURL returns u without its query and fragment, where a SAS lives,
+// and without a signature that stands elsewhere.
 func redactURL(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
+		u = u[:i]
+	}
+	// A SAS given without its "?" (the token alone, or pasted after a
+	// slash) still holds a signature: cut from its first parameter.
+	if i := strings.Index(strings.ToLower(u), "sig="); i >= 0 {
+		if j := strings.LastIndexAny(u[:i], "/&;"); j >= 0 {
+			i = j + 1
+		} else {
+			i = 0
+		}
+		u = u[:i] + "…"
 	}
 	return u
 }

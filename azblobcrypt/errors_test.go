@@ -51,8 +51,8 @@ func TestStorageErrorsOffline(t *testing.T) {
 		hint  string
 		tries int32
 	}{
-		{"busy", &fakeStorage{status: 503, code: "ServerBusy"}, azblobcrypt.ErrThrottled, "busy or failing and the retries ran out", 3},
-		{"internal", &fakeStorage{status: 500, code: "InternalError"}, azblobcrypt.ErrThrottled, "busy or failing", 3},
+		{"busy", &fakeStorage{status: 503, code: "ServerBusy"}, azblobcrypt.ErrGaveUp, "busy or failing and the retries ran out", 3},
+		{"internal", &fakeStorage{status: 500, code: "InternalError"}, azblobcrypt.ErrGaveUp, "busy or failing", 3},
 		{"forbidden", &fakeStorage{status: 403, code: "AuthenticationFailed"}, azblobcrypt.ErrForbidden, "invalid or has expired", 1},
 		{"not found", &fakeStorage{status: 404, code: "BlobNotFound"}, azblobcrypt.ErrNotFound, "blob does not exist", 1},
 		{"refused", &fakeStorage{err: true}, nil, "connection refused", 3},
@@ -62,7 +62,7 @@ func TestStorageErrorsOffline(t *testing.T) {
 				Transport: tc.fake,
 				Retry:     policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 			}}
-			_, err := azblobcrypt.NewReaderAt(t.Context(), blobURL, key, 1, &azblobcrypt.ReaderOptions{ClientOptions: opts})
+			_, err := azblobcrypt.OpenBlob(t.Context(), blobURL, key, 1, &azblobcrypt.BlobOptions{ClientOptions: opts})
 			var se *azblobcrypt.StorageError
 			if !errors.As(err, &se) {
 				t.Fatalf("got %v (%T), want a *StorageError", err, err)
@@ -102,7 +102,7 @@ func TestPerTryTimeoutKeepsSASSecret(t *testing.T) {
 		Transport: slowStorage{},
 		Retry:     policy.RetryOptions{MaxRetries: 1, TryTimeout: 20 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 	}}
-	_, err := azblobcrypt.NewReaderAt(t.Context(), blobURL, key, 1, &azblobcrypt.ReaderOptions{ClientOptions: opts})
+	_, err := azblobcrypt.OpenBlob(t.Context(), blobURL, key, 1, &azblobcrypt.BlobOptions{ClientOptions: opts})
 	if err == nil {
 		t.Fatal("no error from a server that never answers")
 	}

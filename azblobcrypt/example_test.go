@@ -23,7 +23,7 @@ func ExampleUploadFile() {
 	// The SAS locator's Path: container URL with the SAS query.
 	locatorPath := os.Getenv("LOCATOR_PATH")
 	res, err := azblobcrypt.UploadFile(ctx, locatorPath, "movie.mp4", "/data/movie.mp4", key, keyID,
-		&azblobcrypt.UploadOptions{Concurrency: 8})
+		&azblobcrypt.UploadOptions{Workers: 8})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -37,13 +37,13 @@ func ExampleUploadFile() {
 }
 
 // Read one megabyte from the middle of an encrypted blob: one ranged GET.
-func ExampleNewReaderAt() {
+func ExampleOpenBlob() {
 	ctx := context.Background()
 	key, _, err := keyfile.Read("key.json")
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, err := azblobcrypt.NewReaderAt(ctx, os.Getenv("BLOB_URL"), key, 397304628502661816, nil)
+	r, err := azblobcrypt.OpenBlob(ctx, os.Getenv("BLOB_URL"), key, 397304628502661816, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/internal/faultproxy"
@@ -34,7 +35,7 @@ var fastRetry = policy.RetryOptions{TryTimeout: time.Second, RetryDelay: 20 * ti
 // containerOptions are small blocks (many per file), three in flight, the
 // fast retry policy, the given budget, and extra per-try policies.
 func containerOptions(giveUp time.Duration, policies ...policy.Policy) *azblobcrypt.ContainerOptions {
-	return &azblobcrypt.ContainerOptions{BlockSize: testBlockSize, Concurrency: 3, GiveUpAfter: giveUp,
+	return &azblobcrypt.ContainerOptions{BlockSize: testBlockSize, Workers: 3, GiveUpAfter: giveUp,
 		ClientOptions: &container.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: fastRetry, PerRetryPolicies: policies}}}
 }
 
@@ -176,7 +177,7 @@ func uploadUnderFaults(t *testing.T, p *faultproxy.Proxy) {
 	keyID, key := newKey(t)
 	src, data := writeRandomFile(t, t.TempDir(), "source", 30*testBlockSize+5, 9)
 	res, err := azblobcrypt.UploadFile(testCtx(t), p.Rewrite(sasURL), "up.bin", src, key, keyID, &azblobcrypt.UploadOptions{
-		BlockSize: testBlockSize, Concurrency: 3, StateDir: t.TempDir(), GiveUpAfter: 30 * time.Second,
+		BlockSize: testBlockSize, Workers: 3, StateDir: t.TempDir(), GiveUpAfter: 30 * time.Second,
 		ClientOptions: &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: fastRetry}}})
 	require.NoError(t, err)
 	blobURL, err := envelope.UploadURL(sasURL, "up.bin")
@@ -239,7 +240,7 @@ func TestGiveUp(t *testing.T) {
 	keyID, key := newKey(t)
 	src, data := writeRandomFile(t, t.TempDir(), "source", 10*testBlockSize, 10)
 	stateDir := t.TempDir()
-	uo := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir, GiveUpAfter: giveUp,
+	uo := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Workers: 3, StateDir: stateDir, GiveUpAfter: giveUp,
 		ClientOptions: &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: fastRetry}}}
 	start = time.Now()
 	_, err = azblobcrypt.UploadFile(ctx, p.Rewrite(upSAS), "up.bin", src, key, keyID, uo)
@@ -272,9 +273,9 @@ func TestRetryBudgetOptions(t *testing.T) {
 	_, key := newKey(t)
 	for _, d := range []time.Duration{-time.Second, azblobcrypt.MaxGiveUpAfter + 1} {
 		_, err := azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{GiveUpAfter: d})
-		require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
-		_, err = azblobcrypt.NewReaderAt(t.Context(), "https://a.blob.core.windows.net/c/b?sig=x", key, 1, &azblobcrypt.ReaderOptions{GiveUpAfter: d})
-		require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
+		require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
+		_, err = azblobcrypt.OpenBlob(t.Context(), "https://a.blob.core.windows.net/c/b?sig=x", key, 1, &azblobcrypt.BlobOptions{GiveUpAfter: d})
+		require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 		require.False(t, strings.Contains(err.Error(), "sig="))
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/stretchr/testify/require"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -87,9 +89,9 @@ func TestRestoreContainers(t *testing.T) {
 
 			// Small blocks and chunks, so that files of many blocks and
 			// parallel ranged reads are exercised.
-			in, err := azblobcrypt.NewContainer(srcSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Concurrency: 3})
+			in, err := azblobcrypt.NewContainer(srcSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Workers: 3})
 			require.NoError(t, err)
-			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Concurrency: 3})
+			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{BlockSize: 64 << 10, Workers: 3})
 			require.NoError(t, err)
 			r, err := restore.Run(ctx, out, in, plan, &restore.RunOptions{ChunkSize: 48 << 10})
 			require.NoError(t, err)
@@ -150,8 +152,8 @@ func TestRestoreContainerErrors(t *testing.T) {
 	_, err := azblobcrypt.NewContainer("not a url", nil)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "sig=")
-	_, err = azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{Concurrency: 1000})
-	require.ErrorIs(t, err, azblobcrypt.ErrInvalidOptions)
+	_, err = azblobcrypt.NewContainer("https://a.blob.core.windows.net/c?sig=x", &azblobcrypt.ContainerOptions{Workers: 1000})
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 
 	src := azuritetest.NewContainer(t)
 	srcSAS := src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))
@@ -171,4 +173,36 @@ func TestRestoreContainerErrors(t *testing.T) {
 		require.False(t, strings.Contains(f.Error, "sig="), f.Error)
 		require.Contains(t, f.Error, "does not grant", f.Name)
 	}
+}
+
+// TestRestoreWithoutRead: a destination SAS that may create, write and
+// list but not read serves a first run into an empty container; a run that
+// resumes must read what is there, and its error says so.
+func TestRestoreWithoutRead(t *testing.T) {
+	ctx := context.Background()
+	src := azuritetest.NewContainer(t)
+	azuritetest.PutFiles(t, src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), filepath.Join(testvectors.Dir, "restore", "vod", "enc"))
+	in, err := azblobcrypt.NewContainer(src.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour)), nil)
+	require.NoError(t, err)
+	dst := azuritetest.NewContainer(t)
+	out, err := azblobcrypt.NewContainer(dst.SAS(t, sas.ContainerPermissions{Create: true, Write: true, List: true}, time.Now().Add(time.Hour)),
+		&azblobcrypt.ContainerOptions{BlockSize: 64 << 10})
+	require.NoError(t, err)
+	plan := fixturePlan(t, "vod/keys/v3.json")
+	r, err := restore.Run(ctx, out, in, plan, nil)
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%+v", r)
+	readSAS := dst.SAS(t, azuritetest.ReadOnly, time.Now().Add(time.Hour))
+	for _, f := range fixtureFiles(t, "vod") {
+		b, _ := getBlob(t, readSAS, f.Path)
+		require.Equal(t, f.SHA256, sum(b), f.Path)
+	}
+
+	out, err = azblobcrypt.NewContainer(dst.SAS(t, sas.ContainerPermissions{Create: true, Write: true, List: true}, time.Now().Add(time.Hour)), nil)
+	require.NoError(t, err)
+	again, err := restore.Run(ctx, out, in, plan, nil)
+	require.NoError(t, err)
+	require.Equal(t, len(r.Files), again.Summary[restore.StatusFailed])
+	require.Contains(t, again.Files[0].Error, "give the destination SAS read permission (sp=r)")
+	require.NotContains(t, again.Files[0].Error, "sig=")
 }

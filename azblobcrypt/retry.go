@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,12 +17,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 )
 
-// How long storage operations are retried. Every request, and every body
-// read that broke off and is resumed, belongs to one operation (list a page,
-// read a range, stage a block, commit); an operation is retried until it
-// succeeds, fails in a way no retry mends (403, 404, 412), or GiveUpAfter
-// has passed since it began. The first operation to give up makes every
-// later operation of the same Container, upload or ReaderAt fail at once
+// How long storage operations are retried. Every request belongs to one
+// operation (list a page, get properties, open a range, reopen the rest of
+// a range whose body broke off, stage a block, commit); an operation is
+// retried until it succeeds, fails in a way no retry mends (403, 404, 412),
+// or GiveUpAfter has passed since it began (a reopened range: since the
+// read that stopped receiving bytes). The first operation to give up makes every
+// later operation of the same Container, upload or opened blob fail at once
 // with the same error, and cuts short those still retrying: storage that
 // failed every try for that long is not answering.
 //
@@ -58,27 +60,36 @@ const (
 // operation after it.
 var ErrGaveUp = errors.New("azblobcrypt: storage kept failing; gave up")
 
-// retrier runs the storage operations of one Container, upload or ReaderAt
+// retrier runs the storage operations of one Container, upload or opened blob
 // under one retry budget.
 type retrier struct {
 	giveUp time.Duration
 	retry  policy.RetryOptions // per call, so that other users of the client keep theirs
-
-	once     sync.Once
-	gaveUp   context.Context // done once an operation gave up
-	trip     context.CancelFunc
-	firstErr *StorageError // the error of the first operation that gave up
+	// gaveUp is done once an operation gave up, with that operation's
+	// *StorageError as its cause.
+	gaveUp context.Context
+	trip   context.CancelCauseFunc
 }
 
 // newRetrier returns the retrier for giveUp (0: the default) and the
-// client's retry options, whose zero fields take this package's defaults.
-func newRetrier(giveUp time.Duration, retry policy.RetryOptions) (*retrier, error) {
+// client options to build its SDK client with: a copy of opts (which may
+// be nil) whose pipeline records each failed try for the error of an
+// operation that gives up. The zero fields of opts.Retry take this
+// package's defaults; the retrier applies them per call, so that other
+// users of the options keep theirs.
+func newRetrier(giveUp time.Duration, opts *blob.ClientOptions) (*retrier, *blob.ClientOptions, error) {
 	switch {
 	case giveUp == 0:
 		giveUp = DefaultGiveUpAfter
 	case giveUp < 0 || giveUp > MaxGiveUpAfter:
-		return nil, fmt.Errorf("%w: GiveUpAfter %v is not between 0 and %v", ErrInvalidOptions, giveUp, MaxGiveUpAfter)
+		return nil, nil, fmt.Errorf("azblobcrypt: %w: GiveUpAfter %v is not between 0 and %v", blobcrypt.ErrInvalidOptions, giveUp, MaxGiveUpAfter)
 	}
+	var o blob.ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.PerRetryPolicies = append(append([]policy.Policy(nil), o.PerRetryPolicies...), logFailures{})
+	retry := o.Retry
 	if retry.MaxRetries == 0 {
 		retry.MaxRetries = unboundedRetries
 	}
@@ -92,19 +103,26 @@ func newRetrier(giveUp time.Duration, retry policy.RetryOptions) (*retrier, erro
 		retry.MaxRetryDelay = defaultMaxRetryDelay
 	}
 	r := &retrier{giveUp: giveUp, retry: retry}
-	r.gaveUp, r.trip = context.WithCancel(context.Background())
-	return r, nil
+	r.gaveUp, r.trip = context.WithCancelCause(context.Background())
+	return r, &o, nil
 }
 
-// withFailureLog returns a copy of opts (which may be nil) whose pipeline
-// records each failed try for the error of an operation that gives up.
-func withFailureLog(opts *blob.ClientOptions) *blob.ClientOptions {
-	var o blob.ClientOptions
-	if opts != nil {
-		o = *opts
+// transferDefaults fills in and checks the block size and concurrency of a
+// transfer (ContainerOptions, UploadOptions, DownloadOptions).
+func transferDefaults(blockSize *int64, concurrency *int) error {
+	if *blockSize == 0 {
+		*blockSize = DefaultBlockSize
 	}
-	o.PerRetryPolicies = append(append([]policy.Policy(nil), o.PerRetryPolicies...), logFailures{})
-	return &o
+	if *concurrency == 0 {
+		*concurrency = DefaultWorkers
+	}
+	switch {
+	case *blockSize < 1 || *blockSize > MaxBlockSize:
+		return fmt.Errorf("azblobcrypt: %w: block size %d is outside 1..%d", blobcrypt.ErrInvalidOptions, *blockSize, int64(MaxBlockSize))
+	case *concurrency < 1 || *concurrency > MaxWorkers:
+		return fmt.Errorf("azblobcrypt: %w: concurrency %d is outside 1..%d", blobcrypt.ErrInvalidOptions, *concurrency, MaxWorkers)
+	}
+	return nil
 }
 
 // errOutOfTime and errGaveUpElsewhere are the causes an operation's context
@@ -117,54 +135,85 @@ var (
 // do runs one operation, f, under the budget, and returns what f returned;
 // op and blobURL name it in an error, which is a *StorageError or a context
 // error of ctx.
-func do[T any](r *retrier, ctx context.Context, op, blobURL string, f func(ctx context.Context, log *failureLog) (T, error)) (T, error) {
-	var zero T
-	if err := r.failed(op, blobURL); err != nil {
+func do[T any](r *retrier, ctx context.Context, op, blobURL string, f func(ctx context.Context) (T, error)) (T, error) {
+	o, err := r.begin(ctx, time.Now(), "", op, blobURL)
+	if err != nil {
+		var zero T
 		return zero, err
 	}
-	octx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	timer := time.AfterFunc(r.giveUp, func() { cancel(errOutOfTime) })
-	defer timer.Stop()
-	stop := context.AfterFunc(r.gaveUp, func() { cancel(errGaveUpElsewhere) })
-	defer stop()
-	log := &failureLog{ctx: octx, tryTimeout: r.retry.TryTimeout}
-	octx = context.WithValue(policy.WithRetryOptions(octx, r.retry), failureLogKey{}, log)
+	v, err := f(o.ctx)
+	return v, o.end(err)
+}
 
-	v, err := f(octx, log)
-	if err == nil {
-		return v, nil
+// operation is one storage operation under the budget. Its context ends
+// when GiveUpAfter has passed since it began, when another operation gave
+// up, or with the caller's.
+type operation struct {
+	r       *retrier
+	parent  context.Context
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+	detach  func() bool
+	log     *failureLog
+	op, url string
+}
+
+// begin starts an operation that began failing at since (a resumed read
+// counts from when it stopped delivering bytes) and whose last failure so
+// far is last, or "".
+func (r *retrier) begin(ctx context.Context, since time.Time, last, op, blobURL string) (*operation, error) {
+	if err := r.failed(op, blobURL); err != nil {
+		return nil, err
 	}
-	if ctx.Err() == nil {
-		switch context.Cause(octx) {
+	if err := ctx.Err(); err != nil {
+		return nil, storageError(op, blobURL, err)
+	}
+	o := &operation{r: r, parent: ctx, op: op, url: blobURL}
+	octx, cancel := context.WithCancelCause(ctx)
+	o.cancel = cancel
+	left := r.giveUp - time.Since(since)
+	o.timer = time.AfterFunc(left, func() { cancel(errOutOfTime) })
+	if left <= 0 {
+		cancel(errOutOfTime) // before any request, not when the timer's goroutine gets to it
+	}
+	o.detach = context.AfterFunc(r.gaveUp, func() { cancel(errGaveUpElsewhere) })
+	o.log = &failureLog{ctx: octx, tryTimeout: r.retry.TryTimeout, msg: last}
+	o.ctx = context.WithValue(policy.WithRetryOptions(octx, r.retry), failureLogKey{}, o.log)
+	return o, nil
+}
+
+// end ends the operation, which failed with err or succeeded (nil), and
+// returns its error: a *StorageError or a context error of the caller's.
+func (o *operation) end(err error) error {
+	o.timer.Stop()
+	o.detach()
+	defer o.cancel(nil)
+	if err == nil {
+		return nil
+	}
+	if o.parent.Err() == nil {
+		switch context.Cause(o.ctx) {
 		case errOutOfTime:
 			// Not wrapping err: it is the cancellation this package
 			// caused, and the caller did not cancel anything.
-			e := &StorageError{Op: op, URL: redactURL(blobURL), kind: ErrGaveUp, gaveUp: r.giveUp, last: log.last()}
-			r.giveUpWith(e)
-			return v, e
+			e := &StorageError{Op: o.op, URL: redactURL(o.url), kind: ErrGaveUp, gaveUp: o.r.giveUp, last: o.log.last()}
+			o.r.trip(e) // unless another operation gave up first
+			return o.r.failed(o.op, o.url)
 		case errGaveUpElsewhere:
-			return v, r.failed(op, blobURL)
+			return o.r.failed(o.op, o.url)
 		}
 	}
-	return v, storageError(op, blobURL, err)
-}
-
-// giveUpWith records e as the reason every operation from now on fails.
-func (r *retrier) giveUpWith(e *StorageError) {
-	r.once.Do(func() {
-		r.firstErr = e
-		r.trip()
-	})
+	return storageError(o.op, o.url, err)
 }
 
 // failed returns, once an operation gave up, the error for op on blobURL:
 // what the first one met, under this operation's name.
 func (r *retrier) failed(op, blobURL string) error {
-	if r.gaveUp.Err() == nil {
+	f, ok := context.Cause(r.gaveUp).(*StorageError)
+	if !ok {
 		return nil
 	}
-	f := r.firstErr
 	if f.Op == op && f.URL == redactURL(blobURL) {
 		return f
 	}
@@ -197,12 +246,6 @@ func (l *failureLog) last() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.msg
-}
-
-// readFailed is a blob.RetryReaderOptions.OnFailedRead that records a body
-// that broke off.
-func (l *failureLog) readFailed(_ int32, err error, _ blob.HTTPRange, _ bool) {
-	l.record("the response body broke off: " + describe(err))
 }
 
 // logFailures is a per-try policy that records each failed try in the

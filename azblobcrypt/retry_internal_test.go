@@ -50,8 +50,8 @@ func testKey(t *testing.T) contentkey.Key {
 
 const busyURL = "https://acct.blob.core.windows.net/asset/movie.mp4?sv=2020-08-04&sr=c&sp=rl&sig=SECRETSIGNATURE"
 
-func busyOptions(s *busyStorage, giveUp time.Duration) *ReaderOptions {
-	return &ReaderOptions{GiveUpAfter: giveUp, ClientOptions: &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
+func busyOptions(s *busyStorage, giveUp time.Duration) *BlobOptions {
+	return &BlobOptions{GiveUpAfter: giveUp, ClientOptions: &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: s, Retry: policy.RetryOptions{RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}}}
 }
 
@@ -69,7 +69,7 @@ func TestGiveUpOffline(t *testing.T) {
 	} {
 		s := &busyStorage{reset: tc.reset}
 		start := time.Now()
-		_, err := NewReaderAt(t.Context(), busyURL, testKey(t), 1, busyOptions(s, 300*time.Millisecond))
+		_, err := OpenBlob(t.Context(), busyURL, testKey(t), 1, busyOptions(s, 300*time.Millisecond))
 		d := time.Since(start)
 		if !errors.Is(err, ErrGaveUp) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("error %v: want ErrGaveUp and no context error", err)
@@ -92,11 +92,11 @@ func TestGiveUpOffline(t *testing.T) {
 // once, those still retrying included, without another request; an
 // operation its caller cancelled is a cancellation, not a give-up.
 func TestGaveUpEndsTheRest(t *testing.T) {
-	r, err := newRetrier(200*time.Millisecond, policy.RetryOptions{})
+	r, _, err := newRetrier(200*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	busy := func(ctx context.Context, _ *failureLog) (int, error) {
+	busy := func(ctx context.Context) (int, error) {
 		<-ctx.Done()
 		return 0, ctx.Err()
 	}
@@ -121,7 +121,7 @@ func TestGaveUpEndsTheRest(t *testing.T) {
 		t.Errorf("the second operation's error names the first: %v", lateErr)
 	}
 	calls := 0
-	_, err = do(r, context.Background(), "commit", "https://a/c/x", func(context.Context, *failureLog) (int, error) {
+	_, err = do(r, context.Background(), "commit", "https://a/c/x", func(context.Context) (int, error) {
 		calls++
 		return 0, nil
 	})
@@ -131,7 +131,7 @@ func TestGaveUpEndsTheRest(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r2, _ := newRetrier(time.Minute, policy.RetryOptions{})
+	r2, _, _ := newRetrier(time.Minute, nil)
 	_, err = do(r2, ctx, "commit", "https://a/c/x", busy)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrGaveUp) {
 		t.Errorf("cancelled: %v", err)
@@ -144,7 +144,7 @@ func TestGaveUpEndsTheRest(t *testing.T) {
 // doing, the first in flight began no earlier than the faults, and the
 // rest fail at once (TestGaveUpEndsTheRest).
 func TestDefaultBudget(t *testing.T) {
-	r, err := newRetrier(0, policy.RetryOptions{})
+	r, _, err := newRetrier(0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestDefaultBudget(t *testing.T) {
 		t.Error("a 30 s Retry-After would end the retries")
 	}
 	own := policy.RetryOptions{MaxRetries: 2, TryTimeout: time.Second, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}
-	if r, _ := newRetrier(0, own); r.retry.MaxRetries != 2 || r.retry.TryTimeout != time.Second || r.retry.RetryDelay != time.Millisecond {
+	if r, _, _ := newRetrier(0, &blob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: own}}); r.retry.MaxRetries != 2 || r.retry.TryTimeout != time.Second || r.retry.RetryDelay != time.Millisecond {
 		t.Errorf("a caller's retry options were not kept: %+v", r.retry)
 	}
 }

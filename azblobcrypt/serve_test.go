@@ -21,7 +21,7 @@ import (
 )
 
 // TestServeFromContainer: serve answers each range of a blob with one
-// ranged GET, pinned to the ETag listed at start.
+// ranged GET from its start, pinned to the ETag listed at start.
 func TestServeFromContainer(t *testing.T) {
 	src := azuritetest.NewContainer(t)
 	rw := src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour))
@@ -49,7 +49,10 @@ func TestServeFromContainer(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusPartialContent, resp.StatusCode)
 		require.Equal(t, want[rng[0]:rng[1]+1], got)
-		require.Equal(t, []string{"GET bytes=" + strconv.Itoa(rng[0]) + "-" + strconv.Itoa(rng[1])}, log.take())
+		// One GET from the range's start, to the blob's end: serve reads
+		// through a blobcrypt.File, which keeps one range open from the
+		// offset on, and stops reading (closing it) at the range's end.
+		require.Equal(t, []string{"GET bytes=" + strconv.Itoa(rng[0]) + "-" + strconv.Itoa(len(want)-1)}, log.take())
 	}
 
 	// The blob replaced after the listing: its bytes are not mixed in.

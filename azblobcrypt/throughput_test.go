@@ -65,7 +65,7 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				res, err := azblobcrypt.UploadFile(b.Context(), sasURL, name, src, key, keyID, &azblobcrypt.UploadOptions{
-					Concurrency: conc, StateDir: dir,
+					Workers: conc, StateDir: dir,
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -104,7 +104,11 @@ func BenchmarkAzuriteThroughput(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
 				os.Remove(out)
-				if _, err := azblobcrypt.DownloadFile(b.Context(), out, blobURL, key, ivs[conc], &azblobcrypt.DownloadOptions{Concurrency: conc}); err != nil {
+				f, err := azblobcrypt.OpenBlob(b.Context(), blobURL, key, ivs[conc], nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := azblobcrypt.DownloadFile(b.Context(), out, f, &azblobcrypt.DownloadOptions{Workers: conc}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -37,7 +37,7 @@ func TestUploadDownload(t *testing.T) {
 			dir, stateDir := t.TempDir(), t.TempDir()
 			src, data := writeRandomFile(t, dir, "source", tc.size, 1)
 			var staged int
-			o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir}
+			o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Workers: 3, StateDir: stateDir}
 			azblobcrypt.SetBlockStaged(o, func(int) { staged++ })
 			res, err := azblobcrypt.UploadFile(ctx, sasURL, tc.name, src, key, keyID, o)
 			if err != nil {
@@ -76,8 +76,12 @@ func TestUploadDownload(t *testing.T) {
 			}
 
 			out := filepath.Join(dir, "out")
-			n, err := azblobcrypt.DownloadFile(ctx, out, blobURL, key, af.IV(), &azblobcrypt.DownloadOptions{
-				BlockSize: testBlockSize / 2, Concurrency: 3,
+			f, err := azblobcrypt.OpenBlob(ctx, blobURL, key, af.IV(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := azblobcrypt.DownloadFile(ctx, out, f, &azblobcrypt.DownloadOptions{
+				BlockSize: testBlockSize / 2, Workers: 3,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +108,7 @@ func interrupt(t *testing.T, sasURL, name, src string, keyID contentkey.ID, key 
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	staged := 0
-	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 1, StateDir: stateDir}
+	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Workers: 1, StateDir: stateDir}
 	azblobcrypt.SetBlockStaged(o, func(int) {
 		if staged++; staged == after {
 			cancel()
@@ -140,12 +144,12 @@ func TestUploadResume(t *testing.T) {
 	if len(before) != 4 {
 		t.Fatalf("%d blocks staged after the interruption, want 4", len(before))
 	}
-	if _, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
+	if _, err := azblobcrypt.OpenBlob(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
 		t.Fatalf("interrupted upload: opening the blob gave %v, want ErrNotFound (nothing committed)", err)
 	}
 
 	var restaged []int
-	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Concurrency: 3, StateDir: stateDir}
+	o := &azblobcrypt.UploadOptions{BlockSize: testBlockSize, Workers: 3, StateDir: stateDir}
 	azblobcrypt.SetBlockStaged(o, func(i int) { restaged = append(restaged, i) })
 	res, err := azblobcrypt.UploadFile(ctx, sasURL, "resumed.bin", src, key, keyID, o)
 	if err != nil {
@@ -273,7 +277,7 @@ func TestUploadReadOnlySAS(t *testing.T) {
 			t.Errorf("error is not a 403 StorageError: %#v", err)
 		}
 		blobURL, _ := envelope.UploadURL(rwURL, "denied.bin")
-		if _, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
+		if _, err := azblobcrypt.OpenBlob(ctx, blobURL, key, 0, nil); !errors.Is(err, azblobcrypt.ErrNotFound) {
 			t.Errorf("after a denied upload the blob exists or cannot be checked: %v", err)
 		}
 	}
@@ -294,21 +298,21 @@ func TestUploadRejectsBadInput(t *testing.T) {
 	if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, aesKey, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrKeyType) {
 		t.Errorf("16-byte key: %v, want ErrKeyType", err)
 	}
-	for _, o := range []azblobcrypt.UploadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Concurrency: -1}, {Concurrency: azblobcrypt.MaxConcurrency + 1}} {
+	for _, o := range []azblobcrypt.UploadOptions{{BlockSize: -1}, {BlockSize: azblobcrypt.MaxBlockSize + 1}, {Workers: -1}, {Workers: azblobcrypt.MaxWorkers + 1}} {
 		o.StateDir = dir
-		if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, key, keyID, &o); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+		if _, err := azblobcrypt.UploadFile(ctx, locator, "ok.bin", src, key, keyID, &o); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
 			t.Errorf("options %+v: %v, want ErrInvalidOptions", o, err)
 		}
 	}
-	if _, err := azblobcrypt.Upload(ctx, locator, "neg.bin", bytes.NewReader(nil), -1, key, keyID, nil); !errors.Is(err, azblobcrypt.ErrInvalidOptions) {
+	if _, err := azblobcrypt.Upload(ctx, locator, "neg.bin", bytes.NewReader(nil), -1, key, nil); !errors.Is(err, blobcrypt.ErrInvalidOptions) {
 		t.Errorf("negative size: %v, want ErrInvalidOptions", err)
 	}
 	if _, err := azblobcrypt.UploadFile(ctx, locator, "dir.bin", dir, key, keyID, &azblobcrypt.UploadOptions{StateDir: dir}); !errors.Is(err, blobcrypt.ErrNotRegular) {
 		t.Errorf("directory as source: %v, want blobcrypt.ErrNotRegular", err)
 	}
 	// 50001 blocks of 1 byte: refused before any request.
-	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, key, keyID,
-		&azblobcrypt.UploadOptions{BlockSize: 1}); !errors.Is(err, azblobcrypt.ErrTooManyBlocks) || !strings.Contains(err.Error(), "block size of at least 2") {
+	if _, err := azblobcrypt.Upload(ctx, locator, "big.bin", bytes.NewReader(make([]byte, azblobcrypt.MaxBlocks+1)), azblobcrypt.MaxBlocks+1, key,
+		&azblobcrypt.UploadOptions{BlockSize: 1}); !errors.Is(err, blobcrypt.ErrInvalidOptions) || !strings.Contains(err.Error(), "block size of at least 2") {
 		t.Errorf("too many blocks: %v", err)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 1 {

@@ -90,7 +90,7 @@ func BenchmarkRestoreContainer(b *testing.B) {
 	for i := range names {
 		names[i] = fmt.Sprintf("video_%d.bin", i)
 		ctx, cancel := context.WithTimeout(b.Context(), containerCopyTimeout)
-		res, err := azblobcrypt.UploadFile(ctx, srcSAS, names[i], plain, key, id, &azblobcrypt.UploadOptions{Concurrency: 4})
+		res, err := azblobcrypt.UploadFile(ctx, srcSAS, names[i], plain, key, id, &azblobcrypt.UploadOptions{Workers: 4})
 		cancel()
 		if err != nil {
 			b.Fatal(err)
@@ -121,11 +121,11 @@ func BenchmarkRestoreContainer(b *testing.B) {
 		run  func(ctx context.Context, dstSAS string, conc int) error
 	}{
 		{"restore", func(ctx context.Context, dstSAS string, conc int) error {
-			in, err := azblobcrypt.NewContainer(srcRead, &azblobcrypt.ContainerOptions{Concurrency: conc})
+			in, err := azblobcrypt.NewContainer(srcRead, &azblobcrypt.ContainerOptions{Workers: conc})
 			if err != nil {
 				return err
 			}
-			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{Concurrency: conc})
+			out, err := azblobcrypt.NewContainer(dstSAS, &azblobcrypt.ContainerOptions{Workers: conc})
 			if err != nil {
 				return err
 			}

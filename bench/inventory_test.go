@@ -31,7 +31,7 @@ import (
 	"github.com/amscrypt/amscrypt/internal/faultproxy"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
-	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/media"
 )
 
 // BenchmarkInventoryAccount surveys an Azurite account of 2,000 containers
@@ -40,7 +40,7 @@ import (
 // listing the account and every container's blobs with the same 16 in
 // flight and nothing else (sdk-list: no reads, no decryption, no report),
 // the least any survey costs, and the same plus one ranged GET of
-// restore.HeadSize bytes per container (sdk-list+head): the requests the
+// media.HeadSize bytes per container (sdk-list+head): the requests the
 // inventory makes, without its work. Both go through a forwarding proxy that counts
 // requests. The account holds 70% copies of one asset told apart by their
 // manifests' asset ids, 20% assets with the same file names and their own
@@ -165,7 +165,7 @@ func BenchmarkInventoryAccount(b *testing.B) {
 
 // sdkListAll lists the account's containers under prefix and every one's
 // blobs, 16 at a time: the baseline; with head, it also reads the first
-// restore.HeadSize bytes of one blob of each, as the inventory does.
+// media.HeadSize bytes of one blob of each, as the inventory does.
 func sdkListAll(sasURL, prefix string, want int, head bool) error {
 	ctx := context.Background()
 	svc, err := service.NewClientWithNoCredential(sasURL, nil)
@@ -206,7 +206,7 @@ func sdkListAll(sasURL, prefix string, want int, head bool) error {
 				return nil
 			}
 			resp, err := cc.NewBlobClient(first).DownloadStream(ctx, &blob.DownloadStreamOptions{
-				Range: blob.HTTPRange{Offset: 0, Count: restore.HeadSize}})
+				Range: blob.HTTPRange{Offset: 0, Count: media.HeadSize}})
 			if err != nil {
 				return err
 			}

@@ -4,8 +4,13 @@
 // can be encrypted or decrypted on its own for ranged downloads, resumed
 // uploads and parallel work.
 //
+// File is the one way the module reads an encrypted file: any byte range,
+// sequentially (io.ReadSeeker, for http.ServeContent) or at offsets
+// (io.ReaderAt), through a RangeOpener that opens stored ranges of a local
+// file (SectionOpener) or of a blob (package azblobcrypt).
+//
 // The format has no integrity protection: CTR ciphertext is malleable, and a
 // flipped ciphertext bit flips the same plaintext bit without any error here.
 // Never reuse a (key, IV) pair; every file, and every re-encryption of a
-// file, needs a fresh IV from NewIV.
+// file, needs a fresh IV from contentkey.NewIV (EncryptFile draws one).
 package blobcrypt

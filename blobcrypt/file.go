@@ -3,6 +3,7 @@ package blobcrypt
 import (
 	"context"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"io/fs"
 	"os"
@@ -14,8 +15,8 @@ import (
 )
 
 // DefaultChunkSize is the work item of EncryptFile and DecryptFile when
-// FileOptions.ChunkSize is 0 and there are at most 64 workers. Memory use is
-// (Workers+1) × ChunkSize whatever the file size. 256 KiB measured fastest
+// FileOptions.ChunkSize is 0 and there are at most 31 workers. Memory use is
+// (2 × Workers + 2) × ChunkSize whatever the file size. 256 KiB measured fastest
 // with the pipelined writer (bench/README.md), and its fixed per-chunk costs
 // (two syscalls, a keystream setup, two channel operations: microseconds)
 // are small against the chunk's ~80 µs of work.
@@ -35,7 +36,7 @@ const (
 
 // defaultChunkSize is the chunk size ChunkSize 0 stands for.
 func defaultChunkSize(workers int) int {
-	return max(minDefaultChunkSize, min(DefaultChunkSize, defaultBufferBudget/(max(workers, 1)+1)))
+	return max(minDefaultChunkSize, min(DefaultChunkSize, defaultBufferBudget/(2*max(workers, 1)+2)))
 }
 
 // FileOptions tunes EncryptFile and DecryptFile. The zero value (or a nil
@@ -56,8 +57,9 @@ type FileOptions struct {
 	// writes.
 	Workers int
 	// ChunkSize is the number of bytes per work item; 0 means
-	// DefaultChunkSize, or less with more than 64 workers so that the
-	// buffers stay within 16 MiB. There are Workers+1 buffers of this size.
+	// DefaultChunkSize, or less with more than 31 workers so that the
+	// buffers stay within 16 MiB. There are up to 2 × Workers + 2 buffers
+	// of this size.
 	ChunkSize int
 	// Progress, if set, is called from the goroutine that called
 	// EncryptFile or DecryptFile: first with done = 0, then as chunks
@@ -103,7 +105,7 @@ func EncryptFile(ctx context.Context, dst, src string, key contentkey.Key, opts 
 		iv = *o.IV
 	} else {
 		if o.Offset != 0 {
-			return FileResult{}, fmt.Errorf("%w: EncryptFile at Offset %d needs the blob's IV, not a fresh one", ErrInvalidOptions, o.Offset)
+			return FileResult{}, fmt.Errorf("blobcrypt: %w: EncryptFile at Offset %d needs the blob's IV, not a fresh one", ErrInvalidOptions, o.Offset)
 		}
 		if iv, err = contentkey.NewIV(); err != nil {
 			return FileResult{}, err
@@ -149,13 +151,13 @@ func (opts *FileOptions) withDefaults() (FileOptions, error) {
 	}
 	switch {
 	case o.Workers < 0:
-		return o, fmt.Errorf("%w: negative Workers %d", ErrInvalidOptions, o.Workers)
+		return o, fmt.Errorf("blobcrypt: %w: negative Workers %d", ErrInvalidOptions, o.Workers)
 	case o.Workers > MaxWorkers:
-		return o, fmt.Errorf("%w: %d Workers is more than MaxWorkers (%d)", ErrInvalidOptions, o.Workers, MaxWorkers)
+		return o, fmt.Errorf("blobcrypt: %w: %d Workers is more than MaxWorkers (%d)", ErrInvalidOptions, o.Workers, MaxWorkers)
 	case o.ChunkSize < 0:
-		return o, fmt.Errorf("%w: negative ChunkSize %d", ErrInvalidOptions, o.ChunkSize)
+		return o, fmt.Errorf("blobcrypt: %w: negative ChunkSize %d", ErrInvalidOptions, o.ChunkSize)
 	case o.Offset < 0:
-		return o, fmt.Errorf("%w: negative Offset %d", ErrInvalidOptions, o.Offset)
+		return o, fmt.Errorf("blobcrypt: %w: negative Offset %d", ErrInvalidOptions, o.Offset)
 	}
 	if o.Workers == 0 {
 		o.Workers = 2 * runtime.GOMAXPROCS(0)
@@ -228,7 +230,7 @@ func openSource(src string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		in.Close()
-		return nil, nil, &reason{src + " is not a regular file (stream it through NewWriter or NewReader instead)", ErrNotRegular}
+		return nil, nil, reason.New(src+" is not a regular file (stream it through NewWriter or NewReader instead)", ErrNotRegular)
 	}
 	return in, fi, nil
 }
@@ -249,16 +251,20 @@ func unchanged(in *os.File, before fs.FileInfo) error {
 // xorFile XORs in with the keystream for blob offsets o.Offset onwards and
 // writes the result at the same file offsets in out, chunk by chunk, on the
 // shared pipeline (internal/workpool): o.Workers goroutines read and XOR
-// chunks into a pool of Workers+1 buffers, and the calling goroutine writes
-// them and reports progress as they finish. With one worker everything
-// happens in turn on the calling goroutine.
+// chunks, and the calling goroutine writes them in order and reports
+// progress. With one worker everything happens in turn on the calling
+// goroutine (the pipeline's workers 0).
 func xorFile(ctx context.Context, out, in *os.File, size int64, c *Cipher, o *FileOptions) error {
 	if o.Progress != nil {
 		o.Progress(0, size)
 	}
 	chunk := int64(o.ChunkSize)
+	workers := o.Workers
+	if workers == 1 {
+		workers = 0
+	}
 	var done int64
-	return workpool.Run(ctx, (size+chunk-1)/chunk, o.Workers, int(min(chunk, size)),
+	return workpool.Run(ctx, (size+chunk-1)/chunk, workers, int(min(chunk, size)),
 		func(_ context.Context, buf []byte, i int64) ([]byte, error) {
 			off := i * chunk
 			p := buf[:min(chunk, size-off)]

@@ -383,13 +383,13 @@ func TestEncryptFileReplacesSymlink(t *testing.T) {
 
 func TestDefaultChunkSizeBudget(t *testing.T) {
 	for _, tt := range []struct{ workers, want int }{
-		{0, DefaultChunkSize}, {1, DefaultChunkSize}, {2, DefaultChunkSize}, {63, DefaultChunkSize},
-		{64, 16 << 20 / 65}, {127, 128 << 10}, {255, 64 << 10}, {10000, 64 << 10},
+		{0, DefaultChunkSize}, {1, DefaultChunkSize}, {2, DefaultChunkSize}, {31, DefaultChunkSize},
+		{32, 16 << 20 / 66}, {63, 128 << 10}, {127, 64 << 10}, {10000, 64 << 10},
 	} {
 		got := defaultChunkSize(tt.workers)
 		require.Equal(t, tt.want, got, "workers=%d", tt.workers)
-		if tt.workers <= 256 {
-			require.LessOrEqual(t, (max(tt.workers, 1)+1)*got, 16<<20, "workers=%d: Workers+1 buffers", tt.workers)
+		if got > minDefaultChunkSize {
+			require.LessOrEqual(t, (2*max(tt.workers, 1)+2)*got, 16<<20, "workers=%d: 2 × Workers + 2 buffers", tt.workers)
 		}
 	}
 }

@@ -52,7 +52,7 @@ type File struct {
 // encrypted under key and iv. It opens nothing until the first read.
 func Open(ctx context.Context, o RangeOpener, size int64, key contentkey.Key, iv contentkey.IV) (*File, error) {
 	if size < 0 {
-		return nil, fmt.Errorf("blobcrypt: negative size %d", size)
+		return nil, fmt.Errorf("blobcrypt: %w: size %d", ErrNegativeOffset, size)
 	}
 	c, err := NewCipher(key, iv)
 	if err != nil {
@@ -65,7 +65,7 @@ func Open(ctx context.Context, o RangeOpener, size int64, key contentkey.Key, iv
 // bytes, as they are: the same reader for a file that is not encrypted.
 func OpenStored(ctx context.Context, o RangeOpener, size int64) (*File, error) {
 	if size < 0 {
-		return nil, fmt.Errorf("blobcrypt: negative size %d", size)
+		return nil, fmt.Errorf("blobcrypt: %w: size %d", ErrNegativeOffset, size)
 	}
 	return &File{ctx: ctx, o: o, size: size}, nil
 }
@@ -85,7 +85,7 @@ func (f *File) Size() int64 { return f.size }
 // error (io.EOF at the end of the file).
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("%w: ReadAt at %d", ErrNegativeOffset, off)
+		return 0, fmt.Errorf("blobcrypt: %w: ReadAt at %d", ErrNegativeOffset, off)
 	}
 	if off >= f.size {
 		return 0, io.EOF
@@ -161,7 +161,7 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 		return 0, fmt.Errorf("blobcrypt: Seek: invalid whence %d", whence)
 	}
 	if offset < 0 {
-		return 0, fmt.Errorf("%w: Seek to %d", ErrNegativeOffset, offset)
+		return 0, fmt.Errorf("blobcrypt: %w: Seek to %d", ErrNegativeOffset, offset)
 	}
 	f.off = offset
 	return offset, nil

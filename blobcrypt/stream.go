@@ -38,7 +38,7 @@ var errInvalidRead = errors.New("blobcrypt: underlying reader returned an invali
 
 func checkOffset(offset int64) error {
 	if offset < 0 {
-		return fmt.Errorf("%w %d", ErrNegativeOffset, offset)
+		return fmt.Errorf("blobcrypt: %w %d", ErrNegativeOffset, offset)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // ErrInvalidKey is matched by the errors about key material that cannot be a
@@ -15,7 +16,7 @@ import (
 var ErrInvalidKey = errors.New("contentkey: invalid key")
 
 // errKeySize is the ErrInvalidKey of FromBytes.
-var errKeySize = &reason{"contentkey: wrong key size", ErrInvalidKey}
+var errKeySize = reason.New("contentkey: wrong key size", ErrInvalidKey)
 
 // errMarshalKey is returned by Key.MarshalJSON and MarshalText: a key is
 // written only deliberately, through keyfile.Encode, never as a side effect

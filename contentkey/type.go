@@ -3,6 +3,7 @@ package contentkey
 import (
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"math"
 	"strconv"
 	"strings"
@@ -44,8 +45,8 @@ const (
 var ErrInvalidType = errors.New("contentkey: invalid ContentKeyType")
 
 var (
-	errUnknownType     = &reason{"contentkey: unknown ContentKeyType", ErrInvalidType}
-	errUnsupportedType = &reason{"contentkey: ContentKeyType has no fixed key size", ErrInvalidType}
+	errUnknownType     = reason.New("contentkey: unknown ContentKeyType", ErrInvalidType)
+	errUnsupportedType = reason.New("contentkey: ContentKeyType has no fixed key size", ErrInvalidType)
 )
 
 var typeNames = map[Type]string{

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rsa"
@@ -55,7 +56,7 @@ type Export struct {
 	Also []string `json:"also,omitempty"`
 
 	plan     *keyexport.Plan
-	partial  error // keyexport.ErrNoKey or ErrNoEntries: may decrypt with others
+	partial  error // matches keyexport.ErrIncomplete: may decrypt with others
 	byName   map[string]*keyexport.Entry
 	block    cipher.Block // the key's, for the first block of a head
 	idHome   string       // the container its AssetID names, if the account has it
@@ -115,11 +116,11 @@ func readExport(path string, priv *rsa.PrivateKey) *Export {
 	defer clear(data)
 	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: path, Data: data}}, &keyexport.Options{PrivateKey: priv})
 	switch {
-	case errors.Is(err, keyexport.ErrNoKey):
-		e.Status, e.Reason, e.partial = ExportUnusable, "holds no content key, and no export in its directory does: put it beside the one that does", keyexport.ErrNoKey
-	case errors.Is(err, keyexport.ErrNoEntries):
-		e.Status, e.Reason, e.partial = ExportUnusable, "names no file, and no export in its directory does: put it beside the one that does", keyexport.ErrNoEntries
-	case errors.Is(err, keyexport.ErrUnknownDocument) || !json.Valid(data):
+	case errors.Is(err, keyexport.ErrIncomplete):
+		// A Files listing without its key, or a key without file names.
+		e.Status, e.partial = ExportUnusable, err
+		e.Reason = "cannot decrypt alone (" + oneLine(err.Error()) + "), and the exports in its directory do not complete it: put it beside the one that does"
+	case !json.Valid(data) && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("<")):
 		e.Status, e.Reason = ExportUnusable, "not a key export: "+oneLine(err.Error())
 	case err != nil:
 		e.Status, e.Reason = ExportUnusable, oneLine(err.Error())
@@ -172,15 +173,7 @@ func mergeDirectories(exports []*Export, priv *rsa.PrivateKey) []*Export {
 	merged := map[*Export]bool{}
 	for _, d := range dirs {
 		group := byDir[d]
-		noKey, noNames := 0, 0
-		for _, e := range group {
-			if e.partial == keyexport.ErrNoKey {
-				noKey++
-			} else {
-				noNames++
-			}
-		}
-		if noKey == 0 || noNames == 0 {
+		if len(group) < 2 {
 			continue
 		}
 		paths := make([]string, len(group))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -23,10 +24,10 @@ func FuzzContainerNamesAndHeads(f *testing.F) {
 			files = append(files, restore.SourceFile{Path: p, Size: int64(len(p)), Regular: true})
 		}
 		for _, tf := range rankFiles(files, tracks) {
-			if tf.format == restore.FormatUnknown || tf.f.Size <= 0 {
+			if tf.format == media.FormatUnknown || tf.f.Size <= 0 {
 				t.Fatalf("ranked %+v", tf)
 			}
-			if len(head) <= restore.HeadSize && (size < 0 || int64(len(head)) == min(restore.HeadSize, size)) {
+			if len(head) <= media.HeadSize && (size < 0 || int64(len(head)) == min(media.HeadSize, size)) {
 				err := checkPlain(tf.format, head, size)
 				if err == nil && textFormats[tf.format] && !utf8.Valid(head[:max(0, len(head)-utf8.UTFMax)]) {
 					t.Fatalf("%s head %q passed as text", tf.format, head)
@@ -43,12 +44,12 @@ func FuzzQuickReject(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 24, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm', 0, 0, 0, 0}, uint8(0))
 	f.Add([]byte("\xef\xbb\xbfWEBVTT\n\n00:00"), uint8(3))
 	f.Add([]byte{0x47, 0x40, 0, 0x10}, uint8(6))
-	formats := []restore.Format{restore.FormatISOBMFF, restore.FormatPNG, restore.FormatXML, restore.FormatWebVTT,
-		restore.FormatJSON, restore.FormatJPEG, restore.FormatMPEGTS}
+	formats := []media.Format{media.FormatISOBMFF, media.FormatPNG, media.FormatXML, media.FormatWebVTT,
+		media.FormatJSON, media.FormatJPEG, media.FormatMPEGTS}
 	f.Fuzz(func(t *testing.T, head []byte, which uint8) {
 		format := formats[int(which)%len(formats)]
 		first := head[:min(len(head), 16)]
-		if quickReject(format, first) && len(head) <= restore.HeadSize && checkPlain(format, head, -1) == nil {
+		if quickReject(format, first) && len(head) <= media.HeadSize && checkPlain(format, head, -1) == nil {
 			t.Fatalf("%s: quickReject refuses %q, which checkPlain accepts", format, head)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -22,19 +23,19 @@ import (
 // or a wrong key's output) pass their head check: a box type from a short
 // list and a size, signatures of 8 and 6 bytes, text throughout the head,
 // 3 bytes, 2 bytes. Trials and the clear check read the strongest file.
-var strength = map[restore.Format]int{
-	restore.FormatISOBMFF: 1, restore.FormatPNG: 2, restore.FormatXML: 3, restore.FormatWebVTT: 4,
-	restore.FormatJSON: 5, restore.FormatJPEG: 6, restore.FormatMPEGTS: 7,
+var strength = map[media.Format]int{
+	media.FormatISOBMFF: 1, media.FormatPNG: 2, media.FormatXML: 3, media.FormatWebVTT: 4,
+	media.FormatJSON: 5, media.FormatJPEG: 6, media.FormatMPEGTS: 7,
 }
 
-// textFormats are checked beyond restore.CheckHead: their whole head must be
+// textFormats are checked beyond media.CheckHead: their whole head must be
 // text, since CheckHead looks at one character of it.
-var textFormats = map[restore.Format]bool{restore.FormatXML: true, restore.FormatJSON: true, restore.FormatWebVTT: true}
+var textFormats = map[media.Format]bool{media.FormatXML: true, media.FormatJSON: true, media.FormatWebVTT: true}
 
 // testFile is a file whose head can tell plaintext from ciphertext.
 type testFile struct {
 	f      restore.SourceFile
-	format restore.Format
+	format media.Format
 }
 
 // rankFiles returns the container's non-empty regular files of a known
@@ -50,7 +51,7 @@ func rankFiles(files []restore.SourceFile, tracks map[string]bool) []testFile {
 		if i := strings.LastIndexByte(f.Path, '/'); i > 0 && tracks[f.Path[:i]] {
 			frag = true
 		}
-		if format := restore.FormatOf(f.Path, frag); format != restore.FormatUnknown {
+		if format := media.FormatOf(f.Path, frag); format != media.FormatUnknown {
 			ranked = append(ranked, testFile{f, format})
 		}
 	}
@@ -61,7 +62,7 @@ func rankFiles(files []restore.SourceFile, tracks map[string]bool) []testFile {
 		// A full head checks more bytes; a track's header (ftyp, moov) is
 		// the one file of a live archive every export that fits names.
 		for _, prefer := range []func(testFile) bool{
-			func(f testFile) bool { return f.f.Size >= restore.HeadSize },
+			func(f testFile) bool { return f.f.Size >= media.HeadSize },
 			func(f testFile) bool { return strings.HasSuffix(f.f.Path, "/header") },
 		} {
 			if pa, pb := prefer(a), prefer(b); pa != pb {
@@ -126,7 +127,7 @@ func (h *heads) get(f restore.SourceFile) ([]byte, error) {
 		return nil, err
 	}
 	defer file.Close()
-	buf := make([]byte, min(int64(restore.HeadSize), f.Size))
+	buf := make([]byte, min(int64(media.HeadSize), f.Size))
 	h.reads++
 	n, err := file.ReadAt(buf, 0)
 	if n < len(buf) {
@@ -156,15 +157,15 @@ func firstBlock(dst *[aes.BlockSize]byte, raw []byte, block cipher.Block, iv con
 
 // quickReject reports whether the first bytes of a plaintext (at most 16)
 // cannot begin a file of format: a boolean prefilter with the first checks
-// of restore.CheckHead, which, building an error for every mismatch, costs
+// of media.CheckHead, which, building an error for every mismatch, costs
 // more than the decryption when thousands of exports are tried on a
 // container. A head it lets through is checked in full.
-func quickReject(format restore.Format, p []byte) bool {
+func quickReject(format media.Format, p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
 	switch format {
-	case restore.FormatISOBMFF:
+	case media.FormatISOBMFF:
 		if len(p) < 8 {
 			return false // short files are for the full check
 		}
@@ -173,13 +174,13 @@ func quickReject(format restore.Format, p []byte) bool {
 			return false
 		}
 		return true
-	case restore.FormatPNG:
+	case media.FormatPNG:
 		return !bytes.HasPrefix(p, []byte{0x89, 'P', 'N', 'G'})
-	case restore.FormatJPEG:
+	case media.FormatJPEG:
 		return len(p) >= 3 && !bytes.HasPrefix(p, []byte{0xFF, 0xD8, 0xFF})
-	case restore.FormatMPEGTS:
+	case media.FormatMPEGTS:
 		return p[0] != 0x47
-	case restore.FormatXML, restore.FormatJSON, restore.FormatWebVTT:
+	case media.FormatXML, media.FormatJSON, media.FormatWebVTT:
 		return !plausibleText(p)
 	}
 	return false
@@ -198,14 +199,14 @@ func decryptHead(raw []byte, key contentkey.Key, iv contentkey.IV) ([]byte, erro
 }
 
 // checkPlain reports whether head, the first bytes of a file of the given
-// size, is plausible for format: restore.CheckHead, and for text formats
+// size, is plausible for format: media.CheckHead, and for text formats
 // text throughout.
-func checkPlain(format restore.Format, head []byte, size int64) error {
-	if err := restore.CheckHead(format, head, size); err != nil {
+func checkPlain(format media.Format, head []byte, size int64) error {
+	if err := media.CheckHead(format, head, size); err != nil {
 		return err
 	}
 	if textFormats[format] && !plausibleText(head) {
-		return fmt.Errorf("%w: %s: the head holds bytes that are not text", restore.ErrHeadMismatch, format)
+		return fmt.Errorf("%w: %s: the head holds bytes that are not text", media.ErrHeadMismatch, format)
 	}
 	return nil
 }

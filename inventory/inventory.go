@@ -166,7 +166,7 @@ type run struct {
 // Run lists every container of acct, reads the key exports at keys (files,
 // and directories read recursively; a file that is not a usable export is
 // reported, not an error), and classifies and pairs them. Each container
-// costs one listing and at most one ranged read of restore.HeadSize bytes
+// costs one listing and at most one ranged read of media.HeadSize bytes
 // per file tried (one, unless exports name different files), however many
 // exports are tried on it. Memory holds the exports and one listing per
 // worker. The error is for the run as a whole: the account's listing, a

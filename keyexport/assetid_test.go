@@ -27,7 +27,7 @@ func TestAssetID(t *testing.T) {
 			docs = append(docs, fixtureDoc(t, d))
 		}
 		p, err := NewPlan(docs, nil)
-		if err != nil && errors.Is(err, ErrNoKey) {
+		if err != nil && errors.Is(err, ErrIncomplete) {
 			docs = append(docs, fixtureDoc(t, "vod/keys/keyfile.json"))
 			p, err = NewPlan(docs, nil)
 		}

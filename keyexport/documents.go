@@ -3,6 +3,7 @@ package keyexport
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,8 +12,9 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
-	"github.com/amscrypt/amscrypt/internal/parse"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/keyfile"
+	"github.com/amscrypt/amscrypt/protection"
 )
 
 // docError formats an error about document doc: the sentinel, the document's
@@ -28,16 +30,20 @@ const (
 	kindUnknown kind = iota
 	kindManifest
 	kindV3
+	kindPreview
 	kindContentKey
 	kindContentKeyList
 	kindKeyVault
+	kindKeyVaultVersions
 	kindFileList
 	kindRebind
 	kindKeyFile
 	kindAssetFile
+	kindNotExport
 )
 
-// object is a JSON object with its members by exact name.
+// object is a JSON object with its members by exact name, each value a
+// slice of the document (see members).
 type object map[string]json.RawMessage
 
 func (o object) has(names ...string) bool {
@@ -60,51 +66,71 @@ func jsonKind(v json.RawMessage) byte {
 
 // classify tells the form of a document from its top-level object (and,
 // for OData verbose, the object inside "d"). It returns the object the
-// form's parser reads.
-func classify(top object) (kind, object) {
+// form's parser reads and, for kindNotExport, what the document is.
+func classify(top object) (kind, object, string) {
 	if d, ok := top["d"]; ok && len(top) == 1 {
-		var inner object
-		if json.Unmarshal(d, &inner) != nil || inner == nil {
-			return kindUnknown, nil
-		}
+		inner := members(d)
 		switch {
+		case inner == nil:
+			return kindUnknown, nil, ""
 		case inner.has("results"):
-			return kindFileList, inner
+			if what := notExport(members(firstElement(inner["results"]))); what != "" {
+				return kindNotExport, nil, listingOf(what)
+			}
+			return kindFileList, inner, ""
 		case inner.has("RebindContentKey"):
-			return kindRebind, inner
+			return kindRebind, inner, ""
+		case inner.has("GetProtectionKeyId"):
+			return kindNotExport, nil, thumbprintAnswer
+		case inner.has("GetProtectionKey"):
+			return kindNotExport, nil, certificateAnswer
 		case inner.has("EncryptedContentKey"):
-			return kindContentKey, inner
+			return kindContentKey, inner, ""
 		case isAssetFile(inner):
-			return kindAssetFile, inner
+			return kindAssetFile, inner, ""
 		}
-		return kindUnknown, nil
+		if what := notExport(inner); what != "" {
+			return kindNotExport, nil, what
+		}
+		return kindUnknown, nil, ""
 	}
 	switch {
 	case top.has("amscryptManifest"):
-		return kindManifest, top
+		return kindManifest, top, ""
 	case top.has("assetFileEncryptionMetadata"):
-		return kindV3, top
+		return kindV3, top, ""
+	case top.has("storageEncryptionKey"):
+		return kindPreview, top, ""
 	case top.has("EncryptedContentKey"):
-		return kindContentKey, top
-	case top.has("tags", "value", "id"):
-		return kindKeyVault, top
+		return kindContentKey, top, ""
+	case isSecret(top) || top.has("tags", "value", "id"):
+		return kindKeyVault, top, ""
 	case top.has("value"):
 		switch jsonKind(top["value"]) {
 		case '[':
-			var items []object
-			if json.Unmarshal(top["value"], &items) == nil && len(items) > 0 && items[0].has("EncryptedContentKey") {
-				return kindContentKeyList, top
+			first := members(firstElement(top["value"]))
+			switch {
+			case first.has("EncryptedContentKey"):
+				return kindContentKeyList, top, ""
+			case isSecret(first):
+				return kindKeyVaultVersions, top, ""
 			}
-			return kindFileList, top
+			if what := notExport(first); what != "" {
+				return kindNotExport, nil, listingOf(what)
+			}
+			return kindFileList, top, ""
 		case '"':
-			return kindRebind, top
+			return kindRebind, top, ""
 		}
 	case top.has("Key", "ContentKeyType", "Id"):
-		return kindKeyFile, top
+		return kindKeyFile, top, ""
 	case isAssetFile(top):
-		return kindAssetFile, top
+		return kindAssetFile, top, ""
 	}
-	return kindUnknown, nil
+	if what := notExport(top); what != "" {
+		return kindNotExport, nil, what
+	}
+	return kindUnknown, nil, ""
 }
 
 // isTrue reports whether an OData Boolean is true: JSON true, or the
@@ -118,86 +144,165 @@ func isTrue(v json.RawMessage) bool {
 	return json.Unmarshal(v, &s) == nil && strings.EqualFold(s, "true")
 }
 
-// wipe clears the raw members of a decoded object: encoding/json copied
-// them out of the document, and one of them may be a base64 key.
-func wipe(o object) {
-	for _, v := range o {
-		clear(v)
-	}
-}
-
 func isAssetFile(o object) bool {
 	return o.has("Name") && (o.has("IsEncrypted") || o.has("InitializationVector") || o.has("EncryptionKeyId"))
 }
 
+// MaxDocumentSize is the largest key export NewPlan reads, 256 MiB: a v3
+// export lists a file in about 160 bytes, so no asset comes near it, while a
+// wrong file (a video, a disk image) is refused before it costs memory.
+const MaxDocumentSize = 256 << 20
+
+// utf8BOM is the byte-order mark Windows tools put before UTF-8 text.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // parseDocument reads one document into the part it contributes.
 func parseDocument(d Document, opts *Options) (part, error) {
-	if err := jsonstrict.Check(d.Data); err != nil {
-		return part{}, docError(d.Name, ErrInvalidDocument, "%w", err)
+	if len(d.Data) > MaxDocumentSize {
+		return part{}, docError(d.Name, ErrInvalidDocument, "%d bytes, larger than the %d bytes (256 MiB) a key export can be",
+			len(d.Data), MaxDocumentSize)
 	}
-	var top object
-	if err := json.Unmarshal(d.Data, &top); err != nil || top == nil {
-		if !json.Valid(d.Data) {
-			return part{}, docError(d.Name, ErrInvalidDocument, "not valid JSON: %v", err)
-		}
-		return part{}, docError(d.Name, ErrUnknownDocument, "not a JSON object")
+	data, isXML, err := documentBody(d.Name, d.Data)
+	if err != nil {
+		return part{}, err
 	}
-	defer wipe(top)
-	k, o := classify(top)
-	if o != nil && len(top) == 1 && top["d"] != nil {
-		defer wipe(o)
-	}
-	if k == kindUnknown {
-		return part{}, docError(d.Name, ErrUnknownDocument, "top-level members %s", memberNames(top))
-	}
-	// Key Vault tags are blob names, which are case-sensitive; every other
-	// form is read into Go structs, whose member names match in any case.
-	if k != kindKeyVault {
-		if err := jsonstrict.CheckFold(d.Data); err != nil {
-			return part{}, docError(d.Name, ErrInvalidDocument, "%w", err)
-		}
-	}
-	var (
-		p   part
-		err error
-	)
-	switch k {
-	case kindManifest:
-		p, err = parseManifest(d.Name, d.Data)
-	case kindV3:
-		p, err = parseV3(d.Name, d.Data)
-	case kindContentKey:
-		p, err = parseContentKey(d.Name, d.Data, "", opts)
-	case kindContentKeyList:
-		p, err = parseContentKeyList(d.Name, o, opts)
-	case kindKeyVault:
-		p, err = parseKeyVault(d.Name, o)
-	case kindFileList:
-		p, err = parseFileList(d.Name, o)
-	case kindRebind:
-		p, err = parseRebind(d.Name, o)
-	case kindKeyFile:
-		p, err = parseKeyFile(d.Name, d.Data)
-	case kindAssetFile:
-		var e Entry
-		var id contentkey.ID
-		var parent string
-		if e, id, parent, err = parseAssetFile(d.Name, o, "AssetFile"); err == nil {
-			p = part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}
-			if parent != "" {
-				p.assetID, p.assetIDFrom = parent, "ParentAssetId"
-			}
-		}
+	var p part
+	if isXML {
+		p, err = parseAtom(d.Name, data, opts)
+	} else {
+		p, err = parseJSON(d.Name, data, len(d.Data)-len(data), opts)
 	}
 	if err != nil {
 		return part{}, err
 	}
 	for _, e := range p.entries {
 		if err := checkName(e.Name); err != nil {
-			return part{}, docError(d.Name, ErrUnsafeName, "%v", err)
+			return part{}, docError(d.Name, errUnsafeName, "%v", err)
 		}
 	}
 	return p, nil
+}
+
+// documentBody returns data without its UTF-8 byte-order mark and whether it
+// is XML, refusing anything that starts otherwise than JSON or XML. The
+// error quotes what comes before the document (at most a line, never a
+// bracket on), unless it holds a run of base64 or hex characters (a bare key
+// saved on its own), which it only describes.
+func documentBody(doc string, data []byte) (body []byte, isXML bool, err error) {
+	body = bytes.TrimPrefix(data, utf8BOM)
+	i := skipSpace(body, 0)
+	if i == len(body) {
+		return nil, false, docError(doc, ErrInvalidDocument, "empty document")
+	}
+	rest := body[i:]
+	if rest[0] == '{' || rest[0] == '[' || rest[0] == '<' || json.Valid(rest) {
+		return body, rest[0] == '<', nil
+	}
+	at := len(data) - len(rest)
+	if bytes.HasPrefix(rest, []byte("\xff\xfe")) || bytes.HasPrefix(rest, []byte("\xfe\xff")) {
+		return nil, false, docError(doc, ErrInvalidDocument, "starts with a UTF-16 byte-order mark at offset %d; save it as UTF-8", at)
+	}
+	junk := rest
+	if n := bytes.IndexAny(junk, "\r\n{[<"); n >= 0 {
+		junk = junk[:n]
+	}
+	if run := longestBase64Run(junk); run >= 16 {
+		return nil, false, docError(doc, ErrInvalidDocument, "starts with a line holding %d base64 or hex characters at offset %d, not JSON or XML; "+
+			"give the whole answer that held the key, or a key file", run, at)
+	}
+	if len(junk) > 16 {
+		junk = junk[:16]
+	}
+	return nil, false, docError(doc, ErrInvalidDocument, "starts with %s at offset %d, not JSON or XML", quote.Input(string(junk)), at)
+}
+
+// longestBase64Run returns the length of the longest run of base64 (and so
+// hex) characters in b.
+func longestBase64Run(b []byte) int {
+	longest, run := 0, 0
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
+
+// parseJSON reads a JSON document that starts at offset at of its file
+// (after a byte-order mark).
+func parseJSON(doc string, data []byte, at int, opts *Options) (part, error) {
+	if err := json.Unmarshal(data, &struct{}{}); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return part{}, docError(doc, ErrInvalidDocument, "not valid JSON: %v at offset %d", err, int64(at)+max(se.Offset-1, 0))
+		}
+		if !json.Valid(data) {
+			return part{}, docError(doc, ErrInvalidDocument, "not valid JSON: %v", err)
+		}
+	}
+	if jsonKind(data) == '[' {
+		// az keyvault secret list-versions prints an array of versions.
+		if isSecret(members(firstElement(data))) {
+			if err := jsonstrict.Check(data); err != nil {
+				return part{}, docError(doc, ErrInvalidDocument, "%w", err)
+			}
+			return parseSecretVersions(doc, data)
+		}
+		return part{}, docError(doc, errUnknownDocument, "a JSON array, not an object")
+	}
+	top := members(data)
+	if top == nil {
+		return part{}, docError(doc, errUnknownDocument, "not a JSON object")
+	}
+	k, o, what := classify(top)
+	switch k {
+	case kindUnknown:
+		return part{}, docError(doc, errUnknownDocument, "top-level members %s", memberNames(top))
+	case kindNotExport:
+		return part{}, &notExportError{doc, what + ", not a key export"}
+	}
+	// A repeated member is refused before anything is read. Key Vault tags
+	// are blob names, which are case-sensitive; every other form is read
+	// into Go structs, whose member names match in any case.
+	check := jsonstrict.CheckFold
+	if k == kindKeyVault || k == kindKeyVaultVersions {
+		check = jsonstrict.Check
+	}
+	if err := check(data); err != nil {
+		return part{}, docError(doc, ErrInvalidDocument, "%w", err)
+	}
+	switch k {
+	case kindManifest:
+		return parseManifest(doc, data, top)
+	case kindV3:
+		return parseV3(doc, top)
+	case kindPreview:
+		return parsePreview(doc, top)
+	case kindContentKey:
+		return parseContentKey(doc, data, "", opts)
+	case kindContentKeyList:
+		return parseContentKeyList(doc, o, opts)
+	case kindKeyVault:
+		return parseKeyVault(doc, o)
+	case kindKeyVaultVersions:
+		return parseSecretVersions(doc, o["value"])
+	case kindFileList:
+		return parseFileList(doc, o)
+	case kindRebind:
+		return parseRebind(doc, o)
+	case kindKeyFile:
+		return parseKeyFile(doc, data)
+	default: // kindAssetFile
+		e, id, parent, err := parseAssetFile(doc, o, "AssetFile")
+		if err != nil {
+			return part{}, err
+		}
+		p := part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}
+		return p, p.setParent(doc, e.Name, parent)
+	}
 }
 
 // memberNames lists an object's member names for an error message.
@@ -248,32 +353,33 @@ func parseIV(doc, file, s string) (contentkey.IV, error) {
 	return iv, nil
 }
 
-// v3Response is StorageEncryptedAssetDecryptionData, the answer of the v3
+// v3File is one element of assetFileEncryptionMetadata in
+// StorageEncryptedAssetDecryptionData, the answer of the v3
 // Assets_GetEncryptionKey.
-type v3Response struct {
-	Key   json.RawMessage `json:"key"`
-	Files []struct {
-		IV   *string `json:"initializationVector"`
-		Name *string `json:"assetFileName"`
-		ID   *string `json:"assetFileId"`
-	} `json:"assetFileEncryptionMetadata"`
+type v3File struct {
+	IV   *string `json:"initializationVector"`
+	Name *string `json:"assetFileName"`
+	ID   *string `json:"assetFileId"`
 }
 
-func parseV3(doc string, data []byte) (part, error) {
-	var r v3Response
-	if err := json.Unmarshal(data, &r); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "v3 getEncryptionKey response: %v", err)
-	}
-	if r.Key == nil {
+func parseV3(doc string, o object) (part, error) {
+	if o["key"] == nil {
 		return part{}, docError(doc, ErrInvalidDocument, "v3 getEncryptionKey response: member key is missing")
 	}
-	k, err := storageKey(doc, "key", r.Key)
-	clear(r.Key)
+	k, err := storageKey(doc, "key", o["key"])
 	if err != nil {
 		return part{}, err
 	}
 	p := part{key: k, hasKey: true}
-	for i, f := range r.Files {
+	files := o["assetFileEncryptionMetadata"]
+	if c := jsonKind(files); c != '[' && c != 'n' {
+		return part{}, docError(doc, ErrInvalidDocument, "v3 getEncryptionKey response: member assetFileEncryptionMetadata is not an array")
+	}
+	for i, raw := range elements(files) {
+		var f v3File
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return part{}, docError(doc, ErrInvalidDocument, "assetFileEncryptionMetadata[%d]: %v", i, err)
+		}
 		switch {
 		case f.Name == nil:
 			return part{}, docError(doc, ErrInvalidDocument, "assetFileEncryptionMetadata[%d]: assetFileName is missing", i)
@@ -289,6 +395,20 @@ func parseV3(doc string, data []byte) (part, error) {
 	return p, nil
 }
 
+// parsePreview reads the answer of getEncryptionKey in the 2018 preview of
+// the v3 API, {"storageEncryptionKey":"<base64>"}: the key and nothing else.
+func parsePreview(doc string, o object) (part, error) {
+	if jsonKind(o["storageEncryptionKey"]) == 'n' {
+		return part{}, docError(doc, ErrInvalidDocument, "storageEncryptionKey is null: this 2018-preview getEncryptionKey answer holds no key "+
+			"(the asset is not storage-encrypted, or the key was not returned)")
+	}
+	k, err := storageKey(doc, "storageEncryptionKey", o["storageEncryptionKey"])
+	if err != nil {
+		return part{}, err
+	}
+	return part{key: k, hasKey: true}, nil
+}
+
 // parseFileList reads a v2 Files listing: {"value":[…]} or, verbose, the
 // {"results":[…]} inside "d".
 func parseFileList(doc string, o object) (part, error) {
@@ -296,26 +416,21 @@ func parseFileList(doc string, o object) (part, error) {
 	if _, ok := o["results"]; ok {
 		member = "results"
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(o[member], &items); err != nil || jsonKind(o[member]) != '[' {
+	if jsonKind(o[member]) != '[' {
 		return part{}, docError(doc, ErrInvalidDocument, "member %s is not an array", member)
 	}
 	var p part
-	for i, raw := range items {
-		var item object
-		if err := json.Unmarshal(raw, &item); err != nil || item == nil {
+	for i, raw := range elements(o[member]) {
+		item := members(raw)
+		if item == nil {
 			return part{}, docError(doc, ErrInvalidDocument, "%s[%d] is not an AssetFile object", member, i)
 		}
 		e, id, parent, err := parseAssetFile(doc, item, fmt.Sprintf("%s[%d]", member, i))
 		if err != nil {
 			return part{}, err
 		}
-		if parent != "" {
-			if p.assetID != "" && p.assetID != parent {
-				return part{}, &ConflictError{Field: "asset id", Entry: e.Name, First: doc, Second: doc,
-					FirstValue: p.assetID, SecondValue: parent}
-			}
-			p.assetID, p.assetIDFrom = parent, "ParentAssetId"
+		if err := p.setParent(doc, e.Name, parent); err != nil {
+			return part{}, err
 		}
 		p.entries = append(p.entries, e)
 		p.keyIDs = append(p.keyIDs, sightedID{id, e.Name})
@@ -396,86 +511,52 @@ func parseContentKey(doc string, data []byte, where string, opts *Options) (part
 
 // parseContentKeyList reads GET Assets('…')/ContentKeys: {"value":[ContentKey…]}.
 func parseContentKeyList(doc string, o object, opts *Options) (part, error) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(o["value"], &items); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "member value is not an array")
-	}
 	var p part
-	for i, raw := range items {
+	for i, raw := range elements(o["value"]) {
 		q, err := parseContentKey(doc, raw, fmt.Sprintf("value[%d]: ", i), opts)
 		if err != nil {
 			return part{}, err
 		}
-		if p.hasKey && !p.key.Equal(q.key) {
-			return part{}, &ConflictError{Field: "key", First: doc, Second: doc}
-		}
-		p.key, p.hasKey = q.key, true
-		p.keyIDs = append(p.keyIDs, q.keyIDs...)
-	}
-	return p, nil
-}
-
-// parseKeyVault reads a Key Vault secret as `az keyvault secret show`
-// prints it: the value is the base64 key, each tag a file name and its IV.
-func parseKeyVault(doc string, o object) (part, error) {
-	var id string
-	if err := json.Unmarshal(o["id"], &id); err != nil || !strings.HasPrefix(id, "https://") || !strings.Contains(id, "/secrets/") {
-		return part{}, docError(doc, ErrInvalidDocument, "Key Vault secret: member id is not a https://…/secrets/… URL")
-	}
-	k, err := storageKey(doc, "value", o["value"])
-	if err != nil {
-		return part{}, err
-	}
-	var tags map[string]json.RawMessage
-	if err := json.Unmarshal(o["tags"], &tags); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "Key Vault secret: member tags is not an object")
-	}
-	p := part{key: k, hasKey: true}
-	if len(tags) > 0 {
-		// MediaMigrate's secrets (the ones with file tags) are named
-		// ${AssetId} unless its --secret-template said otherwise.
-		if assetID, ok := secretAssetID(id); ok {
-			p.assetID, p.assetIDFrom, p.assetIDWeak = assetID, "Key Vault secret name", true
-		}
-	}
-	names := make([]string, 0, len(tags))
-	for n := range tags {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		var s string
-		if err := json.Unmarshal(tags[n], &s); err != nil {
-			return part{}, docError(doc, ErrInvalidDocument, "file %q: tag value is not a string", n)
-		}
-		iv, err := parseIV(doc, n, s)
-		if err != nil {
+		if err := p.add(doc, q); err != nil {
 			return part{}, err
 		}
-		p.entries = append(p.entries, Entry{Name: n, IV: iv, Size: -1})
 	}
 	return p, nil
 }
 
-// secretAssetID returns, for the Key Vault secret whose id is
-// "https://VAULT/secrets/NAME[/VERSION]" and whose NAME is a GUID, the
-// asset id nb:cid:UUID:<NAME in lower case>.
-func secretAssetID(id string) (string, bool) {
-	_, rest, _ := strings.Cut(id, "/secrets/")
-	name, _, _ := strings.Cut(rest, "/")
-	g, err := parse.GUID(name, 0)
-	if err != nil {
-		return "", false
+// add adds what q holds to p, both from document doc: one document that
+// holds two different keys is refused.
+func (p *part) add(doc string, q part) error {
+	if q.hasKey {
+		if p.hasKey && !p.key.Equal(q.key) {
+			return &ConflictError{Field: "key", First: doc, Second: doc}
+		}
+		p.key, p.hasKey = q.key, true
 	}
-	e, err := envelope.NewEntityID(envelope.KindContent, g)
-	if err != nil {
-		return "", false
+	p.keyIDs = append(p.keyIDs, q.keyIDs...)
+	p.entries = append(p.entries, q.entries...)
+	if q.assetID != "" {
+		return p.setParent(doc, "", q.assetID)
 	}
-	return e.String(), true
+	return nil
+}
+
+// setParent records the ParentAssetId of a file of the document (parent ""
+// for none); the files of one document must agree.
+func (p *part) setParent(doc, file, parent string) error {
+	switch {
+	case parent == "":
+	case p.assetID == "":
+		p.assetID, p.assetIDFrom = parent, "ParentAssetId"
+	case p.assetID != parent:
+		return &ConflictError{Field: "asset id", Entry: file, First: doc, Second: doc, FirstValue: p.assetID, SecondValue: parent}
+	}
+	return nil
 }
 
 // parseRebind reads the RebindContentKey answer for an empty certificate:
-// the clear key in base64.
+// the clear key in base64. GetProtectionKeyId and GetProtectionKey answers
+// have the same shape; they are named for what they are.
 func parseRebind(doc string, o object) (part, error) {
 	member := "value"
 	if _, ok := o["RebindContentKey"]; ok {
@@ -483,9 +564,69 @@ func parseRebind(doc string, o object) (part, error) {
 	}
 	k, err := storageKey(doc, member, o[member])
 	if err != nil {
+		var s string
+		if json.Unmarshal(o[member], &s) == nil {
+			if what := notKeyAnswer(s); what != "" {
+				return part{}, &notExportError{doc, what + ", not a key export"}
+			}
+		}
 		return part{}, err
 	}
 	return part{key: k, hasKey: true}, nil
+}
+
+// The answers of the upload flow that look like a RebindContentKey answer.
+const (
+	thumbprintAnswer  = "a GetProtectionKeyId answer (a certificate thumbprint)"
+	certificateAnswer = "a GetProtectionKey answer (a protection certificate)"
+)
+
+// notKeyAnswer names the answer whose value is s when s is a thumbprint or
+// a certificate, and returns "" otherwise.
+func notKeyAnswer(s string) string {
+	if _, err := protection.ParseThumbprint(s); err == nil {
+		return thumbprintAnswer
+	}
+	if len(s) > 2*contentkey.StorageKeySize {
+		if _, err := protection.ParseCertificate([]byte(s)); err == nil {
+			return certificateAnswer
+		}
+	}
+	return ""
+}
+
+// notExport names the REST entities that carry no key and are not AssetFiles
+// (v2 Locators and Assets, any v3 resource), and returns "" for others.
+func notExport(o object) string {
+	switch {
+	case o.has("AccessPolicyId", "AssetId") || o.has("Path", "ExpirationDateTime"):
+		return "a Locator entity"
+	case o.has("Options", "State") || o.has("Options", "StorageAccountName"):
+		return "an Asset entity"
+	}
+	var t string
+	if json.Unmarshal(o["type"], &t) == nil && len(t) > len("Microsoft.Media/") && strings.EqualFold(t[:len("Microsoft.Media/")], "Microsoft.Media/") {
+		return "a Media Services v3 resource of type " + quote.Input(t)
+	}
+	return ""
+}
+
+// listingOf turns "a Locator entity" into "a listing of Locator entities".
+func listingOf(what string) string {
+	what = strings.TrimPrefix(strings.TrimPrefix(what, "a "), "an ")
+	if s, ok := strings.CutSuffix(what, "entity"); ok {
+		what = s + "entities"
+	}
+	return "a listing of " + what
+}
+
+// notExportError is a document recognised as something other than a key
+// export; it matches ErrInvalidDocument.
+type notExportError struct{ doc, what string }
+
+func (e *notExportError) Error() string { return fmt.Sprintf("keyexport: %q is %s", e.doc, e.what) }
+func (e *notExportError) Is(target error) bool {
+	return target == errUnknownDocument || target == ErrInvalidDocument
 }
 
 func parseKeyFile(doc string, data []byte) (part, error) {

@@ -37,3 +37,32 @@ func ExampleNewPlan() {
 	// video/header IV 15097431466410083626 fragment true
 	// unmatched [__migrate]
 }
+
+func ExampleNewPlan_keyVault() {
+	// MediaMigrate set the asset's secret once per file, so
+	// `az keyvault secret list-versions` shows one version per file, newest
+	// first, and no values; `az keyvault secret show` gives the value.
+	versions := []byte(`[
+		{"id":"https://v.vault.azure.net/secrets/my-asset/2","tags":{"movie.mp4":"397304628502661816","movie.ism":"7"}},
+		{"id":"https://v.vault.azure.net/secrets/my-asset/1","tags":{"movie.mp4":"397304628502661816"}}]`)
+	show := []byte(`{"id":"https://v.vault.azure.net/secrets/my-asset/2","name":"my-asset",
+		"tags":{"movie.mp4":"397304628502661816","movie.ism":"7"},"value":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: "versions.json", Data: versions}, {Name: "show.json", Data: show}}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range plan.Entries {
+		fmt.Println(e.Name, e.IV, e.Sources)
+	}
+
+	// An answer that holds no key is named for what it is.
+	_, err = keyexport.NewPlan([]keyexport.Document{{Name: "x.json",
+		Data: []byte(`{"odata.metadata":"https://media.windows.net/api/$metadata#Edm.String","value":"7D9BB04D9D0A4A24800CADBFEF232689E048F69C"}`)}}, nil)
+	fmt.Println(err)
+
+	// Output:
+	// movie.ism 7 [versions.json show.json]
+	// movie.mp4 397304628502661816 [versions.json show.json]
+	// keyexport: "x.json" is a GetProtectionKeyId answer (a certificate thumbprint), not a key export
+}

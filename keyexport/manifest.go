@@ -47,7 +47,7 @@ type manifest struct {
 // manifest holds the clear key: keep it as private as a key file.
 func (p *Plan) Manifest() ([]byte, error) {
 	if p.Key.Len() != contentkey.StorageKeySize || p.Key.Type() != contentkey.StorageEncryption {
-		return nil, fmt.Errorf("%w: Manifest: the plan holds no StorageEncryption key", ErrInvalidArgument)
+		return nil, errNoKeyToWrite
 	}
 	// Everything but the key is built first, so that the one buffer holding
 	// the key is allocated once at its final size and no copy is left behind.
@@ -59,14 +59,14 @@ func (p *Plan) Manifest() ([]byte, error) {
 	if p.AssetID != "" {
 		id, err := envelope.ParseEntityIDOf(envelope.KindContent, p.AssetID)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Manifest: AssetID: %v", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("keyexport: Manifest: AssetID %q: %w", p.AssetID, err)
 		}
 		rest.WriteString("  \"assetId\": \"" + id.String() + "\",\n")
 	}
 	rest.WriteString("  \"files\": [")
 	for i, e := range p.Entries {
 		if err := checkName(e.Name); err != nil {
-			return nil, fmt.Errorf("%w: Manifest: %v", ErrUnsafeName, err)
+			return nil, fmt.Errorf("%w: Manifest: %v", errUnsafeName, err)
 		}
 		iv := e.IV.String()
 		f := manifestFile{Name: &e.Name, IV: &iv}
@@ -100,17 +100,12 @@ func (p *Plan) Manifest() ([]byte, error) {
 	return append(out, rest.Bytes()...), nil
 }
 
-func parseManifest(doc string, data []byte) (part, error) {
-	var top object
-	if err := json.Unmarshal(data, &top); err != nil {
-		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: %v", err)
-	}
-	defer wipe(top)
+func parseManifest(doc string, data []byte, top object) (part, error) {
 	// The version is read first, so that a later version's new members are
 	// reported as a version this program does not read, not as unknown members.
 	v := bytes.TrimSpace(top["amscryptManifest"])
 	if string(v) != strconv.Itoa(ManifestVersion) {
-		return part{}, docError(doc, ErrManifestVersion, "amscryptManifest is %s; this program reads version %d",
+		return part{}, docError(doc, errManifestVersion, "amscryptManifest is %s; this program reads version %d",
 			snippet(v), ManifestVersion)
 	}
 	var m manifest

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Match is one asset path and the entry that decrypts it.
@@ -21,6 +23,26 @@ type Match struct {
 	// ignored: the one entry and the one path that fold together, neither
 	// matched exactly.
 	CaseInsensitive bool
+	// Normalized reports that Path equals Entry.Name only after Unicode
+	// normalization (NFC): a name composed in the export ("é") and
+	// decomposed on disk ("e" and a combining accent, as macOS writes it), or
+	// the reverse. It is paired under the same rule as CaseInsensitive, and
+	// may come with it.
+	Normalized bool
+}
+
+// Ignoring says what a match that is not exact ignored ("case", "Unicode
+// normalization" or both), and returns "" for an exact match or a fragblob.
+func (m *Match) Ignoring() string {
+	switch {
+	case m.CaseInsensitive && m.Normalized:
+		return "case and Unicode normalization"
+	case m.CaseInsensitive:
+		return "case"
+	case m.Normalized:
+		return "Unicode normalization"
+	}
+	return ""
 }
 
 // Matching is how an asset's paths and a plan's entries pair up.
@@ -39,7 +61,8 @@ type Matching struct {
 // named TRACK is one of that live-archive track's fragblobs (the longest
 // such entry name wins). A path and an entry left over that are equal
 // ignoring case are paired only when no other entry or path folds to the
-// same name. Duplicate paths count once.
+// same name. Names that differ only by Unicode normalization (NFC or NFD)
+// pair under the same rule. Duplicate paths count once.
 func (p *Plan) Match(paths []string) Matching {
 	paths = slices.Clone(paths)
 	slices.Sort(paths)
@@ -50,12 +73,12 @@ func (p *Plan) Match(paths []string) Matching {
 	for i := range p.Entries {
 		e := &p.Entries[i]
 		byName[e.Name] = e
-		entriesByFold[foldKey(e.Name)]++
+		entriesByFold[looseKey(e.Name)]++
 	}
 	pathsByFold := make(map[string]int, len(paths))
 	for _, path := range paths {
 		if safeName(path) {
-			pathsByFold[foldKey(path)]++
+			pathsByFold[looseKey(path)]++
 		}
 	}
 
@@ -84,14 +107,18 @@ func (p *Plan) Match(paths []string) Matching {
 		foldEntry := make(map[string]*Entry)
 		for i := range p.Entries {
 			e := &p.Entries[i]
-			if k := foldKey(e.Name); !matched[e] && entriesByFold[k] == 1 {
+			if k := looseKey(e.Name); !matched[e] && entriesByFold[k] == 1 {
 				foldEntry[k] = e
 			}
 		}
 		for _, path := range pending {
-			k := foldKey(path)
+			k := looseKey(path)
 			if e := foldEntry[k]; e != nil && pathsByFold[k] == 1 {
-				m.Matches = append(m.Matches, Match{Path: path, Entry: e, CaseInsensitive: true})
+				// Case is what is left once both are normalized; anything
+				// else that differs is normalization.
+				ci := norm.NFC.String(path) != norm.NFC.String(e.Name)
+				nfc := !ci || foldKey(path) != foldKey(e.Name)
+				m.Matches = append(m.Matches, Match{Path: path, Entry: e, CaseInsensitive: ci, Normalized: nfc})
 				matched[e] = true
 				continue
 			}
@@ -121,6 +148,10 @@ func trackOf(byName map[string]*Entry, path string) *Entry {
 	}
 	return nil
 }
+
+// looseKey maps s to a key that two names share exactly when they are equal
+// ignoring case and Unicode normalization.
+func looseKey(s string) string { return foldKey(norm.NFC.String(s)) }
 
 // foldKey maps s to a key that two strings share exactly when
 // strings.EqualFold holds: every rune becomes the smallest rune of its

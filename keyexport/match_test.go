@@ -94,3 +94,48 @@ func TestMatchEntriesPointIntoPlan(t *testing.T) {
 }
 
 func contentkeyIV(i int) contentkey.IV { return contentkey.IV(i + 1) }
+
+func TestMatchUnicodeNormalization(t *testing.T) {
+	const (
+		nfc = "Caf\u00e9 cr\u00e8me.mp4"   // composed, as exports usually hold names
+		nfd = "Cafe\u0301 cre\u0300me.mp4" // decomposed, as macOS writes them
+	)
+	tests := []struct {
+		name       string
+		entries    []string
+		paths      []string
+		match      string // the path that matched the first entry, "" for none
+		ci, normed bool
+		ignoring   string
+	}{
+		{"NFC export, NFD disk", []string{nfc}, []string{nfd}, nfd, false, true, "Unicode normalization"},
+		{"NFD export, NFC disk", []string{nfd}, []string{nfc}, nfc, false, true, "Unicode normalization"},
+		{"normalization and case", []string{nfc}, []string{"CAFE\u0301 CRE\u0300ME.MP4"}, "CAFE\u0301 CRE\u0300ME.MP4", true, true, "case and Unicode normalization"},
+		{"Kelvin sign is canonically K", []string{"K.mp4"}, []string{"\u212a.mp4"}, "\u212a.mp4", false, true, "Unicode normalization"},
+		{"ambiguous: both forms on disk", []string{nfc}, []string{nfd, "cafe\u0301 cre\u0300me.mp4"}, "", false, false, ""},
+		{"ambiguous: both forms in the export", []string{nfc, nfd}, []string{"CAF\u00c9 CR\u00c8ME.MP4"}, "", false, false, ""},
+		{"exact wins", []string{nfc}, []string{nfc, nfd}, nfc, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := planOf(tt.entries...)
+			m := p.Match(tt.paths)
+			var got *Match
+			for i := range m.Matches {
+				if m.Matches[i].Entry == &p.Entries[0] {
+					got = &m.Matches[i]
+				}
+			}
+			if tt.match == "" {
+				require.Nil(t, got)
+				require.Len(t, m.Unmatched, len(tt.paths))
+				return
+			}
+			require.NotNil(t, got)
+			require.Equal(t, tt.match, got.Path)
+			require.Equal(t, tt.ci, got.CaseInsensitive)
+			require.Equal(t, tt.normed, got.Normalized)
+			require.Equal(t, tt.ignoring, got.Ignoring())
+		})
+	}
+}

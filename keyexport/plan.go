@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"slices"
 	"strings"
@@ -14,11 +15,11 @@ import (
 // Errors of NewPlan. Errors about one document also name it, and wrap
 // ErrInvalidDocument unless they match one of the more specific sentinels.
 var (
-	// ErrUnknownDocument is returned for JSON that is none of the documents
-	// NewPlan recognises.
-	ErrUnknownDocument = errors.New("keyexport: not a key export this program recognises")
-	// ErrInvalidDocument is wrapped by every error about a recognised
-	// document whose contents are wrong (a bad IV, key, name or field).
+	// ErrInvalidDocument is matched by every error about a document that
+	// cannot be used as it is: not a key export this package recognises
+	// (or one named for what it is instead), a recognised one whose
+	// contents are wrong (a bad IV, key, name or field), an unsafe file
+	// name, a decryption manifest of another version.
 	ErrInvalidDocument = errors.New("keyexport: invalid document")
 	// ErrNeedPrivateKey is returned for a ContentKey entity when Options has
 	// no private key to unwrap it with.
@@ -26,21 +27,22 @@ var (
 	// ErrNotEncrypted is returned for an AssetFile whose IsEncrypted is not
 	// true: its blob is not storage-encrypted and must not be decrypted.
 	ErrNotEncrypted = errors.New("keyexport: file is not storage-encrypted")
-	// ErrUnsafeName is returned for an entry name that is not a safe
-	// relative path.
-	ErrUnsafeName = errors.New("keyexport: unsafe file name")
-	// ErrManifestVersion is returned for a decryption manifest of a version
-	// this package does not read.
-	ErrManifestVersion = errors.New("keyexport: unsupported decryption manifest version")
 	// ErrConflict is matched by every *ConflictError.
 	ErrConflict = errors.New("keyexport: documents disagree")
-	// ErrNoKey is returned when no document holds the content key.
-	ErrNoKey = errors.New("keyexport: no document holds the content key")
-	// ErrNoEntries is returned when no document names a file.
-	ErrNoEntries = errors.New("keyexport: no document names any file")
-	// ErrInvalidArgument is wrapped by the error of Manifest for a plan
-	// without a StorageEncryption key.
-	ErrInvalidArgument = errors.New("keyexport: invalid argument")
+	// ErrIncomplete is matched when the documents together lack what a
+	// plan needs: no document holds the content key, or none names a file
+	// (and by Manifest for a plan without a key).
+	ErrIncomplete = errors.New("keyexport: the documents do not make a whole plan")
+)
+
+// The errors a caller acts on as one, each with its own text.
+var (
+	errUnknownDocument = reason.New("keyexport: not a key export this program recognises", ErrInvalidDocument)
+	errUnsafeName      = reason.New("keyexport: unsafe file name", ErrInvalidDocument)
+	errManifestVersion = reason.New("keyexport: unsupported decryption manifest version", ErrInvalidDocument)
+	errNoKey           = reason.New("keyexport: no document holds the content key", ErrIncomplete)
+	errNoEntries       = reason.New("keyexport: no document names any file", ErrIncomplete)
+	errNoKeyToWrite    = reason.New("keyexport: a manifest needs the plan's StorageEncryption key", ErrIncomplete)
 )
 
 // Entry is one file of the asset, or one live-archive track.
@@ -150,10 +152,10 @@ func NewPlan(docs []Document, opts *Options) (*Plan, error) {
 		}
 	}
 	if !m.hasKey {
-		return nil, ErrNoKey
+		return nil, errNoKey
 	}
 	if len(m.entries) == 0 {
-		return nil, ErrNoEntries
+		return nil, errNoEntries
 	}
 	plan := &Plan{Key: m.key, KeyID: m.keyID, HasKeyID: m.hasKeyID, AssetID: m.assetID}
 	if m.assetID != "" {

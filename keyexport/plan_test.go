@@ -164,14 +164,25 @@ func TestNewPlanErrors(t *testing.T) {
 		parts []string // substrings of the message
 	}{
 		{"not JSON", []Document{doc("x.bin", []byte("\x00\x01"))}, nil,
-			[]error{ErrInvalidDocument}, []string{`"x.bin"`, "not valid JSON"}},
+			[]error{ErrInvalidDocument}, []string{`"x.bin"`, `starts with "\x00\x01" at offset 0, not JSON or XML`}},
+		{"bad JSON after a BOM", []Document{doc("x.json", []byte("\xef\xbb\xbf{\"a\":}"))}, nil,
+			[]error{ErrInvalidDocument}, []string{`"x.json"`, "not valid JSON", "at offset 8"}},
+		{"empty", []Document{doc("x.json", []byte(" \r\n"))}, nil, []error{ErrInvalidDocument}, []string{`"x.json": empty document`}},
+		{"XML, not Atom", []Document{doc("x.xml", []byte(`<?xml version="1.0"?><html><body/></html>`))}, nil,
+			[]error{ErrInvalidDocument}, []string{`"x.xml"`, `<"html">`}},
+		{"XML with a DTD", []Document{doc("x.xml", []byte(`<!DOCTYPE feed [<!ENTITY a "b">]><feed xmlns="http://www.w3.org/2005/Atom"/>`))}, nil,
+			[]error{ErrInvalidDocument}, []string{`"x.xml"`, "DTD", "line 1"}},
+		{"XML cut short", []Document{doc("x.xml", []byte(`<feed xmlns="http://www.w3.org/2005/Atom"><entry>`))}, nil,
+			[]error{ErrInvalidDocument}, []string{`"x.xml"`, "not valid XML"}},
+		{"two XML roots", []Document{doc("x.xml", []byte(`<feed xmlns="http://www.w3.org/2005/Atom"/><feed/>`))}, nil,
+			[]error{ErrInvalidDocument}, []string{`"x.xml"`, "after the root element"}},
 		{"array", []Document{doc("x.json", []byte(`[1,2]`))}, nil,
-			[]error{ErrUnknownDocument}, []string{`"x.json"`}},
+			[]error{ErrInvalidDocument}, []string{`"x.json"`}},
 		{"unknown object", []Document{doc("x.json", []byte(`{"foo":1,"bar":2}`))}, nil,
-			[]error{ErrUnknownDocument}, []string{`"x.json"`, `"bar", "foo"`}},
+			[]error{ErrInvalidDocument}, []string{`"x.json"`, `"bar", "foo"`}},
 		{"unknown verbose", []Document{doc("x.json", []byte(`{"d":{"foo":1}}`))}, nil,
-			[]error{ErrUnknownDocument}, []string{`"x.json"`}},
-		{"null", []Document{doc("x.json", []byte(`null`))}, nil, []error{ErrUnknownDocument}, nil},
+			[]error{ErrInvalidDocument}, []string{`"x.json"`}},
+		{"null", []Document{doc("x.json", []byte(`null`))}, nil, []error{ErrInvalidDocument}, nil},
 		{"duplicate member", []Document{doc("v3.json", []byte(fmt.Sprintf(`{"key":%q,"key":%q,"assetFileEncryptionMetadata":[]}`, g.b64(), f.b64())))}, nil,
 			[]error{ErrInvalidDocument, jsonstrict.ErrDuplicate}, []string{`"v3.json"`, "$.key"}},
 		{"duplicate member in another case", []Document{doc("v3.json", []byte(fmt.Sprintf(`{"key":%q,"Key":%q,"assetFileEncryptionMetadata":[]}`, g.b64(), f.b64())))}, nil,
@@ -216,17 +227,24 @@ func TestNewPlanErrors(t *testing.T) {
 			[]error{ErrConflict}, []string{`size of "BigBuckBunny.mp4"`, `"1186540" vs "5"`}},
 		{"different MIME types", []Document{doc("files.json", f.files2(t)), doc("other.json", fixture{id: f.id, files: []Entry{{Name: "BigBuckBunny.mp4", IV: 397304628502661816, Size: -1, MimeType: "video/x-m4v"}}}.files2(t)), rebind}, nil,
 			[]error{ErrConflict}, []string{`MIME type of "BigBuckBunny.mp4"`, `"video/mp4" vs "video/x-m4v"`}},
-		{"no key", []Document{doc("files.json", f.files2(t))}, nil, []error{ErrNoKey}, nil},
-		{"no documents", nil, nil, []error{ErrNoKey}, nil},
-		{"no entries", []Document{doc("key.json", f.keyFile(t)), doc("files.json", []byte(`{"value":[]}`))}, nil, []error{ErrNoEntries}, nil},
+		{"no key", []Document{doc("files.json", f.files2(t))}, nil, []error{ErrIncomplete}, nil},
+		{"no documents", nil, nil, []error{ErrIncomplete}, nil},
+		{"no entries", []Document{doc("key.json", f.keyFile(t)), doc("files.json", []byte(`{"value":[]}`))}, nil, []error{ErrIncomplete}, nil},
 		{"key vault with a bad id", []Document{doc("kv.json", []byte(fmt.Sprintf(`{"id":"secret","tags":{},"value":%q}`, f.b64())))}, nil,
 			[]error{ErrInvalidDocument}, []string{"id"}},
 		{"key vault with a bad tag", []Document{doc("kv.json", []byte(fmt.Sprintf(`{"id":"https://v.vault.azure.net/secrets/s/1","tags":{"a.mp4":"x1"},"value":%q}`, f.b64())))}, nil,
 			[]error{contentkey.ErrInvalidIV}, []string{`"kv.json"`, `"a.mp4"`, `"x1"`}},
+		{"key vault versions with different keys", []Document{doc("kv.json", []byte(fmt.Sprintf(
+			`[{"id":"https://v.vault.azure.net/secrets/s/2","value":%q,"tags":{"a":"1"}},{"id":"https://v.vault.azure.net/secrets/s/1","value":%q,"tags":null}]`,
+			f.b64(), g.b64())))}, nil,
+			[]error{ErrConflict}, []string{`"kv.json (version 2)" and "kv.json (version 1)" hold different keys`}},
+		{"empty listing", []Document{doc("kv.json", []byte(`{"value":[],"nextLink":null}`))}, nil, []error{ErrIncomplete}, nil},
+		{"key vault repeated tag", []Document{doc("kv.json", []byte(fmt.Sprintf(`{"id":"https://v.vault.azure.net/secrets/s/1","tags":{"a":"1","a":"2"},"value":%q}`, f.b64())))}, nil,
+			[]error{ErrInvalidDocument, jsonstrict.ErrDuplicate}, []string{`"kv.json"`, "$.tags.a"}},
 		{"manifest version 2", []Document{doc("m.json", []byte(`{"amscryptManifest":2,"key":"","files":[],"new":1}`))}, nil,
-			[]error{ErrManifestVersion}, []string{`"m.json"`, "amscryptManifest is 2", "reads version 1"}},
+			[]error{ErrInvalidDocument}, []string{`"m.json"`, "amscryptManifest is 2", "reads version 1"}},
 		{"manifest version as string", []Document{doc("m.json", []byte(`{"amscryptManifest":"1"}`))}, nil,
-			[]error{ErrManifestVersion}, []string{`amscryptManifest is "1"`}},
+			[]error{ErrInvalidDocument}, []string{`amscryptManifest is "1"`}},
 		{"manifest unknown member", []Document{doc("m.json", []byte(fmt.Sprintf(`{"amscryptManifest":1,"key":%q,"files":[{"name":"a","iv":"1","sha":"x"}]}`, f.b64())))}, nil,
 			[]error{ErrInvalidDocument}, []string{`"m.json"`, "sha"}},
 		{"manifest negative size", []Document{doc("m.json", []byte(fmt.Sprintf(`{"amscryptManifest":1,"key":%q,"files":[{"name":"a","iv":"1","size":"-1"}]}`, f.b64())))}, nil,
@@ -243,7 +261,7 @@ func TestNewPlanErrors(t *testing.T) {
 			parts []string
 		}{"unsafe name " + fmt.Sprintf("%q", bad), []Document{doc("kv.json", mustJSON(t, map[string]any{
 			"id": "https://v.vault.azure.net/secrets/s/1", "tags": map[string]string{bad: "1"}, "value": f.b64()}))}, nil,
-			[]error{ErrUnsafeName}, []string{`"kv.json"`}})
+			[]error{ErrInvalidDocument}, []string{`"kv.json"`}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,7 +373,8 @@ func TestManifestGolden(t *testing.T) {
 }
 `, string(m))
 	_, err = (&Plan{}).Manifest()
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, ErrIncomplete)
+	require.EqualError(t, err, "keyexport: a manifest needs the plan's StorageEncryption key")
 }
 
 // TestErrorsNeverShowKey breaks every form of document at every byte (cut
@@ -378,7 +397,7 @@ func TestErrorsNeverShowKey(t *testing.T) {
 		for i := range form {
 			for _, data := range [][]byte{form[:i], replaceAt(form, i, '!'), replaceAt(form, i, '"')} {
 				_, err := NewPlan([]Document{doc("d.json", data)}, &Options{PrivateKey: priv})
-				if err == nil || errors.Is(err, ErrNoEntries) || errors.Is(err, ErrNoKey) {
+				if err == nil || errors.Is(err, ErrIncomplete) || errors.Is(err, ErrIncomplete) {
 					// Intact: with another key, it is a conflict.
 					_, err = NewPlan([]Document{other, doc("d.json", data)}, &Options{PrivateKey: priv})
 				}

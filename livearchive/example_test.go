@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -108,4 +110,55 @@ func ExampleLayout_Open() {
 	// Output:
 	// video=48000 11804 bytes, init segment 740
 	// 206 Partial Content bytes 4894-6590/11804 moof 40000000
+}
+
+// Find every track of an asset among its files and stitch it: here the
+// plaintext files of a directory; for a storage-encrypted asset, Open
+// returns a decrypting reader (blobcrypt.Open) with each file's IV.
+func ExampleAsset_Tracks() {
+	ctx := context.Background()
+	dir := "../testdata/livearchive/archive"
+	a := &livearchive.Asset{Open: func(_ context.Context, p string) (livearchive.Blob, io.Closer, error) {
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return io.NewSectionReader(f, 0, st.Size()), f, nil
+	}}
+	err := fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		a.Paths = append(a.Paths, p)
+		f := livearchive.File{Path: p}
+		if dir, _ := path.Split(p); dir != "" {
+			f.Track = path.Clean(dir) // "video=48000/header": a fragblob of video=48000
+		}
+		a.Files = append(a.Files, f)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range a.Tracks(ctx) {
+		if t.Err != nil {
+			fmt.Println(t.Name, t.Err)
+			continue
+		}
+		n, err := t.Stitcher.Stream(ctx, io.Discard)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s (%s): %d fragblobs, %d bytes\n", t.Name, t.MimeType(), len(t.Fragblobs), n)
+	}
+	// Output:
+	// audio_eng=32000.mp4 (audio/mp4): 7 fragblobs, 48036 bytes
+	// audio_fra=32000.mp4 (audio/mp4): 7 fragblobs, 48034 bytes
+	// text=1000.mp4 (application/mp4): 5 fragblobs, 1156 bytes
+	// video=48000.mp4 (video/mp4): 7 fragblobs, 11804 bytes
 }

@@ -87,85 +87,72 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newDecoder(data)
 	m := &Manifest{TimeScale: DefaultTimeScale}
 	var (
 		st        *Stream
 		next      uint64 // the end of the previous chunk of st
 		chunks    int    // in all streams
 		cIndex    int    // <c> elements of st so far
-		depth     int
 		sawRoot   bool
 		rootDepth = 1
 	)
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrManifest, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth > maxDepth {
-				return nil, fmt.Errorf("%w: elements nested more than %d deep", ErrManifest, maxDepth)
+	err = walk(data, func(t xml.StartElement, depth int) error {
+		name := t.Name.Local
+		switch {
+		case depth == rootDepth:
+			if name != "SmoothStreamingMedia" {
+				return fmt.Errorf("%w: root element is %s, want SmoothStreamingMedia", ErrManifest, quote.Input(name))
 			}
-			name := t.Name.Local
-			switch {
-			case depth == rootDepth:
-				if name != "SmoothStreamingMedia" {
-					return nil, fmt.Errorf("%w: root element is %s, want SmoothStreamingMedia", ErrManifest, quote.Input(name))
-				}
-				sawRoot = true
-				a, err := attrs(name, t.Attr)
-				if err != nil {
-					return nil, err
-				}
-				if v, ok := a.get("TimeScale"); ok {
-					if m.TimeScale, err = positive(name, "TimeScale", v); err != nil {
-						return nil, err
-					}
-				}
-				if v, ok := a.get("Duration"); ok {
-					if m.Duration, err = number(name, "Duration", v); err != nil {
-						return nil, err
-					}
-				}
-			case depth == rootDepth+1 && name == "StreamIndex":
-				if len(m.Streams) == maxStreams {
-					return nil, fmt.Errorf("%w: more than %d StreamIndex elements", ErrManifest, maxStreams)
-				}
-				s, err := streamIndex(t.Attr, m.TimeScale)
-				if err != nil {
-					return nil, fmt.Errorf("%w (StreamIndex #%d)", err, len(m.Streams)+1)
-				}
-				m.Streams = append(m.Streams, s)
-				st, next, cIndex = &m.Streams[len(m.Streams)-1], 0, 0
-			case depth == rootDepth+2 && st != nil && name == "QualityLevel":
-				if len(st.QualityLevels) == maxStreams {
-					return nil, fmt.Errorf("%w: StreamIndex %s has more than %d QualityLevel elements", ErrManifest, quote.Input(st.Name), maxStreams)
-				}
-				q, err := qualityLevel(t.Attr)
-				if err != nil {
-					return nil, fmt.Errorf("%w (StreamIndex %s)", err, quote.Input(st.Name))
-				}
-				st.QualityLevels = append(st.QualityLevels, q)
-			case depth == rootDepth+2 && st != nil && name == "c":
-				cIndex++
-				n, err := chunk(st, t.Attr, &next, MaxChunks-chunks)
-				if err != nil {
-					return nil, fmt.Errorf("%w (StreamIndex %s, c #%d)", err, quote.Input(st.Name), cIndex)
-				}
-				chunks += n
+			sawRoot = true
+			a, err := attrs(name, t.Attr)
+			if err != nil {
+				return err
 			}
-		case xml.EndElement:
-			if depth == rootDepth+1 {
-				st = nil
+			if v, ok := a.get("TimeScale"); ok {
+				if m.TimeScale, err = positive(name, "TimeScale", v); err != nil {
+					return err
+				}
 			}
-			depth--
+			if v, ok := a.get("Duration"); ok {
+				if m.Duration, err = number(name, "Duration", v); err != nil {
+					return err
+				}
+			}
+		case depth == rootDepth+1 && name == "StreamIndex":
+			if len(m.Streams) == maxStreams {
+				return fmt.Errorf("%w: more than %d StreamIndex elements", ErrManifest, maxStreams)
+			}
+			s, err := streamIndex(t.Attr, m.TimeScale)
+			if err != nil {
+				return fmt.Errorf("%w (StreamIndex #%d)", err, len(m.Streams)+1)
+			}
+			m.Streams = append(m.Streams, s)
+			st, next, cIndex = &m.Streams[len(m.Streams)-1], 0, 0
+		case depth == rootDepth+2 && st != nil && name == "QualityLevel":
+			if len(st.QualityLevels) == maxStreams {
+				return fmt.Errorf("%w: StreamIndex %s has more than %d QualityLevel elements", ErrManifest, quote.Input(st.Name), maxStreams)
+			}
+			q, err := qualityLevel(t.Attr)
+			if err != nil {
+				return fmt.Errorf("%w (StreamIndex %s)", err, quote.Input(st.Name))
+			}
+			st.QualityLevels = append(st.QualityLevels, q)
+		case depth == rootDepth+2 && st != nil && name == "c":
+			cIndex++
+			n, err := chunk(st, t.Attr, &next, MaxChunks-chunks)
+			if err != nil {
+				return fmt.Errorf("%w (StreamIndex %s, c #%d)", err, quote.Input(st.Name), cIndex)
+			}
+			chunks += n
 		}
+		return nil
+	}, func(_ xml.EndElement, depth int) {
+		if depth == rootDepth+1 {
+			st = nil
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !sawRoot {
 		return nil, fmt.Errorf("%w: no SmoothStreamingMedia element", ErrManifest)
@@ -323,6 +310,34 @@ func readBounded(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrManifest, MaxManifestSize)
 	}
 	return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), nil
+}
+
+// walk reads the XML document data, calling start for each start element
+// and end for each end element with its depth (the root's is 1), and
+// refuses elements nested deeper than maxDepth.
+func walk(data []byte, start func(t xml.StartElement, depth int) error, end func(t xml.EndElement, depth int)) error {
+	d := newDecoder(data)
+	for depth := 0; ; {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrManifest, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth++; depth > maxDepth {
+				return fmt.Errorf("%w: elements nested more than %d deep", ErrManifest, maxDepth)
+			}
+			if err := start(t, depth); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			end(t, depth)
+			depth--
+		}
+	}
 }
 
 func newDecoder(data []byte) *xml.Decoder {

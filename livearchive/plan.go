@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/amscrypt/amscrypt/internal/parse"
 	"github.com/amscrypt/amscrypt/internal/quote"
@@ -55,6 +56,54 @@ type Gaps struct {
 // Empty reports that the container holds exactly the timeline's fragments.
 func (g Gaps) Empty() bool {
 	return len(g.Missing) == 0 && len(g.Extra) == 0 && len(g.Overlapping) == 0 && len(g.Foreign) == 0
+}
+
+// Note says in one line how the fragblobs differ from the timeline: the
+// missing time ranges, and the fragblobs stitched in or left out that the
+// timeline does not name, in seconds of the stitched file (the archive's
+// times less origin, Options.Origin).
+func (g Gaps) Note(origin uint64) string {
+	at := func(t uint64) float64 {
+		if t < origin {
+			return -float64(origin-t) / float64(g.TimeScale)
+		}
+		return float64(t-origin) / float64(g.TimeScale)
+	}
+	var parts []string
+	if n := len(g.Missing); n > 0 {
+		frags := 0
+		var ranges []string
+		for i, m := range g.Missing {
+			frags += m.Fragments
+			if i < 5 {
+				ranges = append(ranges, fmt.Sprintf("%.3f-%.3f s", at(m.Start), at(m.End)))
+			}
+		}
+		if n > 5 {
+			ranges = append(ranges, fmt.Sprintf("and %d more", n-5))
+		}
+		parts = append(parts, fmt.Sprintf("missing %d fragments the timeline names: %s", frags, strings.Join(ranges, ", ")))
+	}
+	list := func(what string, es []Extra) {
+		if len(es) == 0 {
+			return
+		}
+		var s []string
+		for i, e := range es {
+			if i == 5 {
+				s = append(s, fmt.Sprintf("and %d more", len(es)-5))
+				break
+			}
+			s = append(s, fmt.Sprintf("%s at %.3f s", e.Name, at(e.Start)))
+		}
+		parts = append(parts, fmt.Sprintf("%d %s: %s", len(es), what, strings.Join(s, ", ")))
+	}
+	list("fragblobs the timeline does not name, stitched in", g.Extra)
+	list("fragblobs overlapping the timeline's, left out", g.Overlapping)
+	if len(g.Foreign) > 0 {
+		parts = append(parts, fmt.Sprintf("%d fragblob names that are not times, left out", len(g.Foreign)))
+	}
+	return "gaps (times in the stitched file): " + strings.Join(parts, "; ")
 }
 
 // Gap is a time range [Start, End) without fragments, in timescale units and

@@ -2,7 +2,6 @@ package livearchive
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -48,85 +47,72 @@ func ParseServerManifest(r io.Reader) (*ServerManifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newDecoder(data)
 	var (
 		sm      ServerManifest
 		cur     *ServerTrack
-		depth   int
 		sawRoot bool
 	)
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
+	err = walk(data, func(t xml.StartElement, depth int) error {
+		name := strings.ToLower(t.Name.Local)
+		if depth == 1 {
+			if name != "smil" {
+				return fmt.Errorf("%w: root element is %s, want smil", ErrManifest, quote.Input(t.Name.Local))
+			}
+			sawRoot = true
+			return nil
 		}
+		a, err := attrs(t.Name.Local, t.Attr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth > maxDepth {
-				return nil, fmt.Errorf("%w: elements nested more than %d deep", ErrManifest, maxDepth)
+		switch name {
+		case "meta":
+			n, _ := a.get("name")
+			c, _ := a.get("content")
+			switch {
+			case strings.EqualFold(n, "formats"):
+				sm.Formats = c
+			case strings.EqualFold(n, "clientManifestRelativePath"):
+				sm.ClientManifest = c
 			}
-			name := strings.ToLower(t.Name.Local)
-			if depth == 1 {
-				if name != "smil" {
-					return nil, fmt.Errorf("%w: root element is %s, want smil", ErrManifest, quote.Input(t.Name.Local))
-				}
-				sawRoot = true
-				continue
+		case "video", "audio", "textstream":
+			if len(sm.Tracks) == maxStreams {
+				return fmt.Errorf("%w: more than %d tracks", ErrManifest, maxStreams)
 			}
-			a, err := attrs(t.Name.Local, t.Attr)
-			if err != nil {
-				return nil, err
-			}
-			switch name {
-			case "meta":
-				n, _ := a.get("name")
-				c, _ := a.get("content")
-				switch {
-				case strings.EqualFold(n, "formats"):
-					sm.Formats = c
-				case strings.EqualFold(n, "clientManifestRelativePath"):
-					sm.ClientManifest = c
-				}
-			case "video", "audio", "textstream":
-				if len(sm.Tracks) == maxStreams {
-					return nil, fmt.Errorf("%w: more than %d tracks", ErrManifest, maxStreams)
-				}
-				tr := ServerTrack{Type: strings.TrimSuffix(name, "stream")}
-				tr.Src, _ = a.get("src")
-				tr.SystemLanguage, _ = a.get("systemLanguage")
-				if v, ok := a.get("systemBitrate"); ok {
-					if tr.SystemBitrate, err = number(name, "systemBitrate", v); err != nil {
-						return nil, err
-					}
-				}
-				sm.Tracks = append(sm.Tracks, tr)
-				cur = &sm.Tracks[len(sm.Tracks)-1]
-			case "param":
-				if cur == nil {
-					continue
-				}
-				n, _ := a.get("name")
-				v, _ := a.get("value")
-				switch {
-				case strings.EqualFold(n, "trackID"):
-					if cur.TrackID, err = parse.Decimal(v, math.MaxUint32); err != nil {
-						return nil, fmt.Errorf("%w: param trackID=%s of %s: %v", ErrManifest, quote.Input(v), quote.Input(cur.Src), err)
-					}
-				case strings.EqualFold(n, "trackName"):
-					cur.TrackName = v
+			tr := ServerTrack{Type: strings.TrimSuffix(name, "stream")}
+			tr.Src, _ = a.get("src")
+			tr.SystemLanguage, _ = a.get("systemLanguage")
+			if v, ok := a.get("systemBitrate"); ok {
+				if tr.SystemBitrate, err = number(name, "systemBitrate", v); err != nil {
+					return err
 				}
 			}
-		case xml.EndElement:
-			switch strings.ToLower(t.Name.Local) {
-			case "video", "audio", "textstream":
-				cur = nil
+			sm.Tracks = append(sm.Tracks, tr)
+			cur = &sm.Tracks[len(sm.Tracks)-1]
+		case "param":
+			if cur == nil {
+				return nil
 			}
-			depth--
+			n, _ := a.get("name")
+			v, _ := a.get("value")
+			switch {
+			case strings.EqualFold(n, "trackID"):
+				if cur.TrackID, err = parse.Decimal(v, math.MaxUint32); err != nil {
+					return fmt.Errorf("%w: param trackID=%s of %s: %v", ErrManifest, quote.Input(v), quote.Input(cur.Src), err)
+				}
+			case strings.EqualFold(n, "trackName"):
+				cur.TrackName = v
+			}
 		}
+		return nil
+	}, func(t xml.EndElement, _ int) {
+		switch strings.ToLower(t.Name.Local) {
+		case "video", "audio", "textstream":
+			cur = nil
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !sawRoot {
 		return nil, fmt.Errorf("%w: no smil element", ErrManifest)

@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"strings"
 	"time"
 
@@ -39,10 +40,10 @@ var ErrThumbprintMismatch = errors.New("protection: certificate thumbprint does 
 var (
 	// errNotCertificate is the ErrInvalid of input that is not an X.509
 	// certificate in one of the accepted encodings.
-	errNotCertificate = &reason{"protection: not an X.509 certificate", ErrInvalid}
+	errNotCertificate = reason.New("protection: not an X.509 certificate", ErrInvalid)
 	// errInvalidThumbprint is the ErrInvalid of a ProtectionKeyId that is
 	// not 40 hex digits.
-	errInvalidThumbprint = &reason{"protection: invalid ProtectionKeyId", ErrInvalid}
+	errInvalidThumbprint = reason.New("protection: invalid ProtectionKeyId", ErrInvalid)
 )
 
 // Certificate is a protection certificate: its DER bytes and public key,

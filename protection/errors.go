@@ -15,13 +15,3 @@ import "errors"
 // pinned certificate) and ErrUnwrap (try another private key). ErrNotPFX,
 // which a command can answer with a hint, matches ErrInvalid too.
 var ErrInvalid = errors.New("protection: invalid certificate, ProtectionKeyId or private key")
-
-// reason is an error with its own text that matches a broader sentinel, so
-// that the message says precisely what was wrong.
-type reason struct {
-	msg string
-	err error
-}
-
-func (r *reason) Error() string { return r.msg }
-func (r *reason) Unwrap() error { return r.err }

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"strings"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -25,10 +26,10 @@ var (
 var (
 	// errPrivateKey is the ErrInvalid of private key data that cannot be
 	// read. Its messages never include key material.
-	errPrivateKey = &reason{"protection: cannot read private key", ErrInvalid}
+	errPrivateKey = reason.New("protection: cannot read private key", ErrInvalid)
 	// errKeyMismatch is the ErrInvalid of a PFX whose private key does not
 	// belong to its certificate.
-	errKeyMismatch = &reason{"protection: private key does not match the certificate", ErrInvalid}
+	errKeyMismatch = reason.New("protection: private key does not match the certificate", ErrInvalid)
 )
 
 // ParsePrivateKeyPEM reads an RSA private key from PEM: PKCS#1 ("RSA PRIVATE

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/amscrypt/amscrypt/internal/reason"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 )
@@ -24,14 +25,14 @@ var ErrUnwrap = errors.New("protection: cannot unwrap the content key (wrong pri
 var (
 	// errNotRSA is the ErrInvalid of a certificate or private key that is
 	// not RSA.
-	errNotRSA = &reason{"protection: key is not RSA", ErrInvalid}
+	errNotRSA = reason.New("protection: key is not RSA", ErrInvalid)
 	// errWeakKey is the ErrInvalid of an RSA key shorter than MinRSABits.
-	errWeakKey = &reason{"protection: RSA key is shorter than 2048 bits", ErrInvalid}
+	errWeakKey = reason.New("protection: RSA key is shorter than 2048 bits", ErrInvalid)
 	// errEncryptedContentKey is the ErrUnwrap of an EncryptedContentKey
 	// that is not base64.
-	errEncryptedContentKey = &reason{"protection: EncryptedContentKey is not valid base64", ErrUnwrap}
+	errEncryptedContentKey = reason.New("protection: EncryptedContentKey is not valid base64", ErrUnwrap)
 	// errNoPrivateKey is the ErrUnwrap of a nil private key.
-	errNoPrivateKey = &reason{"protection: no private key", ErrUnwrap}
+	errNoPrivateKey = reason.New("protection: no private key", ErrUnwrap)
 )
 
 // RSAPublicKey returns the certificate's RSA public key, or an error matching

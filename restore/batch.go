@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -111,7 +112,7 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 		o.Shard.N = 1
 	}
 	if o.Shard.K < 0 || o.Shard.K >= o.Shard.N {
-		return 0, fmt.Errorf("%w: shard %s", ErrBadOptions, o.Shard)
+		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, o.Shard)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
@@ -116,7 +117,7 @@ func TestRunBatch(t *testing.T) {
 	require.Equal(t, 12, reports[0].Summary[restore.StatusChecked])
 
 	_, err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 2, N: 2}})
-	require.ErrorIs(t, err, restore.ErrBadOptions)
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
 // gaveUpDir is a directory whose storage "gave up".

@@ -14,8 +14,8 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/protection"
-	"github.com/amscrypt/amscrypt/restore"
 )
 
 // decryptHead decrypts the first n bytes of an encrypted blob with plain
@@ -65,19 +65,19 @@ func TestFixtureHeads(t *testing.T) {
 				i := slices.IndexFunc(m.Matches, func(mt keyexport.Match) bool { return mt.Path == f.Path })
 				require.GreaterOrEqual(t, i, 0, f.Path)
 				mt := m.Matches[i]
-				format := restore.FormatOf(f.Path, mt.Fragment)
+				format := media.FormatOf(f.Path, mt.Fragment)
 				require.Equal(t, f.Format, format, f.Path)
 				enc := filepath.Join(root, filepath.FromSlash(a.EncDir), filepath.FromSlash(f.Path))
-				head := decryptHead(t, enc, plan.Key, mt.Entry.IV, min(restore.HeadSize, f.Size))
-				require.NoError(t, restore.CheckHead(format, head, f.Size), f.Path)
+				head := decryptHead(t, enc, plan.Key, mt.Entry.IV, min(media.HeadSize, f.Size))
+				require.NoError(t, media.CheckHead(format, head, f.Size), f.Path)
 				if f.PlainStored {
 					plain, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(a.PlainDir), filepath.FromSlash(f.Path)))
 					require.NoError(t, err)
 					require.Equal(t, plain[:len(head)], head, f.Path)
 				}
-				if format != restore.FormatUnknown && f.Size > 0 {
-					bad := decryptHead(t, enc, plan.Key, mt.Entry.IV^1<<20, min(restore.HeadSize, f.Size))
-					require.ErrorIs(t, restore.CheckHead(format, bad, f.Size), restore.ErrHeadMismatch, f.Path)
+				if format != media.FormatUnknown && f.Size > 0 {
+					bad := decryptHead(t, enc, plan.Key, mt.Entry.IV^1<<20, min(media.HeadSize, f.Size))
+					require.ErrorIs(t, media.CheckHead(format, bad, f.Size), media.ErrHeadMismatch, f.Path)
 				}
 			}
 		})

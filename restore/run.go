@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 )
 
 // Status is what happened to one file of a restore.
@@ -49,16 +52,24 @@ const (
 
 // FileReport is one line of a Report. Size is the plaintext length; SHA256
 // is the lowercase hex digest of the plaintext when the whole file was read
-// in this run; Verified says the decrypted head matched the file's format.
+// in this run. Verified says how much of the plaintext was verified against
+// its format (package media): "structure", the whole file from its first
+// byte to its last (restored files as they streamed, checked and skipped
+// ones by their box headers and ends); "head", only its head (a format
+// known by its magic alone); false, nothing.
 type FileReport struct {
-	Name     string `json:"name"`
-	Status   Status `json:"status"`
-	Size     *int64 `json:"size,omitempty"`
-	SHA256   string `json:"sha256,omitempty"`
-	Verified bool   `json:"verified"`
-	Format   Format `json:"format,omitempty"`
-	Error    string `json:"error,omitempty"`
-	Note     string `json:"note,omitempty"`
+	Name     string       `json:"name"`
+	Status   Status       `json:"status"`
+	Size     *int64       `json:"size,omitempty"`
+	SHA256   string       `json:"sha256,omitempty"`
+	Verified media.Level  `json:"verified"`
+	Format   media.Format `json:"format,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	Note     string       `json:"note,omitempty"`
+	// Gaps, for a stitched live-archive track (RunOptions.Stitch), is how
+	// its fragblobs differ from the client manifest's timeline; nil when
+	// they do not.
+	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
 }
 
 // Report is the outcome of Run: one entry per file, sorted by name, and a
@@ -76,11 +87,15 @@ func (r *Report) OK() bool {
 // RunOptions tune Run. The zero value restores every matched file with as many
 // files in flight as there are CPUs.
 type RunOptions struct {
-	// Check decrypts and checks only each file's head (a few KiB per file)
-	// and writes nothing.
+	// Check verifies each file's structure by random access (its head, box
+	// headers and ends: a few KiB per box, whatever the file's size) and
+	// writes nothing.
 	Check bool
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
+	// Stitch writes each live-archive track as one fragmented MP4,
+	// "<prefix>.mp4" (livearchive.Asset.Tracks), instead of its fragblobs.
+	Stitch bool
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
 	// while some files wait in read or write, or GOMAXPROCS for a
@@ -101,13 +116,6 @@ const DefaultChunkSize = 2 << 20
 
 // MaxWorkers bounds RunOptions.Workers.
 const MaxWorkers = 256
-
-// ErrBadOptions is wrapped by Run's error for options out of range.
-var ErrBadOptions = errors.New("restore: invalid options")
-
-// ErrInvalidArgument is wrapped by the error of CheckHead for a head of the
-// wrong length or an unknown Format.
-var ErrInvalidArgument = errors.New("restore: invalid argument")
 
 // Source is where an asset's encrypted files are read from: a directory, or
 // a blob container.
@@ -178,6 +186,9 @@ type job struct {
 	match  *keyexport.Match // nil for an unmatched file
 	report *FileReport
 	size   int64 // plaintext bytes
+	// layout, for a stitched live-archive track, is where its bytes come
+	// from (RunOptions.Stitch); nil for a file of the source.
+	layout *livearchive.Layout
 }
 
 // Run restores the files of src that plan matches into dst (which may be nil
@@ -195,11 +206,11 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	switch {
 	case o.Workers < 0 || o.Workers > MaxWorkers:
-		return nil, fmt.Errorf("%w: Workers %d is not 0 to %d", ErrBadOptions, o.Workers, MaxWorkers)
+		return nil, fmt.Errorf("restore: %w: Workers %d is not 0 to %d", blobcrypt.ErrInvalidOptions, o.Workers, MaxWorkers)
 	case o.ChunkSize < 0 || o.ChunkSize > 64<<20:
-		return nil, fmt.Errorf("%w: ChunkSize %d is not 0 to 64 MiB", ErrBadOptions, o.ChunkSize)
+		return nil, fmt.Errorf("restore: %w: ChunkSize %d is not 0 to 64 MiB", blobcrypt.ErrInvalidOptions, o.ChunkSize)
 	case dst == nil && !o.Check:
-		return nil, fmt.Errorf("%w: no destination to restore into", ErrBadOptions)
+		return nil, fmt.Errorf("restore: %w: no destination to restore into", blobcrypt.ErrInvalidOptions)
 	}
 	if o.Workers == 0 {
 		o.Workers = 2 * runtime.GOMAXPROCS(0)
@@ -227,6 +238,10 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var tracks []*stitchJob
+	if o.Stitch {
+		jobs, tracks = r.takeTracks(jobs)
+	}
 	// Phase 2: the bytes.
 	for _, j := range jobs {
 		if j.report.Status == "" && (j.match != nil || o.CopyUnmatched) && !o.Check {
@@ -236,6 +251,9 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	removeIfFresh := freshDir(dst)
 	r.each(jobs, r.finish)
+	if o.Stitch {
+		jobs = append(jobs, r.stitchTracks(tracks)...)
+	}
 	if err := ctx.Err(); err != nil {
 		removeIfFresh()
 		return nil, err
@@ -272,9 +290,9 @@ func newJobs(p *keyexport.Plan, files []SourceFile) ([]*job, []*keyexport.Entry)
 	for i := range m.Matches {
 		mt := &m.Matches[i]
 		f := byPath[mt.Path]
-		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
-		if mt.CaseInsensitive {
-			j.report.Note = fmt.Sprintf("matched the entry %q ignoring case", mt.Entry.Name)
+		j := &job{src: f, match: mt, report: &FileReport{Name: mt.Path, Format: media.FormatOf(mt.Path, mt.Fragment)}, size: f.Size}
+		if how := mt.Ignoring(); how != "" {
+			j.report.Note = fmt.Sprintf("matched the entry %q ignoring %s", mt.Entry.Name, how)
 		}
 		jobs = append(jobs, j)
 	}
@@ -334,12 +352,11 @@ func joinSources(s []string) string {
 }
 
 type runner struct {
-	ctx  context.Context
-	dst  Sink
-	src  Source
-	key  contentkey.Key
-	o    RunOptions
-	pool sync.Pool // chunk buffers
+	ctx context.Context
+	dst Sink
+	src Source
+	key contentkey.Key
+	o   RunOptions
 
 	progress   sync.Mutex
 	files      int
@@ -348,17 +365,22 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job with o.Workers in flight, on the pool every
-// transfer of the project uses, stopping early when the context is
-// cancelled. fn keeps its own buffers (a file's chunks must reach SHA-256
-// in order), so the pool's are empty.
+// each runs fn for every job on o.Workers goroutines, stopping early when
+// the context is cancelled. fn reports its failures in the job's report,
+// so the group shares no error. A fixed set of goroutines rather than one
+// per job: a restore --check of 10,000 files runs a job every few
+// microseconds, and a fresh goroutine grows its stack anew for each.
 func (r *runner) each(jobs []*job, fn func(*job)) {
-	_ = workpool.Run(r.ctx, int64(len(jobs)), r.o.Workers, 0,
-		func(_ context.Context, _ []byte, i int64) ([]byte, error) {
-			fn(jobs[i])
-			return nil, nil
-		},
-		func(int64, []byte) error { return nil })
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(r.o.Workers, len(jobs)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
+				fn(jobs[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (j *job) fail(format string, args ...any) {
@@ -370,8 +392,9 @@ func (j *job) fail(format string, args ...any) {
 // device or anything else but a regular file.
 const notRegular = "not a regular file (symbolic links are never followed); not read"
 
-// checkHead decrypts the first HeadSize bytes of a matched file and checks
-// them, and its size, against the plan.
+// checkHead checks a matched file's size against the plan and decrypts its
+// head, so that a wrong key or IV fails before any bulk work; with Check it
+// verifies the whole structure by random access instead.
 func (r *runner) checkHead(j *job) {
 	if !j.src.Regular {
 		j.fail("%s", notRegular)
@@ -383,29 +406,40 @@ func (r *runner) checkHead(j *job) {
 		j.fail("the ciphertext has %d bytes but %s says the file has %d: truncated, oversized or the wrong file", size, joinSources(e.Sources), e.Size)
 		return
 	}
-	head, err := r.readHead(j)
+	f, c, err := r.open(j)
 	if err != nil {
 		j.fail("%v", err)
 		return
-	}
-	if err := CheckHead(j.report.Format, head, size); err != nil {
-		j.fail("%v", err)
-		return
-	}
-	j.report.Verified = j.report.Format != FormatUnknown
-}
-
-func (r *runner) readHead(j *job) ([]byte, error) {
-	d, c, err := r.open(j)
-	if err != nil {
-		return nil, err
 	}
 	defer c.Close()
-	head := make([]byte, min(int64(HeadSize), j.src.Size))
-	if _, err := d.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
-		return nil, fmt.Errorf("reading the head: %w", err)
+	if r.o.Check {
+		j.verified(media.VerifyAt(f, j.mediaFile()))
+		return
 	}
-	return head, nil
+	head := make([]byte, min(media.HeadSize, size))
+	if _, err := f.ReadAt(head, 0); err != nil && !(errors.Is(err, io.EOF) && len(head) == 0) {
+		j.fail("reading the head: %v", err)
+	} else if err := media.CheckHead(j.report.Format, head, size); err != nil {
+		j.fail("%v", err)
+	}
+}
+
+// mediaFile describes j's plaintext to package media.
+func (j *job) mediaFile() media.File {
+	return media.File{Name: j.src.Path, Fragment: j.match.Fragment, Size: j.size}
+}
+
+// verified records a verification's result, or fails the file with its
+// error.
+func (j *job) verified(res media.Result, err error) {
+	if err != nil {
+		j.fail("%v", err)
+		return
+	}
+	j.report.Verified, j.report.Format = res.Level, res.Format
+	if res.Note != "" {
+		j.report.Note = strings.TrimPrefix(j.report.Note+"; "+res.Note, "; ")
+	}
 }
 
 // transfer restores (or copies) one file, or skips it when the sink already
@@ -471,12 +505,24 @@ func (r *runner) alreadyThere(j *job) (bool, error) {
 			return false, fmt.Errorf("the destination already holds a different file of the same size; not replaced (move it away and run again)")
 		}
 	}
+	if j.match != nil {
+		// What an earlier run (or an older version) committed is verified
+		// as --check would, by its box headers and ends.
+		res, err := media.VerifyAt(ra, j.mediaFile())
+		if err != nil {
+			return false, fmt.Errorf("the destination already holds this file, but: %w", err)
+		}
+		j.verified(res, nil)
+	}
 	return true, nil
 }
 
 // open returns the plaintext of j's file: decrypted if the plan matched it,
 // as stored if it is copied unmatched.
 func (r *runner) open(j *job) (*blobcrypt.File, io.Closer, error) {
+	if j.layout != nil {
+		return openStitched(r.ctx, j.layout)
+	}
 	o, c, err := r.src.Open(r.ctx, j.src)
 	if err != nil {
 		return nil, nil, err
@@ -494,15 +540,11 @@ func (r *runner) open(j *job) (*blobcrypt.File, io.Closer, error) {
 	return f, c, nil
 }
 
-// chunk is one piece of a file on its way from the reader to the writer.
-type chunk struct {
-	buf []byte
-	err error
-}
-
-// write decrypts the file in two stages: one goroutine reads and decrypts
-// chunks, the caller hashes and writes them, so that a file keeps two cores
-// busy and SHA-256, which cannot be split, runs beside the cipher.
+// write decrypts the file on the shared ordered pipeline: P goroutines
+// (the source's read parallelism, 1 for a directory) read and decrypt
+// chunks, and the caller hashes and writes them in order, so that a file
+// keeps two cores busy and SHA-256, which cannot be split, runs beside the
+// cipher.
 func (r *runner) write(j *job) (string, error) {
 	plain, c, err := r.open(j)
 	if err != nil {
@@ -519,23 +561,58 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer out.Abort()
 
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
 	parallel := 1
 	if ps, ok := r.src.(ParallelSource); ok {
 		parallel = max(1, ps.ReadParallelism())
 	}
-	chunks := r.readInOrder(ctx, plain, j.size, parallel)
 	var h hash.Hash // nil when the output hashes what it is given
 	do, digests := out.(DigestOutput)
 	if !digests {
 		h = sha256.New()
 	}
-	if err := r.drain(ctx, chunks, h, out); err != nil {
-		cancel()
-		for ch := range chunks {
-			r.release(ch.buf)
+	var v *media.Verifier // the structure check, on the bytes already read
+	if j.match != nil {
+		v = media.NewVerifier(j.mediaFile())
+	}
+	chunk := int64(r.o.ChunkSize)
+	err = workpool.Run(r.ctx, (j.size+chunk-1)/chunk, parallel, int(min(chunk, j.size)),
+		func(_ context.Context, buf []byte, i int64) ([]byte, error) {
+			off := i * chunk
+			p := buf[:min(chunk, j.size-off)]
+			if k, err := plain.ReadAt(p, off); k < len(p) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = fmt.Errorf("the source ended at byte %d of %d: %w", off+int64(k), j.size, io.ErrUnexpectedEOF)
+				}
+				return nil, err
+			}
+			return p, nil
+		},
+		func(_ int64, p []byte) error {
+			if h != nil {
+				h.Write(p)
+			}
+			if v != nil {
+				v.Write(p)
+				if err := v.Err(); err != nil {
+					return err
+				}
+			}
+			if _, err := out.Write(p); err != nil {
+				return err
+			}
+			r.advance(int64(len(p)))
+			return nil
+		})
+	if v != nil {
+		res, verr := v.Verify() // also when abandoned: it ends its goroutine
+		if err == nil && verr != nil {
+			err = verr
 		}
+		if err == nil {
+			j.verified(res, nil)
+		}
+	}
+	if err != nil {
 		return "", err
 	}
 	var sum string
@@ -549,108 +626,6 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	r.finished()
 	return sum, nil
-}
-
-// readInOrder reads size bytes of ra in chunks, parallel reads at a time,
-// and delivers them in order. A read error ends the stream after that
-// chunk. Buffers in use are bounded by 2 x parallel + 1.
-func (r *runner) readInOrder(ctx context.Context, ra io.ReaderAt, size int64, parallel int) <-chan chunk {
-	chunks := make(chan chunk, 1)
-	futures := make(chan chan chunk, parallel)
-	sem := make(chan struct{}, parallel)
-	go func() {
-		defer close(futures)
-		for off := int64(0); off < size; {
-			buf := r.buffer()
-			n := int(min(int64(len(buf)), size-off))
-			f := make(chan chunk, 1)
-			select {
-			case futures <- f:
-			case <-ctx.Done():
-				r.release(buf)
-				return
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				r.release(buf)
-				f <- chunk{err: ctx.Err()}
-				return
-			}
-			go func(off int64, buf []byte) {
-				defer func() { <-sem }()
-				k, err := ra.ReadAt(buf, off)
-				if k == len(buf) {
-					err = nil
-				} else if err == nil || errors.Is(err, io.EOF) {
-					err = fmt.Errorf("the source ended at byte %d of %d: %w", off+int64(k), size, io.ErrUnexpectedEOF)
-				}
-				f <- chunk{buf: buf[:k], err: err}
-			}(off, buf[:n])
-			off += int64(n)
-		}
-	}()
-	go func() {
-		defer close(chunks)
-		stopped := false
-		for f := range futures {
-			ch := <-f
-			if stopped {
-				r.release(ch.buf)
-				continue
-			}
-			select {
-			case chunks <- ch:
-			case <-ctx.Done():
-				r.release(ch.buf)
-				stopped = true
-				continue
-			}
-			if ch.err != nil {
-				stopped = true
-			}
-		}
-	}()
-	return chunks
-}
-
-// drain writes the chunks to out in order, and to h unless h is nil (the
-// output is a DigestOutput).
-func (r *runner) drain(ctx context.Context, chunks <-chan chunk, h hash.Hash, out io.Writer) error {
-	for ch := range chunks {
-		if ch.err != nil {
-			r.release(ch.buf)
-			return ch.err
-		}
-		if h != nil {
-			h.Write(ch.buf)
-		}
-		_, err := out.Write(ch.buf)
-		n := len(ch.buf)
-		r.release(ch.buf)
-		if err != nil {
-			return err
-		}
-		r.advance(int64(n))
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-func (r *runner) buffer() []byte {
-	if b, ok := r.pool.Get().(*[]byte); ok {
-		return (*b)[:cap(*b)]
-	}
-	return make([]byte, r.o.ChunkSize)
-}
-
-func (r *runner) release(b []byte) {
-	if cap(b) == r.o.ChunkSize {
-		b = b[:cap(b)]
-		r.pool.Put(&b)
-	}
 }
 
 // advance counts n more bytes done and reports progress.

@@ -18,6 +18,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -29,11 +30,11 @@ type expected struct {
 		EncDir   string `json:"enc_dir"`
 		PlainDir string `json:"plain_dir"`
 		Files    []struct {
-			Path        string         `json:"path"`
-			Size        int64          `json:"size"`
-			SHA256      string         `json:"sha256"`
-			Format      restore.Format `json:"format"`
-			PlainStored bool           `json:"plain_stored"`
+			Path        string       `json:"path"`
+			Size        int64        `json:"size"`
+			SHA256      string       `json:"sha256"`
+			Format      media.Format `json:"format"`
+			PlainStored bool         `json:"plain_stored"`
 		} `json:"files"`
 	} `json:"assets"`
 	Exports []struct {
@@ -123,7 +124,11 @@ func TestRestoreMatchesIndependentFixtures(t *testing.T) {
 				require.Equal(t, f.SHA256, fr.SHA256, f.Path)
 				require.Equal(t, f.Size, *fr.Size, f.Path)
 				require.Equal(t, f.Format, fr.Format, f.Path)
-				require.Equal(t, f.Format != "", fr.Verified, f.Path)
+				want := media.LevelNone
+				if f.Format != "" {
+					want = media.LevelStructure
+				}
+				require.Equal(t, want, fr.Verified, f.Path)
 				require.Equal(t, f.SHA256, sha256File(t, filepath.Join(out, filepath.FromSlash(f.Path))), f.Path)
 				info, err := os.Stat(filepath.Join(out, filepath.FromSlash(f.Path)))
 				require.NoError(t, err)
@@ -179,7 +184,7 @@ func TestRestoreCheckWritesNothing(t *testing.T) {
 	_, err = restore.Run(context.Background(), nil, asset("vod"), planOf(t, "vod/keys/v3.json"), &restore.RunOptions{Check: true})
 	require.NoError(t, err)
 	_, err = restore.Run(context.Background(), nil, asset("vod"), planOf(t, "vod/keys/v3.json"), nil)
-	require.ErrorIs(t, err, restore.ErrBadOptions)
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
 // TestRestoreMissingUnmatchedCopied uses the single-file AssetFile: every
@@ -373,7 +378,7 @@ func (f failingBody) Open(ctx context.Context, sf restore.SourceFile) (blobcrypt
 type failAfterHead struct{ blobcrypt.RangeOpener }
 
 func (f failAfterHead) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	if n > restore.HeadSize {
+	if n > media.HeadSize {
 		return nil, errors.New("disk on fire")
 	}
 	return f.RangeOpener.OpenRange(ctx, off, n)

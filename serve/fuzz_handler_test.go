@@ -32,6 +32,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add("PUT", "/movie.mp4", "bytes=0-", "", "")
 	f.Fuzz(func(t *testing.T, method, path, rng, ifRange, ifNoneMatch string) {
 		req := httptest.NewRequest("GET", "http://127.0.0.1/", nil)
+		req.RemoteAddr = "127.0.0.1:1234"
 		req.Method = method
 		req.URL.Path = path
 		req.URL.RawPath = ""

@@ -2,12 +2,16 @@
 // storage-encrypted asset without restoring it: players, ffprobe and
 // packagers read the files by byte range, each range decrypted on the fly
 // from the encrypted source (a directory or, through azblobcrypt, a blob
-// container) into a bounded buffer, so the plaintext never touches a disk.
+// container), so the plaintext never touches a disk.
 //
 // A Server is made from the same plan and matching (package keyexport) and
 // head checks as a restore (package restore): a file whose decrypted head
 // does not look like its format is listed but never served, and nothing
-// outside the plan can be reached.
+// outside the plan can be reached. The protocol (ranges, multiple ranges,
+// If-Range, If-Match, If-None-Match, HEAD, 416) is http.ServeContent's,
+// over a blobcrypt.File; what this package adds is policy: requests come
+// from loopback or carry a bearer token, and every response is bounded in
+// memory and time.
 package serve
 
 import (
@@ -26,8 +30,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -38,13 +47,14 @@ const (
 	// buffers stay within DefaultMaxInFlight x BufferSize = 16 MiB however
 	// many clients connect.
 	DefaultMaxInFlight = 64
-	// BufferSize is the buffer each streaming response decrypts into.
+	// BufferSize is the buffer each streaming response reads, decrypts and
+	// writes through.
 	BufferSize = 256 << 10
 	// DrainTimeout is how long Serve lets requests in flight finish after
 	// its context is cancelled before it closes their connections.
 	DrainTimeout = 3 * time.Second
 	// DefaultStall is how long a response may make no progress, waiting
-	// for its client to take the next buffer or for its source to give
+	// for its client to take the next 64 KiB or for its source to give
 	// the next bytes, before it is cut off and its streaming slot freed: a
 	// paused player that stops reading asks again when it needs more.
 	DefaultStall = time.Minute
@@ -55,24 +65,28 @@ const (
 	// connection's buffers and goroutines, this keeps memory bounded
 	// however many clients connect.
 	DefaultMaxConns = 1024
+	// MaxRanges is the most ranges one request may ask for: each costs a
+	// read of the source (for a blob, a ranged GET).
+	MaxRanges = 16
 )
 
-// ErrInvalidOptions is wrapped by New's error for options out of range.
-var ErrInvalidOptions = errors.New("serve: invalid options")
-
-// Options configure a Server. The zero value serves to loopback clients
+// Options configure a Server. The zero value serves loopback clients
 // without a token and logs nothing.
 type Options struct {
 	// Token, if set, must come with every request as
 	// "Authorization: Bearer <Token>" (compared in constant time); others
-	// get 401. At least MinTokenLen visible ASCII characters. Without a
-	// token, only requests whose Host is a loopback address or "localhost"
-	// are answered, which keeps web pages from reaching the server through
-	// DNS rebinding.
+	// get 401, wherever they come from. At least MinTokenLen visible ASCII
+	// characters. Without a token, ServeHTTP answers only requests that
+	// come from a loopback address (Request.RemoteAddr) and name a
+	// loopback address or "localhost" as their Host, which keeps web pages
+	// from reaching the server through DNS rebinding; every other request
+	// gets 403. So a Server mounted on any listener, by Serve or by
+	// another program's http.Server, gives plaintext to no other machine
+	// unless it has a token.
 	Token string
 	// Log, if set, receives one line per request: time, client, method,
-	// path, Range, status, bytes sent, duration. It never holds key bytes
-	// or query strings.
+	// path, Range, status, bytes sent, duration, and why a response was
+	// cut off. It never holds key bytes, tokens or query strings.
 	Log io.Writer
 	// Workers is the number of head checks in flight in New; 0 means
 	// restore's default.
@@ -99,7 +113,9 @@ type Server struct {
 	sem   chan struct{} // streaming responses
 	conns int           // Options.MaxConns
 	stall time.Duration // Options.Stall
-	pool  sync.Pool
+	pool  sync.Pool     // *[]byte of BufferSize
+
+	layouts layoutCache // of stitched live-archive tracks
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -112,6 +128,7 @@ type file struct {
 	ctype   string
 	etag    string
 	failure string // why it is not served; "" when it is
+	track   *track // a stitched live-archive track; nil for a file of the asset
 }
 
 // Index is the document GET / returns: every file of the asset and the
@@ -129,10 +146,13 @@ type IndexEntry struct {
 	Size     *int64         `json:"size,omitempty"`
 	Type     string         `json:"type,omitempty"`
 	Status   restore.Status `json:"status"`
-	Verified bool           `json:"verified"`
-	Format   restore.Format `json:"format,omitempty"`
+	Verified media.Level    `json:"verified"`
+	Format   media.Format   `json:"format,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Note     string         `json:"note,omitempty"`
+	// Gaps, for a stitched live-archive track, is how its fragblobs differ
+	// from the client manifest's timeline.
+	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
 }
 
 // listed is a Source whose listing was taken once, so that the head checks
@@ -157,19 +177,19 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	case o.MaxInFlight == 0:
 		o.MaxInFlight = DefaultMaxInFlight
 	case o.MaxInFlight < 0 || o.MaxInFlight > 4096:
-		return nil, fmt.Errorf("%w: MaxInFlight %d is not 0 to 4096", ErrInvalidOptions, o.MaxInFlight)
+		return nil, fmt.Errorf("serve: %w: MaxInFlight %d is not 0 to 4096", blobcrypt.ErrInvalidOptions, o.MaxInFlight)
 	}
 	switch {
 	case o.MaxConns == 0:
 		o.MaxConns = DefaultMaxConns
 	case o.MaxConns < 0 || o.MaxConns > 1<<20:
-		return nil, fmt.Errorf("%w: MaxConns %d is not 0 to %d", ErrInvalidOptions, o.MaxConns, 1<<20)
+		return nil, fmt.Errorf("serve: %w: MaxConns %d is not 0 to %d", blobcrypt.ErrInvalidOptions, o.MaxConns, 1<<20)
 	}
 	switch {
 	case o.Stall == 0:
 		o.Stall = DefaultStall
 	case o.Stall < 0:
-		return nil, fmt.Errorf("%w: negative Stall %v", ErrInvalidOptions, o.Stall)
+		return nil, fmt.Errorf("serve: %w: negative Stall %v", blobcrypt.ErrInvalidOptions, o.Stall)
 	}
 	if err := CheckToken(o.Token); err != nil {
 		return nil, err
@@ -226,6 +246,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		}
 		idx.Files = append(idx.Files, e)
 	}
+	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}
@@ -240,11 +261,11 @@ func CheckToken(t string) error {
 		return nil
 	}
 	if len(t) < MinTokenLen {
-		return fmt.Errorf("%w: the token has %d characters; at least %d are needed", ErrInvalidOptions, len(t), MinTokenLen)
+		return fmt.Errorf("serve: %w: the token has %d characters; at least %d are needed", blobcrypt.ErrInvalidOptions, len(t), MinTokenLen)
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] <= ' ' || t[i] > '~' {
-			return fmt.Errorf("%w: the token holds a space, control or non-ASCII character at byte %d", ErrInvalidOptions, i)
+			return fmt.Errorf("serve: %w: the token holds a space, control or non-ASCII character at byte %d", blobcrypt.ErrInvalidOptions, i)
 		}
 	}
 	return nil
@@ -272,10 +293,10 @@ func (s *Server) Index() (*Index, error) {
 	return &idx, nil
 }
 
-// Serve answers requests on ln until ctx is cancelled, then lets the
-// requests in flight finish for up to DrainTimeout before closing their
-// connections, and returns nil. Other errors are those of accepting
-// connections.
+// Serve answers requests on ln, holding at most MaxConns connections open,
+// until ctx is cancelled, then lets the requests in flight finish for up
+// to DrainTimeout before closing their connections, and returns nil. Other
+// errors are those of accepting connections.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
@@ -288,8 +309,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
 	done := make(chan error, 1)
-	ll := &limitListener{Listener: ln, slots: make(chan struct{}, s.conns), closed: make(chan struct{})}
-	go func() { done <- hs.Serve(ll) }()
+	go func() { done <- hs.Serve(netutil.LimitListener(ln, s.conns)) }()
 	select {
 	case err := <-done:
 		return err
@@ -304,77 +324,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// limitListener accepts a connection only while fewer than cap(slots) are
-// open.
-type limitListener struct {
-	net.Listener
-	slots     chan struct{}
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.closed:
-		// Shutdown closes the listener and waits for Serve to return
-		// before it drains: an Accept waiting for a slot must end.
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return l.Listener.Close()
-}
-
-// limitConn gives its slot back once, on the first Close.
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
-}
-
-// CloseWrite passes on the TCP half-close net/http uses to deliver a
-// response before closing a connection whose request body it did not read.
-func (c *limitConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
 // ServeHTTP answers one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w}
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	defer func() {
-		if p := recover(); p != nil {
-			ae, ok := p.(abortError)
-			rec.aborted = "aborted"
-			if ok && !errors.Is(ae.err, context.Canceled) {
-				rec.aborted += ": " + strings.Join(strings.Fields(ae.err.Error()), " ")
-			}
-			s.logRequest(r, rec, time.Since(start))
-			if !ok {
-				panic(p)
-			}
-			panic(http.ErrAbortHandler)
-		}
-		s.logRequest(r, rec, time.Since(start))
-	}()
-	w = rec
+	w := &response{ResponseWriter: rw, s: s, ctx: r.Context()}
+	defer func() { s.logRequest(r, w, time.Since(start)) }()
 
 	if msg, status := s.refuse(r); status != 0 {
 		if status == http.StatusUnauthorized {
@@ -414,7 +368,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // at all, or 0.
 func (s *Server) refuse(r *http.Request) (string, int) {
 	if s.token == nil {
-		if !loopbackHost(r.Host) {
+		if host, _, _ := net.SplitHostPort(r.RemoteAddr); !loopback(host) {
+			return "this server answers only loopback clients (or set a token)", http.StatusForbidden
+		}
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !loopback(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")) {
 			return "this server answers only requests to a loopback address or localhost (or set a token)", http.StatusForbidden
 		}
 		return "", 0
@@ -427,13 +388,8 @@ func (s *Server) refuse(r *http.Request) (string, int) {
 	return "", 0
 }
 
-// loopbackHost reports whether a Host header names this machine by a
-// loopback address or as localhost.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+// loopback reports whether host is a loopback address or localhost.
+func loopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -455,15 +411,11 @@ func (s *Server) lookup(r *http.Request) *file {
 	return s.files[name]
 }
 
-// plainError answers status with msg as a text body, and the header
-// fields given as name, value pairs.
-func plainError(w http.ResponseWriter, msg string, status int, header ...string) {
+// plainError answers status with msg as a text body.
+func plainError(w http.ResponseWriter, msg string, status int) {
 	h := w.Header()
 	for _, k := range []string{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"} {
 		h.Del(k)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		h.Set(header[i], header[i+1])
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -473,7 +425,7 @@ func plainError(w http.ResponseWriter, msg string, status int, header ...string)
 }
 
 // logRequest writes the access-log line of a request.
-func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
+func (s *Server) logRequest(r *http.Request, w *response, d time.Duration) {
 	if s.log == nil {
 		return
 	}
@@ -481,7 +433,7 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 	if v := r.Header.Get("Range"); v != "" {
 		rng = fmt.Sprintf("%q", truncate(v, 200))
 	}
-	status := rec.status
+	status := w.status
 	switch {
 	case status != 0:
 	case r.Context().Err() != nil:
@@ -490,11 +442,14 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, d time.Duration) {
 		status = http.StatusOK
 	}
 	aborted := ""
-	if rec.aborted != "" {
-		aborted = " " + rec.aborted
+	if w.aborted != nil {
+		aborted = " aborted"
+		if !errors.Is(w.aborted, context.Canceled) {
+			aborted += ": " + strings.Join(strings.Fields(w.aborted.Error()), " ")
+		}
 	}
 	line := fmt.Sprintf("%s %s %s %q range=%s %d %d %s%s\n", time.Now().UTC().Format(time.RFC3339Nano),
-		r.RemoteAddr, truncate(r.Method, 16), truncate(r.URL.EscapedPath(), 512), rng, status, rec.bytes,
+		r.RemoteAddr, truncate(r.Method, 16), truncate(r.URL.EscapedPath(), 512), rng, status, w.bytes,
 		d.Round(time.Microsecond), aborted)
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
@@ -507,30 +462,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// recorder remembers the status and body bytes of a response for the log.
-type recorder struct {
-	http.ResponseWriter
-	status  int
-	bytes   int64
-	aborted string // why the response was cut off, or ""
-}
-
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-	r.ResponseWriter.WriteHeader(status)
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(p)
-	r.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -73,16 +73,16 @@ func runDownload(e *cli.Env, args []string) error {
 		}
 		iv, wantSize = af.IV(), af.Size()
 	}
-	r, err := azblobcrypt.NewReaderAt(e.Ctx, u, key, iv, &azblobcrypt.ReaderOptions{GiveUpAfter: t.giveUp.d})
+	f, err := azblobcrypt.OpenBlob(e.Ctx, u, key, iv, &azblobcrypt.BlobOptions{GiveUpAfter: t.giveUp.d})
 	if err != nil {
 		return err
 	}
-	if wantSize >= 0 && r.Size() != wantSize {
-		return fmt.Errorf("the blob has %d bytes but %s says ContentFileSize %d: wrong blob or AssetFile", r.Size(), *assetFile, wantSize)
+	if wantSize >= 0 && f.Size() != wantSize {
+		return fmt.Errorf("the blob has %d bytes but %s says ContentFileSize %d: wrong blob or AssetFile", f.Size(), *assetFile, wantSize)
 	}
 	p := cli.NewProgress(e, *quiet, "download", 0)
-	_, err = r.DownloadFile(e.Ctx, *out, &azblobcrypt.DownloadOptions{
-		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Concurrency: *t.workers,
+	_, err = azblobcrypt.DownloadFile(e.Ctx, *out, f, &azblobcrypt.DownloadOptions{
+		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Workers: *t.workers,
 		Overwrite: *force, Progress: p.Update, RemovedStale: staleNotice(e, "download"),
 	})
 	p.Finish()

@@ -32,7 +32,7 @@ func TestMeasureRestoreRSS(t *testing.T) {
 		src, dst := azuritetest.NewContainer(t), azuritetest.NewContainer(t)
 		in := filepath.Join(dir, "movie.mp4")
 		f, _ := os.Create(in)
-		f.Write([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"))
+		f.Write(testvectors.MP4Header(size))
 		f.Truncate(size)
 		f.Close()
 		up := runCLI(t, bin, "upload", "--key-file", keyFile, "--in", in, "--url", src.SAS(t, azuritetest.ReadWrite, time.Now().Add(time.Hour)), "--state-dir", dir, "--quiet")

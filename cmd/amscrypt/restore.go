@@ -17,7 +17,7 @@ import (
 )
 
 const restoreSynopsis = `--keys FILE [--keys FILE ...] [--pfx FILE | --private-key FILE]
-       --in DIR|URL [--out DIR|URL] [--check] [--copy-unmatched] [--workers N]
+       --in DIR|URL [--out DIR|URL] [--check] [--copy-unmatched] [--stitch] [--workers N]
        [--give-up-after T] [--quiet]
    or: restore --batch FILE [--shard K/N] [--pfx FILE | --private-key FILE] [--check] ...
 
@@ -37,6 +37,13 @@ key or IV fails fast. --check does only that and writes nothing. Running the
 same command again skips the files already restored (and, in a container,
 the blocks already staged). Failed storage requests are retried; once one
 has failed for --give-up-after (default 2m) every file left fails at once.
+--stitch writes each live-archive track as one fragmented MP4,
+"<track prefix>.mp4", in place of its fragblobs: its header, then every
+fragment in the client manifest's (.ismc) time order, each given a tfdt,
+so that players seek in it. A track whose fragblobs differ from the
+timeline (missing fragments, extra ones) is stitched anyway and carries
+"gaps" in the report; a warning on stderr counts them. With --check it
+computes each track's layout and gaps and writes nothing.
 Prints one JSON report; exits 0 only if nothing failed, went missing or
 stayed unmatched.
 
@@ -64,6 +71,7 @@ func runRestore(e *cli.Env, args []string) error {
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
+	stitch := fs.Bool("stitch", false, "write each live-archive track as one fragmented MP4, <prefix>.mp4, not its fragblobs")
 	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
@@ -75,7 +83,7 @@ func runRestore(e *cli.Env, args []string) error {
 		return err
 	}
 	co := &azblobcrypt.ContainerOptions{GiveUpAfter: giveUp.d}
-	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Workers: *workers}
+	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Stitch: *stitch, Workers: *workers}
 	if fs.Given("batch") {
 		for _, f := range []string{"in", "out", "keys"} {
 			if fs.Given(f) {
@@ -125,6 +133,7 @@ func runRestore(e *cli.Env, args []string) error {
 	if err := printJSON(e, report); err != nil {
 		return err
 	}
+	warnGaps(e, report)
 	return reportError(report, a)
 }
 
@@ -277,7 +286,7 @@ func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
 		}
 	}()
 	for _, p := range paths {
-		data, err := smallfile.Read(p)
+		data, err := smallfile.ReadAtMost(p, keyexport.MaxDocumentSize, "a key export is never that large (256 MiB)")
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -90,6 +91,72 @@ func TestRestoreCommand(t *testing.T) {
 	requireNoKeyBytes(t, stdout, restoreFixture("vod", "keys", "keyfile.json"))
 }
 
+// TestRestoreExportShapes restores from the export shapes beyond v3 and v2
+// JSON: Atom XML (testdata/keyexport, made by gen_exports.py), an export too
+// large for the old 1 MiB bound, and names that differ from the files on
+// disk only by Unicode normalization.
+func TestRestoreExportShapes(t *testing.T) {
+	in := restoreFixture("vod", "enc")
+	r := amscrypt(t, nil, "restore", "--in", in, "--check", "--private-key", td("rsa2048.pkcs8.key.pem"),
+		"--keys", filepath.Join(td("keyexport"), "atom-files-feed.xml"), "--keys", filepath.Join(td("keyexport"), "atom-contentkey-entry.xml"))
+	require.Contains(t, r.ok(t), `"summary":{"checked":12}`)
+
+	r = amscrypt(t, nil, "restore", "--in", in, "--check", "--keys", filepath.Join(td("keyexport"), "getprotectionkeyid.json"))
+	r.refused(t, `is a GetProtectionKeyId answer (a certificate thumbprint), not a key export`)
+
+	var x struct {
+		Assets map[string]struct {
+			Key     string `json:"key"`
+			Entries []struct {
+				Name string `json:"name"`
+				IV   string `json:"iv"`
+			} `json:"entries"`
+		} `json:"assets"`
+	}
+	data, err := os.ReadFile(restoreFixture("expected.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &x))
+	vod := x.Assets["vod"]
+	var movieIV string
+	for _, e := range vod.Entries {
+		if e.Name == "movie.mp4" {
+			movieIV = e.IV
+		}
+	}
+	require.NotEmpty(t, movieIV)
+
+	// 9,003 files, 1.4 MiB: more than the old bound of 1 MiB.
+	dir := t.TempDir()
+	files := []map[string]string{{"initializationVector": movieIV, "assetFileName": "movie.mp4", "assetFileId": "00000000-0000-0000-0000-000000000001"}}
+	for i := range 9002 {
+		files = append(files, map[string]string{"initializationVector": fmt.Sprint(i), "assetFileName": fmt.Sprintf("segment_%07d.mp4", i),
+			"assetFileId": fmt.Sprintf("%08x-24fb-4fdb-9d7c-b04c7ee573a1", i)})
+	}
+	big, err := json.MarshalIndent(map[string]any{"key": vod.Key, "assetFileEncryptionMetadata": files}, "", "  ")
+	require.NoError(t, err)
+	require.Greater(t, len(big), 1<<20)
+	bigPath := filepath.Join(dir, "v3-big.json")
+	require.NoError(t, os.WriteFile(bigPath, big, 0o600))
+	r = amscrypt(t, nil, "manifest", "--keys", bigPath, "--out", filepath.Join(dir, "m.json"))
+	require.Contains(t, r.ok(t), `"files":9003`)
+
+	// The export names the file composed (NFC); the disk holds it decomposed (NFD).
+	const nfc, nfd = "Caf\u00e9.mp4", "Cafe\u0301.mp4"
+	enc := filepath.Join(dir, "enc")
+	require.NoError(t, os.Mkdir(enc, 0o700))
+	blob, err := os.ReadFile(filepath.Join(in, "movie.mp4"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(enc, nfd), blob, 0o600))
+	export, err := json.Marshal(map[string]any{"key": vod.Key, "assetFileEncryptionMetadata": []map[string]string{
+		{"initializationVector": movieIV, "assetFileName": nfc, "assetFileId": "00000000-0000-0000-0000-000000000001"}}})
+	require.NoError(t, err)
+	exportPath := filepath.Join(dir, "v3-nfc.json")
+	require.NoError(t, os.WriteFile(exportPath, append([]byte("\ufeff"), export...), 0o600)) // with a BOM, as Notepad saves it
+	out := amscrypt(t, nil, "restore", "--in", enc, "--check", "--keys", exportPath).ok(t)
+	require.Contains(t, out, `"summary":{"checked":1}`)
+	require.Contains(t, out, `ignoring Unicode normalization`)
+}
+
 // requireNoKeyBytes checks that text holds none of the key file's key.
 func requireNoKeyBytes(t *testing.T, text, keyFile string) {
 	t.Helper()
@@ -116,8 +183,9 @@ func TestRestoreAfterKill(t *testing.T) {
 	want := map[string]string{}
 	for i, name := range []string{"a.mp4", "b.mp4", "c.mp4", "d.mp4"} {
 		plain := make([]byte, 64<<20)
-		copy(plain, []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"))
-		for j := 24; j < len(plain); j += 4093 {
+		head := testvectors.MP4Header(int64(len(plain)))
+		copy(plain, head)
+		for j := len(head); j < len(plain); j += 4093 {
 			plain[j] = byte(i + j)
 		}
 		sum := sha256.Sum256(plain)

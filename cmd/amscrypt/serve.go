@@ -89,21 +89,25 @@ func runServe(e *cli.Env, args []string) error {
 	}
 	served, failed, missing := idx.Summary[restore.StatusChecked], idx.Summary[restore.StatusFailed], idx.Summary[restore.StatusMissing]
 	if served == 0 {
-		return fmt.Errorf("nothing to serve: %d files failed their head check, %d named by the exports are not under --in, %d under --in are named by no export (restore --check says which)",
+		return fmt.Errorf("nothing to serve: %d files failed their check (a wrong key or IV, or a truncated file), %d named by the exports are not under --in, %d under --in are named by no export (restore --check says which)",
 			failed, missing, idx.Summary[restore.StatusUnmatched])
 	}
 	if failed > 0 {
-		e.Warnf("serve", "%d of %d files failed their head check and answer 502 (GET / says why)", failed, len(idx.Files))
+		e.Warnf("serve", "%d of %d files failed their check and answer 502 (GET / says why)", failed, len(idx.Files))
 	}
 	if missing > 0 {
 		e.Warnf("serve", "%d files the exports name are not under --in (GET / lists them as missing)", missing)
+	}
+	if n := idx.Summary[restore.StatusUnmatched]; n > 0 {
+		e.Warnf("serve", "%d files under --in are named by no export and are not served (GET / lists them as unmatched)", n)
 	}
 	// The URL names the address as given, with the port the kernel picked.
 	host := addr.IP.String()
 	if h, _, _ := net.SplitHostPort(*listen); net.ParseIP(h) != nil {
 		host = net.ParseIP(h).String()
 	}
-	if _, err := fmt.Fprintf(e.Stdout, "http://%s/\n", net.JoinHostPort(host, strconv.Itoa(addr.Port))); err != nil {
+	// No trailing slash: "$URL/movie.mp4" is then right.
+	if _, err := fmt.Fprintf(e.Stdout, "http://%s\n", net.JoinHostPort(host, strconv.Itoa(addr.Port))); err != nil {
 		return err
 	}
 	return s.Serve(e.Ctx, ln)

@@ -78,8 +78,8 @@ func startServe(t *testing.T, bin string, args ...string) *server {
 		if slices.Contains(args, "--listen") {
 			host = `[0-9.]+`
 		}
-		require.Regexp(t, `^http://`+host+`:\d+/\n$`, line, "stderr: %s", s.stderr)
-		s.url = strings.TrimSpace(line)
+		require.Regexp(t, `^http://`+host+`:\d+\n$`, line, "stderr: %s", s.stderr) // "$URL/name" works
+		s.url = strings.TrimSpace(line) + "/"
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve printed no URL; stderr: %s", s.stderr)
 	}
@@ -184,7 +184,7 @@ func TestServeRefusals(t *testing.T) {
 		{append(base, "--token-file", short), 2, "at least 16"},
 		{append(base, "--token-file", spaced), 2, "space, control or non-ASCII character at byte 16"},
 		{[]string{"serve", "--keys", vodKeys, "--in", filepath.Join(vodEnc, "movie.mp4")}, 1, "is not a directory"},
-		{[]string{"serve", "--keys", vodKeys, "--in", emptyDir}, 1, "nothing to serve: 0 files failed their head check, 12 named by the exports are not under --in"},
+		{[]string{"serve", "--keys", vodKeys, "--in", emptyDir}, 1, "nothing to serve: 0 files failed their check (a wrong key or IV, or a truncated file), 12 named by the exports are not under --in"},
 		{[]string{"restore", "--keys", vodKeys, "--in", filepath.Join(vodEnc, "movie.mp4"), "--check"}, 1, "is not a directory"},
 		{append(base, "--token-file", filepath.Join(dir, "none")), 1, "no such file"},
 		{append(base, "--max-in-flight", "0"), 2, "--max-in-flight"},
@@ -240,4 +240,15 @@ func TestServeContainer(t *testing.T) {
 	require.Equal(t, 0, code)
 	sig := sas[strings.Index(sas, "?")+1:]
 	require.NotContains(t, s.stderr.String(), sig)
+}
+
+// TestServeWarnsOfUnmatched: files no export names are not served, and
+// serve says so at the start, as it does of missing ones.
+func TestServeWarnsOfUnmatched(t *testing.T) {
+	bin := buildCLI(t)
+	keys := filepath.Join(testvectors.Dir, "restore", "vod", "keys")
+	s := startServe(t, bin, "--keys", filepath.Join(keys, "assetfile-movie.json"), "--keys", filepath.Join(keys, "keyfile.json"), "--in", vodEnc)
+	code, _ := s.stop(t, syscall.SIGTERM)
+	require.Equal(t, 0, code)
+	require.Contains(t, s.stderr.String(), "11 files under --in are named by no export and are not served")
 }

@@ -46,7 +46,7 @@ func runUpload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Concurrency: *t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Workers: *t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
 	if fs.Given("iv") {
 		iv, err := contentkey.ParseIV(*ivFlag)
 		if err != nil {
@@ -94,7 +94,7 @@ type transfer struct {
 
 func (t *transfer) flags(fs *cli.FlagSet, blockUsage, workersUsage string) {
 	fs.SizeVar(&t.blockSize, "block-size", blockUsage)
-	t.workers = fs.Workers(azblobcrypt.DefaultConcurrency, azblobcrypt.MaxConcurrency, workersUsage)
+	t.workers = fs.Workers(azblobcrypt.DefaultWorkers, azblobcrypt.MaxWorkers, workersUsage)
 	t.giveUp.define(fs)
 }
 

@@ -205,7 +205,13 @@ func Run(e *Env, cmds []Command, args []string) int {
 		// Stopped by a signal: Main says so, in the one line.
 		return ExitError
 	}
-	fmt.Fprintf(e.Stderr, "%s %s: %s\n", e.Program, cmd.Name, OneLine(err.Error()))
+	msg := OneLine(err.Error())
+	if !strings.HasPrefix(msg, cmd.Name+": ") {
+		// An error of the package the command is named after already
+		// says "restore: …": "amscrypt restore: …", not "restore: restore:".
+		msg = cmd.Name + ": " + msg
+	}
+	fmt.Fprintf(e.Stderr, "%s %s\n", e.Program, msg)
 	return ExitError
 }
 

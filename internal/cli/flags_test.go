@@ -152,3 +152,19 @@ func TestRunSignalOneLine(t *testing.T) {
 	require.Equal(t, ExitError, Run(e, cmds, []string{"x"}))
 	require.Empty(t, errb.String())
 }
+
+// TestRunNoStutter: an error of the package a command is named after is
+// printed with the program's name before it, not the command's twice.
+func TestRunNoStutter(t *testing.T) {
+	var errb bytes.Buffer
+	e := &Env{Program: "amscrypt", Ctx: context.Background(), Stdout: io.Discard, Stderr: &errb}
+	cmds := []Command{
+		{Name: "restore", Run: func(*Env, []string) error { return errors.New("restore: 1 of 2 assets failed") }},
+		{Name: "manifest", Run: func(*Env, []string) error { return errors.New("keyexport: invalid document") }},
+	}
+	require.Equal(t, ExitError, Run(e, cmds, []string{"restore"}))
+	require.Equal(t, "amscrypt restore: 1 of 2 assets failed\n", errb.String())
+	errb.Reset()
+	require.Equal(t, ExitError, Run(e, cmds, []string{"manifest"}))
+	require.Equal(t, "amscrypt manifest: keyexport: invalid document\n", errb.String())
+}

@@ -103,7 +103,7 @@ func readmeBlob(ctx context.Context, locatorPath, blobURL string, key contentkey
 	if err != nil {
 		return err
 	}
-	r, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, af.IV(), nil)
+	r, err := azblobcrypt.OpenBlob(ctx, blobURL, key, af.IV(), nil) // a *blobcrypt.File
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func blobReadmeUpload(ctx context.Context, locatorPath string) error {
 }
 
 func blobReadmeDownload(ctx context.Context, blobURL string, key contentkey.Key, af *envelope.AssetFile) error {
-	r, err := azblobcrypt.NewReaderAt(ctx, blobURL, key, af.IV(), nil) // one HEAD, pins the ETag
+	r, err := azblobcrypt.OpenBlob(ctx, blobURL, key, af.IV(), nil) // one HEAD, pins the ETag
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func blobReadmeDownload(ctx context.Context, blobURL string, key contentkey.Key,
 	fmt.Println(n)
 
 	// Or the whole blob, or a range, in parallel into a file that appears whole or not at all:
-	written, err := azblobcrypt.DownloadFile(ctx, "clip.bin", blobURL, key, af.IV(),
+	written, err := azblobcrypt.DownloadFile(ctx, "clip.bin", r,
 		&azblobcrypt.DownloadOptions{Offset: 1 << 20, Length: 8 << 20})
 	_ = written
 	return err

@@ -1,9 +1,10 @@
 // Package smallfile reads files that must be small (key files, certificates,
-// REST entities, URLs) without letting a path such as /dev/zero or a
-// mistaken video file exhaust memory.
+// REST entities, URLs) or bounded (key exports) without letting a path such as
+// /dev/zero or a mistaken video file exhaust memory.
 package smallfile
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -20,18 +21,29 @@ const Max = 1 << 20
 // A FIFO that nobody writes reads as empty rather than blocking in open(2)
 // (O_NONBLOCK); one with a writer, such as a shell's <(…), is read as usual.
 func Read(path string) ([]byte, error) {
+	return ReadAtMost(path, Max, "not a key, certificate or entity file")
+}
+
+// ReadAtMost is Read with a bound of max bytes; why ends the error for a
+// larger file, saying what the bound is for. A regular file is read into one
+// buffer of its size, so reading it costs its size and no more.
+func ReadAtMost(path string, max int64, why string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, Max+1))
-	if err != nil {
+	var b bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= max {
+		b.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	if _, err := b.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+		clear(b.Bytes())
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(b) > Max {
-		clear(b)
-		return nil, fmt.Errorf("%s: larger than %d bytes; not a key, certificate or entity file", path, Max)
+	if int64(b.Len()) > max {
+		clear(b.Bytes())
+		return nil, fmt.Errorf("%s: larger than %d bytes; %s", path, max, why)
 	}
-	return b, nil
+	return b.Bytes(), nil
 }

@@ -53,3 +53,17 @@ func TestReadFIFOWithoutWriterDoesNotBlock(t *testing.T) {
 		t.Fatal("Read of a FIFO without a writer blocked")
 	}
 }
+
+func TestReadAtMost(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "export.json")
+	require.NoError(t, os.WriteFile(p, make([]byte, 3*Max), 0o600))
+	b, err := ReadAtMost(p, 3*Max, "why")
+	require.NoError(t, err)
+	require.Len(t, b, 3*Max)
+	require.Less(t, cap(b), 3*Max+16<<10, "read into one buffer of the file's size, not grown by doubling")
+	_, err = ReadAtMost(p, 3*Max-1, "a key export is never that large (256 MiB)")
+	require.EqualError(t, err, p+": larger than 3145727 bytes; a key export is never that large (256 MiB)")
+	_, err = ReadAtMost("/dev/zero", 10, "why")
+	require.ErrorContains(t, err, "larger than 10 bytes; why")
+}

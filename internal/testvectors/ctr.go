@@ -75,9 +75,37 @@ type Asset struct {
 	Keys   []byte // the getEncryptionKey document
 }
 
-// NewAsset makes the asset of one file name of size bytes (at least 24):
-// an ISO-BMFF ftyp box, then bytes drawn from seed. The key and IV are
-// fresh.
+// MP4Header returns the first bytes of a progressive MP4 of size bytes
+// that is whole by its structure: an ftyp box, a moov box holding only an
+// mvhd, and the header of an mdat box that runs to the end of the file
+// (64-bit when it must). Write the header, then size-len(header) bytes of
+// anything (or truncate to size: a sparse file).
+func MP4Header(size int64) []byte {
+	h := []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
+	mvhd := make([]byte, 108)
+	binary.BigEndian.PutUint32(mvhd, 108)
+	copy(mvhd[4:], "mvhd")
+	binary.BigEndian.PutUint32(mvhd[20:], 1000)       // timescale
+	binary.BigEndian.PutUint32(mvhd[28:], 0x00010000) // rate 1.0
+	binary.BigEndian.PutUint16(mvhd[32:], 0x0100)     // volume 1.0
+	for i, v := range []uint32{0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000} {
+		binary.BigEndian.PutUint32(mvhd[36+4*i:], v) // the identity matrix
+	}
+	binary.BigEndian.PutUint32(mvhd[104:], 1) // next track id
+	h = binary.BigEndian.AppendUint32(h, 8+108)
+	h = append(append(h, "moov"...), mvhd...)
+	if rest := size - int64(len(h)); rest <= 1<<32-1 {
+		h = binary.BigEndian.AppendUint32(h, uint32(rest))
+		return append(h, "mdat"...)
+	}
+	rest := uint64(size - int64(len(h)))
+	h = append(binary.BigEndian.AppendUint32(h, 1), "mdat"...)
+	return binary.BigEndian.AppendUint64(h, rest)
+}
+
+// NewAsset makes the asset of one file name of size bytes (at least 164):
+// a progressive MP4 (MP4Header), its mdat bytes drawn from seed. The key
+// and IV are fresh.
 func NewAsset(tb testing.TB, name string, size int, seed uint64) Asset {
 	tb.Helper()
 	plain := make([]byte, size)
@@ -85,7 +113,7 @@ func NewAsset(tb testing.TB, name string, size int, seed uint64) Asset {
 	for i := range plain {
 		plain[i] = byte(r.Uint32())
 	}
-	copy(plain, "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
+	copy(plain, MP4Header(int64(size)))
 	key := make([]byte, 32)
 	var ivb [8]byte
 	_, _ = rand.Read(key)

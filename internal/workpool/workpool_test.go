@@ -21,8 +21,8 @@ func waitGoroutines(t *testing.T, before int) {
 }
 
 // TestRunEveryItemOnce checks that each item is worked and done exactly
-// once, done always on the calling goroutine's turn (never two at once), and
-// that no more than workers+1 buffers exist.
+// once, done in item order and never two at once, and that no more than
+// 2 × workers + 2 buffers exist (one with workers 0).
 func TestRunEveryItemOnce(t *testing.T) {
 	for _, workers := range []int{0, 1, 2, 3, 8} {
 		for _, n := range []int64{0, 1, 2, 7, 100} {
@@ -30,8 +30,12 @@ func TestRunEveryItemOnce(t *testing.T) {
 				seen := make([]int, n)
 				bufs := map[*byte]bool{}
 				var inDone atomic.Int32
+				next := int64(0)
 				err := Run(context.Background(), n, workers, 8,
 					func(_ context.Context, buf []byte, i int64) ([]byte, error) {
+						if i%3 == 0 {
+							time.Sleep(time.Millisecond) // finish out of order
+						}
 						buf[0] = byte(i)
 						return buf[:1+i%8], nil
 					},
@@ -40,6 +44,10 @@ func TestRunEveryItemOnce(t *testing.T) {
 							t.Error("done calls overlap")
 						}
 						defer inDone.Add(-1)
+						if i != next {
+							t.Errorf("item %d done before item %d", i, next)
+						}
+						next++
 						if p[0] != byte(i) || int64(len(p)) != 1+i%8 {
 							t.Errorf("item %d got another item's result", i)
 						}
@@ -55,7 +63,7 @@ func TestRunEveryItemOnce(t *testing.T) {
 						t.Errorf("item %d done %d times", i, c)
 					}
 				}
-				if len(bufs) > max(workers, 1)+1 {
+				if len(bufs) > max(2*workers+2, 1) {
 					t.Errorf("%d buffers for %d workers", len(bufs), workers)
 				}
 			})
@@ -98,7 +106,7 @@ func TestRunFirstErrorStops(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Fatalf("workers=%d: got %v, want the first error", workers, err)
 		}
-		if n := ran.Load(); n > 3+int32(workers)+1 {
+		if n := ran.Load(); n > 3+2*int32(workers)+2 {
 			t.Fatalf("workers=%d: %d items ran after the error", workers, n-3)
 		}
 		waitGoroutines(t, before)
@@ -138,4 +146,33 @@ func TestRunCancel(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// TestRunCancelWhileWaiting cancels while done waits for a slow item and
+// the other workers, with nothing left to take, wait for more: Run returns
+// at once, with every goroutine stopped.
+func TestRunCancelWhileWaiting(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	ret := make(chan error, 1)
+	go func() {
+		ret <- Run(ctx, 100, 3, 1,
+			func(ctx context.Context, buf []byte, i int64) ([]byte, error) {
+				if i == 2 {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return buf, nil
+			}, func(int64, []byte) error { return nil })
+	}()
+	select {
+	case err := <-ret:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the cancellation")
+	}
+	waitGoroutines(t, before)
 }

@@ -203,12 +203,22 @@ def mvhd(timescale, duration, next_track):
     return b
 
 
-def moov(rng, timescale, duration, tracks):
+def moov(rng, timescale, duration, tracks, fragmented=False):
     extra = box(b"udta", box(b"name", b"amscrypt restore fixture"))
     trex = b"".join(full_box(b"trex", 0, 0, struct.pack(">5I", t, 1, 0, 0, 0)) for t in range(1, tracks + 1))
-    # A 'free' box with random bytes stands in for the track boxes.
-    return box(b"moov", mvhd(timescale, duration, tracks + 1) + box(b"mvex", trex) + extra
-               + box(b"free", rbytes(rng, 333)))
+    # A 'free' box with random bytes stands in for the track boxes. A
+    # progressive file has no mvex (that would announce fragments); a
+    # 'free' box of its size keeps the file's length.
+    mvex = box(b"mvex", trex) if fragmented else box(b"free", bytes(len(trex)))
+    return box(b"moov", mvhd(timescale, duration, tracks + 1) + mvex + extra + box(b"free", rbytes(rng, 333)))
+
+
+def with_moov(head, timescale, duration, payload):
+    """A progressive file: head, a moov of an mvhd alone, and an mdat of
+    payload less the moov's length, so the file is as long as head plus an
+    mdat of all of payload would be."""
+    mv = box(b"moov", mvhd(timescale, duration, 1))
+    return head + mv + box(b"mdat", payload[:len(payload) - len(mv)])
 
 
 def rbytes(rng, n):
@@ -463,7 +473,7 @@ def build_vod():
     r = a.rng
     mp4_ftyp = ftyp(b"isom", 512, [b"isom", b"iso2", b"avc1", b"mp41"])
     movie = mp4_ftyp + moov(r, 1000, 10000, 2) + box(b"mdat", rbytes(r, 300 * 1024 + 1234))
-    audio = ftyp(b"M4A ", 0, [b"M4A ", b"mp42", b"isom"]) + box(b"mdat", rbytes(r, 6000 + 7))
+    audio = with_moov(ftyp(b"M4A ", 0, [b"M4A ", b"mp42", b"isom"]), 44100, 441000, rbytes(r, 6000 + 7))
     subs = ("WEBVTT\n\n00:00.000 --> 00:02.500\nRestored from storage encryption.\n\n"
             "00:02.500 --> 00:05.000\nÜmlauts and ‘quotes’ survive: UTF-8.\n").encode("utf-8")
     meta = (json.dumps({"title": "amscrypt restore fixture", "durationSeconds": 10, "tracks": ["video", "audio"],
@@ -472,7 +482,7 @@ def build_vod():
     poster = png(r, 8, 6)
     clip = mpeg_ts(r, 10)
     data = rbytes(r, 4096)
-    big = ftyp(b"isom", 512, [b"isom", b"iso2", b"mp41"]) + box(b"mdat", rbytes(r, 3 * 512 * 1024 + 4321))
+    big = with_moov(ftyp(b"isom", 512, [b"isom", b"iso2", b"mp41"]), 1000, 60000, rbytes(r, 3 * 512 * 1024 + 4321))
 
     for blob in (movie, audio, big):
         check_bmff(blob)
@@ -645,7 +655,7 @@ def build_live():
         ("audio_eng=128000", 2, [0, 20053333, 40106666], lambda: [r.randrange(300, 700) for _ in range(4)], 20053333),
     ]
     for track, tid, times, sizes, styp_at in tracks:
-        blobs = [("%s/header" % track, header_ftyp + moov(r, 10000000, 0, 1))]
+        blobs = [("%s/header" % track, header_ftyp + moov(r, 10000000, 0, 1, fragmented=True))]
         for seq, t in enumerate(times, 1):
             blobs.append(("%s/%d" % (track, t), fragment(r, seq, tid, t, sizes(), styp=(t == styp_at))))
         for _, blob in blobs:

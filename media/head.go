@@ -1,4 +1,4 @@
-package restore
+package media
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ const tsPacketSize = 188
 
 // ErrHeadMismatch is wrapped by CheckHead's error for a decrypted head that
 // is not the file's format: almost always the wrong key or IV.
-var ErrHeadMismatch = errors.New("restore: decrypted head does not match the file's format")
+var ErrHeadMismatch = errors.New("media: decrypted head does not match the file's format")
 
 var formatByExt = map[string]Format{
 	".mp4": FormatISOBMFF, ".m4v": FormatISOBMFF, ".m4a": FormatISOBMFF, ".mov": FormatISOBMFF,
@@ -79,14 +79,14 @@ func CheckHead(f Format, head []byte, size int64) error {
 	}
 	check, ok := headChecks[f]
 	if !ok {
-		return fmt.Errorf("%w: CheckHead: unknown format %q", ErrInvalidArgument, string(f))
+		return fmt.Errorf("media: CheckHead: unknown format %q", string(f))
 	}
 	if size >= 0 {
 		if int64(len(head)) > size {
-			return fmt.Errorf("%w: CheckHead: head is %d bytes, longer than the %d-byte file", ErrInvalidArgument, len(head), size)
+			return fmt.Errorf("media: CheckHead: head is %d bytes, longer than the %d-byte file", len(head), size)
 		}
 		if want := min(HeadSize, size); int64(len(head)) < want {
-			return fmt.Errorf("%w: CheckHead: head is %d bytes; give the first %d", ErrInvalidArgument, len(head), want)
+			return fmt.Errorf("media: CheckHead: head is %d bytes; give the first %d", len(head), want)
 		}
 	}
 	if len(head) == 0 {
