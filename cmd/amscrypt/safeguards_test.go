@@ -308,3 +308,45 @@ func TestWorkersRange(t *testing.T) {
 		}
 	}
 }
+
+// TestSIGPIPEOnStdoutOneLine: a reader of stdout that goes away (`| head
+// -c1`) ends the command with 128+SIGPIPE and the one line saying so, never a
+// silent death by the next write's SIGPIPE nor a write error beside it.
+func TestSIGPIPEOnStdoutOneLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "big.enc")
+	f, err := os.Create(in)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(2<<30)) // sparse
+	require.NoError(t, f.Close())
+	for _, args := range [][]string{
+		{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", in, "--out", "-"},
+		// The report is written after the work: its write fails with EPIPE.
+		{"restore", "--keys", restoreFixture("vod", "keys", "v3.json"), "--in", restoreFixture("vod", "enc"), "--check"},
+	} {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		cmd.Stdout = w
+		require.NoError(t, cmd.Start())
+		require.NoError(t, w.Close())
+		if args[0] == "decrypt" {
+			_, err = r.Read(make([]byte, 1)) // head -c1
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Close())
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%s exited 0", args[0])
+		require.Equal(t, 128+int(syscall.SIGPIPE), exit.ExitCode(), "%s: %q", args[0], stderr.String())
+		require.Equal(t, 1, strings.Count(stderr.String(), "\n"), "%s: %q", args[0], stderr.String())
+		require.Contains(t, stderr.String(), "stopped by SIGPIPE")
+	}
+}
