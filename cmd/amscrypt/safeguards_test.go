@@ -40,6 +40,10 @@ func TestEmptyAndRepeatedFlags(t *testing.T) {
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--workers", "2", "--concurrency", "3"}, "--workers and --concurrency are the same flag"},
 		{[]string{"upload", "--key-file", keyPath, "--in", in, "--url", ""}, "--url is empty"},
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", "-"}, "--out -"},
+		// A malformed --iv or --name is usage in encrypt as in decrypt,
+		// upload and download.
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--iv", "12abc"}, "--iv"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--name", "a/b.mp4"}, "--name"},
 		// A private key beside a key file would be silently unused.
 		{[]string{"rewrap", "--key-file", keyPath, "--pfx", td("rsa2048.modern.pfx"), "--cert", cert}, "--key-file needs neither"},
 		{[]string{"rewrap", "--key-file", keyPath, "--private-key", td("rsa2048.pkcs8.key.pem"), "--cert", cert}, "--key-file needs neither"},
