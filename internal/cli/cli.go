@@ -206,7 +206,10 @@ func Run(e *Env, cmds []Command, args []string) int {
 	}
 	var u UsageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, OneLine(err.Error()), e.Program, cmd.Name)
+		// No stutter here either: "amscrypt restore: the output …", not
+		// "amscrypt restore: restore: the output …".
+		msg := strings.TrimPrefix(OneLine(err.Error()), cmd.Name+": ")
+		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, msg, e.Program, cmd.Name)
 		return ExitUsage
 	}
 	if e.Ctx != nil && e.Ctx.Err() != nil && errors.Is(err, context.Canceled) {
