@@ -44,6 +44,7 @@ func TestEmptyAndRepeatedFlags(t *testing.T) {
 		// upload and download.
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--iv", "12abc"}, "--iv"},
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--name", "a/b.mp4"}, "--name"},
+		{[]string{"download", "--key-file", keyPath, "--iv", "1", "--url", "https://h/c/b?sig=x", "--out", "-"}, "--out -"},
 		// A private key beside a key file would be silently unused.
 		{[]string{"rewrap", "--key-file", keyPath, "--pfx", td("rsa2048.modern.pfx"), "--cert", cert}, "--key-file needs neither"},
 		{[]string{"rewrap", "--key-file", keyPath, "--private-key", td("rsa2048.pkcs8.key.pem"), "--cert", cert}, "--key-file needs neither"},
