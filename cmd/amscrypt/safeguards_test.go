@@ -358,3 +358,30 @@ func TestSIGPIPEOnStdoutOneLine(t *testing.T) {
 		require.Contains(t, stderr.String(), "stopped by SIGPIPE")
 	}
 }
+
+// TestSASWithoutSchemeNotADirectory: a container SAS URL missing its
+// https:// (in an @FILE or given directly) is refused, unquoted, instead of
+// being taken as a directory: quoted in errors with its signature, and as
+// --out written to, plaintext and all, under a local directory named after it.
+func TestSASWithoutSchemeNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	const sas = "acct.blob.core.windows.net/c?sv=2020&sig=SECRETSIG"
+	require.NoError(t, os.WriteFile("out.url", []byte(sas+"\n"), 0o600))
+	require.NoError(t, os.WriteFile("environ", []byte("A=1\x00PW=SECRETSIG\x00"), 0o600))
+	keys := restoreFixture("vod", "keys", "v3.json")
+	enc := restoreFixture("vod", "enc")
+	for _, args := range [][]string{
+		{"restore", "--keys", keys, "--in", enc, "--out", "@out.url"},
+		{"restore", "--keys", keys, "--in", "@out.url", "--check"},
+		{"restore", "--keys", keys, "--in", sas, "--check"},
+		{"restore", "--keys", keys, "--in", enc, "--out", sas},
+		{"restore", "--keys", keys, "--in", "@environ", "--check"},
+		{"serve", "--keys", keys, "--in", "@out.url"},
+	} {
+		r := amscrypt(t, nil, args...)
+		require.NotEqual(t, cli.ExitOK, r.code, "%v", args)
+		require.NotContains(t, r.stderr+r.stdout, "SECRETSIG", "%v", args)
+	}
+	requireOnlyFiles(t, dir, "out.url", "environ")
+}
