@@ -193,6 +193,16 @@ func redactURL(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i]
 	}
+	// user:password@ is a credential too.
+	if scheme, rest, ok := strings.Cut(u, "://"); ok {
+		end := strings.IndexByte(rest, '/')
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+			u = scheme + "://…@" + rest[at+1:]
+		}
+	}
 	// A SAS given without its "?" (the token alone, or pasted after a
 	// slash) still holds a signature: cut from its first parameter.
 	if i := strings.Index(strings.ToLower(u), "sig="); i >= 0 {

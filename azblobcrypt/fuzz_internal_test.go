@@ -47,6 +47,20 @@ func FuzzLoadState(f *testing.F) {
 	})
 }
 
+// TestRedactURLUserinfo: a password in the URL's user information is not
+// shown either.
+func TestRedactURLUserinfo(t *testing.T) {
+	for u, want := range map[string]string{
+		"http://u:SECRETPASS@127.0.0.1:1/c/b.mp4?sig=SECRETSIG": "http://…@127.0.0.1:1/c/b.mp4",
+		"https://SECRETPASS@h": "https://…@h",
+		"https://h/c/a@b.mp4":  "https://h/c/a@b.mp4",
+	} {
+		if got := redactURL(u); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", u, got, want)
+		}
+	}
+}
+
 // FuzzStorageError: whatever the URL and status, the message is one line
 // that shows no part of the SAS, and redactURL leaves no query.
 func FuzzStorageError(f *testing.F) {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -152,9 +153,11 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 	return blobcrypt.FileResult{IV: want.IV, Size: want.Size}, nil
 }
 
-// openSource opens the regular file abs, which the caller named src.
+// openSource opens the regular file abs, which the caller named src; with
+// O_NONBLOCK, so that a FIFO nobody writes is refused instead of blocking in
+// open(2).
 func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
-	f, err := os.Open(abs)
+	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
 	}

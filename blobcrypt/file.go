@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"syscall"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
@@ -217,9 +218,11 @@ func transformFile(ctx context.Context, op, dst, src string, c *Cipher, o *FileO
 }
 
 // openSource opens src, which must be a regular file: its size is the
-// plan, and only a file can be read at offsets in parallel.
+// plan, and only a file can be read at offsets in parallel. It opens with
+// O_NONBLOCK so that a FIFO nobody writes is refused rather than blocking in
+// open(2); a regular file ignores the flag.
 func openSource(src string) (*os.File, fs.FileInfo, error) {
-	in, err := os.Open(src)
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}

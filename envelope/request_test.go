@@ -124,6 +124,25 @@ func TestUploadURL(t *testing.T) {
 	}
 }
 
+// TestUploadURLErrorHidesSAS: a locator Path refused as not absolute is
+// quoted without its signature or user information.
+func TestUploadURLErrorHidesSAS(t *testing.T) {
+	for _, p := range []string{
+		"nohost/c?sv=2020&sig=SECRETSIG",
+		"nohost/c&sig=SECRETSIG",
+		"https://user:SECRETSIG@/c?sig=SECRETSIG",
+		"https://h/c#x?sig=SECRETSIG",
+	} {
+		_, err := UploadURL(p, "a.mp4")
+		if !errors.Is(err, errRequest) {
+			t.Fatalf("%q accepted: %v", p, err)
+		}
+		if strings.Contains(err.Error(), "SECRETSIG") {
+			t.Errorf("%q: the error shows the secret: %v", p, err)
+		}
+	}
+}
+
 func TestLinkContentKey(t *testing.T) {
 	asset, key := mustID(t, docLinkAssetID), mustKeyID(t, docKeyID)
 	const wantURI = "https://media.windows.net/api/ContentKeys('nb%3Akid%3AUUID%3A32e6efaf-5fba-4538-b115-9d1cefe43510')"

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
@@ -114,7 +115,9 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 	if o.Shard.K < 0 || o.Shard.K >= o.Shard.N {
 		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, o.Shard)
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO nobody writes reads as empty instead of blocking
+	// in open(2) until a signal; one with a writer is read as usual.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -143,7 +143,30 @@ func (d Dir) Open(_ context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Cl
 		fh.Close()
 		return nil, nil, fmt.Errorf("%s changed during the run (now %d bytes, listed with %d)", p, info.Size(), f.Size)
 	}
-	return blobcrypt.SectionOpener(fh), fh, nil
+	return blobcrypt.SectionOpener(fh), &dirSourceFile{File: fh, path: p, at: info}, nil
+}
+
+// dirSourceFile is an open source file with what it was when opened, so that
+// a file written over in place during the run (same size, another content:
+// a restore's output would be a mix of two versions) fails rather than
+// being committed as restored.
+type dirSourceFile struct {
+	*os.File
+	path string
+	at   fs.FileInfo
+}
+
+// unchanged reports an error if the file's size or modification time
+// differs from when it was opened.
+func (f *dirSourceFile) unchanged() error {
+	now, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if now.Size() != f.at.Size() || !now.ModTime().Equal(f.at.ModTime()) {
+		return fmt.Errorf("%s changed while it was read (written to during the run); not restored: run again", f.path)
+	}
+	return nil
 }
 
 // Existing opens the file at rel if there is one.

@@ -621,6 +621,13 @@ func (r *runner) write(j *job) (string, error) {
 	} else {
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
+	if u, ok := c.(interface{ unchanged() error }); ok {
+		// A local source written over while it was read is a mix of two
+		// versions: not committed.
+		if err := u.unchanged(); err != nil {
+			return "", err
+		}
+	}
 	if err := out.Commit(sum); err != nil {
 		return "", err
 	}

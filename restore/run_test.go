@@ -12,6 +12,7 @@ import (
 	"sort"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -396,4 +397,38 @@ func TestRestoreRemovesFreshEmptyOut(t *testing.T) {
 	kept := t.TempDir()
 	run(t, kept, failingBody{asset("vod")}, p, nil)
 	require.DirExists(t, kept)
+}
+
+// TestRestoreSourceWrittenDuringRead: a source file written over in place
+// while it is read (same size, so the size checks cannot see it) fails
+// rather than being committed as restored: the output would be a mix of two
+// versions of the file.
+func TestRestoreSourceWrittenDuringRead(t *testing.T) {
+	in := t.TempDir()
+	src := filepath.Join(testvectors.Dir, "restore", "vod", "enc", "big.mp4")
+	b, err := os.ReadFile(src)
+	require.NoError(t, err)
+	victim := filepath.Join(in, "big.mp4")
+	require.NoError(t, os.WriteFile(victim, b, 0o600))
+	out := filepath.Join(t.TempDir(), "out")
+	var once atomic.Bool
+	o := &restore.RunOptions{Workers: 1, ChunkSize: 64 << 10,
+		Progress: func(_, _ int, done, _ int64) {
+			if done > 0 && once.CompareAndSwap(false, true) {
+				// Another writer rewrites the last bytes, not yet read.
+				f, err := os.OpenFile(victim, os.O_WRONLY, 0)
+				require.NoError(t, err)
+				_, err = f.WriteAt(make([]byte, 4096), int64(len(b))-4096)
+				require.NoError(t, err)
+				require.NoError(t, f.Close())
+				later := time.Now().Add(time.Second) // past any timestamp granularity
+				require.NoError(t, os.Chtimes(victim, later, later))
+			}
+		}}
+	r := run(t, out, restore.Dir{Root: in}, planOf(t, "vod/keys/v3.json"), o)
+	got := byName(r)["big.mp4"]
+	require.Equal(t, restore.StatusFailed, got.Status, "%+v", got)
+	require.Contains(t, got.Error, "changed while it was read")
+	_, err = os.Stat(filepath.Join(out, "big.mp4"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }

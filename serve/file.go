@@ -26,6 +26,12 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 		plainError(w, "range not satisfiable: more than "+strconv.Itoa(MaxRanges)+" ranges", http.StatusRequestedRangeNotSatisfiable)
 		return
 	}
+	if rng, changed := emptySuffixesUnsatisfiable(r.Header.Get("Range"), f.src.Size); changed {
+		r2 := *r
+		r2.Header = r.Header.Clone()
+		r2.Header.Set("Range", rng)
+		r = &r2
+	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	b := &body{ctx: ctx, stall: s.stall, watchdog: time.AfterFunc(s.stall, func() { cancel(errSourceStalled) })}
 	// In this order, so that a read still in flight on ServeContent's
@@ -239,3 +245,28 @@ func (w *response) ReadFrom(src io.Reader) (n int64, err error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *response) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// emptySuffixesUnsatisfiable rewrites each suffix range of length zero
+// ("bytes=-0") as the equally unsatisfiable "SIZE-". RFC 9110 §14.1.1: a
+// suffix range is satisfiable only with a non-zero length; http.ServeContent
+// instead answers 206 with an empty body and "Content-Range: bytes
+// SIZE-(SIZE-1)/SIZE", a range that ends before it starts.
+func emptySuffixesUnsatisfiable(rng string, size int64) (string, bool) {
+	set, ok := strings.CutPrefix(rng, "bytes=")
+	if !ok {
+		return rng, false
+	}
+	specs := strings.Split(set, ",")
+	changed := false
+	for i, sp := range specs {
+		t := strings.TrimSpace(sp)
+		if len(t) > 1 && t[0] == '-' && strings.Trim(t[1:], "0") == "" {
+			specs[i] = strconv.FormatInt(size, 10) + "-"
+			changed = true
+		}
+	}
+	if !changed {
+		return rng, false
+	}
+	return "bytes=" + strings.Join(specs, ","), true
+}

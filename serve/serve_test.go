@@ -213,10 +213,19 @@ func TestRanges(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, rng)
 		require.Equal(t, want, body, rng)
 	}
-	// A suffix of 0 bytes: ServeContent answers an empty 206.
-	resp, body = get(t, "GET", url, "Range", "bytes=-0")
+	// A suffix of 0 bytes is unsatisfiable (RFC 9110 §14.1.1): 416 with the
+	// size, not ServeContent's empty 206 with "bytes SIZE-(SIZE-1)/SIZE"
+	// (golang/go#81262).
+	for _, rng := range []string{"bytes=-0", "bytes=-000", "bytes=-0, -0"} {
+		resp, _ := get(t, "GET", url, "Range", rng)
+		require.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode, rng)
+		require.Equal(t, fmt.Sprintf("bytes */%d", size), resp.Header.Get("Content-Range"), rng)
+	}
+	// Beside a satisfiable range it is dropped, as any unsatisfiable one.
+	resp, body = get(t, "GET", url, "Range", "bytes=7-8,-0")
 	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
-	require.Empty(t, body)
+	require.Equal(t, fmt.Sprintf("bytes 7-8/%d", size), resp.Header.Get("Content-Range"))
+	require.Equal(t, want[7:9], body)
 }
 
 func TestMultipleRanges(t *testing.T) {

@@ -43,6 +43,10 @@ func runDownload(e *cli.Env, args []string) error {
 		return cli.Usagef("give exactly one of --iv and --asset-file")
 	case length.Set && length.N == 0:
 		return cli.Usagef("--length must be at least 1")
+	case *out == "-":
+		// decrypt --out - streams to stdout; download would have written
+		// a file named "-".
+		return cli.Usagef("--out -: download writes a file (decrypt --out - streams to stdout)")
 	}
 	if err := t.check(); err != nil {
 		return err

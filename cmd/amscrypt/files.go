@@ -59,13 +59,14 @@ func runEncrypt(e *cli.Env, args []string) error {
 		if *name == "" {
 			return fmt.Errorf("the base name of --in is not a valid AssetFile name (give --name): %w", err)
 		}
-		return fmt.Errorf("--name: %w", err)
+		return cli.Usagef("--name: %v", err)
 	}
 	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers, RemovedStale: staleNotice(e, "encrypt")}
 	if *ivText != "" {
 		iv, err := contentkey.ParseIV(*ivText)
 		if err != nil {
-			return fmt.Errorf("--iv: %w", err)
+			// As decrypt, upload and download: a malformed value is usage.
+			return cli.Usagef("--iv: %v", err)
 		}
 		opts.IV = &iv
 	}

@@ -181,8 +181,8 @@ func newAccountEnd(v, flag string) (*accountEnd, error) {
 		return nil, err
 	}
 	if !isURL(u) {
-		if strings.HasPrefix(v, "@") {
-			return nil, cli.Usagef("--%s: %s holds no http(s) URL", flag, v[1:])
+		if err := checkDirArg(flag, v, u); err != nil {
+			return nil, err
 		}
 		if flag == "in" {
 			if fi, err := os.Stat(u); err != nil {

@@ -361,14 +361,20 @@ func runRewrap(e *cli.Env, args []string) error {
 	if err := fs.Parse(args, "cert"); err != nil {
 		return err
 	}
+	switch {
+	case *keyFile != "" && *entity != "":
+		return cli.Usagef("give either --key-file or --content-key, not both")
+	case *keyFile != "" && (*pfxPath != "" || *pemPath != ""):
+		// The key file holds the clear key: a private key given beside it
+		// would be silently unused.
+		return cli.Usagef("--pfx and --private-key open --content-key; --key-file needs neither")
+	}
 	cert, err := readPinnedCertificate(*certPath, *pin)
 	if err != nil {
 		return err
 	}
 	var out *envelope.ContentKey
 	switch {
-	case *keyFile != "" && *entity != "":
-		return cli.Usagef("give either --key-file or --content-key, not both")
 	case *keyFile != "":
 		k, id, err := keyfile.Read(*keyFile)
 		if err != nil {

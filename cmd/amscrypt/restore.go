@@ -156,6 +156,22 @@ func isURL(v string) bool {
 	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
 }
 
+// checkDirArg refuses to take as a directory a value of --in or --out (raw
+// as given, v after @FILE) that is meant as a URL: one read from a file
+// (@FILE is for SAS URLs), or one holding a SAS signature without its
+// scheme. Taken as a directory, it would be quoted in errors and reports,
+// signature and all, and --out would write the plaintext into a local
+// directory named after it. The value is never quoted.
+func checkDirArg(flag, raw, v string) error {
+	if file, ok := strings.CutPrefix(raw, "@"); ok {
+		return cli.Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flag, file)
+	}
+	if strings.Contains(strings.ToLower(v), "sig=") {
+		return cli.Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flag)
+	}
+	return nil
+}
+
 // open reads the plan of the key exports at keys and turns --in and --out
 // (directories, URLs, @FILE; out "" for none) into a source and a sink,
 // refusing an output directory inside the input one; containers are opened
@@ -165,8 +181,14 @@ func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, c
 	if err != nil {
 		return nil, err
 	}
+	rawIn := in
 	if in, err = readEnd(e, in, "in", false, co); err != nil {
 		return nil, err
+	}
+	if !isURL(in) {
+		if err := checkDirArg("in", rawIn, in); err != nil {
+			return nil, err
+		}
 	}
 	a := &restore.Asset{Plan: plan, In: in}
 	if isURL(in) {
@@ -187,8 +209,14 @@ func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, c
 	if out == "" {
 		return a, nil
 	}
+	rawOut := out
 	if out, err = readEnd(e, out, "out", !check, co); err != nil {
 		return nil, err
+	}
+	if !isURL(out) {
+		if err := checkDirArg("out", rawOut, out); err != nil {
+			return nil, err
+		}
 	}
 	a.Out = out
 	if isURL(out) {

@@ -40,6 +40,14 @@ func TestEmptyAndRepeatedFlags(t *testing.T) {
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--workers", "2", "--concurrency", "3"}, "--workers and --concurrency are the same flag"},
 		{[]string{"upload", "--key-file", keyPath, "--in", in, "--url", ""}, "--url is empty"},
 		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", "-"}, "--out -"},
+		// A malformed --iv or --name is usage in encrypt as in decrypt,
+		// upload and download.
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--iv", "12abc"}, "--iv"},
+		{[]string{"encrypt", "--key-file", keyPath, "--in", in, "--out", filepath.Join(dir, "o"), "--name", "a/b.mp4"}, "--name"},
+		{[]string{"download", "--key-file", keyPath, "--iv", "1", "--url", "https://h/c/b?sig=x", "--out", "-"}, "--out -"},
+		// A private key beside a key file would be silently unused.
+		{[]string{"rewrap", "--key-file", keyPath, "--pfx", td("rsa2048.modern.pfx"), "--cert", cert}, "--key-file needs neither"},
+		{[]string{"rewrap", "--key-file", keyPath, "--private-key", td("rsa2048.pkcs8.key.pem"), "--cert", cert}, "--key-file needs neither"},
 	} {
 		r := amscrypt(t, nil, tt.args...)
 		require.Equal(t, cli.ExitUsage, r.code, "%v: %s", tt.args, r.stderr)
@@ -307,4 +315,73 @@ func TestWorkersRange(t *testing.T) {
 			require.Contains(t, r.stderr, `--workers: "`+w+`" is not a whole number from 1 to`)
 		}
 	}
+}
+
+// TestSIGPIPEOnStdoutOneLine: a reader of stdout that goes away (`| head
+// -c1`) ends the command with 128+SIGPIPE and the one line saying so, never a
+// silent death by the next write's SIGPIPE nor a write error beside it.
+func TestSIGPIPEOnStdoutOneLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	keyPath, _, _ := writeKeyFile(t, dir, contentkey.StorageEncryption)
+	in := filepath.Join(dir, "big.enc")
+	f, err := os.Create(in)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(2<<30)) // sparse
+	require.NoError(t, f.Close())
+	for _, args := range [][]string{
+		{"decrypt", "--key-file", keyPath, "--iv", "1", "--in", in, "--out", "-"},
+		// The report is written after the work: its write fails with EPIPE.
+		{"restore", "--keys", restoreFixture("vod", "keys", "v3.json"), "--in", restoreFixture("vod", "enc"), "--check"},
+	} {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		cmd.Stdout = w
+		require.NoError(t, cmd.Start())
+		require.NoError(t, w.Close())
+		if args[0] == "decrypt" {
+			_, err = r.Read(make([]byte, 1)) // head -c1
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Close())
+		err = cmd.Wait()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%s exited 0", args[0])
+		require.Equal(t, 128+int(syscall.SIGPIPE), exit.ExitCode(), "%s: %q", args[0], stderr.String())
+		require.Equal(t, 1, strings.Count(stderr.String(), "\n"), "%s: %q", args[0], stderr.String())
+		require.Contains(t, stderr.String(), "stopped by SIGPIPE")
+	}
+}
+
+// TestSASWithoutSchemeNotADirectory: a container SAS URL missing its
+// https:// (in an @FILE or given directly) is refused, unquoted, instead of
+// being taken as a directory: quoted in errors with its signature, and as
+// --out written to, plaintext and all, under a local directory named after it.
+func TestSASWithoutSchemeNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	const sas = "acct.blob.core.windows.net/c?sv=2020&sig=SECRETSIG"
+	require.NoError(t, os.WriteFile("out.url", []byte(sas+"\n"), 0o600))
+	require.NoError(t, os.WriteFile("environ", []byte("A=1\x00PW=SECRETSIG\x00"), 0o600))
+	keys := restoreFixture("vod", "keys", "v3.json")
+	enc := restoreFixture("vod", "enc")
+	for _, args := range [][]string{
+		{"restore", "--keys", keys, "--in", enc, "--out", "@out.url"},
+		{"restore", "--keys", keys, "--in", "@out.url", "--check"},
+		{"restore", "--keys", keys, "--in", sas, "--check"},
+		{"restore", "--keys", keys, "--in", enc, "--out", sas},
+		{"restore", "--keys", keys, "--in", "@environ", "--check"},
+		{"serve", "--keys", keys, "--in", "@out.url"},
+	} {
+		r := amscrypt(t, nil, args...)
+		require.NotEqual(t, cli.ExitOK, r.code, "%v", args)
+		require.NotContains(t, r.stderr+r.stdout, "SECRETSIG", "%v", args)
+	}
+	requireOnlyFiles(t, dir, "out.url", "environ")
 }

@@ -103,8 +103,10 @@ func Main(program string, cmds []Command) {
 		}
 		got.Store(sig)
 		// A second signal of the same kind ends the process the default
-		// way: an unnamed output file vanishes with it.
-		signal.Reset()
+		// way: an unnamed output file vanishes with it. Not SIGPIPE: the
+		// writes still in flight to the broken pipe would each raise one
+		// and kill the process before it says why (the one line).
+		signal.Reset(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
 		cancel()
 		// A command blocked where no context reaches (opening a FIFO nobody
 		// writes) must not outlive the signal: after a grace period for
@@ -120,7 +122,13 @@ func Main(program string, cmds []Command) {
 	code := Run(e, cmds, os.Args[1:])
 	close(done)
 	signal.Stop(sigs)
-	if s, ok := got.Load().(syscall.Signal); ok {
+	s, ok := got.Load().(syscall.Signal)
+	if !ok && code != ExitOK && outputBroken() {
+		// The command's write to its own closed stdout failed (EPIPE)
+		// before the SIGPIPE it raised was seen: the same ending.
+		s, ok = syscall.SIGPIPE, true
+	}
+	if ok {
 		if code == ExitOK {
 			// The command finished before it saw the signal; its output is
 			// complete, so report success.
@@ -198,11 +206,19 @@ func Run(e *Env, cmds []Command, args []string) int {
 	}
 	var u UsageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, OneLine(err.Error()), e.Program, cmd.Name)
+		// No stutter here either: "amscrypt restore: the output …", not
+		// "amscrypt restore: restore: the output …".
+		msg := strings.TrimPrefix(OneLine(err.Error()), cmd.Name+": ")
+		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, msg, e.Program, cmd.Name)
 		return ExitUsage
 	}
 	if e.Ctx != nil && e.Ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		// Stopped by a signal: Main says so, in the one line.
+		return ExitError
+	}
+	if e.Ctx != nil && errors.Is(err, syscall.EPIPE) && outputBroken() {
+		// The command's own output is a pipe nobody reads: Main reports
+		// the SIGPIPE, in the one line, not a write error besides it.
 		return ExitError
 	}
 	msg := OneLine(err.Error())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
@@ -238,8 +239,9 @@ func ReadArg(v, flagName string) (string, error) {
 		return "", fmt.Errorf("--%s: %w", flagName, err)
 	}
 	u := strings.TrimSpace(string(data))
-	if u == "" || strings.ContainsAny(u, "\r\n") {
-		return "", fmt.Errorf("--%s: %s must hold exactly one line", flagName, v[1:])
+	if u == "" || strings.ContainsFunc(u, unicode.IsControl) {
+		// Never quoted: the file may be anything (/proc/self/environ).
+		return "", fmt.Errorf("--%s: %s must hold exactly one line of text", flagName, v[1:])
 	}
 	return u, nil
 }

@@ -167,4 +167,9 @@ func TestRunNoStutter(t *testing.T) {
 	errb.Reset()
 	require.Equal(t, ExitError, Run(e, cmds, []string{"manifest"}))
 	require.Equal(t, "amscrypt manifest: keyexport: invalid document\n", errb.String())
+	// A usage error made from the package's own error neither.
+	cmds = append(cmds, Command{Name: "serve", Run: func(*Env, []string) error { return Usagef("%v", errors.New("serve: bad option")) }})
+	errb.Reset()
+	require.Equal(t, ExitUsage, Run(e, cmds, []string{"serve"}))
+	require.Equal(t, "amscrypt serve: bad option (see amscrypt serve --help)\n", errb.String())
 }
