@@ -213,7 +213,7 @@ func TestRunDirectory(t *testing.T) {
 	require.Equal(t, []string{copy1, copy2, vodAsset}, es["export-3.json"].Containers)
 	require.Equal(t, inventory.ExportUnpaired, es["export-4.json"].Status)
 	require.Equal(t, inventory.ExportUnusable, es["export-5.json"].Status)
-	require.Contains(t, es["export-5.json"].Reason, "no content key")
+	require.Contains(t, es["export-5.json"].Reason, "no document holds the content key")
 	require.Equal(t, inventory.ExportUnusable, es["readme.txt"].Status)
 
 	require.Equal(t, 2, inv.ToMove.Containers)
@@ -373,9 +373,9 @@ func TestExportsMergedByDirectory(t *testing.T) {
 	require.Len(t, inv.Exports, 3)
 	require.Equal(t, []string{filepath.Join(keys, "a", "key.json")}, inv.Exports[0].Also)
 	require.Equal(t, inventory.ExportUnusable, inv.Exports[1].Status)
-	require.Contains(t, inv.Exports[1].Reason, "holds no content key")
+	require.Contains(t, inv.Exports[1].Reason, "no document holds the content key")
 	require.Equal(t, inventory.ExportUnusable, es["rebind.json"].Status)
-	require.Contains(t, es["rebind.json"].Reason, "names no file")
+	require.Contains(t, es["rebind.json"].Reason, "no document names any file")
 
 	out, dest := t.TempDir(), filepath.Join(t.TempDir(), "dest")
 	require.NoError(t, inv.Write(out, inventory.WriteOptions{Refs: func(c string) (string, string) {
