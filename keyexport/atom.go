@@ -154,11 +154,12 @@ func atomEntity(doc string, o object, where string, opts *Options) (part, error)
 		defer clear(data)
 		return parseContentKey(doc, data, where+": ", opts)
 	case isAssetFile(o):
-		e, id, err := parseAssetFile(doc, o, where)
+		e, id, parent, err := parseAssetFile(doc, o, where)
 		if err != nil {
 			return part{}, err
 		}
-		return part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}, nil
+		p := part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}
+		return p, p.setParent(doc, e.Name, parent)
 	}
 	if what := notExport(o); what != "" {
 		return part{}, &notExportError{doc, "an Atom " + strings.TrimPrefix(strings.TrimPrefix(what, "a "), "an ") + ", not a key export"}

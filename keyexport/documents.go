@@ -296,11 +296,12 @@ func parseJSON(doc string, data []byte, at int, opts *Options) (part, error) {
 	case kindKeyFile:
 		return parseKeyFile(doc, data)
 	default: // kindAssetFile
-		e, id, err := parseAssetFile(doc, o, "AssetFile")
+		e, id, parent, err := parseAssetFile(doc, o, "AssetFile")
 		if err != nil {
 			return part{}, err
 		}
-		return part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}, nil
+		p := part{entries: []Entry{e}, keyIDs: []sightedID{{id, e.Name}}}
+		return p, p.setParent(doc, e.Name, parent)
 	}
 }
 
@@ -424,8 +425,11 @@ func parseFileList(doc string, o object) (part, error) {
 		if item == nil {
 			return part{}, docError(doc, ErrInvalidDocument, "%s[%d] is not an AssetFile object", member, i)
 		}
-		e, id, err := parseAssetFile(doc, item, fmt.Sprintf("%s[%d]", member, i))
+		e, id, parent, err := parseAssetFile(doc, item, fmt.Sprintf("%s[%d]", member, i))
 		if err != nil {
+			return part{}, err
+		}
+		if err := p.setParent(doc, e.Name, parent); err != nil {
 			return part{}, err
 		}
 		p.entries = append(p.entries, e)
@@ -441,7 +445,8 @@ var sizePlaceholder = json.RawMessage(`"0"`)
 // parseAssetFile reads one AssetFile with envelope.ParseAssetFile, which
 // ignores the listing's other members (Id, __metadata, Created, …) and checks
 // the encryption fields, and refuses a file that is not storage-encrypted.
-func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, error) {
+// It also returns the file's ParentAssetId, or "".
+func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, string, error) {
 	if n, ok := o["Name"]; ok {
 		var s string
 		if json.Unmarshal(n, &s) == nil {
@@ -458,7 +463,7 @@ func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, e
 				name = fmt.Sprintf("%q", s)
 			}
 		}
-		return Entry{}, contentkey.ID{}, docError(doc, ErrNotEncrypted, "file %s: IsEncrypted is not true; its blob is stored in the clear", name)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrNotEncrypted, "file %s: IsEncrypted is not true; its blob is stored in the clear", name)
 	}
 	hasSize := o["ContentFileSize"] != nil && !bytes.Equal(bytes.TrimSpace(o["ContentFileSize"]), []byte("null"))
 	if !hasSize {
@@ -467,20 +472,20 @@ func parseAssetFile(doc string, o object, where string) (Entry, contentkey.ID, e
 	}
 	data, err := json.Marshal(o)
 	if err != nil {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrInvalidDocument, "%s: %v", where, err)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrInvalidDocument, "%s: %v", where, err)
 	}
 	f, err := envelope.ParseAssetFile(data)
 	if err != nil {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrInvalidDocument, "%s: %w", where, err)
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrInvalidDocument, "%s: %w", where, err)
 	}
 	if !f.Encrypted() {
-		return Entry{}, contentkey.ID{}, docError(doc, ErrNotEncrypted, "file %q: IsEncrypted is not true; its blob is stored in the clear", f.Name())
+		return Entry{}, contentkey.ID{}, "", docError(doc, ErrNotEncrypted, "file %q: IsEncrypted is not true; its blob is stored in the clear", f.Name())
 	}
 	e := Entry{Name: f.Name(), IV: f.IV(), Size: -1, MimeType: f.MimeType}
 	if hasSize {
 		e.Size = f.Size()
 	}
-	return e, f.KeyID(), nil
+	return e, f.KeyID(), f.ParentAssetID.String(), nil
 }
 
 // parseContentKey opens a ContentKey entity with the private key.
@@ -530,6 +535,22 @@ func (p *part) add(doc string, q part) error {
 	}
 	p.keyIDs = append(p.keyIDs, q.keyIDs...)
 	p.entries = append(p.entries, q.entries...)
+	if q.assetID != "" {
+		return p.setParent(doc, "", q.assetID)
+	}
+	return nil
+}
+
+// setParent records the ParentAssetId of a file of the document (parent ""
+// for none); the files of one document must agree.
+func (p *part) setParent(doc, file, parent string) error {
+	switch {
+	case parent == "":
+	case p.assetID == "":
+		p.assetID, p.assetIDFrom = parent, "ParentAssetId"
+	case p.assetID != parent:
+		return &ConflictError{Field: "asset id", Entry: file, First: doc, Second: doc, FirstValue: p.assetID, SecondValue: parent}
+	}
 	return nil
 }
 

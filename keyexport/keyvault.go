@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/parse"
 	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
@@ -49,8 +51,29 @@ func secretID(o object) (name, version string, ok bool) {
 // parseKeyVault reads one secret version as `az keyvault secret show` prints
 // it.
 func parseKeyVault(doc string, o object) (part, error) {
-	p, _, _, err := parseSecret(doc, o, "Key Vault secret")
+	p, name, _, err := parseSecret(doc, o, "Key Vault secret")
+	if err == nil && len(p.entries) > 0 {
+		// MediaMigrate's secrets (the ones with file tags) are named
+		// ${AssetId} unless its --secret-template said otherwise: a hint.
+		if id, ok := secretAssetID(name); ok {
+			p.assetID, p.assetIDFrom, p.assetIDWeak = id, "Key Vault secret name", true
+		}
+	}
 	return p, err
+}
+
+// secretAssetID returns, for a secret whose name is a GUID, the asset id
+// nb:cid:UUID:<name in lower case>.
+func secretAssetID(name string) (string, bool) {
+	g, err := parse.GUID(name, 0)
+	if err != nil {
+		return "", false
+	}
+	e, err := envelope.NewEntityID(envelope.KindContent, g)
+	if err != nil {
+		return "", false
+	}
+	return e.String(), true
 }
 
 // parseSecret reads one secret version: the key from its value (absent in a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/parse"
 )
@@ -31,16 +32,17 @@ type manifest struct {
 	Version json.RawMessage `json:"amscryptManifest"`
 	Key     json.RawMessage `json:"key"`
 	KeyID   *string         `json:"keyId"`
+	AssetID *string         `json:"assetId"`
 	Files   []manifestFile  `json:"files"`
 }
 
 // Manifest returns the plan as a decryption manifest, which NewPlan reads
 // back to the same plan:
 //
-//	{"amscryptManifest":1,"key":"<base64>","keyId":"nb:kid:UUID:…",
+//	{"amscryptManifest":1,"key":"<base64>","keyId":"nb:kid:UUID:…","assetId":"nb:cid:UUID:…",
 //	 "files":[{"name":"…","iv":"<decimal>","size":"<decimal>","mimeType":"…"}]}
 //
-// keyId, size and mimeType appear only when known; Entry.Sources is not
+// keyId, assetId, size and mimeType appear only when known; Entry.Sources is not
 // written (a plan read back from a manifest names the manifest). The
 // manifest holds the clear key: keep it as private as a key file.
 func (p *Plan) Manifest() ([]byte, error) {
@@ -53,6 +55,13 @@ func (p *Plan) Manifest() ([]byte, error) {
 	rest.WriteString("\",\n")
 	if p.HasKeyID {
 		rest.WriteString("  \"keyId\": \"" + p.KeyID.String() + "\",\n")
+	}
+	if p.AssetID != "" {
+		id, err := envelope.ParseEntityIDOf(envelope.KindContent, p.AssetID)
+		if err != nil {
+			return nil, fmt.Errorf("keyexport: Manifest: AssetID %q: %w", p.AssetID, err)
+		}
+		rest.WriteString("  \"assetId\": \"" + id.String() + "\",\n")
 	}
 	rest.WriteString("  \"files\": [")
 	for i, e := range p.Entries {
@@ -118,6 +127,13 @@ func parseManifest(doc string, data []byte, top object) (part, error) {
 			return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: keyId: %w", err)
 		}
 		p.keyIDs = []sightedID{{id, ""}}
+	}
+	if m.AssetID != nil {
+		id, err := envelope.ParseEntityIDOf(envelope.KindContent, *m.AssetID)
+		if err != nil {
+			return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: assetId: %w", err)
+		}
+		p.assetID, p.assetIDFrom = id.String(), "assetId"
 	}
 	if m.Files == nil {
 		return part{}, docError(doc, ErrInvalidDocument, "decryption manifest: member files is missing")

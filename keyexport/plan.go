@@ -71,6 +71,17 @@ type Plan struct {
 	HasKeyID bool
 	// Entries are sorted by Name; names are unique.
 	Entries []Entry
+	// AssetID is the asset the exports say they belong to, as a v2 asset
+	// id "nb:cid:UUID:<lowercase guid>" (its blobs are in the container
+	// "asset-<guid>"), or "" when none says. It comes from a v2 AssetFile's
+	// ParentAssetId or a manifest's assetId, which must agree, or else
+	// from the name of a Key Vault secret with file tags that is a GUID
+	// (MediaMigrate names secrets ${AssetId} by default): a hint, which
+	// loses to the others and never conflicts.
+	AssetID string
+	// AssetIDSource says where AssetID was read, for messages:
+	// `ParentAssetId in "files.json"`.
+	AssetIDSource string
 }
 
 // Document is one key export as read from a file. Name (usually its path)
@@ -91,7 +102,8 @@ type Options struct {
 // same thing. For the key it holds no values: key bytes never appear in an
 // error.
 type ConflictError struct {
-	// Field is what differs: "key", "key id", "IV", "size" or "MIME type".
+	// Field is what differs: "key", "key id", "IV", "size", "MIME type"
+	// or "asset id".
 	Field string
 	// Entry is the file name the field belongs to, or where the key id
 	// was read; "" for the key.
@@ -145,7 +157,10 @@ func NewPlan(docs []Document, opts *Options) (*Plan, error) {
 	if len(m.entries) == 0 {
 		return nil, errNoEntries
 	}
-	plan := &Plan{Key: m.key, KeyID: m.keyID, HasKeyID: m.hasKeyID}
+	plan := &Plan{Key: m.key, KeyID: m.keyID, HasKeyID: m.hasKeyID, AssetID: m.assetID}
+	if m.assetID != "" {
+		plan.AssetIDSource = fmt.Sprintf("%s in %q", m.assetIDFrom, m.assetIDDoc)
+	}
 	plan.Entries = make([]Entry, 0, len(m.entries))
 	for _, s := range m.entries {
 		plan.Entries = append(plan.Entries, s.e)
@@ -160,6 +175,10 @@ type part struct {
 	hasKey  bool
 	keyIDs  []sightedID
 	entries []Entry // Sources unset; Size -1 when not given
+	// assetID is the asset id the document names, "" for none; weak for a
+	// Key Vault secret's name, which is only a hint.
+	assetID, assetIDFrom string
+	assetIDWeak          bool
 }
 
 // sightedID is a key id and the file it was read from ("" for a document-wide id).
@@ -182,6 +201,9 @@ type merger struct {
 	keyIDSrc string
 	hasKeyID bool
 	entries  map[string]*entryState
+
+	assetID, assetIDDoc, assetIDFrom string
+	assetIDWeak                      bool
 }
 
 func (m *merger) add(doc string, p part) error {
@@ -199,6 +221,9 @@ func (m *merger) add(doc string, p part) error {
 			return &ConflictError{Field: "key id", Entry: s.file, First: m.keyIDSrc, Second: doc,
 				FirstValue: m.keyID.String(), SecondValue: s.id.String()}
 		}
+	}
+	if err := m.addAssetID(doc, p); err != nil {
+		return err
 	}
 	for _, e := range p.entries {
 		s, ok := m.entries[e.Name]
@@ -228,6 +253,21 @@ func (m *merger) add(doc string, p part) error {
 		if !slices.Contains(s.e.Sources, doc) {
 			s.e.Sources = append(s.e.Sources, doc)
 		}
+	}
+	return nil
+}
+
+// addAssetID merges the asset id of a document: ids from ParentAssetId or a
+// manifest must agree; a weak one (a Key Vault secret's name) is kept only
+// while no other is known.
+func (m *merger) addAssetID(doc string, p part) error {
+	switch {
+	case p.assetID == "" || (p.assetIDWeak && m.assetID != ""):
+		return nil
+	case m.assetID == "" || m.assetIDWeak:
+		m.assetID, m.assetIDDoc, m.assetIDFrom, m.assetIDWeak = p.assetID, doc, p.assetIDFrom, p.assetIDWeak
+	case m.assetID != p.assetID:
+		return &ConflictError{Field: "asset id", First: m.assetIDDoc, Second: doc, FirstValue: m.assetID, SecondValue: p.assetID}
 	}
 	return nil
 }

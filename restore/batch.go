@@ -22,7 +22,10 @@ import (
 //	{"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
 //
 // In and Out are directories, container URLs or "@FILE" (a file holding
-// one); relative paths are relative to the batch file's directory.
+// one); relative paths are relative to the batch file's directory. The
+// amscrypt command also reads "@FILE#NAME", the container NAME of the
+// account whose SAS URL FILE holds (what amscrypt inventory writes, so that
+// no line holds a SAS); a Go program's open function decides for itself.
 type BatchLine struct {
 	In   string   `json:"in"`
 	Out  string   `json:"out"`

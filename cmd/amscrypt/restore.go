@@ -49,7 +49,9 @@ stayed unmatched.
 
 --batch FILE takes JSON lines, one asset each:
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
-(relative paths are relative to the batch file's directory), restores them
+(relative paths are relative to the batch file's directory; "@FILE#NAME" is
+the container NAME of the account whose SAS URL FILE holds, as inventory
+writes them, created if missing as an "out"), restores them
 one after the other, and prints one report line per asset with its "in" and
 "out" (URLs without their SAS); storage that gives up stops the batch.
 --shard K/N restores only the assets on the lines whose 0-based number is K
@@ -180,7 +182,7 @@ func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, c
 		return nil, err
 	}
 	rawIn := in
-	if in, err = cli.ReadArg(in, "in"); err != nil {
+	if in, err = readEnd(e, in, "in", false, co); err != nil {
 		return nil, err
 	}
 	if !isURL(in) {
@@ -208,7 +210,7 @@ func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, c
 		return a, nil
 	}
 	rawOut := out
-	if out, err = cli.ReadArg(out, "out"); err != nil {
+	if out, err = readEnd(e, out, "out", !check, co); err != nil {
 		return nil, err
 	}
 	if !isURL(out) {

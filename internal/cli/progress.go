@@ -35,6 +35,27 @@ func (p *Progress) UpdateFiles(filesDone, files int, done, total int64) {
 	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total)
 }
 
+// UpdateCount redraws the line for done of total things (containers) with
+// their rate and ETA, whatever minSize: for work counted in items, not bytes.
+func (p *Progress) UpdateCount(what string, done, total int) {
+	if !p.enabled {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 250*time.Millisecond && done != total {
+		return
+	}
+	p.last = now
+	rate, eta := "--/s", "--"
+	if elapsed := now.Sub(p.start).Seconds(); elapsed >= 1 && done > 0 {
+		r := float64(done) / elapsed
+		rate = fmt.Sprintf("%.0f/s", r)
+		eta = time.Duration(float64(total-done) / r * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.e.Stderr, "\r%s %s: %d/%d %s  %s  ETA %s   ", p.e.Program, p.cmd, done, total, what, rate, eta)
+	p.drawn = true
+}
+
 func (p *Progress) draw(prefix string, done, total int64) {
 	if !p.enabled || total < p.minSize {
 		return

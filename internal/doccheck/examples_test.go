@@ -15,13 +15,34 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/inventory"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
-var _ = []any{readmeLibrary, readmeRanged, readmeBlob, readmeBatch, blobReadmeUpload, blobReadmeDownload}
+var _ = []any{readmeLibrary, readmeRanged, readmeBlob, readmeBatch, readmeInventory, blobReadmeUpload, blobReadmeDownload}
+
+func readmeInventory(ctx context.Context, accountSASURL string) error {
+	acct, err := azblobcrypt.NewAccount(accountSASURL, &azblobcrypt.AccountOptions{Prefix: "asset-"})
+	if err != nil {
+		return err
+	}
+	inv, err := inventory.Run(ctx, acct, []string{"exports"}, nil) // files and directories of key exports
+	if err != nil {
+		return err
+	}
+	for _, c := range inv.Containers {
+		if c.NeedsAttention() {
+			fmt.Println(c.Name, c.Class, c.Reason, c.Attention)
+		}
+	}
+	err = inv.Write("inventory", inventory.WriteOptions{Refs: func(name string) (in, out string) {
+		return "@/etc/amscrypt/in.url#" + name, "@/etc/amscrypt/dest.url#" + name // what restore --batch reads
+	}})
+	return err
+}
 
 func readmeLibrary(ctx context.Context, getProtectionKeyBody []byte, protectionKeyID string) error {
 	cert, err := protection.ParseCertificate(getProtectionKeyBody) // JSON, DER, PEM or base64

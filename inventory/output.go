@@ -1,0 +1,181 @@
+package inventory
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
+)
+
+// The files Write places in its directory.
+const (
+	BatchFile = "batch.jsonl"
+	JSONFile  = "inventory.json"
+	HTMLFile  = "inventory.html"
+)
+
+// BatchLine is one line of the batch Write makes, as restore.RunBatch reads
+// it (restore.BatchLine); Out is left out when the inventory has no
+// destination, for restore --batch --check.
+type BatchLine struct {
+	In   string   `json:"in"`
+	Out  string   `json:"out,omitempty"`
+	Keys []string `json:"keys"`
+}
+
+// Refs names a container's two ends in a batch line: in, where it is read
+// (a directory, or a reference to it such as "@in.url#NAME"), and out, where
+// it is restored to ("" for none). They must not hold a SAS.
+type Refs func(container string) (in, out string)
+
+// Batch returns one line per container with a pairing, in name order.
+// Key paths are made absolute, since restore reads a line's relative paths
+// relative to the batch file.
+func (inv *Inventory) Batch(refs Refs) ([]BatchLine, error) {
+	var lines []BatchLine
+	for _, c := range inv.Containers {
+		if c.Pairing == nil {
+			continue
+		}
+		in, out := refs(c.Name)
+		l := BatchLine{In: in, Out: out}
+		for _, k := range c.Pairing.Keys {
+			abs, err := filepath.Abs(k)
+			if err != nil {
+				return nil, fmt.Errorf("inventory: %w", err)
+			}
+			l.Keys = append(l.Keys, abs)
+		}
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// WriteOptions tune Write.
+type WriteOptions struct {
+	// Refs names the ends of each batch line.
+	Refs Refs
+	// Force replaces the files of an earlier inventory in the directory.
+	Force bool
+}
+
+// Write creates dir if needed and places in it batch.jsonl (Batch, one
+// JSON object a line), inventory.json (the Inventory) and inventory.html
+// (a self-contained report: totals, bytes to move, what needs attention,
+// a searchable table), each whole. Without Force it refuses, before
+// writing anything, a directory that holds any of them.
+func (inv *Inventory) Write(dir string, opts WriteOptions) error {
+	if opts.Refs == nil {
+		return fmt.Errorf("%w: Write needs Refs", ErrBadOptions)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if !opts.Force {
+		for _, f := range []string{BatchFile, JSONFile, HTMLFile} {
+			if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+				return fmt.Errorf("inventory: %s already exists; refusing to overwrite it (--force replaces it): %w",
+					filepath.Join(dir, f), fs.ErrExist)
+			}
+		}
+	}
+	lines, err := inv.Batch(opts.Refs)
+	if err != nil {
+		return err
+	}
+	var batch bytes.Buffer
+	enc := json.NewEncoder(&batch)
+	enc.SetEscapeHTML(false)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			return fmt.Errorf("inventory: %w", err)
+		}
+	}
+	doc, err := json.MarshalIndent(inv, "", " ")
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	var page bytes.Buffer
+	if err := reportTemplate.Execute(&page, newReportData(inv)); err != nil {
+		return fmt.Errorf("inventory: report: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{BatchFile, batch.Bytes()}, {JSONFile, append(doc, '\n')}, {HTMLFile, page.Bytes()}} {
+		if err := place(filepath.Join(dir, f.name), f.data, opts.Force); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place writes one output file whole.
+func place(path string, data []byte, force bool) error {
+	f, err := atomicfile.Create(path, atomicfile.Options{Perm: 0o644, Overwrite: force})
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	defer f.Abort()
+	if _, err := f.File().Write(data); err != nil {
+		return fmt.Errorf("inventory: writing %s: %w", path, errors.Unwrap(err))
+	}
+	return f.Commit()
+}
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"size": humanSize}).Parse(reportHTML))
+
+// reportData is what the HTML page shows.
+type reportData struct {
+	*Inventory
+	Rows      []classRow
+	Attention []Container
+	Problems  []Export
+}
+
+type classRow struct {
+	Class Class
+	Total
+}
+
+func newReportData(inv *Inventory) reportData {
+	d := reportData{Inventory: inv}
+	for _, c := range Classes {
+		d.Rows = append(d.Rows, classRow{c, inv.Totals[c]})
+	}
+	for i := range inv.Containers {
+		if inv.Containers[i].NeedsAttention() {
+			d.Attention = append(d.Attention, inv.Containers[i])
+		}
+	}
+	for _, e := range inv.Exports {
+		if e.Status != ExportPaired {
+			d.Problems = append(d.Problems, e)
+		}
+	}
+	return d
+}
+
+// humanSize is n in binary units.
+func humanSize(n int64) string {
+	const unit = 1 << 10
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
