@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"hash"
 	"sync"
 
@@ -17,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/amscrypt/amscrypt/blobcrypt"
 )
 
 // blockWriter is the package's one uploader: it writes one block blob, the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // Kinds of storage failure, for errors.Is. Every error that came back from

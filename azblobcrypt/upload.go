@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 

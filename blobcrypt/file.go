@@ -3,7 +3,6 @@ package blobcrypt
 import (
 	"context"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/reason"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 

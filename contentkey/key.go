@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+
 	"github.com/amscrypt/amscrypt/internal/reason"
 )
 

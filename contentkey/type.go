@@ -3,13 +3,13 @@ package contentkey
 import (
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/internal/parse"
 	"github.com/amscrypt/amscrypt/internal/quote"
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // Type is the ContentKeyType of a content key, as the REST API numbers it.

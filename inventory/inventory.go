@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
 )
@@ -136,9 +136,6 @@ const DefaultWorkers = 16
 // MaxWorkers bounds Options.Workers.
 const MaxWorkers = 256
 
-// ErrBadOptions is wrapped by Run's error for options out of range.
-var ErrBadOptions = errors.New("inventory: invalid options")
-
 // fit is one export that decrypts one container.
 type fit struct {
 	export             int
@@ -181,7 +178,7 @@ func Run(ctx context.Context, acct Account, keys []string, opts *Options) (*Inve
 	case o.Workers == 0:
 		o.Workers = DefaultWorkers
 	case o.Workers < 0 || o.Workers > MaxWorkers:
-		return nil, fmt.Errorf("%w: Workers %d is not 0 to %d", ErrBadOptions, o.Workers, MaxWorkers)
+		return nil, fmt.Errorf("inventory: %w: Workers %d is not 0 to %d", blobcrypt.ErrInvalidOptions, o.Workers, MaxWorkers)
 	}
 	paths, err := exportFiles(keys)
 	if err != nil {

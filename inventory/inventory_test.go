@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/inventory"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
@@ -317,7 +318,7 @@ func TestNoKeysInOutput(t *testing.T) {
 
 func TestRunOptions(t *testing.T) {
 	_, err := inventory.Run(context.Background(), inventory.DirAccount{Root: t.TempDir()}, nil, &inventory.Options{Workers: -1})
-	require.ErrorIs(t, err, inventory.ErrBadOptions)
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 	_, err = inventory.Run(context.Background(), inventory.DirAccount{Root: t.TempDir()}, []string{"does-not-exist"}, nil)
 	require.Error(t, err)
 	_, err = inventory.Run(context.Background(), inventory.DirAccount{Root: filepath.Join(t.TempDir(), "none")}, nil, nil)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 
@@ -73,7 +74,7 @@ type WriteOptions struct {
 // writing anything, a directory that holds any of them.
 func (inv *Inventory) Write(dir string, opts WriteOptions) error {
 	if opts.Refs == nil {
-		return fmt.Errorf("%w: Write needs Refs", ErrBadOptions)
+		return fmt.Errorf("inventory: %w: Write needs Refs", blobcrypt.ErrInvalidOptions)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("inventory: %w", err)

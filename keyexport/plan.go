@@ -4,12 +4,12 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"io"
 	"slices"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // Errors of NewPlan. Errors about one document also name it, and wrap

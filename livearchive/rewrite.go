@@ -8,6 +8,7 @@ import (
 
 	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/mp4"
+
 	"github.com/amscrypt/amscrypt/internal/quote"
 )
 

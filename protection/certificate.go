@@ -14,7 +14,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/internal/quote"
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // ThumbprintSize is the size of a thumbprint in bytes (a SHA-1 digest).

@@ -8,10 +8,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"strings"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
+
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 var (

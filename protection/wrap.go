@@ -7,9 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/internal/reason"
 
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // MinRSABits is the smallest RSA modulus Wrap accepts.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 )
 

@@ -1,11 +1,11 @@
 package serve_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"context"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )

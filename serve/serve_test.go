@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/amscrypt/amscrypt/blobcrypt"
-	"github.com/amscrypt/amscrypt/media"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -26,8 +24,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/media"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )
