@@ -206,7 +206,7 @@ func redactURL(u string) string {
 	}
 	// A SAS given without its "?" (the token alone, or pasted after a
 	// slash) still holds a signature: cut from its first parameter.
-	if i := strings.Index(strings.ToLower(u), "sig="); i >= 0 {
+	if i := indexSig(u); i >= 0 {
 		if j := strings.LastIndexAny(u[:i], "/&;"); j >= 0 {
 			i = j + 1
 		} else {
@@ -215,4 +215,15 @@ func redactURL(u string) string {
 		u = u[:i] + "…"
 	}
 	return u
+}
+
+// indexSig is the byte offset of the first "sig=", in any case, in u, or
+// -1. (strings.ToLower would move offsets: it rewrites invalid UTF-8.)
+func indexSig(u string) int {
+	for i := 0; i+4 <= len(u); i++ {
+		if strings.EqualFold(u[i:i+4], "sig=") {
+			return i
+		}
+	}
+	return -1
 }
