@@ -2,13 +2,19 @@ package restore
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
@@ -86,80 +92,201 @@ type BatchReport struct {
 // BatchOptions tune RunBatch: every asset is restored with RunOptions, and
 // only the lines of Shard are read.
 type BatchOptions struct {
+	// RunOptions apply to every asset, but for Workers, which is the files
+	// in flight across the whole batch (0: Run's default for the first
+	// asset's source), and Progress, which must be nil: a batch reports
+	// through BatchOptions.Progress.
 	RunOptions
 	Shard Shard
+	// Progress, if set, is called from one goroutine at a time as assets
+	// finish and bytes are restored: assets done of the shard's, how many
+	// assets' sizes are known (an asset's once its source is listed and its
+	// heads checked), and bytes done of the sum of those sizes.
+	Progress func(assetsDone, sized, assets int, done, total int64)
 }
 
 // RunBatch restores the assets of the batch file at path (JSON lines, see
-// BatchLine) that belong to opts.Shard, one after another, each with the
-// whole pool of workers. open makes an asset of a line, its relative paths
-// already resolved; report is given each asset's line, in order. A bad line
-// or a failed asset is reported and the rest go on; the error then counts
-// them. An asset whose source or sink gave up (Asset.GaveUp) stops the
-// batch, since the next lines would each wait as long again: the shard is
-// simply run again later, skipping what was restored. It returns how many
-// assets the shard held (0 for an empty batch or shard: nothing to do).
+// BatchLine) that belong to opts.Shard, several at once: every asset's files
+// take turns in one pool of Workers files in flight, so memory stays what
+// one Run's takes whatever the number of assets, and small assets do not
+// wait for each other. open makes an asset of a line, its relative paths
+// already resolved; report is given each asset's line as the asset finishes,
+// one at a time (so not in line order: BatchReport.Line says which). A bad
+// line or a failed asset is reported and the rest go on; the error then
+// counts them. An asset whose source or sink gave up (Asset.GaveUp) stops
+// the batch: no asset starts after it, those in flight finish, since the
+// next lines would each wait as long again; the shard is simply run again
+// later, skipping what was restored. It returns how many assets the shard
+// holds (0 for an empty batch or shard: nothing to do).
 func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
 	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
-	var o BatchOptions
+	b := &batch{path: path, open: open, report: report}
 	if opts != nil {
-		o = *opts
+		b.o = *opts
 	}
-	if o.Shard == (Shard{}) {
-		o.Shard.N = 1
+	if b.o.Shard == (Shard{}) {
+		b.o.Shard.N = 1
 	}
-	if o.Shard.K < 0 || o.Shard.K >= o.Shard.N {
-		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, o.Shard)
+	switch {
+	case b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N:
+		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, b.o.Shard)
+	case b.o.Workers < 0 || b.o.Workers > MaxWorkers:
+		return 0, fmt.Errorf("restore: %w: Workers %d is not 0 to %d", blobcrypt.ErrInvalidOptions, b.o.Workers, MaxWorkers)
+	case b.o.RunOptions.Progress != nil:
+		return 0, fmt.Errorf("restore: %w: a batch reports progress through BatchOptions.Progress", blobcrypt.ErrInvalidOptions)
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	// A first pass counts the shard's assets, for the progress line, rather
+	// than holding every line of a large batch in memory.
+	if err := b.scan(func(int, []byte) bool { b.assets++; return true }); err != nil {
 		return 0, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.cancel = cancel
+	// Assets whose files wait for a slot hold only their listing and plan;
+	// twice as many as files in flight lets listings and head checks
+	// overlap other assets' transfers.
+	var g errgroup.Group
+	g.SetLimit(2 * max(b.o.Workers, runtime.GOMAXPROCS(0)))
+	err := b.scan(func(line int, data []byte) bool {
+		if b.stopped() || runCtx.Err() != nil {
+			return false
+		}
+		data = bytes.Clone(data)
+		g.Go(func() error { b.run(runCtx, line, data); return nil })
+		return true
+	})
+	g.Wait()
+	switch {
+	case b.err != nil:
+		return b.assets, b.err
+	case ctx.Err() != nil:
+		return b.assets, ctx.Err()
+	case err != nil:
+		return b.assets, err
+	case b.gaveUp != nil:
+		return b.assets, b.gaveUp
+	case b.failed > 0:
+		return b.assets, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
+	}
+	return b.assets, nil
+}
+
+// batch is one RunBatch.
+type batch struct {
+	path   string
+	open   func(context.Context, BatchLine) (*Asset, error)
+	report func(*BatchReport) error
+	o      BatchOptions
+	assets int
+	cancel func()
+
+	mu     sync.Mutex // guards what follows, and calls of report and Progress
+	slots  chan struct{}
+	failed int
+	gaveUp error // the first asset's whose storage gave up
+	err    error // a failed report or a cancelled run: stops the batch
+	// Progress: assets done, and sized (listed), bytes done of their total.
+	assetsDone, sized int
+	done, total       int64
+}
+
+// scan calls fn with each non-blank line of the shard, numbered from 1,
+// until fn returns false.
+func (b *batch) scan(fn func(line int, data []byte) bool) error {
+	f, err := os.Open(b.path)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	lines := bufio.NewScanner(f)
 	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
-	failed, n := 0, 0
 	for i := 0; lines.Scan(); i++ {
-		if i%o.Shard.N != o.Shard.K || strings.TrimSpace(lines.Text()) == "" {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		n++
-		rep := &BatchReport{Line: i + 1}
-		a, err := runLine(ctx, lines.Bytes(), filepath.Dir(path), open, rep, &o.RunOptions)
-		if err != nil {
-			if ctx.Err() != nil {
-				return n, err
-			}
-			rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", path, i+1, err)), " ")
-		}
-		if err != nil || !rep.OK() {
-			failed++
-		}
-		if err := report(rep); err != nil {
-			return n, err
-		}
-		if a != nil {
-			if err := a.GaveUp(); err != nil {
-				return n, fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, i+1)
-			}
+		if i%b.o.Shard.N == b.o.Shard.K && strings.TrimSpace(lines.Text()) != "" && !fn(i+1, lines.Bytes()) {
+			return nil
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return n, fmt.Errorf("restore: %s: %w", path, err)
+		return fmt.Errorf("restore: %s: %w", b.path, err)
 	}
-	if failed > 0 {
-		return n, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", failed, n, o.Shard)
+	return nil
+}
+
+func (b *batch) stopped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.gaveUp != nil || b.err != nil
+}
+
+// pool returns the batch's slots, made for the first asset to ask.
+func (b *batch) pool(src Source) chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.slots == nil {
+		b.slots = make(chan struct{}, cmp.Or(b.o.Workers, defaultWorkers(src)))
 	}
-	return n, nil
+	return b.slots
+}
+
+// run restores the asset of one line and reports it.
+func (b *batch) run(ctx context.Context, line int, data []byte) {
+	if b.stopped() {
+		return // queued before a give-up
+	}
+	rep := &BatchReport{Line: line}
+	sized, last := false, int64(0)
+	ro := b.o.RunOptions
+	ro.Progress = func(_, _ int, done, total int64) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !sized {
+			sized = true
+			b.sized++
+			b.total += total
+		}
+		b.done += done - last
+		last = done
+		b.progress()
+	}
+	a, err := b.runLine(ctx, data, rep, &ro)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil && ctx.Err() != nil {
+		b.err = cmp.Or(b.err, err)
+		return
+	}
+	if err != nil {
+		rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", b.path, line, err)), " ")
+	}
+	if err != nil || !rep.OK() {
+		b.failed++
+	}
+	if !sized {
+		b.sized++
+	}
+	b.assetsDone++
+	b.progress()
+	if err := b.report(rep); err != nil {
+		b.err = cmp.Or(b.err, err)
+		b.cancel()
+		return
+	}
+	if a != nil && b.gaveUp == nil {
+		if err := a.GaveUp(); err != nil {
+			b.gaveUp = fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, line)
+		}
+	}
+}
+
+func (b *batch) progress() {
+	if b.o.Progress != nil {
+		b.o.Progress(b.assetsDone, b.sized, b.assets, b.done, b.total)
+	}
 }
 
 // runLine restores the asset of one line into rep, returning the asset
 // once it was opened.
-func runLine(ctx context.Context, data []byte, dir string, open func(context.Context, BatchLine) (*Asset, error),
-	rep *BatchReport, opts *RunOptions) (*Asset, error) {
+func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts *RunOptions) (*Asset, error) {
 	var l BatchLine
 	if err := jsonstrict.Decode(data, &l); err != nil {
 		return nil, err
@@ -168,16 +295,17 @@ func runLine(ctx context.Context, data []byte, dir string, open func(context.Con
 	if l.In == "" || len(l.Keys) == 0 || (l.Out == "" && !opts.Check) {
 		return nil, errors.New(`"in", "keys" and (unless only checking) "out" are required`)
 	}
+	dir := filepath.Dir(b.path)
 	l.In, l.Out = linepath(dir, l.In), linepath(dir, l.Out)
 	for j, k := range l.Keys {
 		l.Keys[j] = linepath(dir, k)
 	}
-	a, err := open(ctx, l)
+	a, err := b.open(ctx, l)
 	if err != nil {
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
-	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
+	rep.Report, err = run(ctx, a.Sink, a.Source, a.Plan, opts, b.pool(a.Source))
 	return a, err
 }
 

@@ -189,6 +189,13 @@ type job struct {
 // error is for the run as a whole (a listing failure, a cancelled context);
 // per-file failures are in the Report.
 func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *RunOptions) (*Report, error) {
+	return run(ctx, dst, src, plan, opts, nil)
+}
+
+// run is Run with the files in flight also limited by slots (RunBatch's,
+// shared by every asset of a batch), when it is not nil: a file holds one
+// slot while it is read, from its head check to its commit.
+func run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *RunOptions, slots chan struct{}) (*Report, error) {
 	var o RunOptions
 	if opts != nil {
 		o = *opts
@@ -202,12 +209,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		return nil, fmt.Errorf("restore: %w: no destination to restore into", blobcrypt.ErrInvalidOptions)
 	}
 	if o.Workers == 0 {
-		o.Workers = 2 * runtime.GOMAXPROCS(0)
-		if _, ok := src.(ParallelSource); ok {
-			// Each file already keeps several reads in flight; more files
-			// would only multiply the buffers.
-			o.Workers = runtime.GOMAXPROCS(0)
-		}
+		o.Workers = defaultWorkers(src)
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
@@ -217,7 +219,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		return nil, err
 	}
 	jobs, missing := newJobs(plan, files)
-	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
+	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o, slots: slots}
 	// Phase 1: heads, for every matched file, before any bulk work.
 	r.each(jobs, func(j *job) {
 		if j.match != nil {
@@ -245,6 +247,16 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		removeIfFresh()
 	}
 	return report, nil
+}
+
+// defaultWorkers is RunOptions.Workers 0 for src.
+func defaultWorkers(src Source) int {
+	if _, ok := src.(ParallelSource); ok {
+		// Each file already keeps several reads in flight; more files
+		// would only multiply the buffers.
+		return runtime.GOMAXPROCS(0)
+	}
+	return 2 * runtime.GOMAXPROCS(0)
 }
 
 // freshDir returns, for a Dir sink whose root does not exist yet, a
@@ -334,11 +346,12 @@ func joinSources(s []string) string {
 }
 
 type runner struct {
-	ctx context.Context
-	dst Sink
-	src Source
-	key contentkey.Key
-	o   RunOptions
+	ctx   context.Context
+	dst   Sink
+	src   Source
+	key   contentkey.Key
+	o     RunOptions
+	slots chan struct{} // nil, or the batch's files in flight
 
 	progress   sync.Mutex
 	files      int
@@ -351,14 +364,25 @@ type runner struct {
 // the context is cancelled. fn reports its failures in the job's report,
 // so the group shares no error. A fixed set of goroutines rather than one
 // per job: a restore --check of 10,000 files runs a job every few
-// microseconds, and a fresh goroutine grows its stack anew for each.
+// microseconds, and a fresh goroutine grows its stack anew for each. In a
+// batch each job also holds one of the batch's slots while fn runs.
 func (r *runner) each(jobs []*job, fn func(*job)) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	for range min(r.o.Workers, len(jobs)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
+				if r.slots == nil {
+					fn(jobs[i])
+					continue
+				}
+				select {
+				case r.slots <- struct{}{}:
+				case <-r.ctx.Done():
+					return
+				}
 				fn(jobs[i])
+				<-r.slots
 			}
 		})
 	}

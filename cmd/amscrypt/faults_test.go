@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -246,10 +248,11 @@ func TestCLIGiveUp(t *testing.T) {
 	require.Less(t, d, giveUp+slack)
 
 	// A batch stops at the first asset storage gave up on, rather than
-	// spending a budget on each line.
+	// spending a budget on each line: no asset starts after it, and those
+	// in flight (up to twice GOMAXPROCS) finish and are reported.
 	bdir := t.TempDir()
 	var lines []string
-	for i := range 3 {
+	for i := range 2*runtime.NumCPU() + 2 {
 		in, out := filepath.Join(bdir, fmt.Sprintf("in-%d.url", i)), filepath.Join(bdir, fmt.Sprintf("out-%d.url", i))
 		require.NoError(t, os.WriteFile(in, []byte(p.Rewrite(vod.srcSAS)), 0o600))
 		require.NoError(t, os.WriteFile(out, []byte(p.Rewrite(newDest(t))), 0o600))
@@ -259,11 +262,11 @@ func TestCLIGiveUp(t *testing.T) {
 	require.NoError(t, os.WriteFile(batch, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 	r, _ = timed("restore", "--batch", batch, "--give-up-after", "3s", "--quiet")
 	require.Equal(t, 1, r.code)
-	require.Equal(t, 1, strings.Count(r.stdout, "\n"), "report lines after the give-up: %s", r.stdout)
-	require.Contains(t, r.stdout, `"line":1,`)
-	require.Contains(t, r.stdout, "gave up")
+	reported := strings.Count(r.stdout, "\n")
+	require.Less(t, reported, len(lines), "report lines after the give-up: %s", r.stdout)
+	require.Equal(t, reported, strings.Count(r.stdout, "gave up"), r.stdout)
 	require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
-	require.Contains(t, r.stderr, "stopped the batch after line 1, run the same command again to resume")
+	require.Regexp(t, `stopped the batch after line [0-9]+, run the same command again to resume`, r.stderr)
 	faulted := logStats(t, p)
 
 	require.NoError(t, p.SetConfig(faultproxy.Config{}))
@@ -380,6 +383,7 @@ func TestCLIRestoreBatchContainers(t *testing.T) {
 			got = append(got, x.Line)
 			done[x.Line] = true
 		}
+		slices.Sort(got) // printed as assets finish
 		require.Equal(t, want, got, shard)
 		require.NotContains(t, r.stdout, "sig=")
 	}
