@@ -42,9 +42,12 @@ stayed unmatched.
 
 --batch FILE takes JSON lines, one asset each:
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
-(relative paths are relative to the batch file's directory), restores them
-one after the other, and prints one report line per asset with its "in" and
-"out" (URLs without their SAS); storage that gives up stops the batch.
+(relative paths are relative to the batch file's directory), restores
+several at once, their files sharing the --workers files in flight, and
+prints one report line per asset as it finishes (so not in line order: its
+"line" says which) with its "in" and "out" (URLs without their SAS); storage
+that gives up stops the batch (no asset starts after it; those in flight
+finish).
 --shard K/N restores only the assets on the lines whose 0-based number is K
 modulo N, so N machines can share a batch with no coordination; each shard
 can simply be run again.`
@@ -62,7 +65,7 @@ func runRestore(e *cli.Env, args []string) error {
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
@@ -91,7 +94,10 @@ func runRestore(e *cli.Env, args []string) error {
 		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
 			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
 		}
+		p := cli.NewProgress(e, *quiet, "restore", 0)
+		bo.Progress = p.UpdateBatch
 		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		p.Finish()
 		if err == nil && n == 0 {
 			where := ""
 			if bo.Shard.N > 0 {

@@ -28,19 +28,33 @@ func NewProgress(e *Env, quiet bool, cmd string, minSize int64) *Progress {
 
 // Update redraws the line (at most four times a second) for done of total
 // bytes. It is a valid Progress callback for the library's options.
-func (p *Progress) Update(done, total int64) { p.draw("", done, total) }
+func (p *Progress) Update(done, total int64) { p.draw("", done, total, total, false) }
 
 // UpdateFiles is Update with a files-done count in front, for whole assets.
 func (p *Progress) UpdateFiles(filesDone, files int, done, total int64) {
-	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total)
+	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total, total, false)
 }
 
-func (p *Progress) draw(prefix string, done, total int64) {
+// UpdateBatch is Update with an assets-done count in front, for a batch
+// whose bytes are known only as its assets are sized (listed): until all
+// are, total is theirs and shown with a "+", and the ETA assumes the other
+// assets are as large on average.
+func (p *Progress) UpdateBatch(assetsDone, sized, assets int, done, total int64) {
+	prefix, all := fmt.Sprintf("%d/%d assets  ", assetsDone, assets), total
+	if sized < assets && sized > 0 {
+		all = total * int64(assets) / int64(sized)
+	}
+	p.draw(prefix, done, total, all, sized < assets)
+}
+
+// draw shows done of total bytes, with a "+" if more is to come, and the
+// ETA of all bytes.
+func (p *Progress) draw(prefix string, done, total, all int64, more bool) {
 	if !p.enabled || total < p.minSize {
 		return
 	}
 	now := time.Now()
-	if now.Sub(p.last) < 250*time.Millisecond && done != total {
+	if now.Sub(p.last) < 250*time.Millisecond && done != all {
 		return
 	}
 	p.last = now
@@ -50,9 +64,13 @@ func (p *Progress) draw(prefix string, done, total int64) {
 	if elapsed := now.Sub(p.start).Seconds(); elapsed >= 1 && done > 0 {
 		r := float64(done) / elapsed
 		rate = size(int64(r)) + "/s"
-		eta = time.Duration(float64(total-done) / r * float64(time.Second)).Round(time.Second).String()
+		eta = time.Duration(float64(all-done) / r * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s  %s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), rate, eta)
+	plus := ""
+	if more {
+		plus = "+"
+	}
+	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s%s  %s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), plus, rate, eta)
 	p.drawn = true
 }
 
