@@ -92,32 +92,31 @@ type BatchReport struct {
 // BatchOptions tune RunBatch: every asset is restored with RunOptions, and
 // only the lines of Shard are read.
 type BatchOptions struct {
-	// RunOptions apply to every asset, but for Workers, which is the files
-	// in flight across the whole batch (0: Run's default for the first
-	// asset's source), and Progress, which must be nil: a batch reports
-	// through BatchOptions.Progress.
+	// RunOptions apply to every asset, but Workers counts the files in
+	// flight across the batch (0: Run's default for the first asset's
+	// source), and Progress is not called: Progress below is.
 	RunOptions
 	Shard Shard
-	// Progress, if set, is called from one goroutine at a time as assets
-	// finish and bytes are restored: assets done of the shard's, how many
-	// assets' sizes are known (an asset's once its source is listed and its
-	// heads checked), and bytes done of the sum of those sizes.
+	// Progress, if set, is called one call at a time as assets finish and
+	// bytes are restored: assets done of the shard's, how many are sized
+	// (an asset is once listed and its heads checked), and bytes done of
+	// the sized assets' total.
 	Progress func(assetsDone, sized, assets int, done, total int64)
 }
 
 // RunBatch restores the assets of the batch file at path (JSON lines, see
-// BatchLine) that belong to opts.Shard, several at once: every asset's files
-// take turns in one pool of Workers files in flight, so memory stays what
-// one Run's takes whatever the number of assets, and small assets do not
-// wait for each other. open makes an asset of a line, its relative paths
-// already resolved; report is given each asset's line as the asset finishes,
-// one at a time (so not in line order: BatchReport.Line says which). A bad
-// line or a failed asset is reported and the rest go on; the error then
-// counts them. An asset whose source or sink gave up (Asset.GaveUp) stops
-// the batch: no asset starts after it, those in flight finish, since the
-// next lines would each wait as long again; the shard is simply run again
-// later, skipping what was restored. It returns how many assets the shard
-// holds (0 for an empty batch or shard: nothing to do).
+// BatchLine) that belong to opts.Shard, several at once, their files taking
+// turns in one pool of Workers files in flight: memory stays one Run's
+// whatever the number of assets, and small assets do not wait for each
+// other. open makes an asset of a line, its relative paths already
+// resolved; report is given each asset's line as it finishes, one call at a
+// time (not in line order: BatchReport.Line says which). A bad line or a
+// failed asset is reported and the rest go on; the error then counts them.
+// An asset whose source or sink gave up (Asset.GaveUp) stops the batch, since
+// the next lines would each wait as long again: no asset starts after it,
+// those in flight finish, and the shard is simply run again later, skipping
+// what was restored. It returns how many assets the shard holds (0 for an
+// empty batch or shard: nothing to do).
 func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
 	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
 	b := &batch{path: path, open: open, report: report}
@@ -127,49 +126,30 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 	if b.o.Shard == (Shard{}) {
 		b.o.Shard.N = 1
 	}
-	switch {
-	case b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N:
-		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, b.o.Shard)
-	case b.o.Workers < 0 || b.o.Workers > MaxWorkers:
-		return 0, fmt.Errorf("restore: %w: Workers %d is not 0 to %d", blobcrypt.ErrInvalidOptions, b.o.Workers, MaxWorkers)
-	case b.o.RunOptions.Progress != nil:
-		return 0, fmt.Errorf("restore: %w: a batch reports progress through BatchOptions.Progress", blobcrypt.ErrInvalidOptions)
+	if b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N || b.o.Workers < 0 || b.o.Workers > MaxWorkers {
+		return 0, fmt.Errorf("restore: %w: shard %s, Workers %d (0 to %d)", blobcrypt.ErrInvalidOptions, b.o.Shard, b.o.Workers, MaxWorkers)
 	}
-	// A first pass counts the shard's assets, for the progress line, rather
-	// than holding every line of a large batch in memory.
+	// Count the shard's assets first rather than hold a large batch's lines.
 	if err := b.scan(func(int, []byte) bool { b.assets++; return true }); err != nil {
 		return 0, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	b.cancel = cancel
-	// Assets whose files wait for a slot hold only their listing and plan;
-	// twice as many as files in flight lets listings and head checks
-	// overlap other assets' transfers.
+	// An asset waiting for slots holds only its listing and plan; twice as
+	// many assets as files in flight overlap listings with transfers.
 	var g errgroup.Group
 	g.SetLimit(2 * max(b.o.Workers, runtime.GOMAXPROCS(0)))
 	err := b.scan(func(line int, data []byte) bool {
-		if b.stopped() || runCtx.Err() != nil {
-			return false
-		}
 		data = bytes.Clone(data)
 		g.Go(func() error { b.run(runCtx, line, data); return nil })
-		return true
+		return !b.stopped() && runCtx.Err() == nil
 	})
 	g.Wait()
-	switch {
-	case b.err != nil:
-		return b.assets, b.err
-	case ctx.Err() != nil:
-		return b.assets, ctx.Err()
-	case err != nil:
-		return b.assets, err
-	case b.gaveUp != nil:
-		return b.assets, b.gaveUp
-	case b.failed > 0:
-		return b.assets, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
+	if err = cmp.Or(b.stop, ctx.Err(), err); err == nil && b.failed > 0 {
+		err = fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
 	}
-	return b.assets, nil
+	return b.assets, err
 }
 
 // batch is one RunBatch.
@@ -180,13 +160,12 @@ type batch struct {
 	o      BatchOptions
 	assets int
 	cancel func()
+	once   sync.Once // makes o.slots
 
 	mu     sync.Mutex // guards what follows, and calls of report and Progress
-	slots  chan struct{}
 	failed int
-	gaveUp error // the first asset's whose storage gave up
-	err    error // a failed report or a cancelled run: stops the batch
-	// Progress: assets done, and sized (listed), bytes done of their total.
+	stop   error // a give-up, a failed report or a cancelled run
+	// Progress: assets done and sized, bytes done of the sized ones' total.
 	assetsDone, sized int
 	done, total       int64
 }
@@ -215,23 +194,14 @@ func (b *batch) scan(fn func(line int, data []byte) bool) error {
 func (b *batch) stopped() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.gaveUp != nil || b.err != nil
+	return b.stop != nil
 }
 
-// pool returns the batch's slots, made for the first asset to ask.
-func (b *batch) pool(src Source) chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.slots == nil {
-		b.slots = make(chan struct{}, cmp.Or(b.o.Workers, defaultWorkers(src)))
-	}
-	return b.slots
-}
-
-// run restores the asset of one line and reports it.
+// run restores the asset of one line and reports it, unless the batch
+// stopped while it waited to start.
 func (b *batch) run(ctx context.Context, line int, data []byte) {
 	if b.stopped() {
-		return // queued before a give-up
+		return
 	}
 	rep := &BatchReport{Line: line}
 	sized, last := false, int64(0)
@@ -240,19 +210,16 @@ func (b *batch) run(ctx context.Context, line int, data []byte) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if !sized {
-			sized = true
-			b.sized++
-			b.total += total
+			sized, b.sized, b.total = true, b.sized+1, b.total+total
 		}
-		b.done += done - last
-		last = done
+		b.done, last = b.done+done-last, done
 		b.progress()
 	}
 	a, err := b.runLine(ctx, data, rep, &ro)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err != nil && ctx.Err() != nil {
-		b.err = cmp.Or(b.err, err)
+		b.stop = cmp.Or(b.stop, err)
 		return
 	}
 	if err != nil {
@@ -267,14 +234,10 @@ func (b *batch) run(ctx context.Context, line int, data []byte) {
 	b.assetsDone++
 	b.progress()
 	if err := b.report(rep); err != nil {
-		b.err = cmp.Or(b.err, err)
+		b.stop = cmp.Or(b.stop, err)
 		b.cancel()
-		return
-	}
-	if a != nil && b.gaveUp == nil {
-		if err := a.GaveUp(); err != nil {
-			b.gaveUp = fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, line)
-		}
+	} else if a != nil && b.stop == nil && a.GaveUp() != nil {
+		b.stop = fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", a.GaveUp(), line)
 	}
 }
 
@@ -305,7 +268,9 @@ func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
-	rep.Report, err = run(ctx, a.Sink, a.Source, a.Plan, opts, b.pool(a.Source))
+	b.once.Do(func() { b.o.slots = make(chan struct{}, cmp.Or(b.o.Workers, defaultWorkers(a.Source))) })
+	opts.slots = b.o.slots
+	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err
 }
 

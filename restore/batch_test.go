@@ -289,7 +289,7 @@ func TestRunBatchSharesOnePool(t *testing.T) {
 		require.LessOrEqual(t, p[0], p[1])
 	}
 	_, err = restore.RunBatch(context.Background(), path, open, func(*restore.BatchReport) error { return nil },
-		&restore.BatchOptions{RunOptions: restore.RunOptions{Progress: func(int, int, int64, int64) {}}})
+		&restore.BatchOptions{RunOptions: restore.RunOptions{Workers: -1}})
 	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 

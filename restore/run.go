@@ -98,6 +98,8 @@ type RunOptions struct {
 	// Progress, if set, is called from one goroutine at a time as bytes are
 	// restored: files done and bytes done of the totals.
 	Progress func(filesDone, files int, done, total int64)
+
+	slots chan struct{} // a file holds one while in flight: Workers, or RunBatch's
 }
 
 // DefaultChunkSize is the read size of Run. Memory in use is about
@@ -189,13 +191,6 @@ type job struct {
 // error is for the run as a whole (a listing failure, a cancelled context);
 // per-file failures are in the Report.
 func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *RunOptions) (*Report, error) {
-	return run(ctx, dst, src, plan, opts, nil)
-}
-
-// run is Run with the files in flight also limited by slots (RunBatch's,
-// shared by every asset of a batch), when it is not nil: a file holds one
-// slot while it is read, from its head check to its commit.
-func run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *RunOptions, slots chan struct{}) (*Report, error) {
 	var o RunOptions
 	if opts != nil {
 		o = *opts
@@ -211,6 +206,9 @@ func run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	if o.Workers == 0 {
 		o.Workers = defaultWorkers(src)
 	}
+	if o.slots == nil {
+		o.slots = make(chan struct{}, o.Workers)
+	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
 	}
@@ -219,7 +217,7 @@ func run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		return nil, err
 	}
 	jobs, missing := newJobs(plan, files)
-	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o, slots: slots}
+	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
 	// Phase 1: heads, for every matched file, before any bulk work.
 	r.each(jobs, func(j *job) {
 		if j.match != nil {
@@ -346,12 +344,11 @@ func joinSources(s []string) string {
 }
 
 type runner struct {
-	ctx   context.Context
-	dst   Sink
-	src   Source
-	key   contentkey.Key
-	o     RunOptions
-	slots chan struct{} // nil, or the batch's files in flight
+	ctx context.Context
+	dst Sink
+	src Source
+	key contentkey.Key
+	o   RunOptions
 
 	progress   sync.Mutex
 	files      int
@@ -364,25 +361,21 @@ type runner struct {
 // the context is cancelled. fn reports its failures in the job's report,
 // so the group shares no error. A fixed set of goroutines rather than one
 // per job: a restore --check of 10,000 files runs a job every few
-// microseconds, and a fresh goroutine grows its stack anew for each. In a
-// batch each job also holds one of the batch's slots while fn runs.
+// microseconds, and a fresh goroutine grows its stack anew for each. A job
+// holds one of o.slots while fn runs, which a batch shares over its assets.
 func (r *runner) each(jobs []*job, fn func(*job)) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	for range min(r.o.Workers, len(jobs)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
-				if r.slots == nil {
-					fn(jobs[i])
-					continue
-				}
 				select {
-				case r.slots <- struct{}{}:
+				case r.o.slots <- struct{}{}:
 				case <-r.ctx.Done():
 					return
 				}
 				fn(jobs[i])
-				<-r.slots
+				<-r.o.slots
 			}
 		})
 	}
