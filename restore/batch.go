@@ -136,8 +136,8 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	b.cancel = cancel
-	// An asset waiting for slots holds only its listing and plan; twice as
-	// many assets as files in flight overlap listings with transfers.
+	// An asset waiting for the pool holds only its listing and plan; twice
+	// as many assets as large files in flight overlap listings with transfers.
 	var g errgroup.Group
 	g.SetLimit(2 * max(b.o.Workers, runtime.GOMAXPROCS(0)))
 	err := b.scan(func(line int, data []byte) bool {
@@ -160,7 +160,7 @@ type batch struct {
 	o      BatchOptions
 	assets int
 	cancel func()
-	once   sync.Once // makes o.slots
+	once   sync.Once // makes o.pool
 
 	mu     sync.Mutex // guards what follows, and calls of report and Progress
 	failed int
@@ -268,8 +268,8 @@ func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
-	b.once.Do(func() { b.o.slots = make(chan struct{}, cmp.Or(b.o.Workers, defaultWorkers(a.Source))) })
-	opts.slots = b.o.slots
+	b.once.Do(func() { b.o.pool = newPool(cmp.Or(b.o.Workers, defaultWorkers(a.Source)), a.Source) })
+	opts.pool = b.o.pool
 	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err
 }

@@ -167,8 +167,11 @@ func TestRunBatchStopsWhenStorageGaveUp(t *testing.T) {
 	require.Less(t, inFlight, lines)
 }
 
-// countingDir is a directory sink that records the files being written
-// at once, over every asset of a batch. The first file of asset 0 waits
+// chunkSize is TestRunBatchSharesOnePool's RunOptions.ChunkSize.
+const chunkSize = 4096
+
+// countingDir is a directory sink that records the chunk buffers of the
+// files being written at once, over every asset of a batch. The first file of asset 0 waits
 // in Create for another asset to create one, for up to two seconds: if
 // one does, two assets were in flight at once.
 type countingDir struct {
@@ -188,7 +191,10 @@ type concurrency struct {
 func (d countingDir) Create(ctx context.Context, rel string, info restore.OutputInfo) (restore.Output, error) {
 	c := d.c
 	c.mu.Lock()
-	c.files++
+	// The chunk buffers the file holds: one per chunkSize, up to 4 (a
+	// directory's read parallelism, 1, x 2 + 2).
+	w := max(1, min((info.Size+chunkSize-1)/chunkSize, 4))
+	c.files += int(w)
 	c.max = max(c.max, c.files)
 	wait := d.asset == 0 && !c.waited
 	if wait {
@@ -209,21 +215,22 @@ func (d countingDir) Create(ctx context.Context, rel string, info restore.Output
 	}
 	out, err := d.Dir.Create(ctx, rel, info)
 	if err != nil {
-		c.done()
+		c.done(int(w))
 		return nil, err
 	}
-	return &countedOutput{Output: out, c: c}, nil
+	return &countedOutput{Output: out, c: c, w: int(w)}, nil
 }
 
-func (c *concurrency) done() {
+func (c *concurrency) done(w int) {
 	c.mu.Lock()
-	c.files--
+	c.files -= w
 	c.mu.Unlock()
 }
 
 type countedOutput struct {
 	restore.Output
 	c     *concurrency
+	w     int
 	ended bool
 }
 
@@ -238,13 +245,14 @@ func (o *countedOutput) Abort() { o.Output.Abort(); o.end() }
 func (o *countedOutput) end() {
 	if !o.ended {
 		o.ended = true
-		o.c.done()
+		o.c.done(o.w)
 	}
 }
 
 // TestRunBatchSharesOnePool: assets run at once (a second asset writes
-// while the first has not finished) and the files being written across
-// all of them never exceed Workers; every asset is restored.
+// while the first has not finished) and the chunk buffers of the files
+// being written across all of them never exceed Workers large files'
+// (x 4 for a directory); every asset is restored.
 func TestRunBatchSharesOnePool(t *testing.T) {
 	dir := t.TempDir()
 	var lines []string
@@ -269,14 +277,15 @@ func TestRunBatchSharesOnePool(t *testing.T) {
 		reports = append(reports, r.Line)
 		require.Equal(t, map[restore.Status]int{restore.StatusRestored: 12}, r.Summary, r.Error)
 		return nil
-	}, &restore.BatchOptions{RunOptions: restore.RunOptions{Workers: workers}, Progress: func(assetsDone, sized, assets int, done, total int64) {
+	}, &restore.BatchOptions{RunOptions: restore.RunOptions{Workers: workers, ChunkSize: chunkSize}, Progress: func(assetsDone, sized, assets int, done, total int64) {
 		progress = append(progress, [5]int64{int64(assetsDone), int64(sized), int64(assets), done, total})
 	}})
 	require.NoError(t, err)
 	require.Equal(t, 6, n)
 	require.ElementsMatch(t, []int{1, 2, 3, 4, 5, 6}, reports)
 	require.True(t, c.overlapped, "no two assets were written at once")
-	require.LessOrEqual(t, c.max, workers, "files in flight over Workers")
+	require.LessOrEqual(t, c.max, workers*4, "chunk buffers in flight over Workers x 4")
+	require.Greater(t, c.max, 4, "only one file in flight")
 	require.Zero(t, c.files)
 	// Progress: the shard's 6 assets from the start; bytes done never
 	// above the total of the assets sized so far; all of it at the end.

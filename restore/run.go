@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/workpool"
@@ -91,7 +93,9 @@ type RunOptions struct {
 	// Workers is the number of files in flight (each also reads ahead in its
 	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
 	// while some files wait in read or write, or GOMAXPROCS for a
-	// ParallelSource, whose files each keep several reads in flight.
+	// ParallelSource, whose files each keep several reads in flight. Files
+	// of fewer chunks than the pipeline buffers (see DefaultChunkSize) count
+	// as a fraction, so that more small files are in flight.
 	Workers int
 	// ChunkSize is the size of each read; 0 means DefaultChunkSize.
 	ChunkSize int
@@ -99,13 +103,37 @@ type RunOptions struct {
 	// restored: files done and bytes done of the totals.
 	Progress func(filesDone, files int, done, total int64)
 
-	slots chan struct{} // a file holds one while in flight: Workers, or RunBatch's
+	pool *pool // of Workers files' chunk buffers, or RunBatch's
+}
+
+// pool bounds the chunk buffers of the files in flight: a file holds as
+// many units as the ordered pipeline gives it buffers, so that a small file
+// takes less than a large one and more of them are in flight at once.
+type pool struct {
+	*semaphore.Weighted
+	size int64
+}
+
+// newPool returns the pool of workers large files of src.
+func newPool(workers int, src Source) *pool {
+	n := int64(workers * (2*readParallelism(src) + 2))
+	return &pool{semaphore.NewWeighted(n), n}
+}
+
+// readParallelism is the reads of one file kept in flight: 1 but for a
+// ParallelSource.
+func readParallelism(src Source) int {
+	if ps, ok := src.(ParallelSource); ok {
+		return max(1, ps.ReadParallelism())
+	}
+	return 1
 }
 
 // DefaultChunkSize is the read size of Run. Memory in use is about
 // Workers x (2 x P + 2) x ChunkSize, P being the source's read parallelism
 // (1 for a directory): chunks being read, queued and written per file in
-// flight, 32 MiB with the default 4 workers of a 2-CPU machine.
+// flight, 32 MiB with the default 4 workers of a 2-CPU machine. A file of
+// fewer chunks holds fewer, and more such files are in flight.
 const DefaultChunkSize = 2 << 20
 
 // MaxWorkers bounds RunOptions.Workers.
@@ -206,8 +234,8 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	if o.Workers == 0 {
 		o.Workers = defaultWorkers(src)
 	}
-	if o.slots == nil {
-		o.slots = make(chan struct{}, o.Workers)
+	if o.pool == nil {
+		o.pool = newPool(o.Workers, src)
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
@@ -219,7 +247,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	jobs, missing := newJobs(plan, files)
 	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
 	// Phase 1: heads, for every matched file, before any bulk work.
-	r.each(jobs, func(j *job) {
+	r.each(jobs, r.o.Workers, func(*job) int64 { return 1 }, func(j *job) {
 		if j.match != nil {
 			r.checkHead(j)
 		}
@@ -235,7 +263,10 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		}
 	}
 	removeIfFresh := freshDir(dst)
-	r.each(jobs, r.finish)
+	chunks := int64(o.ChunkSize)
+	r.each(jobs, int(o.pool.size), func(j *job) int64 {
+		return max(1, min((j.size+chunks-1)/chunks, int64(2*readParallelism(src)+2)))
+	}, r.finish)
 	if err := ctx.Err(); err != nil {
 		removeIfFresh()
 		return nil, err
@@ -357,25 +388,24 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job on o.Workers goroutines, stopping early when
+// each runs fn for every job on n goroutines, stopping early when
 // the context is cancelled. fn reports its failures in the job's report,
 // so the group shares no error. A fixed set of goroutines rather than one
 // per job: a restore --check of 10,000 files runs a job every few
 // microseconds, and a fresh goroutine grows its stack anew for each. A job
-// holds one of o.slots while fn runs, which a batch shares over its assets.
-func (r *runner) each(jobs []*job, fn func(*job)) {
+// holds weight(job) of the pool while fn runs, which a batch shares.
+func (r *runner) each(jobs []*job, n int, weight func(*job) int64, fn func(*job)) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
-	for range min(r.o.Workers, len(jobs)) {
+	for range min(n, len(jobs)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
-				select {
-				case r.o.slots <- struct{}{}:
-				case <-r.ctx.Done():
+				w := min(weight(jobs[i]), r.o.pool.size)
+				if r.o.pool.Acquire(r.ctx, w) != nil {
 					return
 				}
 				fn(jobs[i])
-				<-r.o.slots
+				r.o.pool.Release(w)
 			}
 		})
 	}
@@ -557,10 +587,7 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer out.Abort()
 
-	parallel := 1
-	if ps, ok := r.src.(ParallelSource); ok {
-		parallel = max(1, ps.ReadParallelism())
-	}
+	parallel := readParallelism(r.src)
 	var h hash.Hash // nil when the output hashes what it is given
 	do, digests := out.(DigestOutput)
 	if !digests {

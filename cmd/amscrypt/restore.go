@@ -65,7 +65,7 @@ func runRestore(e *cli.Env, args []string) error {
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
-	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, small ones counting as a fraction, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
