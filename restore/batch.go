@@ -92,31 +92,27 @@ type BatchReport struct {
 // BatchOptions tune RunBatch: every asset is restored with RunOptions, and
 // only the lines of Shard are read.
 type BatchOptions struct {
-	// RunOptions apply to every asset, but Workers counts the files in
-	// flight across the batch (0: Run's default for the first asset's
-	// source), and Progress is not called: Progress below is.
+	// RunOptions apply to every asset, but Workers is across the batch (0:
+	// Run's default for the first asset's source) and Progress is not called.
 	RunOptions
 	Shard Shard
-	// Progress, if set, is called one call at a time as assets finish and
-	// bytes are restored: assets done of the shard's, how many are sized
-	// (an asset is once listed and its heads checked), and bytes done of
+	// Progress, if set, is called one call at a time: assets done of the
+	// shard's, how many are sized (listed, heads checked), and bytes done of
 	// the sized assets' total.
 	Progress func(assetsDone, sized, assets int, done, total int64)
 }
 
 // RunBatch restores the assets of the batch file at path (JSON lines, see
-// BatchLine) that belong to opts.Shard, several at once, their files taking
-// turns in one pool of Workers files in flight: memory stays one Run's
-// whatever the number of assets, and small assets do not wait for each
-// other. open makes an asset of a line, its relative paths already
-// resolved; report is given each asset's line as it finishes, one call at a
-// time (not in line order: BatchReport.Line says which). A bad line or a
-// failed asset is reported and the rest go on; the error then counts them.
-// An asset whose source or sink gave up (Asset.GaveUp) stops the batch, since
-// the next lines would each wait as long again: no asset starts after it,
-// those in flight finish, and the shard is simply run again later, skipping
-// what was restored. It returns how many assets the shard holds (0 for an
-// empty batch or shard: nothing to do).
+// BatchLine) that belong to opts.Shard, several at once, their files sharing
+// one Run's pool of Workers: memory stays one Run's whatever the number of
+// assets. open makes an asset of a line, its relative paths resolved; report
+// is given each asset's line as it finishes, one call at a time (not in line
+// order). A bad line or a failed asset is reported and the rest go on; the
+// error then counts them. An asset whose source or sink gave up
+// (Asset.GaveUp) stops the batch, since the next lines would each wait as
+// long again: no asset starts after it, those in flight finish, and the shard
+// is simply run again later. It returns how many assets the shard holds (0
+// for an empty batch or shard: nothing to do).
 func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
 	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
 	b := &batch{path: path, open: open, report: report}
@@ -162,11 +158,10 @@ type batch struct {
 	cancel func()
 	once   sync.Once // makes o.pool
 
-	mu     sync.Mutex // guards what follows, and calls of report and Progress
-	failed int
-	stop   error // a give-up, a failed report or a cancelled run
-	// Progress: assets done and sized, bytes done of the sized ones' total.
-	assetsDone, sized int
+	mu                sync.Mutex // guards what follows, and calls of report and Progress
+	failed            int
+	stop              error // a give-up, a failed report or a cancelled run
+	assetsDone, sized int   // for Progress
 	done, total       int64
 }
 
@@ -268,7 +263,10 @@ func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
-	b.once.Do(func() { b.o.pool = newPool(cmp.Or(b.o.Workers, defaultWorkers(a.Source)), a.Source) })
+	b.once.Do(func() {
+		_, workers := readParallelism(a.Source)
+		b.o.pool = newPool(cmp.Or(b.o.Workers, workers), a.Source)
+	})
 	opts.pool = b.o.pool
 	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,11 +92,9 @@ type RunOptions struct {
 	// CopyUnmatched copies files no document names verbatim to the sink.
 	CopyUnmatched bool
 	// Workers is the number of files in flight (each also reads ahead in its
-	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
-	// while some files wait in read or write, or GOMAXPROCS for a
-	// ParallelSource, whose files each keep several reads in flight. Files
-	// of fewer chunks than the pipeline buffers (see DefaultChunkSize) count
-	// as a fraction, so that more small files are in flight.
+	// own goroutine), a file of fewer chunks than it buffers (see
+	// DefaultChunkSize) counting as a fraction; 0 means twice GOMAXPROCS,
+	// or GOMAXPROCS for a ParallelSource.
 	Workers int
 	// ChunkSize is the size of each read; 0 means DefaultChunkSize.
 	ChunkSize int
@@ -116,17 +115,21 @@ type pool struct {
 
 // newPool returns the pool of workers large files of src.
 func newPool(workers int, src Source) *pool {
-	n := int64(workers * (2*readParallelism(src) + 2))
+	reads, _ := readParallelism(src)
+	n := int64(workers * (2*reads + 2))
 	return &pool{semaphore.NewWeighted(n), n}
 }
 
-// readParallelism is the reads of one file kept in flight: 1 but for a
-// ParallelSource.
-func readParallelism(src Source) int {
+// readParallelism returns the reads of one file of src kept in flight (1
+// but for a ParallelSource) and Workers 0 for src: twice GOMAXPROCS, which
+// keeps the cores busy while some files wait in read or write, or
+// GOMAXPROCS for a ParallelSource, whose files each keep several reads in
+// flight already (more files would only multiply the buffers).
+func readParallelism(src Source) (reads, workers int) {
 	if ps, ok := src.(ParallelSource); ok {
-		return max(1, ps.ReadParallelism())
+		return max(1, ps.ReadParallelism()), runtime.GOMAXPROCS(0)
 	}
-	return 1
+	return 1, 2 * runtime.GOMAXPROCS(0)
 }
 
 // DefaultChunkSize is the read size of Run. Memory in use is about
@@ -231,9 +234,8 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	case dst == nil && !o.Check:
 		return nil, fmt.Errorf("restore: %w: no destination to restore into", blobcrypt.ErrInvalidOptions)
 	}
-	if o.Workers == 0 {
-		o.Workers = defaultWorkers(src)
-	}
+	reads, workers := readParallelism(src)
+	o.Workers = cmp.Or(o.Workers, workers)
 	if o.pool == nil {
 		o.pool = newPool(o.Workers, src)
 	}
@@ -265,7 +267,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	removeIfFresh := freshDir(dst)
 	chunks := int64(o.ChunkSize)
 	r.each(jobs, int(o.pool.size), func(j *job) int64 {
-		return max(1, min((j.size+chunks-1)/chunks, int64(2*readParallelism(src)+2)))
+		return max(1, min((j.size+chunks-1)/chunks, int64(2*reads+2)))
 	}, r.finish)
 	if err := ctx.Err(); err != nil {
 		removeIfFresh()
@@ -276,16 +278,6 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		removeIfFresh()
 	}
 	return report, nil
-}
-
-// defaultWorkers is RunOptions.Workers 0 for src.
-func defaultWorkers(src Source) int {
-	if _, ok := src.(ParallelSource); ok {
-		// Each file already keeps several reads in flight; more files
-		// would only multiply the buffers.
-		return runtime.GOMAXPROCS(0)
-	}
-	return 2 * runtime.GOMAXPROCS(0)
 }
 
 // freshDir returns, for a Dir sink whose root does not exist yet, a
@@ -587,7 +579,7 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer out.Abort()
 
-	parallel := readParallelism(r.src)
+	parallel, _ := readParallelism(r.src)
 	var h hash.Hash // nil when the output hashes what it is given
 	do, digests := out.(DigestOutput)
 	if !digests {

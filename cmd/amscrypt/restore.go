@@ -43,11 +43,9 @@ stayed unmatched.
 --batch FILE takes JSON lines, one asset each:
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
 (relative paths are relative to the batch file's directory), restores
-several at once, their files sharing the --workers files in flight, and
-prints one report line per asset as it finishes (so not in line order: its
-"line" says which) with its "in" and "out" (URLs without their SAS); storage
-that gives up stops the batch (no asset starts after it; those in flight
-finish).
+several at once, sharing --workers, and prints one report line per asset as
+it finishes (not in line order: "line" says which) with its "in" and "out"
+(URLs without their SAS); storage that gives up stops the batch.
 --shard K/N restores only the assets on the lines whose 0-based number is K
 modulo N, so N machines can share a batch with no coordination; each shard
 can simply be run again.`
