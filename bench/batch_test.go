@@ -38,7 +38,8 @@ const rcloneVersion = "v1.76.0"
 // containers deleted afterwards; every restored file's SHA-256 (from the
 // report) and rclone's object count and bytes are checked. It reports the
 // median seconds of each and amscrypt's speed as a ratio of rclone's.
-// Set BATCH_ASSETS for a smaller batch and AMSCRYPT_WORKERS for --workers.
+// Set BATCH_ASSETS for a smaller batch, AMSCRYPT_WORKERS for --workers and
+// AMSCRYPT_BIN for another build of the CLI.
 //
 //	bash scripts/test-azurite --bench -v -bench RestoreBatch -benchtime 5x -timeout 60m
 func BenchmarkRestoreBatch(b *testing.B) {
@@ -57,9 +58,12 @@ func BenchmarkRestoreBatch(b *testing.B) {
 	ep := azuritetest.Endpoint(b)
 	dir := benchDir(b)
 	tools := b.TempDir()
-	amscrypt := filepath.Join(tools, "amscrypt")
-	if out, err := exec.Command("go", "build", "-o", amscrypt, "../cmd/amscrypt").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
+	amscrypt := os.Getenv("AMSCRYPT_BIN") // another build, to compare
+	if amscrypt == "" {
+		amscrypt = filepath.Join(tools, "amscrypt")
+		if out, err := exec.Command("go", "build", "-o", amscrypt, "../cmd/amscrypt").CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	install := exec.Command("go", "install", "github.com/rclone/rclone@"+rcloneVersion)
 	install.Env = append(os.Environ(), "GOBIN="+tools, "GOFLAGS=-mod=mod")
