@@ -156,7 +156,8 @@ type batch struct {
 	o      BatchOptions
 	assets int
 	cancel func()
-	once   sync.Once // makes o.pool
+	once   sync.Once // makes pool
+	pool   *pool
 
 	mu                sync.Mutex // guards what follows, and calls of report and Progress
 	failed            int
@@ -265,9 +266,9 @@ func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
 	b.once.Do(func() {
 		_, workers := readParallelism(a.Source)
-		b.o.pool = newPool(cmp.Or(b.o.Workers, workers), a.Source)
+		b.pool = newPool(cmp.Or(b.o.Workers, workers), a.Source)
 	})
-	opts.pool = b.o.pool
+	opts.pool = b.pool
 	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err
 }
