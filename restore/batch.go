@@ -2,14 +2,20 @@ package restore
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
@@ -90,82 +96,174 @@ type BatchReport struct {
 // BatchOptions tune RunBatch: every asset is restored with RunOptions, and
 // only the lines of Shard are read.
 type BatchOptions struct {
+	// RunOptions apply to every asset, but Workers is across the batch (0:
+	// Run's default for the first asset's source) and Progress is not called.
 	RunOptions
 	Shard Shard
+	// Progress, if set, is called one call at a time: assets done of the
+	// shard's, how many are sized (listed, heads checked), and bytes done of
+	// the sized assets' total.
+	Progress func(assetsDone, sized, assets int, done, total int64)
 }
 
 // RunBatch restores the assets of the batch file at path (JSON lines, see
-// BatchLine) that belong to opts.Shard, one after another, each with the
-// whole pool of workers. open makes an asset of a line, its relative paths
-// already resolved; report is given each asset's line, in order. A bad line
-// or a failed asset is reported and the rest go on; the error then counts
-// them. An asset whose source or sink gave up (Asset.GaveUp) stops the
-// batch, since the next lines would each wait as long again: the shard is
-// simply run again later, skipping what was restored. It returns how many
-// assets the shard held (0 for an empty batch or shard: nothing to do).
+// BatchLine) that belong to opts.Shard, several at once, their files sharing
+// one Run's pool of Workers: memory stays one Run's whatever the number of
+// assets. open makes an asset of a line, its relative paths resolved; report
+// is given each asset's line as it finishes, one call at a time (not in line
+// order). A bad line or a failed asset is reported and the rest go on; the
+// error then counts them. An asset whose source or sink gave up
+// (Asset.GaveUp) stops the batch, since the next lines would each wait as
+// long again: no asset starts after it, those in flight finish, and the shard
+// is simply run again later. It returns how many assets the shard holds (0
+// for an empty batch or shard: nothing to do).
 func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
 	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
-	var o BatchOptions
+	b := &batch{path: path, open: open, report: report}
 	if opts != nil {
-		o = *opts
+		b.o = *opts
 	}
-	if o.Shard == (Shard{}) {
-		o.Shard.N = 1
+	if b.o.Shard == (Shard{}) {
+		b.o.Shard.N = 1
 	}
-	if o.Shard.K < 0 || o.Shard.K >= o.Shard.N {
-		return 0, fmt.Errorf("restore: %w: shard %s", blobcrypt.ErrInvalidOptions, o.Shard)
+	if b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N || b.o.Workers < 0 || b.o.Workers > MaxWorkers {
+		return 0, fmt.Errorf("restore: %w: shard %s, Workers %d (0 to %d)", blobcrypt.ErrInvalidOptions, b.o.Shard, b.o.Workers, MaxWorkers)
 	}
+	// The shard's lines are read once, so that a pipe (<(…)) serves as
+	// well as a file; a line is small, and the count gives progress its
+	// total.
+	type line struct {
+		n    int
+		data []byte
+	}
+	var lines []line
+	if err := b.scan(func(n int, data []byte) bool { lines = append(lines, line{n, bytes.Clone(data)}); return true }); err != nil {
+		return 0, err
+	}
+	b.assets = len(lines)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.cancel = cancel
+	// An asset waiting for the pool holds only its listing and plan; twice
+	// as many assets as large files in flight overlap listings with transfers.
+	var g errgroup.Group
+	g.SetLimit(2 * max(b.o.Workers, runtime.GOMAXPROCS(0)))
+	for _, l := range lines {
+		if b.stopped() || runCtx.Err() != nil {
+			break
+		}
+		g.Go(func() error { b.run(runCtx, l.n, l.data); return nil })
+	}
+	g.Wait()
+	if err := cmp.Or(b.stop, ctx.Err()); err != nil {
+		return b.assets, err
+	}
+	if b.failed > 0 {
+		return b.assets, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
+	}
+	return b.assets, nil
+}
+
+// batch is one RunBatch.
+type batch struct {
+	path   string
+	open   func(context.Context, BatchLine) (*Asset, error)
+	report func(*BatchReport) error
+	o      BatchOptions
+	assets int
+	cancel func()
+	once   sync.Once // makes pool
+	pool   *pool
+
+	mu                sync.Mutex // guards what follows, and calls of report and Progress
+	failed            int
+	stop              error // a give-up, a failed report or a cancelled run
+	assetsDone, sized int   // for Progress
+	done, total       int64
+}
+
+// scan calls fn with each non-blank line of the shard, numbered from 1,
+// until fn returns false.
+func (b *batch) scan(fn func(line int, data []byte) bool) error {
 	// O_NONBLOCK: a FIFO nobody writes reads as empty instead of blocking
 	// in open(2) until a signal; one with a writer is read as usual.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(b.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer f.Close()
 	lines := bufio.NewScanner(f)
 	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
-	failed, n := 0, 0
 	for i := 0; lines.Scan(); i++ {
-		if i%o.Shard.N != o.Shard.K || strings.TrimSpace(lines.Text()) == "" {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		n++
-		rep := &BatchReport{Line: i + 1}
-		a, err := runLine(ctx, lines.Bytes(), filepath.Dir(path), open, rep, &o.RunOptions)
-		if err != nil {
-			if ctx.Err() != nil {
-				return n, err
-			}
-			rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", path, i+1, err)), " ")
-		}
-		if err != nil || !rep.OK() {
-			failed++
-		}
-		if err := report(rep); err != nil {
-			return n, err
-		}
-		if a != nil {
-			if err := a.GaveUp(); err != nil {
-				return n, fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", err, i+1)
-			}
+		if i%b.o.Shard.N == b.o.Shard.K && strings.TrimSpace(lines.Text()) != "" && !fn(i+1, lines.Bytes()) {
+			return nil
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return n, fmt.Errorf("restore: %s: %w", path, err)
+		return fmt.Errorf("restore: %s: %w", b.path, err)
 	}
-	if failed > 0 {
-		return n, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", failed, n, o.Shard)
+	return nil
+}
+
+func (b *batch) stopped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stop != nil
+}
+
+// run restores the asset of one line and reports it, unless the batch
+// stopped while it waited to start.
+func (b *batch) run(ctx context.Context, line int, data []byte) {
+	if b.stopped() {
+		return
 	}
-	return n, nil
+	rep := &BatchReport{Line: line}
+	sized, last := false, int64(0)
+	ro := b.o.RunOptions
+	ro.Progress = func(_, _ int, done, total int64) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if !sized {
+			sized, b.sized, b.total = true, b.sized+1, b.total+total
+		}
+		b.done, last = b.done+done-last, done
+		b.progress()
+	}
+	a, err := b.runLine(ctx, data, rep, &ro)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil && ctx.Err() != nil {
+		b.stop = cmp.Or(b.stop, err)
+		return
+	}
+	if err != nil {
+		rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", b.path, line, err)), " ")
+	}
+	if err != nil || !rep.OK() {
+		b.failed++
+	}
+	if !sized {
+		b.sized++
+	}
+	b.assetsDone++
+	b.progress()
+	if err := b.report(rep); err != nil {
+		b.stop = cmp.Or(b.stop, err)
+		b.cancel()
+	} else if a != nil && b.stop == nil && a.GaveUp() != nil {
+		b.stop = fmt.Errorf("%w; stopped the batch after line %d, run the same command again to resume", a.GaveUp(), line)
+	}
+}
+
+func (b *batch) progress() {
+	if b.o.Progress != nil {
+		b.o.Progress(b.assetsDone, b.sized, b.assets, b.done, b.total)
+	}
 }
 
 // runLine restores the asset of one line into rep, returning the asset
 // once it was opened.
-func runLine(ctx context.Context, data []byte, dir string, open func(context.Context, BatchLine) (*Asset, error),
-	rep *BatchReport, opts *RunOptions) (*Asset, error) {
+func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts *RunOptions) (*Asset, error) {
 	var l BatchLine
 	if err := jsonstrict.Decode(data, &l); err != nil {
 		return nil, err
@@ -174,15 +272,21 @@ func runLine(ctx context.Context, data []byte, dir string, open func(context.Con
 	if l.In == "" || len(l.Keys) == 0 || (l.Out == "" && !opts.Check) {
 		return nil, errors.New(`"in", "keys" and (unless only checking) "out" are required`)
 	}
+	dir := filepath.Dir(b.path)
 	l.In, l.Out = linepath(dir, l.In), linepath(dir, l.Out)
 	for j, k := range l.Keys {
 		l.Keys[j] = linepath(dir, k)
 	}
-	a, err := open(ctx, l)
+	a, err := b.open(ctx, l)
 	if err != nil {
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
+	b.once.Do(func() {
+		_, workers := readParallelism(a.Source)
+		b.pool = newPool(cmp.Or(b.o.Workers, workers), a.Source)
+	})
+	opts.pool = b.pool
 	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err
 }

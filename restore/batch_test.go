@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,11 +22,17 @@ import (
 	"github.com/amscrypt/amscrypt/restore"
 )
 
+// seenMu guards the lines openDirs records: RunBatch opens assets
+// concurrently.
+var seenMu sync.Mutex
+
 // openDirs opens a batch line as directories, reading "@FILE" as the
 // CLI does, and records every line it was given.
 func openDirs(seen *[]restore.BatchLine) func(context.Context, restore.BatchLine) (*restore.Asset, error) {
 	return func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+		seenMu.Lock()
 		*seen = append(*seen, l)
+		seenMu.Unlock()
 		if strings.Contains(l.In, "://") {
 			return nil, errors.New("this opener has no containers")
 		}
@@ -74,12 +85,17 @@ func TestRunBatch(t *testing.T) {
 	)
 	var seen []restore.BatchLine
 	var reports []restore.BatchReport
-	collect := func(r *restore.BatchReport) error { reports = append(reports, *r); return nil }
+	// Reports come as assets finish, one at a time; sorted by line here.
+	collect := func(r *restore.BatchReport) error {
+		i, _ := slices.BinarySearchFunc(reports, r.Line, func(r restore.BatchReport, l int) int { return r.Line - l })
+		reports = slices.Insert(reports, i, *r)
+		return nil
+	}
 	n, err := restore.RunBatch(context.Background(), path, openDirs(&seen), collect, nil)
 	require.Equal(t, 5, n)
 	require.EqualError(t, err, "restore: 3 of the 5 assets of shard 0/1 did not restore completely (see their report lines)")
 
-	require.Equal(t, []restore.BatchLine{
+	require.ElementsMatch(t, []restore.BatchLine{
 		{In: fix("vod", "enc"), Out: filepath.Join(dir, "out", "vod"), Keys: []string{fix("vod", "keys", "v3.json")}},
 		{In: "@" + filepath.Join(dir, "in.txt"), Out: filepath.Join(dir, "out", "live"), Keys: []string{filepath.Join(dir, "keys.json")}},
 		{In: "https://acct.blob.core.windows.net/c?sv=1&sig=SECRET", Out: "https://acct.blob.core.windows.net/d?sig=SECRET", Keys: []string{filepath.Join(dir, "k")}},
@@ -125,12 +141,14 @@ type gaveUpDir struct{ restore.Dir }
 
 func (gaveUpDir) GaveUp() error { return errors.New("storage failed every try") }
 
-// TestRunBatchStopsWhenStorageGaveUp: the asset is reported, then the
-// batch stops rather than waiting as long again on every next line.
+// TestRunBatchStopsWhenStorageGaveUp: once an asset's storage gave up, no
+// asset starts (rather than waiting as long again on every next line);
+// those already in flight finish and are reported.
 func TestRunBatchStopsWhenStorageGaveUp(t *testing.T) {
 	dir := t.TempDir()
 	line := fmt.Sprintf(`{"in":%q,"keys":[%q]}`, filepath.Join(testvectors.Dir, "restore", "vod", "enc"), filepath.Join(testvectors.Dir, "restore", "vod", "keys", "v3.json"))
-	path := writeBatch(t, dir, line, line)
+	const lines = 40
+	path := writeBatch(t, dir, slices.Repeat([]string{line}, lines)...)
 	var seen []restore.BatchLine
 	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
 		a, err := openDirs(&seen)(ctx, l)
@@ -141,10 +159,147 @@ func TestRunBatchStopsWhenStorageGaveUp(t *testing.T) {
 	}
 	var reports []*restore.BatchReport
 	_, err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error { reports = append(reports, r); return nil },
-		&restore.BatchOptions{RunOptions: restore.RunOptions{Check: true}})
-	require.EqualError(t, err, "storage failed every try; stopped the batch after line 1, run the same command again to resume")
-	require.Len(t, reports, 1)
-	require.Len(t, seen, 1)
+		&restore.BatchOptions{RunOptions: restore.RunOptions{Check: true, Workers: 1}})
+	require.Regexp(t, `^storage failed every try; stopped the batch after line [0-9]+, run the same command again to resume$`, err.Error())
+	require.Len(t, reports, len(seen), "an asset started and not reported")
+	inFlight := 2 * max(1, runtime.GOMAXPROCS(0)) // RunBatch's assets in flight
+	require.LessOrEqual(t, len(seen), inFlight, "assets started after the give-up")
+	require.Less(t, inFlight, lines)
+}
+
+// chunkSize is TestRunBatchSharesOnePool's RunOptions.ChunkSize.
+const chunkSize = 4096
+
+// countingDir is a directory sink that records the chunk buffers of the
+// files being written at once, over every asset of a batch. The first file of asset 0 waits
+// in Create for another asset to create one, for up to two seconds: if
+// one does, two assets were in flight at once.
+type countingDir struct {
+	restore.Dir
+	asset int
+	c     *concurrency
+}
+
+type concurrency struct {
+	mu              sync.Mutex
+	files, max      int
+	waited, waiting bool
+	overlapped      bool
+	overlap         chan struct{}
+}
+
+func (d countingDir) Create(ctx context.Context, rel string, info restore.OutputInfo) (restore.Output, error) {
+	c := d.c
+	c.mu.Lock()
+	// The chunk buffers the file holds: one per chunkSize, up to 4 (a
+	// directory's read parallelism, 1, x 2 + 2).
+	w := max(1, min((info.Size+chunkSize-1)/chunkSize, 4))
+	c.files += int(w)
+	c.max = max(c.max, c.files)
+	wait := d.asset == 0 && !c.waited
+	if wait {
+		c.waited, c.waiting = true, true
+	} else if d.asset != 0 && c.waiting && !c.overlapped {
+		c.overlapped = true
+		close(c.overlap)
+	}
+	c.mu.Unlock()
+	if wait {
+		select {
+		case <-c.overlap:
+		case <-time.After(2 * time.Second):
+		}
+		c.mu.Lock()
+		c.waiting = false
+		c.mu.Unlock()
+	}
+	out, err := d.Dir.Create(ctx, rel, info)
+	if err != nil {
+		c.done(int(w))
+		return nil, err
+	}
+	return &countedOutput{Output: out, c: c, w: int(w)}, nil
+}
+
+func (c *concurrency) done(w int) {
+	c.mu.Lock()
+	c.files -= w
+	c.mu.Unlock()
+}
+
+type countedOutput struct {
+	restore.Output
+	c     *concurrency
+	w     int
+	ended bool
+}
+
+func (o *countedOutput) Commit(sum string) error {
+	err := o.Output.Commit(sum)
+	o.end()
+	return err
+}
+
+func (o *countedOutput) Abort() { o.Output.Abort(); o.end() }
+
+func (o *countedOutput) end() {
+	if !o.ended {
+		o.ended = true
+		o.c.done(o.w)
+	}
+}
+
+// TestRunBatchSharesOnePool: assets run at once (a second asset writes
+// while the first has not finished) and the chunk buffers of the files
+// being written across all of them never exceed Workers large files'
+// (x 4 for a directory); every asset is restored.
+func TestRunBatchSharesOnePool(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := range 6 {
+		lines = append(lines, fmt.Sprintf(`{"in":%q,"out":"out/%d","keys":[%q]}`, filepath.Join(testvectors.Dir, "restore", "vod", "enc"), i, filepath.Join(testvectors.Dir, "restore", "vod", "keys", "v3.json")))
+	}
+	path := writeBatch(t, dir, lines...)
+	c := &concurrency{overlap: make(chan struct{})}
+	var seen []restore.BatchLine
+	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
+		a, err := openDirs(&seen)(ctx, l)
+		if err == nil {
+			n, _ := strconv.Atoi(filepath.Base(l.Out))
+			a.Sink = countingDir{Dir: a.Sink.(restore.Dir), asset: n, c: c}
+		}
+		return a, err
+	}
+	const workers = 3
+	var progress [][5]int64
+	var reports []int
+	n, err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error {
+		reports = append(reports, r.Line)
+		require.Equal(t, map[restore.Status]int{restore.StatusRestored: 12}, r.Summary, r.Error)
+		return nil
+	}, &restore.BatchOptions{RunOptions: restore.RunOptions{Workers: workers, ChunkSize: chunkSize}, Progress: func(assetsDone, sized, assets int, done, total int64) {
+		progress = append(progress, [5]int64{int64(assetsDone), int64(sized), int64(assets), done, total})
+	}})
+	require.NoError(t, err)
+	require.Equal(t, 6, n)
+	require.ElementsMatch(t, []int{1, 2, 3, 4, 5, 6}, reports)
+	require.True(t, c.overlapped, "no two assets were written at once")
+	require.LessOrEqual(t, c.max, workers*4, "chunk buffers in flight over Workers x 4")
+	require.Greater(t, c.max, 4, "only one file in flight")
+	require.Zero(t, c.files)
+	// Progress: the shard's 6 assets from the start; bytes done never
+	// above the total of the assets sized so far; all of it at the end.
+	last := progress[len(progress)-1]
+	require.Equal(t, [3]int64{6, 6, 6}, [3]int64(last[:3]))
+	require.Equal(t, last[3], last[4])
+	for _, p := range progress {
+		require.Equal(t, int64(6), p[2])
+		require.LessOrEqual(t, p[3], p[4])
+		require.LessOrEqual(t, p[0], p[1])
+	}
+	_, err = restore.RunBatch(context.Background(), path, open, func(*restore.BatchReport) error { return nil },
+		&restore.BatchOptions{RunOptions: restore.RunOptions{Workers: -1}})
+	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
 func TestParseShard(t *testing.T) {

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -97,21 +100,51 @@ type RunOptions struct {
 	// "<prefix>.mp4" (livearchive.Asset.Tracks), instead of its fragblobs.
 	Stitch bool
 	// Workers is the number of files in flight (each also reads ahead in its
-	// own goroutine); 0 means twice GOMAXPROCS, which keeps the cores busy
-	// while some files wait in read or write, or GOMAXPROCS for a
-	// ParallelSource, whose files each keep several reads in flight.
+	// own goroutine), a file of fewer chunks than it buffers (see
+	// DefaultChunkSize) counting as a fraction; 0 means twice GOMAXPROCS,
+	// or GOMAXPROCS for a ParallelSource.
 	Workers int
 	// ChunkSize is the size of each read; 0 means DefaultChunkSize.
 	ChunkSize int
 	// Progress, if set, is called from one goroutine at a time as bytes are
 	// restored: files done and bytes done of the totals.
 	Progress func(filesDone, files int, done, total int64)
+
+	pool *pool // of Workers files' chunk buffers, or RunBatch's
+}
+
+// pool bounds the chunk buffers of the files in flight: a file holds as
+// many units as the ordered pipeline gives it buffers, so that a small file
+// takes less than a large one and more of them are in flight at once.
+type pool struct {
+	*semaphore.Weighted
+	size int64
+}
+
+// newPool returns the pool of workers large files of src.
+func newPool(workers int, src Source) *pool {
+	reads, _ := readParallelism(src)
+	n := int64(workers * (2*reads + 2))
+	return &pool{semaphore.NewWeighted(n), n}
+}
+
+// readParallelism returns the reads of one file of src kept in flight (1
+// but for a ParallelSource) and Workers 0 for src: twice GOMAXPROCS, which
+// keeps the cores busy while some files wait in read or write, or
+// GOMAXPROCS for a ParallelSource, whose files each keep several reads in
+// flight already (more files would only multiply the buffers).
+func readParallelism(src Source) (reads, workers int) {
+	if ps, ok := src.(ParallelSource); ok {
+		return max(1, ps.ReadParallelism()), runtime.GOMAXPROCS(0)
+	}
+	return 1, 2 * runtime.GOMAXPROCS(0)
 }
 
 // DefaultChunkSize is the read size of Run. Memory in use is about
 // Workers x (2 x P + 2) x ChunkSize, P being the source's read parallelism
 // (1 for a directory): chunks being read, queued and written per file in
-// flight, 32 MiB with the default 4 workers of a 2-CPU machine.
+// flight, 32 MiB with the default 4 workers of a 2-CPU machine. A file of
+// fewer chunks holds fewer, and more such files are in flight.
 const DefaultChunkSize = 2 << 20
 
 // MaxWorkers bounds RunOptions.Workers.
@@ -212,13 +245,10 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	case dst == nil && !o.Check:
 		return nil, fmt.Errorf("restore: %w: no destination to restore into", blobcrypt.ErrInvalidOptions)
 	}
-	if o.Workers == 0 {
-		o.Workers = 2 * runtime.GOMAXPROCS(0)
-		if _, ok := src.(ParallelSource); ok {
-			// Each file already keeps several reads in flight; more files
-			// would only multiply the buffers.
-			o.Workers = runtime.GOMAXPROCS(0)
-		}
+	reads, workers := readParallelism(src)
+	o.Workers = cmp.Or(o.Workers, workers)
+	if o.pool == nil {
+		o.pool = newPool(o.Workers, src)
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
@@ -228,9 +258,9 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		return nil, err
 	}
 	jobs, missing := newJobs(plan, files)
-	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o}
+	r := &runner{ctx: ctx, dst: dst, src: src, key: plan.Key, o: o, reads: reads}
 	// Phase 1: heads, for every matched file, before any bulk work.
-	r.each(jobs, func(j *job) {
+	r.each(jobs, r.o.Workers, func(*job) int64 { return 1 }, func(j *job) {
 		if j.match != nil {
 			r.checkHead(j)
 		}
@@ -250,7 +280,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		}
 	}
 	removeIfFresh := freshDir(dst)
-	r.each(jobs, r.finish)
+	r.each(jobs, int(o.pool.size), r.weight, r.finish)
 	if o.Stitch {
 		jobs = append(jobs, r.stitchTracks(tracks)...)
 	}
@@ -352,11 +382,12 @@ func joinSources(s []string) string {
 }
 
 type runner struct {
-	ctx context.Context
-	dst Sink
-	src Source
-	key contentkey.Key
-	o   RunOptions
+	ctx   context.Context
+	dst   Sink
+	src   Source
+	key   contentkey.Key
+	o     RunOptions
+	reads int // the source's reads in flight per file
 
 	progress   sync.Mutex
 	files      int
@@ -365,18 +396,32 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job on o.Workers goroutines, stopping early when
+// each runs fn for every job on n goroutines, stopping early when
 // the context is cancelled. fn reports its failures in the job's report,
 // so the group shares no error. A fixed set of goroutines rather than one
 // per job: a restore --check of 10,000 files runs a job every few
-// microseconds, and a fresh goroutine grows its stack anew for each.
-func (r *runner) each(jobs []*job, fn func(*job)) {
+// microseconds, and a fresh goroutine grows its stack anew for each. A job
+// holds weight(job) of the pool while fn runs, which a batch shares.
+// weight is how many of the pool's units a file's transfer takes: the
+// chunk buffers the ordered pipeline gives it, so that a small file goes
+// in flight several for one large one.
+func (r *runner) weight(j *job) int64 {
+	chunks := int64(r.o.ChunkSize)
+	return max(1, min((j.size+chunks-1)/chunks, int64(2*r.reads+2)))
+}
+
+func (r *runner) each(jobs []*job, n int, weight func(*job) int64, fn func(*job)) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
-	for range min(r.o.Workers, len(jobs)) {
+	for range min(n, len(jobs)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
+				w := min(weight(jobs[i]), r.o.pool.size)
+				if r.o.pool.Acquire(r.ctx, w) != nil {
+					return
+				}
 				fn(jobs[i])
+				r.o.pool.Release(w)
 			}
 		})
 	}
@@ -561,10 +606,7 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer out.Abort()
 
-	parallel := 1
-	if ps, ok := r.src.(ParallelSource); ok {
-		parallel = max(1, ps.ReadParallelism())
-	}
+	parallel, _ := readParallelism(r.src)
 	var h hash.Hash // nil when the output hashes what it is given
 	do, digests := out.(DigestOutput)
 	if !digests {

@@ -51,12 +51,13 @@ stayed unmatched.
   {"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
 (relative paths are relative to the batch file's directory; "@FILE#NAME" is
 the container NAME of the account whose SAS URL FILE holds, as inventory
-writes them, created if missing as an "out"), restores them
-one after the other, and prints one report line per asset with its "in" and
-"out" (URLs without their SAS); storage that gives up stops the batch.
---shard K/N restores only the assets on the lines whose 0-based number is K
-modulo N, so N machines can share a batch with no coordination; each shard
-can simply be run again.`
+writes them, created if missing as an "out"), restores several at once,
+sharing --workers, and prints one report line per asset as it finishes (not
+in line order: "line" says which) with its "in" and "out" (URLs without
+their SAS); storage that gives up stops the batch.
+--shard K/N restores only batch line L when L-1 is K modulo N (K from 0, as
+job arrays number their tasks), so N machines can share a batch with no
+coordination; each shard can simply be run again.`
 
 // inUsage describes --in, which restore and serve share.
 const inUsage = "the asset's encrypted files: a directory or a container SAS URL (@FILE reads it from FILE)"
@@ -72,7 +73,7 @@ func runRestore(e *cli.Env, args []string) error {
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
 	stitch := fs.Bool("stitch", false, "write each live-archive track as one fragmented MP4, <prefix>.mp4, not its fragblobs")
-	workers := fs.Workers(0, restore.MaxWorkers, "files in flight (default: two per CPU)")
+	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, small ones counting as a fraction, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	var giveUp giveUpAfter
 	giveUp.define(fs)
@@ -101,7 +102,10 @@ func runRestore(e *cli.Env, args []string) error {
 		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
 			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
 		}
+		p := cli.NewProgress(e, *quiet, "restore", 0)
+		bo.Progress = p.UpdateBatch
 		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		p.Finish()
 		if err == nil && n == 0 {
 			where := ""
 			if bo.Shard.N > 0 {

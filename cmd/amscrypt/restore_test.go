@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -274,6 +275,8 @@ func TestRestoreBatchShards(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(l), &x), l)
 			got = append(got, x)
 		}
+		// Lines are printed as assets finish: sorted here.
+		slices.SortFunc(got, func(a, b line) int { return a.Line - b.Line })
 		return got
 	}
 	r0 := amscrypt(t, nil, "restore", "--batch", batch, "--shard", "0/2")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -28,11 +29,11 @@ func NewProgress(e *Env, quiet bool, cmd string, minSize int64) *Progress {
 
 // Update redraws the line (at most four times a second) for done of total
 // bytes. It is a valid Progress callback for the library's options.
-func (p *Progress) Update(done, total int64) { p.draw("", done, total) }
+func (p *Progress) Update(done, total int64) { p.draw("", done, total, total, false) }
 
 // UpdateFiles is Update with a files-done count in front, for whole assets.
 func (p *Progress) UpdateFiles(filesDone, files int, done, total int64) {
-	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total)
+	p.draw(fmt.Sprintf("%d/%d files  ", filesDone, files), done, total, total, false)
 }
 
 // UpdateCount redraws the line for done of total things (containers) with
@@ -41,39 +42,63 @@ func (p *Progress) UpdateCount(what string, done, total int) {
 	if !p.enabled {
 		return
 	}
-	now := time.Now()
-	if now.Sub(p.last) < 250*time.Millisecond && done != total {
-		return
+	if rate, eta, ok := p.tick(int64(done), int64(total), func(n int64) string { return strconv.FormatInt(n, 10) }); ok {
+		p.printf("%d/%d %s  %s/s  ETA %s", done, total, what, rate, eta)
 	}
-	p.last = now
-	rate, eta := "--/s", "--"
-	if elapsed := now.Sub(p.start).Seconds(); elapsed >= 1 && done > 0 {
-		r := float64(done) / elapsed
-		rate = fmt.Sprintf("%.0f/s", r)
-		eta = time.Duration(float64(total-done) / r * float64(time.Second)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.e.Stderr, "\r%s %s: %d/%d %s  %s  ETA %s   ", p.e.Program, p.cmd, done, total, what, rate, eta)
-	p.drawn = true
 }
 
-func (p *Progress) draw(prefix string, done, total int64) {
+// UpdateBatch is Update with an assets-done count in front, for a batch
+// whose bytes are known only as its assets are sized (listed): until all
+// are, total is theirs and shown with a "+", and the ETA assumes the other
+// assets are as large on average.
+func (p *Progress) UpdateBatch(assetsDone, sized, assets int, done, total int64) {
+	prefix, all := fmt.Sprintf("%d/%d assets  ", assetsDone, assets), total
+	if sized < assets && sized > 0 {
+		all = total * int64(assets) / int64(sized)
+	}
+	p.draw(prefix, done, total, all, sized < assets)
+}
+
+// draw shows done of total bytes, with a "+" if more is to come, and the
+// ETA of all bytes.
+func (p *Progress) draw(prefix string, done, total, all int64, more bool) {
 	if !p.enabled || total < p.minSize {
 		return
 	}
+	if rate, eta, ok := p.tick(done, all, size); ok {
+		if rate == "--" {
+			rate = "-- MiB" // the unit of the rate to come
+		}
+		plus := ""
+		if more {
+			plus = "+"
+		}
+		p.printf("%s%s / %s%s  %s/s  ETA %s", prefix, size(done), size(total), plus, rate, eta)
+	}
+}
+
+// tick says whether to redraw now (at most four times a second, and
+// always at the end) and gives the rate, in unit per second, and the ETA
+// of done of all; both are "--" until there is a rate to speak of: a
+// second in, with something done.
+func (p *Progress) tick(done, all int64, unit func(int64) string) (rate, eta string, ok bool) {
 	now := time.Now()
-	if now.Sub(p.last) < 250*time.Millisecond && done != total {
-		return
+	if now.Sub(p.last) < 250*time.Millisecond && done != all {
+		return "", "", false
 	}
 	p.last = now
-	// The rate, and with it the ETA, is shown once there is one to speak
-	// of: a second in, with bytes done.
-	rate, eta := "-- MiB/s", "--"
+	rate, eta = "--", "--"
 	if elapsed := now.Sub(p.start).Seconds(); elapsed >= 1 && done > 0 {
 		r := float64(done) / elapsed
-		rate = size(int64(r)) + "/s"
-		eta = time.Duration(float64(total-done) / r * float64(time.Second)).Round(time.Second).String()
+		rate = unit(int64(r))
+		eta = time.Duration(float64(all-done) / r * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.e.Stderr, "\r%s %s: %s%s / %s  %s  ETA %s   ", p.e.Program, p.cmd, prefix, size(done), size(total), rate, eta)
+	return rate, eta, true
+}
+
+// printf draws the line after the command's name.
+func (p *Progress) printf(format string, args ...any) {
+	fmt.Fprintf(p.e.Stderr, "\r%s %s: "+format+"   ", append([]any{p.e.Program, p.cmd}, args...)...)
 	p.drawn = true
 }
 

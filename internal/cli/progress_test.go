@@ -43,3 +43,20 @@ func TestSize(t *testing.T) {
 		require.Equal(t, want, size(n), "%d", n)
 	}
 }
+
+// TestProgressBatch: assets done in front; until every asset is sized the
+// total has a "+" and the ETA counts the unsized assets at the sized
+// ones' mean size.
+func TestProgressBatch(t *testing.T) {
+	var errb bytes.Buffer
+	p := NewProgress(&Env{Stderr: &errb, IsTerminal: true, Program: "amscrypt"}, false, "restore", 0)
+	p.UpdateBatch(0, 0, 300, 0, 0)
+	require.Contains(t, errb.String(), "amscrypt restore: 0/300 assets  0 B / 0 B+  -- MiB/s  ETA --")
+	p.last, p.start = p.last.Add(-time.Second), time.Now().Add(-10*time.Second)
+	// 100 MiB done in 10 s of 150 MiB sized over 10 of 20 assets: 300 MiB
+	// in all, 200 MiB to go at 10 MiB/s.
+	p.UpdateBatch(5, 10, 20, 100<<20, 150<<20)
+	require.Contains(t, errb.String(), "5/20 assets  100.0 MiB / 150.0 MiB+  10.0 MiB/s  ETA 20s")
+	p.UpdateBatch(20, 20, 20, 300<<20, 300<<20) // the last one is always drawn
+	require.Contains(t, errb.String(), "20/20 assets  300.0 MiB / 300.0 MiB  ")
+}

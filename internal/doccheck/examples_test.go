@@ -141,9 +141,11 @@ func readmeBatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(os.Stdout) // one report line per asset, as amscrypt prints them
+	enc := json.NewEncoder(os.Stdout) // one report line per asset as it finishes, as amscrypt prints them
 	_, err = restore.RunBatch(ctx, "batch.jsonl", open, func(r *restore.BatchReport) error { return enc.Encode(r) },
-		&restore.BatchOptions{Shard: shard})
+		&restore.BatchOptions{Shard: shard, Progress: func(assetsDone, sized, assets int, done, total int64) {
+			fmt.Fprintf(os.Stderr, "\r%d/%d assets, %d of %d bytes so far", assetsDone, assets, done, total)
+		}})
 	return err
 }
 
