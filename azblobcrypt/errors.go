@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
@@ -188,42 +189,5 @@ func expiredAt(u string) string {
 	return se
 }
 
-// redactURL returns u without its query and fragment, where a SAS lives,
-// and without a signature that stands elsewhere.
-func redactURL(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	// user:password@ is a credential too.
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		end := strings.IndexByte(rest, '/')
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-			u = scheme + "://…@" + rest[at+1:]
-		}
-	}
-	// A SAS given without its "?" (the token alone, or pasted after a
-	// slash) still holds a signature: cut from its first parameter.
-	if i := indexSig(u); i >= 0 {
-		if j := strings.LastIndexAny(u[:i], "/&;"); j >= 0 {
-			i = j + 1
-		} else {
-			i = 0
-		}
-		u = u[:i] + "…"
-	}
-	return u
-}
-
-// indexSig is the byte offset of the first "sig=", in any case, in u, or
-// -1. (strings.ToLower would move offsets: it rewrites invalid UTF-8.)
-func indexSig(u string) int {
-	for i := 0; i+4 <= len(u); i++ {
-		if strings.EqualFold(u[i:i+4], "sig=") {
-			return i
-		}
-	}
-	return -1
-}
+// redactURL is quote.URL: u without the secrets a SAS URL carries.
+func redactURL(u string) string { return quote.URL(u) }

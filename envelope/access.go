@@ -205,7 +205,7 @@ func UploadURL(locatorPath, fileName string) (string, error) {
 	u, err := url.Parse(locatorPath)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
 		// The SAS (query) and any user:password never reach an error.
-		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", errRequest, quote.Input(withoutSecrets(locatorPath)))
+		return "", fmt.Errorf("%w: locator Path %s is not an absolute URL", errRequest, quote.Input(quote.URL(locatorPath)))
 	}
 	base, query, hasQuery := strings.Cut(locatorPath, "?")
 	out := strings.TrimRight(base, "/") + "/" + url.PathEscape(fileName)
@@ -213,26 +213,4 @@ func UploadURL(locatorPath, fileName string) (string, error) {
 		out += "?" + query
 	}
 	return out, nil
-}
-
-// withoutSecrets returns u for an error message: without its query and
-// fragment (where a SAS signature is), without user information, and cut
-// before a "sig=" that stands elsewhere (a SAS pasted without its '?').
-func withoutSecrets(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i] + "?…"
-	}
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		end := strings.IndexByte(rest, '/')
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-			u = scheme + "://…@" + rest[at+1:]
-		}
-	}
-	if i := strings.Index(strings.ToLower(u), "sig="); i >= 0 {
-		u = u[:i] + "…"
-	}
-	return u
 }

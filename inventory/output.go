@@ -13,6 +13,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
+	"github.com/amscrypt/amscrypt/internal/units"
 )
 
 // The files Write places in its directory.
@@ -168,15 +169,4 @@ func newReportData(inv *Inventory) reportData {
 }
 
 // humanSize is n in binary units.
-func humanSize(n int64) string {
-	const unit = 1 << 10
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanSize(n int64) string { return units.Bytes(n) }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
 )
@@ -305,13 +306,11 @@ func linepath(dir, p string) string {
 	return at + filepath.Join(dir, path)
 }
 
-// redactQuery drops the query and fragment of a URL, where a SAS is.
+// redactQuery is quote.URL for a URL (a line's "in" or "out"); a directory
+// is shown as it is.
 func redactQuery(u string) string {
 	if !strings.Contains(u, "://") {
 		return u
 	}
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
+	return quote.URL(u)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/units"
 )
 
 // ProgressMinSize is the smallest file that gets a progress line: below a
@@ -109,15 +111,4 @@ func (p *Progress) Finish() {
 	}
 }
 
-func size(n int64) string {
-	const unit = 1 << 10
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func size(n int64) string { return units.Bytes(n) }
