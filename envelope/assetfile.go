@@ -132,6 +132,9 @@ func (f *AssetFile) check() error {
 	if f.size < 0 {
 		return fmt.Errorf("%w: negative ContentFileSize %d", errAssetFile, f.size)
 	}
+	if hasControl(f.MimeType) {
+		return fmt.Errorf("%w: field MimeType %s holds a control character", errAssetFile, quote.Input(f.MimeType))
+	}
 	if !f.ID.IsZero() {
 		if err := f.ID.check(KindContent); err != nil {
 			return fmt.Errorf("%w: field Id: %w", errAssetFile, err)

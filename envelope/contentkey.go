@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"unicode"
 
 	"github.com/amscrypt/amscrypt/checksum"
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -57,6 +59,9 @@ func NewContentKey(k contentkey.Key, id contentkey.ID, cert *protection.Certific
 	}
 	if cert == nil {
 		return nil, fmt.Errorf("%w: no protection certificate", errContentKey)
+	}
+	if hasControl(name) {
+		return nil, fmt.Errorf("%w: field Name %s holds a control character", errContentKey, quote.Input(name))
 	}
 	wrapped, err := protection.Wrap(cert, k)
 	if err != nil {
@@ -187,7 +192,17 @@ func (ck *ContentKey) Validate() error {
 	if len(ck.Checksum) != checksum.EncodedLen || !canonicalBase64(ck.Checksum) {
 		return bad("field Checksum %s is not %d characters of base64", quote.Input(ck.Checksum), checksum.EncodedLen)
 	}
+	if hasControl(ck.Name) {
+		return bad("field Name %s holds a control character", quote.Input(ck.Name))
+	}
 	return nil
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1),
+// which no display name or MIME type needs and a header or log line must
+// not carry (CR LF).
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // canonicalBase64 reports whether s is standard padded base64 in its one

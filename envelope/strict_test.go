@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 	"github.com/amscrypt/amscrypt/protection"
 )
@@ -129,4 +132,27 @@ func TestErrorsNameThePackageOnce(t *testing.T) {
 		}
 		requireOnePrefix(t, tc.err)
 	}
+}
+
+// TestControlCharactersRefused: a MIME type or a ContentKey name carrying
+// CR LF (or any control character) would reach a header or a log line; no
+// real one holds one.
+func TestControlCharactersRefused(t *testing.T) {
+	af, err := NewAssetFile("movie.mp4", 10, mustKeyID(t, docKeyID), docIV)
+	require.NoError(t, err)
+	af.MimeType = "video/mp4\r\nX-Injected: 1"
+	_, err = af.MergeRequest(mustID(t, "nb:cid:UUID:00000000-0000-0000-0000-000000000001"))
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, `field MimeType "video/mp4\r\nX-Injected: 1" holds a control character`)
+
+	_, cert := testCertificate(t)
+	k, err := contentkey.New(contentkey.StorageEncryption)
+	require.NoError(t, err)
+	_, err = NewContentKey(k, mustKeyID(t, docKeyID), cert, "key\nname")
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "field Name")
+	ck, err := NewContentKey(k, mustKeyID(t, docKeyID), cert, "key name")
+	require.NoError(t, err)
+	ck.Name = "a\x7fb"
+	require.ErrorContains(t, ck.Validate(), "field Name")
 }
