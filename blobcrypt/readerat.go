@@ -94,12 +94,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if want == 0 {
 		return 0, nil
 	}
-	rc, err := f.o.OpenRange(f.ctx, off, want)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.ReadFull(rc, p[:want])
-	cerr := rc.Close()
+	n, err, cerr := f.readStored(p[:want], off)
 	f.xor(p[:n], off)
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -112,6 +107,25 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// readStored fills p with the stored bytes at off: one range of the
+// opener, or, for a SectionOpener, one pread loop with nothing to open or
+// allocate. cerr is the range's Close error.
+func (f *File) readStored(p []byte, off int64) (n int, err, cerr error) {
+	if s, ok := f.o.(sectionOpener); ok {
+		n, err = s.r.ReadAt(p, off)
+		if n == len(p) {
+			err = nil // io.ReaderAt may give io.EOF with the last byte
+		}
+		return n, err, nil
+	}
+	rc, err := f.o.OpenRange(f.ctx, off, int64(len(p)))
+	if err != nil {
+		return 0, err, nil
+	}
+	n, err = io.ReadFull(rc, p)
+	return n, err, rc.Close()
 }
 
 // Read decrypts the next bytes of the file into p.
