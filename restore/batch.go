@@ -138,7 +138,7 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 		data []byte
 	}
 	var lines []line
-	if err := b.scan(func(n int, data []byte) bool { lines = append(lines, line{n, bytes.Clone(data)}); return true }); err != nil {
+	if err := b.scan(func(n int, data []byte) { lines = append(lines, line{n, bytes.Clone(data)}) }); err != nil {
 		return 0, err
 	}
 	b.assets = len(lines)
@@ -183,9 +183,8 @@ type batch struct {
 	done, total       int64
 }
 
-// scan calls fn with each non-blank line of the shard, numbered from 1,
-// until fn returns false.
-func (b *batch) scan(fn func(line int, data []byte) bool) error {
+// scan calls fn with each non-blank line of the shard, numbered from 1.
+func (b *batch) scan(fn func(line int, data []byte)) error {
 	// O_NONBLOCK: a FIFO nobody writes reads as empty instead of blocking
 	// in open(2) until a signal; one with a writer is read as usual.
 	f, err := os.OpenFile(b.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -196,8 +195,8 @@ func (b *batch) scan(fn func(line int, data []byte) bool) error {
 	lines := bufio.NewScanner(f)
 	lines.Buffer(make([]byte, 64<<10), smallfile.Max)
 	for i := 0; lines.Scan(); i++ {
-		if i%b.o.Shard.N == b.o.Shard.K && strings.TrimSpace(lines.Text()) != "" && !fn(i+1, lines.Bytes()) {
-			return nil
+		if i%b.o.Shard.N == b.o.Shard.K && strings.TrimSpace(lines.Text()) != "" {
+			fn(i+1, lines.Bytes())
 		}
 	}
 	if err := lines.Err(); err != nil {
