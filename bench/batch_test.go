@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
-	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
@@ -94,19 +91,7 @@ func BenchmarkRestoreBatch(b *testing.B) {
 	docs := []keyexport.Document{{Name: kf, Data: mustRead(b, kf)}}
 	for i := range files {
 		name := fmt.Sprintf("video_%d.bin", i)
-		res, err := blobcrypt.EncryptFile(context.Background(), filepath.Join(enc, name), plain, key, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		af, err := envelope.NewAssetFile(name, res.Size, id, res.IV)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, err := af.MarshalJSON()
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs = append(docs, keyexport.Document{Name: name + ".json", Data: body})
+		docs = append(docs, encryptAssetFile(b, filepath.Join(enc, name), plain, key, id))
 	}
 	plan, err := keyexport.NewPlan(docs, nil)
 	if err != nil {

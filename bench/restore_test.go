@@ -62,19 +62,7 @@ func restoreAssetAs(b *testing.B, dir string, sizes []int, ext string) (src stri
 				b.Fatal(err)
 			}
 		}
-		res, err := blobcrypt.EncryptFile(context.Background(), filepath.Join(src, name), plain, key, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		af, err := envelope.NewAssetFile(name, res.Size, id, res.IV)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, err := af.MarshalJSON()
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs = append(docs, keyexport.Document{Name: name + ".json", Data: body})
+		docs = append(docs, encryptAssetFile(b, filepath.Join(src, name), plain, key, id))
 		total += int64(n)
 	}
 	os.Remove(plain)
@@ -82,6 +70,26 @@ func restoreAssetAs(b *testing.B, dir string, sizes []int, ext string) (src stri
 		b.Fatal(err)
 	}
 	return src, plan, total
+}
+
+// encryptAssetFile encrypts plain to dst and returns its AssetFile (what
+// encrypt prints) as a key export document naming the file by dst's base.
+func encryptAssetFile(b *testing.B, dst, plain string, key contentkey.Key, id contentkey.ID) keyexport.Document {
+	b.Helper()
+	res, err := blobcrypt.EncryptFile(context.Background(), dst, plain, key, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := filepath.Base(dst)
+	af, err := envelope.NewAssetFile(name, res.Size, id, res.IV)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := af.MarshalJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return keyexport.Document{Name: name + ".json", Data: body}
 }
 
 func mustRead(b *testing.B, path string) []byte {

@@ -60,35 +60,13 @@ type Container struct {
 	client *container.Client
 }
 
-// NewContainer creates a container with a random name.
+// NewContainer creates a container with a random name (NewNamedContainer),
+// deleted when the test ends.
 func NewContainer(t testing.TB) *Container {
 	t.Helper()
-	ep := Endpoint(t)
 	var b [6]byte
 	rand.Read(b[:])
-	name := "t" + hex.EncodeToString(b[:])
-	cred, err := container.NewSharedKeyCredential(AccountName, AccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := ep + "/" + name
-	c, err := container.NewClientWithSharedKeyCredential(u, cred, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := c.Create(ctx, nil); err != nil {
-		t.Fatalf("creating container in Azurite at %s: %v", ep, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := c.Delete(ctx, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.ContainerBeingDeleted) {
-			t.Logf("deleting container %s: %v", name, err)
-		}
-	})
-	return &Container{Name: name, URL: u, cred: cred, client: c}
+	return NewNamedContainer(t, "t"+hex.EncodeToString(b[:]))
 }
 
 // Delete deletes the container now, for tests of a locator whose container
