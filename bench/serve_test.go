@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -13,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
-	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/restore"
@@ -45,29 +44,18 @@ func BenchmarkServe(b *testing.B) {
 		}
 	}
 	writePseudoRandom(b, filepath.Join(plainDir, "big.bin"), serveSize)
-	want := fileSum(b, filepath.Join(plainDir, "big.bin"))
+	want := sha256File(b, filepath.Join(plainDir, "big.bin"))
 	key := newKey(b)
 	id, err := contentkey.NewID()
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := blobcrypt.EncryptFile(context.Background(), filepath.Join(encDir, "big.bin"), filepath.Join(plainDir, "big.bin"), key, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	af, err := envelope.NewAssetFile("big.bin", res.Size, id, res.IV)
-	if err != nil {
-		b.Fatal(err)
-	}
-	afJSON, err := af.MarshalJSON()
-	if err != nil {
-		b.Fatal(err)
-	}
+	af := encryptAssetFile(b, filepath.Join(encDir, "big.bin"), filepath.Join(plainDir, "big.bin"), key, id)
 	kf := filepath.Join(dir, "key.json")
 	if err := keyfile.Write(kf, key, id); err != nil {
 		b.Fatal(err)
 	}
-	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: kf, Data: mustRead(b, kf)}, {Name: "big.bin.json", Data: afJSON}}, nil)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: kf, Data: mustRead(b, kf)}, af}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +100,7 @@ func BenchmarkServe(b *testing.B) {
 		if err != nil || n != serveSize || resp.StatusCode != http.StatusPartialContent {
 			b.Fatalf("%s: %s, %d bytes, %v", url, resp.Status, n, err)
 		}
-		if check && string(h.Sum(nil)) != string(want) {
+		if check && hex.EncodeToString(h.Sum(nil)) != want {
 			b.Fatalf("%s: not the plaintext", url)
 		}
 		return d
@@ -189,17 +177,4 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func fileSum(b *testing.B, path string) []byte {
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		b.Fatal(err)
-	}
-	return h.Sum(nil)
 }
