@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +116,8 @@ type Server struct {
 	stall time.Duration // Options.Stall
 	pool  sync.Pool     // *[]byte of BufferSize
 
-	layouts layoutCache // of stitched live-archive tracks
+	layouts layoutCache              // of stitched live-archive tracks
+	streams map[string]*presentation // by .ism path, packaged on the fly
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -247,6 +249,12 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		idx.Files = append(idx.Files, e)
 	}
 	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
+	s.streams = map[string]*presentation{}
+	for n := range s.files {
+		if strings.EqualFold(path.Ext(n), ".ism") {
+			s.streams[n] = &presentation{}
+		}
+	}
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}
@@ -351,6 +359,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			w.Write(s.index)
 		}
+		return
+	}
+	if s.streaming(w, r) {
 		return
 	}
 	f := s.lookup(r)

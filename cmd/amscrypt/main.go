@@ -37,6 +37,7 @@ var commands = []cli.Command{
 	{Name: "download", Summary: "download an encrypted blob, or a byte range of it, and decrypt it", Run: runDownload},
 	{Name: "restore", Summary: "decrypt a storage-encrypted asset from its key exports, verified, resumable", Run: runRestore},
 	{Name: "serve", Summary: "serve an asset's plaintext over HTTP by byte range, without restoring it", Run: runServe},
+	{Name: "package", Summary: "package an asset straight from its ciphertext into CMAF HLS and DASH", Run: runPackage},
 	{Name: "inventory", Summary: "classify an account's containers, pair key exports with them, write a batch and a report", Run: runInventory},
 	{Name: "manifest", Summary: "merge an asset's key exports into one decryption manifest (0600)", Run: runManifest},
 }

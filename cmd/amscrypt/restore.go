@@ -181,9 +181,12 @@ func checkDirArg(flag, raw, v string) error {
 // refusing an output directory inside the input one; containers are opened
 // with co (nil: the defaults).
 func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
-	plan, err := k.plan(e, keys)
-	if err != nil {
-		return nil, err
+	var plan *keyexport.Plan
+	var err error
+	if len(keys) > 0 { // package reads an asset that is not encrypted without
+		if plan, err = k.plan(e, keys); err != nil {
+			return nil, err
+		}
 	}
 	rawIn := in
 	if in, err = readEnd(e, in, "in", false, co); err != nil {

@@ -1,0 +1,188 @@
+package cmaf
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/amscrypt/amscrypt/restore"
+)
+
+// Report says what Package did.
+type Report struct {
+	Presentations []PresentationReport `json:"presentations"`
+	// Written and Skipped count files: skipped ones were there already,
+	// complete, from an earlier run.
+	Written int   `json:"written"`
+	Skipped int   `json:"skipped"`
+	Bytes   int64 `json:"bytes"` // written
+}
+
+// PresentationReport describes one packaged presentation.
+type PresentationReport struct {
+	ISM      string        `json:"ism,omitempty"`
+	Master   string        `json:"hls"`  // the HLS multivariant playlist's path
+	MPD      string        `json:"dash"` // the DASH manifest's path
+	Duration float64       `json:"durationSeconds"`
+	Tracks   []TrackReport `json:"tracks"`
+}
+
+// TrackReport describes one packaged track.
+type TrackReport struct {
+	Name     string `json:"name"`
+	Source   string `json:"source"`
+	Kind     Kind   `json:"kind"`
+	Codecs   string `json:"codecs,omitempty"`
+	Lang     string `json:"lang,omitempty"`
+	Width    int    `json:"width,omitempty"`
+	Height   int    `json:"height,omitempty"`
+	Segments int    `json:"segments,omitempty"`
+}
+
+// Package writes every presentation of the asset into dst: media first,
+// each file placed whole or not at all, the manifests last, so that a
+// package with its manifests is complete. A file dst already holds with
+// the right size and head (for a segment: its styp and moof, which only a
+// complete segment of the same packaging has) is kept, so a run that was
+// stopped is finished by running it again. Segments are read from files
+// and written Options.Workers at a time; memory is about that many
+// segments.
+func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) (*Report, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ps, err := Presentations(ctx, files, &o)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	total := 0
+	for _, p := range ps {
+		total += len(p.Outputs())
+	}
+	var written, skipped atomic.Int64
+	var mu sync.Mutex
+	progress := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if o.Progress != nil {
+			o.Progress("files", int(written.Load()+skipped.Load()), total)
+		}
+	}
+	var bytesOut atomic.Int64
+	for _, p := range ps {
+		pr := PresentationReport{ISM: p.ISM, Master: p.Dir + MasterPlaylist, MPD: p.Dir + MPD, Duration: p.duration}
+		for i, t := range p.Tracks {
+			pr.Tracks = append(pr.Tracks, TrackReport{Name: p.Names[i], Source: t.File, Kind: t.Kind, Codecs: t.Codecs,
+				Lang: t.Lang, Width: t.Width, Height: t.Height, Segments: len(p.segs[i])})
+		}
+		names := p.Outputs()
+		media, manifests := names[:len(names)-2], names[len(names)-2:]
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(o.Workers)
+		for _, n := range media {
+			g.Go(func() error {
+				w, nb, err := place(gctx, dst, p, n)
+				if err != nil {
+					return err
+				}
+				if w {
+					written.Add(1)
+					bytesOut.Add(nb)
+				} else {
+					skipped.Add(1)
+				}
+				progress()
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, n := range manifests {
+			w, nb, err := place(ctx, dst, p, n)
+			if err != nil {
+				return nil, err
+			}
+			if w {
+				written.Add(1)
+				bytesOut.Add(nb)
+			} else {
+				skipped.Add(1)
+			}
+			progress()
+		}
+		rep.Presentations = append(rep.Presentations, pr)
+	}
+	rep.Written, rep.Skipped, rep.Bytes = int(written.Load()), int(skipped.Load()), bytesOut.Load()
+	return rep, nil
+}
+
+// place writes output name of p into dst unless dst holds it complete.
+func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) (written bool, n int64, err error) {
+	size, head, err := p.Size(name)
+	if err != nil {
+		return false, 0, err
+	}
+	path := p.Dir + name
+	if ok, err := holds(ctx, dst, path, size, head); err != nil || ok {
+		return false, 0, err
+	}
+	out, err := dst.Create(ctx, path, restore.OutputInfo{Size: size, MimeType: ContentType(name)})
+	if err != nil {
+		return false, 0, err
+	}
+	defer out.Abort()
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(out, h)}
+	if err := p.Write(ctx, cw, name); err != nil {
+		return false, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if cw.n != size {
+		return false, 0, fmt.Errorf("%w: %s came out %d bytes long, not %d", ErrMedia, path, cw.n, size)
+	}
+	if err := out.Commit(hexSum(h)); err != nil {
+		return false, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, size, nil
+}
+
+// holds reports whether dst has path with the given size, starting with
+// head.
+func holds(ctx context.Context, dst restore.Sink, path string, size int64, head []byte) (bool, error) {
+	ra, n, c, err := dst.Existing(ctx, path)
+	if err != nil || ra == nil {
+		return false, err
+	}
+	defer c.Close()
+	if n != size {
+		return false, nil
+	}
+	got := make([]byte, len(head))
+	if _, err := ra.ReadAt(got, 0); err != nil && err != io.EOF {
+		return false, err
+	}
+	return bytes.Equal(got, head), nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

@@ -1,0 +1,118 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amscrypt/amscrypt/cmaf"
+)
+
+// The AMS streaming URL shapes: <name>.ism/manifest(format=…), with or
+// without the extension AMS also accepted.
+var streamingManifests = map[string]string{
+	"manifest(format=m3u8-cmaf)":         cmaf.MasterPlaylist,
+	"manifest(format=m3u8-cmaf).m3u8":    cmaf.MasterPlaylist,
+	"manifest(format=mpd-time-cmaf)":     cmaf.MPD,
+	"manifest(format=mpd-time-cmaf).mpd": cmaf.MPD,
+}
+
+// presentation is an .ism's packaging, computed on its first request (its
+// files' moov and moof boxes read) and kept.
+type presentation struct {
+	once sync.Once
+	p    *cmaf.Presentation
+	err  error
+}
+
+// Names returns the files the server answers for, so that a Server is the
+// cmaf.Files of its asset: `amscrypt package` reads the asset through it.
+func (s *Server) Names() []string {
+	var out []string
+	for n, f := range s.files {
+		if f.failure == "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Open returns the plaintext of a file the server answers for.
+func (s *Server) Open(ctx context.Context, name string) (cmaf.File, error) {
+	f := s.files[name]
+	if f == nil || f.failure != "" {
+		return nil, errors.New("serve: not a file of the asset that passed its checks: " + name)
+	}
+	p, c, err := s.plaintext(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return cmaf.FileOf(p, c), nil
+}
+
+// streaming answers a request under an .ism of the asset
+// ("/name.ism/manifest(format=m3u8-cmaf)", "/name.ism/video-1-00003.m4s"),
+// packaging on the fly: manifests and playlists from the tracks' sample
+// tables, each media segment from one ranged read of its track's
+// ciphertext. It reports false for a path that is not under an .ism.
+func (s *Server) streaming(w *response, r *http.Request) bool {
+	name, _ := strings.CutPrefix(r.URL.Path, "/")
+	i := strings.Index(strings.ToLower(name), ".ism/")
+	if i < 0 || strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+		return false
+	}
+	ism, out := name[:i+len(".ism")], name[i+len(".ism/"):]
+	f := s.files[ism]
+	if f == nil || strings.Contains(out, "/") {
+		return false
+	}
+	if m, ok := streamingManifests[out]; ok {
+		out = m
+	}
+	if f.failure != "" {
+		plainError(w, "not served: "+f.failure, http.StatusBadGateway)
+		return true
+	}
+	st := s.streams[ism]
+	st.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.stall)
+		defer cancel()
+		st.p, st.err = cmaf.ISMPresentation(ctx, s, ism, nil)
+	})
+	if st.err != nil {
+		plainError(w, "packaging "+ism+": "+oneLine(st.err), http.StatusBadGateway)
+		return true
+	}
+	if _, _, err := st.p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
+		plainError(w, "not found", http.StatusNotFound)
+		return true
+	}
+	// The output is made in a streaming slot, which bounds the memory
+	// of segments in the making to MaxInFlight of them.
+	var b bytes.Buffer
+	select {
+	case s.sem <- struct{}{}:
+	case <-r.Context().Done():
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.stall)
+	err := st.p.Write(ctx, &b, out)
+	cancel()
+	<-s.sem
+	if err != nil {
+		plainError(w, "packaging "+path.Join(ism, out)+": "+oneLine(err), http.StatusBadGateway)
+		return true
+	}
+	h := w.Header()
+	h.Set("Content-Type", cmaf.ContentType(out))
+	h.Set("ETag", strings.TrimSuffix(f.etag, `"`)+"-"+out+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
+	return true
+}
