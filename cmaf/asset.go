@@ -125,7 +125,8 @@ func (r *reader) presentation(ism, dir string, have map[string]bool, opts *Optio
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ism, err)
 	}
-	p.files, p.ISM = r.files, ism
+	p.files, p.ISM, p.Notes = r.files, ism, r.notes
+	r.notes = nil
 	return p, nil
 }
 
@@ -134,6 +135,7 @@ type reader struct {
 	ctx    context.Context
 	files  Files
 	tracks map[string][]*Track
+	notes  []string // what was left out, for the presentation's Notes
 }
 
 func (r *reader) open(name string) (File, error) {
@@ -208,10 +210,10 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 		}
 		if st.Type == "text" {
 			if !isText(src) {
-				return nil, fmt.Errorf("%w: %s: text track %s is not WebVTT, the one text format packaged",
-					ErrMedia, quote.Input(name), quote.Input(st.Src))
+				r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: only WebVTT files are packaged", name, st.Src))
+				continue
 			}
-			t, err := r.text(src, st.SystemLanguage)
+			t, err := r.text(src, language(st.SystemLanguage))
 			if err != nil {
 				return nil, err
 			}
@@ -228,13 +230,14 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 				continue
 			}
 			seen[t], found = true, true
+			c := *t // the file's tracks are shared by every .ism that names them
 			if st.SystemBitrate != 0 {
-				t.Bitrate = st.SystemBitrate
+				c.Bitrate = st.SystemBitrate
 			}
-			if st.SystemLanguage != "" {
-				t.Lang = st.SystemLanguage
+			if l := language(st.SystemLanguage); l != "" {
+				c.Lang = l
 			}
-			tracks = append(tracks, t)
+			tracks = append(tracks, &c)
 			if st.TrackID != 0 {
 				break
 			}

@@ -119,6 +119,16 @@ func (p *Presentation) MasterPlaylist() []byte {
 	var groups []*group
 	byCodec := map[string]*group{}
 	subs := ""
+	used := map[string]bool{}
+	// name is a rendition's NAME: its language, unique among the playlist's.
+	name := func(i int) string {
+		n := p.Tracks[i].Lang
+		if k := string(p.Tracks[i].Kind) + " " + n; n == "" || used[k] {
+			n = p.Names[i]
+		}
+		used[string(p.Tracks[i].Kind)+" "+n] = true
+		return n
+	}
 	for i, t := range p.Tracks {
 		switch t.Kind {
 		case Audio:
@@ -132,14 +142,14 @@ func (p *Presentation) MasterPlaylist() []byte {
 			}
 			peak, avg := p.bandwidth(i)
 			g.peak, g.avg = max(g.peak, peak), max(g.avg, avg)
-			fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=%q,NAME=%q,%sDEFAULT=%s,AUTOSELECT=YES", g.id, p.Names[i], langAttr(t.Lang), def)
+			fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=%q,NAME=%q,%sDEFAULT=%s,AUTOSELECT=YES", g.id, name(i), langAttr(t.Lang), def)
 			if c := t.channels(); c > 0 {
 				fmt.Fprintf(&b, ",CHANNELS=\"%d\"", c)
 			}
 			fmt.Fprintf(&b, ",URI=%q\n", p.PlaylistName(i))
 		case Text:
 			subs = "subs"
-			fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=%q,%sDEFAULT=NO,AUTOSELECT=YES,URI=%q\n", p.Names[i], langAttr(t.Lang), p.PlaylistName(i))
+			fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=%q,%sDEFAULT=NO,AUTOSELECT=YES,URI=%q\n", name(i), langAttr(t.Lang), p.PlaylistName(i))
 		}
 	}
 	variants := 0

@@ -33,6 +33,7 @@ type PresentationReport struct {
 	MPD      string        `json:"dash"` // the DASH manifest's path
 	Duration float64       `json:"durationSeconds"`
 	Tracks   []TrackReport `json:"tracks"`
+	Notes    []string      `json:"notes,omitempty"`
 }
 
 // TrackReport describes one packaged track.
@@ -80,7 +81,7 @@ func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) 
 	}
 	var bytesOut atomic.Int64
 	for _, p := range ps {
-		pr := PresentationReport{ISM: p.ISM, Master: p.Dir + MasterPlaylist, MPD: p.Dir + MPD, Duration: p.duration}
+		pr := PresentationReport{ISM: p.ISM, Master: p.Dir + MasterPlaylist, MPD: p.Dir + MPD, Duration: p.duration, Notes: p.Notes}
 		for i, t := range p.Tracks {
 			pr.Tracks = append(pr.Tracks, TrackReport{Name: p.Names[i], Source: t.File, Kind: t.Kind, Codecs: t.Codecs,
 				Lang: t.Lang, Width: t.Width, Height: t.Height, Segments: len(p.segs[i])})

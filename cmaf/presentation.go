@@ -70,6 +70,8 @@ type Presentation struct {
 	Names []string
 	// ISM is the server manifest it comes from ("" for none).
 	ISM string
+	// Notes say what of the asset was left out, and why.
+	Notes []string
 
 	files    Files
 	segs     [][]segment
@@ -124,7 +126,7 @@ func NewPresentation(dir string, tracks []*Track, opts *Options) (*Presentation,
 		names[t.Kind]++
 		n := fmt.Sprintf("%s-%d", t.Kind, names[t.Kind])
 		if t.Kind != Video && t.Lang != "" {
-			n += "-" + safeName(t.Lang)
+			n += "-" + t.Lang
 		}
 		p.Names = append(p.Names, n)
 		var segs []segment
@@ -163,7 +165,21 @@ func (t *Track) bandwidthHint() uint64 {
 	return uint64(t.Size)
 }
 
-// safeName keeps the letters, digits and hyphens of a language tag.
+// language returns a language tag as manifests carry it: letters, digits
+// and hyphens, at most 35 characters (BCP 47's longest useful tag); ""
+// for "und".
+func language(s string) string {
+	s = safeName(s)
+	if len(s) > 35 {
+		s = s[:35]
+	}
+	if s == "und" {
+		return ""
+	}
+	return s
+}
+
+// safeName keeps the letters, digits and hyphens of s.
 func safeName(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {

@@ -135,11 +135,9 @@ func newTrack(trak *mp4.TrakBox, file string) (*Track, error) {
 	if t.Timescale == 0 {
 		return nil, fmt.Errorf("%w: %s track %d: timescale 0", ErrMedia, file, t.ID)
 	}
-	if l := trak.Mdia.Mdhd.GetLanguage(); l != "und" {
-		t.Lang = l
-	}
-	if trak.Mdia.Elng != nil && trak.Mdia.Elng.Language != "" {
-		t.Lang = trak.Mdia.Elng.Language
+	t.Lang = language(trak.Mdia.Mdhd.GetLanguage())
+	if trak.Mdia.Elng != nil && language(trak.Mdia.Elng.Language) != "" {
+		t.Lang = language(trak.Mdia.Elng.Language)
 	}
 	t.tkhd = [2]float64{float64(trak.Tkhd.Width) / 65536, float64(trak.Tkhd.Height) / 65536}
 	if trak.Edts != nil {
