@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/internal/quote"
@@ -52,7 +53,7 @@ func isText(name string) bool { return strings.EqualFold(path.Ext(name), ".vtt")
 // of every MP4 and WebVTT file. With more than one .ism each presentation
 // goes in a directory named after it ("name/" for name.ism).
 func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presentation, error) {
-	names := files.Names()
+	names := slices.Sorted(slices.Values(files.Names()))
 	have := map[string]bool{}
 	var isms []string
 	for _, n := range names {

@@ -77,7 +77,7 @@ func (p *Presentation) targetDuration() int {
 	target := 1
 	for i, t := range p.Tracks {
 		for _, s := range p.segs[i] {
-			target = max(target, int(math.Ceil(float64(s.dur)/float64(t.Timescale))))
+			target = max(target, int(math.Round(float64(s.dur)/float64(t.Timescale))))
 		}
 	}
 	return target

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -15,6 +16,11 @@ import (
 
 	"github.com/amscrypt/amscrypt/restore"
 )
+
+// ErrExists is returned when the destination holds, where a package file
+// goes, a different file (another packaging's, with other options): it is
+// never replaced.
+var ErrExists = errors.New("cmaf: destination file exists")
 
 // Report says what Package did.
 type Report struct {
@@ -52,8 +58,9 @@ type TrackReport struct {
 // each file placed whole or not at all, the manifests last, so that a
 // package with its manifests is complete. A file dst already holds with
 // the right size and head (for a segment: its styp and moof, which only a
-// complete segment of the same packaging has) is kept, so a run that was
-// stopped is finished by running it again. Segments are read from files
+// segment of the same packaging has) is kept, so a run that was stopped is
+// finished by running it again; a different file is never replaced
+// (ErrExists). Segments are read from files
 // and written Options.Workers at a time; memory is about that many
 // segments.
 func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) (*Report, error) {
@@ -135,8 +142,13 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		return false, 0, err
 	}
 	path := p.Dir + name
-	if ok, err := holds(ctx, dst, path, size, head); err != nil || ok {
+	if there, same, err := holds(ctx, dst, path, size, head); err != nil || same {
 		return false, 0, err
+	} else if there {
+		// As restore: nothing this run did not write is replaced. A stopped
+		// run leaves only whole files, so this is another packaging's (or
+		// somebody's) file.
+		return false, 0, fmt.Errorf("%w: %s already holds a different file; not replaced (move it away, or package into an empty destination)", ErrExists, path)
 	}
 	out, err := dst.Create(ctx, path, restore.OutputInfo{Size: size, MimeType: ContentType(name)})
 	if err != nil {
@@ -157,22 +169,22 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 	return true, size, nil
 }
 
-// holds reports whether dst has path with the given size, starting with
-// head.
-func holds(ctx context.Context, dst restore.Sink, path string, size int64, head []byte) (bool, error) {
+// holds reports whether dst has a file at path, and whether it is the one
+// of the given size that starts with head.
+func holds(ctx context.Context, dst restore.Sink, path string, size int64, head []byte) (there, same bool, err error) {
 	ra, n, c, err := dst.Existing(ctx, path)
 	if err != nil || ra == nil {
-		return false, err
+		return false, false, err
 	}
 	defer c.Close()
 	if n != size {
-		return false, nil
+		return true, false, nil
 	}
 	got := make([]byte, len(head))
 	if _, err := ra.ReadAt(got, 0); err != nil && err != io.EOF {
-		return false, err
+		return true, false, err
 	}
-	return bytes.Equal(got, head), nil
+	return true, bytes.Equal(got, head), nil
 }
 
 type countWriter struct {

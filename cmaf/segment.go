@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 )
@@ -23,7 +25,7 @@ const maxGap = 256 << 10
 
 // initSegment encodes t's CMAF header: ftyp and a moov with one track,
 // its sample entry copied unchanged from the source, and the source's edit
-// list (the composition offset that B-frames need) when it has one.
+// list when it has one.
 func (t *Track) initSegment() ([]byte, error) {
 	init := mp4.CreateEmptyInit()
 	lang := t.Lang
@@ -33,8 +35,17 @@ func (t *Track) initSegment() ([]byte, error) {
 	trak := init.AddEmptyTrack(t.Timescale, string(t.Kind), lang)
 	trak.Tkhd.Width, trak.Tkhd.Height = mp4.Fixed32(t.tkhd[0]*65536), mp4.Fixed32(t.tkhd[1]*65536)
 	trak.Mdia.Minf.Stbl.Stsd.AddChild(t.entry)
-	if t.elst >= 0 {
-		elst := &mp4.ElstBox{Entries: []mp4.ElstEntry{{MediaTime: t.elst, MediaRateInteger: 1}}}
+	if len(t.edits) > 0 && t.movieScale > 0 {
+		// The edit list as the source has it (an offset for B-frames'
+		// composition delay, audio priming and its trimmed end), in the
+		// source's movie timescale.
+		init.Moov.Mvhd.Timescale = t.movieScale
+		elst := &mp4.ElstBox{Entries: slices.Clone(t.edits)}
+		for _, e := range elst.Entries {
+			if e.SegmentDuration > math.MaxUint32 || e.MediaTime > math.MaxInt32 || e.MediaTime < -1 {
+				elst.Version = 1
+			}
+		}
 		edts := &mp4.EdtsBox{Elst: []*mp4.ElstBox{elst}, Children: []mp4.Box{elst}}
 		trak.Edts = edts
 		// edts belongs between tkhd and mdia.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/Eyevinn/mp4ff/hevc"
 	"github.com/Eyevinn/mp4ff/mp4"
@@ -51,10 +52,11 @@ type Track struct {
 	// Bitrate is what the asset's .ism declares (0 when it does not).
 	Bitrate uint64
 
-	entry   mp4.Box    // the sample entry (avc1, mp4a, …), copied into the init segment
-	elst    int64      // the edit list's media time, -1 when there is none
-	tkhd    [2]float64 // tkhd width and height
-	samples []sample
+	entry      mp4.Box         // the sample entry (avc1, mp4a, …), copied into the init segment
+	edits      []mp4.ElstEntry // the source's edit list, in movieScale
+	movieScale uint32          // the source's mvhd timescale
+	tkhd       [2]float64      // tkhd width and height
+	samples    []sample
 }
 
 // sample is where one sample is in the source file and when it plays.
@@ -97,6 +99,9 @@ func ReadTracks(r io.ReaderAt, size int64, file string) (tracks []*Track, err er
 		if t == nil {
 			continue
 		}
+		if f.Moov.Mvhd != nil {
+			t.movieScale = f.Moov.Mvhd.Timescale
+		}
 		if f.IsFragmented() {
 			err = t.fragmentSamples(f, size)
 		} else {
@@ -123,7 +128,7 @@ func newTrack(trak *mp4.TrakBox, file string) (*Track, error) {
 		trak.Mdia.Minf == nil || trak.Mdia.Minf.Stbl == nil || trak.Mdia.Minf.Stbl.Stsd == nil {
 		return nil, fmt.Errorf("%w: %s: a trak box lacks a mandatory box", ErrMedia, file)
 	}
-	t := &Track{File: file, ID: trak.Tkhd.TrackID, Timescale: trak.Mdia.Mdhd.Timescale, elst: -1}
+	t := &Track{File: file, ID: trak.Tkhd.TrackID, Timescale: trak.Mdia.Mdhd.Timescale}
 	switch trak.Mdia.Hdlr.HandlerType {
 	case "vide":
 		t.Kind = Video
@@ -140,15 +145,8 @@ func newTrack(trak *mp4.TrakBox, file string) (*Track, error) {
 		t.Lang = language(trak.Mdia.Elng.Language)
 	}
 	t.tkhd = [2]float64{float64(trak.Tkhd.Width) / 65536, float64(trak.Tkhd.Height) / 65536}
-	if trak.Edts != nil {
-		for _, el := range trak.Edts.Elst {
-			for _, e := range el.Entries {
-				if e.MediaTime >= 0 {
-					t.elst = e.MediaTime
-					break
-				}
-			}
-		}
+	if trak.Edts != nil && len(trak.Edts.Elst) == 1 {
+		t.edits = slices.Clone(trak.Edts.Elst[0].Entries)
 	}
 	stsd := trak.Mdia.Minf.Stbl.Stsd
 	if len(stsd.Children) != 1 {
