@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -101,6 +102,13 @@ type Options struct {
 	// Stall is how long a response may wait for its client or its source
 	// before it is cut off; 0 means DefaultStall.
 	Stall time.Duration
+	// AllowOrigins are the web origins ("https://player.example.com") whose
+	// pages may read responses (CORS), as a player such as hls.js on
+	// another origin must; none by default, and never "*": any page the
+	// user visits could read the plaintext otherwise. The token and peer
+	// rules apply to their requests all the same (a preflight carries no
+	// token, and is answered without one).
+	AllowOrigins []string
 }
 
 // Server is an http.Handler serving the plaintext of one asset. It is safe
@@ -118,6 +126,7 @@ type Server struct {
 
 	layouts layoutCache              // of stitched live-archive tracks
 	streams map[string]*presentation // by .ism path, packaged on the fly
+	origins map[string]bool          // Options.AllowOrigins
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -196,6 +205,13 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	if err := CheckToken(o.Token); err != nil {
 		return nil, err
 	}
+	origins := map[string]bool{}
+	for _, or := range o.AllowOrigins {
+		if err := CheckOrigin(or); err != nil {
+			return nil, err
+		}
+		origins[or] = true
+	}
 	files, err := src.List(ctx)
 	if err != nil {
 		return nil, err
@@ -205,7 +221,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		return nil, err
 	}
 	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
-		conns: o.MaxConns, stall: o.Stall, log: o.Log}
+		conns: o.MaxConns, stall: o.Stall, log: o.Log, origins: origins}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]
@@ -338,6 +354,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &response{ResponseWriter: rw, s: s, ctx: r.Context()}
 	defer func() { s.logRequest(r, w, time.Since(start)) }()
 
+	if s.cors(w, r) {
+		return
+	}
 	if msg, status := s.refuse(r); status != 0 {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="amscrypt"`)
@@ -397,6 +416,47 @@ func (s *Server) refuse(r *http.Request) (string, int) {
 		return "a valid Authorization: Bearer token is required", http.StatusUnauthorized
 	}
 	return "", 0
+}
+
+// CheckOrigin refuses an AllowOrigins entry that is not a web origin:
+// scheme, host and optional port, nothing else ("*" included).
+func CheckOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "/") || u.Scheme+"://"+u.Host != o {
+		return fmt.Errorf("serve: %w: allowed origin %q is not a web origin such as https://player.example.com (no path, no wildcard)",
+			blobcrypt.ErrInvalidOptions, o)
+	}
+	return nil
+}
+
+// cors adds the CORS headers for a request from an allowed origin, and
+// answers its preflight (reporting true). A preflight comes without the
+// token, so it is answered without one; without a token, only for a
+// loopback peer.
+func (s *Server) cors(w *response, r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if o == "" || !s.origins[o] {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", o)
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	if s.token == nil {
+		if msg, status := s.refuse(r); status != 0 {
+			plainError(w, msg, status)
+			return true
+		}
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Range")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // loopback reports whether host is a loopback address or localhost.

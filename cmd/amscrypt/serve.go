@@ -26,7 +26,12 @@ listed but answers 502.
 
 Prints one line on stdout, the base URL, once it is ready; GET / is a JSON
 index of the files, GET or HEAD /NAME serves one (byte ranges, If-Range,
-ETag). Logs one line per request on stderr. Runs until SIGINT or SIGTERM,
+ETag). For each NAME.ism of the asset, GET
+/NAME.ism/manifest(format=m3u8-cmaf) and /NAME.ism/manifest(format=mpd-time-cmaf)
+(the Media Services streaming URLs, .m3u8 or .mpd suffix optional)
+answer an HLS or DASH manifest packaged on the fly as 'amscrypt package'
+would, and the playlists and CMAF segments they name, each segment one
+ranged read of the ciphertext. Logs one line per request on stderr. Runs until SIGINT or SIGTERM,
 then lets requests in flight finish (3 s at most) and exits 0.
 
 Plaintext leaves over plain HTTP. --listen defaults to 127.0.0.1:0 (port 0
@@ -41,6 +46,8 @@ func runServe(e *cli.Env, args []string) error {
 	in := fs.String("in", "", inUsage)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on, HOST:PORT; not loopback only with --token-file")
 	tokenFile := fs.String("token-file", "", "file whose first line is the bearer token every request must carry (at least 16 characters)")
+	var origins cli.Strings
+	fs.Var(&origins, "allow-origin", "a web origin (https://player.example.com) whose pages may read the responses, as a player there must (CORS); repeatable")
 	maxInFlight := fs.Int("max-in-flight", serve.DefaultMaxInFlight, "responses streaming file bytes at once; more wait (memory: this x 256 KiB)")
 	if err := fs.Parse(args, "keys", "in"); err != nil {
 		return err
@@ -49,6 +56,11 @@ func runServe(e *cli.Env, args []string) error {
 		return cli.Usagef("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)", *listen)
 	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(p, 10) != port {
 		return cli.Usagef("--listen %q: the port must be 0 to 65535", *listen)
+	}
+	for _, o := range origins {
+		if err := serve.CheckOrigin(o); err != nil {
+			return cli.Usagef("--allow-origin: %v", err)
+		}
 	}
 	if *maxInFlight < 1 || *maxInFlight > 4096 {
 		return cli.Usagef("--max-in-flight must be 1 to 4096")
@@ -79,7 +91,7 @@ func runServe(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := serve.New(e.Ctx, a.Source, a.Plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight})
+	s, err := serve.New(e.Ctx, a.Source, a.Plan, &serve.Options{Token: token, Log: e.Stderr, MaxInFlight: *maxInFlight, AllowOrigins: origins})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,121 @@
+package serve_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/cmaf"
+	"github.com/amscrypt/amscrypt/internal/testvectors"
+	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/serve"
+)
+
+// TestStreamingURLs: under NAME.ism/, the AMS streaming URLs answer the
+// manifests `amscrypt package` writes, and every file they name answers
+// the packaged file's bytes, computed per request from the ciphertext
+// (encrypted by Python). The peer and token rules hold there as for the
+// asset's files.
+func TestStreamingURLs(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	src := restore.Dir{Root: filepath.Join(fx, "enc")}
+	s, err := serve.New(context.Background(), src, p, nil)
+	require.NoError(t, err)
+	pkg := t.TempDir()
+	_, err = cmaf.Package(context.Background(), restore.Dir{Root: pkg}, s, nil)
+	require.NoError(t, err)
+
+	ts, _ := newServer(t, src, p, nil)
+	base := ts.URL + "/ladder.ism/"
+	for u, file := range map[string]string{
+		"manifest(format=m3u8-cmaf)": "master.m3u8", "manifest(format=m3u8-cmaf).m3u8": "master.m3u8",
+		"manifest(format=mpd-time-cmaf)": "manifest.mpd", "manifest(format=mpd-time-cmaf).mpd": "manifest.mpd",
+	} {
+		resp, body := get(t, "GET", base+url.PathEscape(u))
+		require.Equal(t, http.StatusOK, resp.StatusCode, u)
+		require.Equal(t, cmaf.ContentType(file), resp.Header.Get("Content-Type"))
+		require.Equal(t, read(t, pkg, file), string(body), u)
+	}
+	entries, err := os.ReadDir(pkg)
+	require.NoError(t, err)
+	require.Len(t, entries, 34)
+	for _, e := range entries {
+		resp, body := get(t, "GET", base+e.Name())
+		require.Equal(t, http.StatusOK, resp.StatusCode, e.Name())
+		require.Equal(t, read(t, pkg, e.Name()), string(body), e.Name())
+	}
+	resp, body := get(t, "GET", base+"video-1-00002.m4s", "Range", "bytes=100-199")
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.Equal(t, read(t, pkg, "video-1-00002.m4s")[100:200], string(body))
+	for _, bad := range []string{"video-1-00005.m4s", "manifest(format=smooth)", "x/master.m3u8", "..%2fladder.ism",
+		"manifest(format=m3u8-cmaf).mpd", "ladder_1280x720_800.mp4"} {
+		resp, _ := get(t, "GET", base+bad)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, bad)
+	}
+	// The asset's files are still themselves.
+	resp, _ = get(t, "GET", ts.URL+"/ladder.ism")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// No token: a peer that is not loopback gets nothing, whatever its Host.
+	r := httptest.NewRequest("GET", "/ladder.ism/video-1-00001.m4s", nil)
+	r.RemoteAddr, r.Host = "203.0.113.5:4000", "localhost"
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	require.Equal(t, http.StatusForbidden, w.Code)
+	require.NotEqual(t, "video/iso.segment", w.Header().Get("Content-Type"))
+
+	// With a token, none or a wrong one is 401.
+	tok := strings.Repeat("t", 32)
+	ts2, _ := newServer(t, src, p, &serve.Options{Token: tok})
+	resp, _ = get(t, "GET", ts2.URL+"/ladder.ism/manifest(format=m3u8-cmaf)")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = get(t, "GET", ts2.URL+"/ladder.ism/manifest(format=m3u8-cmaf)", "Authorization", "Bearer "+tok)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestAllowOrigins: only a listed origin gets CORS headers and a preflight
+// answer; "*" and anything that is not an origin are refused.
+func TestAllowOrigins(t *testing.T) {
+	for _, bad := range []string{"*", "https://a.example/", "https://a.example/x", "ftp://a.example", "a.example", "https://u@a.example", "https://a.example?x"} {
+		require.Error(t, serve.CheckOrigin(bad), bad)
+	}
+	require.NoError(t, serve.CheckOrigin("http://127.0.0.1:8080"))
+	tok := strings.Repeat("k", 32)
+	ts, _ := newServer(t, restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), &serve.Options{Token: tok, AllowOrigins: []string{"https://player.example"}})
+
+	resp, _ := get(t, "OPTIONS", ts.URL+"/movie.mp4", "Origin", "https://player.example", "Access-Control-Request-Method", "GET",
+		"Access-Control-Request-Headers", "authorization")
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Equal(t, "https://player.example", resp.Header.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, resp.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+
+	resp, _ = get(t, "GET", ts.URL+"/movie.mp4", "Origin", "https://player.example", "Authorization", "Bearer "+tok)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "https://player.example", resp.Header.Get("Access-Control-Allow-Origin"))
+
+	resp, _ = get(t, "GET", ts.URL+"/movie.mp4", "Origin", "https://evil.example", "Authorization", "Bearer "+tok)
+	require.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	resp, _ = get(t, "OPTIONS", ts.URL+"/movie.mp4", "Origin", "https://evil.example", "Access-Control-Request-Method", "GET")
+	require.NotEqual(t, http.StatusNoContent, resp.StatusCode)
+	resp, _ = get(t, "GET", ts.URL+"/movie.mp4", "Origin", "https://player.example")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "CORS does not stand in for the token")
+}
+
+func read(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	require.NoError(t, err)
+	return string(b)
+}
