@@ -3,8 +3,9 @@
 // service's retirement: certificate thumbprints (thumbprint), content keys
 // (keygen, unwrap, rewrap, checksum), files (encrypt, decrypt), blobs
 // through SAS URLs (upload, download), and whole assets from their key
-// exports (restore, one or a sharded batch; serve, by byte range over HTTP;
-// manifest, the exports merged into one file). Each command parses its
+// exports (restore, one or a sharded batch; serve, by byte range over HTTP
+// and as HLS and DASH; package, into static CMAF HLS and DASH; manifest, the
+// exports merged into one file). Each command parses its
 // flags, calls the library and prints the result.
 //
 // Every command prints at most one JSON document or one value on standard

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/inventory"
@@ -20,9 +22,23 @@ import (
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
 	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/serve"
 )
 
-var _ = []any{readmeLibrary, readmeRanged, readmeBlob, readmeBatch, readmeInventory, blobReadmeUpload, blobReadmeDownload}
+var _ = []any{readmePackage, readmeLibrary, readmeRanged, readmeBlob, readmeBatch, readmeInventory, blobReadmeUpload, blobReadmeDownload}
+
+func readmePackage(ctx context.Context, plan *keyexport.Plan) error {
+	s, err := serve.New(ctx, restore.Dir{Root: "asset-enc"}, plan, nil) // plan: keyexport.NewPlan of the exports
+	if err != nil {
+		return err
+	}
+	rep, err := cmaf.Package(ctx, restore.Dir{Root: "asset-stream"}, s, &cmaf.Options{SegmentDuration: 4 * time.Second})
+	if err != nil {
+		return err
+	}
+	fmt.Println(rep.Presentations[0].Master, rep.Written, rep.Skipped)
+	return nil
+}
 
 func readmeInventory(ctx context.Context, accountSASURL string) error {
 	acct, err := azblobcrypt.NewAccount(accountSASURL, &azblobcrypt.AccountOptions{Prefix: "asset-"})
