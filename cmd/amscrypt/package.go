@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
 )
@@ -71,6 +75,9 @@ func runPackage(e *cli.Env, args []string) error {
 	p := cli.NewProgress(e, *quiet, "package", 0)
 	rep, err := cmaf.Package(e.Ctx, a.Sink, files, &cmaf.Options{SegmentDuration: *segDur, Workers: *workers, Progress: p.UpdateCount})
 	p.Finish()
+	if err != nil && a.Plan == nil && (errors.Is(err, cmaf.ErrMedia) || errors.Is(err, livearchive.ErrManifest)) {
+		return fmt.Errorf("%w (without --keys the files are read as stored: is the asset storage-encrypted?)", err)
+	}
 	if err != nil {
 		return err
 	}
