@@ -95,31 +95,10 @@ func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) 
 		}
 		names := p.Outputs()
 		media, manifests := names[:len(names)-2], names[len(names)-2:]
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(o.Workers)
-		for _, n := range media {
-			g.Go(func() error {
-				w, nb, err := place(gctx, dst, p, n)
-				if err != nil {
-					return err
-				}
-				if w {
-					written.Add(1)
-					bytesOut.Add(nb)
-				} else {
-					skipped.Add(1)
-				}
-				progress()
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		for _, n := range manifests {
+		put := func(ctx context.Context, n string) error {
 			w, nb, err := place(ctx, dst, p, n)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if w {
 				written.Add(1)
@@ -128,6 +107,20 @@ func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) 
 				skipped.Add(1)
 			}
 			progress()
+			return nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(o.Workers)
+		for _, n := range media {
+			g.Go(func() error { return put(gctx, n) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, n := range manifests {
+			if err := put(ctx, n); err != nil {
+				return nil, err
+			}
 		}
 		rep.Presentations = append(rep.Presentations, pr)
 	}

@@ -1,6 +1,7 @@
 package cmaf
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -108,7 +109,7 @@ func NewPresentation(dir string, tracks []*Track, opts *Options) (*Presentation,
 	if len(video)+len(audio) == 0 {
 		return nil, fmt.Errorf("%w: no video or audio track to package", ErrMedia)
 	}
-	slices.SortStableFunc(video, func(a, b *Track) int { return -cmpInt(a.bandwidthHint(), b.bandwidthHint()) })
+	slices.SortStableFunc(video, func(a, b *Track) int { return cmp.Compare(b.bandwidthHint(), a.bandwidthHint()) })
 	p.Tracks = slices.Concat(video, audio, text)
 	ref := append(video, audio...)[0]
 	bounds := boundaries(ref, o.SegmentDuration)
@@ -145,16 +146,6 @@ func NewPresentation(dir string, tracks []*Track, opts *Options) (*Presentation,
 		}
 	}
 	return p, nil
-}
-
-func cmpInt(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // bandwidthHint orders renditions: the declared bitrate, else the size.

@@ -1,6 +1,7 @@
 package livearchive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,10 +227,10 @@ func New(ctx context.Context, frags Fragments, tr Track, opts *Options) (*Stitch
 		s.gaps.Extra = append(s.gaps.Extra, e)
 		s.order = append(s.order, fragRef{n, t})
 	}
-	byStart := func(a, b Extra) int { return cmpUint(a.Start, b.Start) }
+	byStart := func(a, b Extra) int { return cmp.Compare(a.Start, b.Start) }
 	slices.SortFunc(s.gaps.Extra, byStart)
 	slices.SortFunc(s.gaps.Overlapping, byStart)
-	slices.SortFunc(s.order, func(a, b fragRef) int { return cmpUint(a.start, b.start) })
+	slices.SortFunc(s.order, func(a, b fragRef) int { return cmp.Compare(a.start, b.start) })
 	if len(s.order) == 0 {
 		return nil, fmt.Errorf("%w: track %s has no fragment the stitcher can use", ErrFragment, quote.Input(tr.Prefix))
 	}
@@ -251,12 +252,3 @@ func (s *Stitcher) Names() []string {
 
 func (s *Stitcher) seconds(t uint64) float64 { return float64(t) / float64(s.timescale) }
 
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
