@@ -251,4 +251,3 @@ func (s *Stitcher) Names() []string {
 }
 
 func (s *Stitcher) seconds(t uint64) float64 { return float64(t) / float64(s.timescale) }
-
