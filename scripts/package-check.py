@@ -2,7 +2,7 @@
 """The checks of scripts/test-package that read HLS and DASH packages, and its static server.
 
     package-check.py check --label L --hls MASTER --dash MPD --source FILE... [--vtt LANG=FILE]
-    package-check.py static DIR [--ism NAME]
+    package-check.py static DIR
 
 `check` reads a package as clients do, from files or from http:// URLs: MASTER (an HLS
 multivariant playlist) and MPD (a DASH MPD), and compares it with the source files the package was
@@ -19,10 +19,7 @@ track), or "text LANG" for --vtt. The checks:
   - a subtitle rendition for each --vtt, whose cues' text equals the source's.
 
 `static` serves DIR on 127.0.0.1 (an ephemeral port, printed as http://127.0.0.1:PORT on the first
-line of stdout), with byte ranges, for the players. With --ism NAME it answers as `amscrypt serve`
-does for a package: /NAME.ism/manifest(format=m3u8-cmaf) and .../manifest(format=mpd-time-cmaf),
-with or without a .m3u8/.mpd suffix, are DIR/master.m3u8 and DIR/manifest.mpd, and /NAME.ism/X is
-DIR/X (the stand-in for `amscrypt serve` while it cannot package).
+line of stdout), with byte ranges, for the players.
 """
 
 import argparse
@@ -369,23 +366,11 @@ def dash_subtitles(label, mpd, vtts):
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Files of one directory with single byte ranges (enough for players and ffmpeg)."""
 
-    ism = None
-
     def log_message(self, fmt, *a):
         sys.stderr.write("%s\n" % (fmt % a))
 
     def translate_path(self, path):
         path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
-        if self.ism:
-            prefix = "/%s.ism/" % self.ism
-            if not path.startswith(prefix):
-                return os.path.join(self.directory, "\0missing")
-            rest = path[len(prefix):]
-            if re.fullmatch(r"manifest\(format=m3u8-cmaf\)(\.m3u8)?", rest):
-                rest = "master.m3u8"
-            elif re.fullmatch(r"manifest\(format=mpd-time-cmaf\)(\.mpd)?", rest):
-                rest = "manifest.mpd"
-            path = "/" + rest
         return super().translate_path(path)
 
     def guess_type(self, path):
@@ -433,7 +418,6 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def static(args):
-    Handler.ism = args.ism
     handler = lambda *a, **k: Handler(*a, directory=args.dir, **k)  # noqa: E731
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     print("http://127.0.0.1:%d" % srv.server_address[1], flush=True)
@@ -451,7 +435,6 @@ def main():
     c.add_argument("--vtt", action="append", default=[], metavar="LANG=FILE")
     s = sub.add_parser("static")
     s.add_argument("dir")
-    s.add_argument("--ism")
     args = ap.parse_args()
     if args.cmd == "static":
         static(args)
