@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -226,5 +227,66 @@ func requireSameTree(t *testing.T, a, b string) {
 	require.Equal(t, len(ea), len(eb))
 	for _, e := range ea {
 		require.Equal(t, read(t, a, e.Name()), read(t, b, e.Name()), e.Name())
+	}
+}
+
+// TestPackageSmooth: a Smooth Streaming set (.ismv/.isma, fragmented, as
+// ffmpeg's ismv muxer writes them with tfxd) packages from its moofs, with
+// the samples of the MP4s it was made from.
+func TestPackageSmooth(t *testing.T) {
+	fx := ladder(t)
+	in := t.TempDir()
+	for src, dst := range map[string]string{"ladder_960x540_400.mp4": "v540.ismv", "ladder_640x360_220.mp4": "v360.ismv", "ladder_AACAudio_fra_128.mp4": "a.isma"} {
+		out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", filepath.Join(fx, "plain", src), "-c", "copy", "-f", "ismv", filepath.Join(in, dst)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(in, "s.ism"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<smil xmlns="http://www.w3.org/2001/SMIL20/Language"><head><meta name="formats" content="ismv"/></head><body><switch>
+<video src="v540.ismv" systemBitrate="400000"/><video src="v360.ismv" systemBitrate="220000"/>
+<audio src="a.isma" systemBitrate="128000" systemLanguage="fra"/></switch></body></smil>`), 0o600))
+	out := t.TempDir()
+	rep, err := cmaf.Package(context.Background(), restore.Dir{Root: out}, plain(t, in), nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Presentations[0].Tracks, 3)
+	for pl, src := range map[string]string{"video-1.m3u8": "ladder_960x540_400.mp4", "video-2.m3u8": "ladder_640x360_220.mp4", "audio-1-fra.m3u8": "ladder_AACAudio_fra_128.mp4"} {
+		s := "0:v:0"
+		if strings.HasPrefix(pl, "audio") {
+			s = "0:a:0"
+		}
+		require.Equal(t, samples(testvectors.FrameMD5(t, filepath.Join(fx, "plain", src), s)), samples(testvectors.FrameMD5(t, filepath.Join(out, pl), s)), pl)
+	}
+}
+
+// TestPackageLiveArchive: a live archive (encrypted by Python) packages
+// from its stitched tracks, each with the samples restore --stitch writes;
+// its fMP4 text track is left out with a note.
+func TestPackageLiveArchive(t *testing.T) {
+	testvectors.NeedFFmpeg(t)
+	ctx := context.Background()
+	enc, keys := testvectors.EncryptLiveArchive(t)
+	plan, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	stitched := t.TempDir()
+	r, err := restore.Run(ctx, restore.Dir{Root: stitched}, restore.Dir{Root: enc}, plan, &restore.RunOptions{Stitch: true})
+	require.NoError(t, err)
+	require.True(t, r.OK())
+	s, err := serve.New(ctx, restore.Dir{Root: enc}, plan, nil)
+	require.NoError(t, err)
+	out := t.TempDir()
+	rep, err := cmaf.Package(ctx, restore.Dir{Root: out}, s, nil)
+	require.NoError(t, err)
+	pr := rep.Presentations[0]
+	require.Equal(t, "live.ism", pr.ISM)
+	require.Len(t, pr.Tracks, 3)
+	require.Len(t, pr.Notes, 1)
+	require.Contains(t, pr.Notes[0], "text=1000")
+	for pl, src := range map[string]string{"video-1.m3u8": "video=48000.mp4", "audio-1-eng.m3u8": "audio_eng=32000.mp4", "audio-2-fra.m3u8": "audio_fra=32000.mp4"} {
+		s := "0:v:0"
+		if strings.HasPrefix(pl, "audio") {
+			s = "0:a:0"
+		}
+		want := samples(testvectors.FrameMD5(t, filepath.Join(stitched, src), s))
+		require.NotEmpty(t, want)
+		require.Equal(t, want, samples(testvectors.FrameMD5(t, filepath.Join(out, pl), s)), pl)
 	}
 }
