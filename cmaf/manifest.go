@@ -31,27 +31,35 @@ func (p *Presentation) SegmentName(i, n int) string { return fmt.Sprintf("%s-%05
 func (p *Presentation) segmentTemplate(i int) string { return p.Names[i] + "-$Number%05d$.m4s" }
 
 // bandwidth returns track i's peak and average bit rates over its
-// segments, in bits per second.
-func (p *Presentation) bandwidth(i int) (peak, avg uint64) {
-	t := p.Tracks[i]
-	if t.Kind == Text {
-		return 1000, 1000
-	}
-	var total int64
-	for n, s := range p.segs[i] {
-		size, err := t.segmentSize(s, uint32(n+1))
-		if err != nil {
-			size = 0
+// segments, in bits per second (computed with the presentation).
+func (p *Presentation) bandwidth(i int) (peak, avg uint64) { return p.rates[i][0], p.rates[i][1] }
+
+// measure computes every track's rates from its segments' encoded sizes.
+func (p *Presentation) measure() error {
+	p.rates = make([][2]uint64, len(p.Tracks))
+	for i, t := range p.Tracks {
+		if t.Kind == Text {
+			p.rates[i] = [2]uint64{1000, 1000}
+			continue
 		}
-		total += size
-		if s.dur > 0 {
-			peak = max(peak, uint64(math.Ceil(float64(size)*8*float64(t.Timescale)/float64(s.dur))))
+		var total int64
+		var peak, avg uint64
+		for n, s := range p.segs[i] {
+			size, err := t.segmentSize(s, uint32(n+1))
+			if err != nil {
+				return err
+			}
+			total += size
+			if s.dur > 0 {
+				peak = max(peak, uint64(math.Ceil(float64(size)*8*float64(t.Timescale)/float64(s.dur))))
+			}
 		}
+		if t.Duration > 0 {
+			avg = uint64(math.Ceil(float64(total) * 8 * float64(t.Timescale) / float64(t.Duration)))
+		}
+		p.rates[i] = [2]uint64{max(peak, avg), avg}
 	}
-	if t.Duration > 0 {
-		avg = uint64(math.Ceil(float64(total) * 8 * float64(t.Timescale) / float64(t.Duration)))
-	}
-	return max(peak, avg), avg
+	return nil
 }
 
 // frameRate returns a video track's frames per second, as HLS and DASH

@@ -76,6 +76,7 @@ type Presentation struct {
 
 	files    Files
 	segs     [][]segment
+	rates    [][2]uint64 // per track: peak and average bits per second
 	duration float64 // seconds
 	target   time.Duration
 }
@@ -144,6 +145,9 @@ func NewPresentation(dir string, tracks []*Track, opts *Options) (*Presentation,
 		if t.Kind != Text {
 			p.duration = max(p.duration, float64(t.Duration)/float64(t.Timescale))
 		}
+	}
+	if err := p.measure(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

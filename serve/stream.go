@@ -23,11 +23,26 @@ var streamingManifests = map[string]string{
 }
 
 // presentation is an .ism's packaging, computed on its first request (its
-// files' moov and moof boxes read) and kept.
+// files' moov and moof boxes read) and kept once it succeeds: a failure
+// (a storage error, say) is tried again by the next request.
 type presentation struct {
-	once sync.Once
-	p    *cmaf.Presentation
-	err  error
+	mu sync.Mutex
+	p  *cmaf.Presentation
+}
+
+func (st *presentation) get(ctx context.Context, files cmaf.Files, ism string, stall time.Duration) (*cmaf.Presentation, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.p != nil {
+		return st.p, nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stall)
+	defer cancel()
+	p, err := cmaf.ISMPresentation(ctx, files, ism, nil)
+	if err == nil {
+		st.p = p
+	}
+	return p, err
 }
 
 // Names returns the files the server answers for, so that a Server is the
@@ -78,17 +93,12 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 		plainError(w, "not served: "+f.failure, http.StatusBadGateway)
 		return true
 	}
-	st := s.streams[ism]
-	st.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.stall)
-		defer cancel()
-		st.p, st.err = cmaf.ISMPresentation(ctx, s, ism, nil)
-	})
-	if st.err != nil {
-		plainError(w, "packaging "+ism+": "+oneLine(st.err), http.StatusBadGateway)
+	p, err := s.streams[ism].get(r.Context(), s, ism, s.stall)
+	if err != nil {
+		plainError(w, "packaging "+ism+": "+oneLine(err), http.StatusBadGateway)
 		return true
 	}
-	if _, _, err := st.p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
+	if _, _, err := p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
 		plainError(w, "not found", http.StatusNotFound)
 		return true
 	}
@@ -101,7 +111,7 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.stall)
-	err := st.p.Write(ctx, &b, out)
+	err = p.Write(ctx, &b, out)
 	cancel()
 	<-s.sem
 	if err != nil {
