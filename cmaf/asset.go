@@ -205,6 +205,10 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 		if !have[src] && have[src+livearchive.StitchedExt] {
 			src += livearchive.StitchedExt // a live archive's track, stitched
 		}
+		if !have[src] && st.Type == "text" {
+			r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: the asset does not hold it, or it failed its check", name, st.Src))
+			continue
+		}
 		if !have[src] {
 			return nil, fmt.Errorf("%w: %s names %s, which the asset does not hold (or which failed its check)",
 				ErrMedia, quote.Input(name), quote.Input(st.Src))
