@@ -6,7 +6,7 @@
 // trial (its file names are all in the container and its key decrypts one
 // small file's head to its format). An export that fits two containers, or
 // none, is reported, never guessed. The result is written as a batch for
-// restore.RunBatch, a JSON inventory and one self-contained HTML report.
+// batch.Run, a JSON inventory and one self-contained HTML report.
 //
 // It reads containers through restore.Source, so it links no Azure code: a
 // caller passes an Account (DirAccount for containers copied to disk;

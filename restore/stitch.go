@@ -107,7 +107,7 @@ func (r *runner) stitchTracks(sjs []*stitchJob) []*job {
 		jobs[i] = sj.job
 		byJob[sj.job] = sj
 	}
-	r.each(jobs, int(r.o.pool.size), func(*job) int64 { return int64(2*r.reads + 2) }, func(j *job) {
+	r.each(jobs, int(r.o.Pool.size), func(*job) int64 { return int64(2*r.reads + 2) }, func(j *job) {
 		if j.report.Status == "" {
 			r.stitch(byJob[j])
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/inventory"
 )
@@ -62,13 +63,13 @@ func TestInventoryDirectoryThenBatch(t *testing.T) {
 	require.Equal(t, 1, res.Totals[inventory.ClassClear].Containers)
 	require.Equal(t, map[inventory.ExportStatus]int{inventory.ExportPaired: 2, inventory.ExportUnusable: 1}, res.Exports)
 
-	batch, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
+	data, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
 	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(string(batch)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	require.Len(t, lines, 2)
-	var l inventory.BatchLine
+	var l batch.Line
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &l))
-	require.Equal(t, inventory.BatchLine{In: filepath.Join(acct, vod), Out: filepath.Join(dest, vod), Keys: []string{filepath.Join(keys, "x/1.json")}}, l)
+	require.Equal(t, batch.Line{In: filepath.Join(acct, vod), Out: filepath.Join(dest, vod), Keys: []string{filepath.Join(keys, "x/1.json")}}, l)
 
 	// Again: refused, nothing changed; with --force, replaced.
 	amscrypt(t, nil, "inventory", "--in", acct, "--keys", keys, "--out", out, "--quiet").refused(t, "already exists")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
@@ -68,7 +69,7 @@ func runRestore(e *cli.Env, args []string) error {
 	k.define(fs)
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
-	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
+	batchFile := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
@@ -91,27 +92,27 @@ func runRestore(e *cli.Env, args []string) error {
 				return cli.Usagef("--batch takes the --%s of each asset from its lines; give one or the other", f)
 			}
 		}
-		bo := &restore.BatchOptions{RunOptions: *opts}
+		bo := &batch.Options{RunOptions: *opts}
 		if fs.Given("shard") {
-			sh, err := restore.ParseShard(*shard)
+			sh, err := batch.ParseShard(*shard)
 			if err != nil {
 				return cli.Usagef("--shard: %v", err)
 			}
 			bo.Shard = sh
 		}
-		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+		open := func(_ context.Context, l batch.Line) (*batch.Asset, error) {
 			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
 		}
 		p := cli.NewProgress(e, *quiet, "restore", 0)
 		bo.Progress = p.UpdateBatch
-		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		n, err := batch.Run(e.Ctx, *batchFile, open, func(r *batch.Report) error { return printJSON(e, r) }, bo)
 		p.Finish()
 		if err == nil && n == 0 {
 			where := ""
 			if bo.Shard.N > 0 {
 				where = " in shard " + bo.Shard.String()
 			}
-			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batch, where)
+			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batchFile, where)
 		}
 		return err
 	}
@@ -143,7 +144,7 @@ func runRestore(e *cli.Env, args []string) error {
 
 // reportError is the one line for a report that is not OK; when storage
 // failed every try for the whole --give-up-after, it says so first.
-func reportError(r *restore.Report, a *restore.Asset) error {
+func reportError(r *restore.Report, a *batch.Asset) error {
 	if r.OK() {
 		return nil
 	}
@@ -180,7 +181,7 @@ func checkDirArg(flag, raw, v string) error {
 // (directories, URLs, @FILE; out "" for none) into a source and a sink,
 // refusing an output directory inside the input one; containers are opened
 // with co (nil: the defaults).
-func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
+func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*batch.Asset, error) {
 	plan, err := k.plan(e, keys)
 	if err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, c
 			return nil, err
 		}
 	}
-	a := &restore.Asset{Plan: plan, In: in}
+	a := &batch.Asset{Plan: plan, In: in}
 	if isURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
