@@ -233,7 +233,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 			if !m.Fragment {
 				mimeType = m.Entry.MimeType
 			}
-			f.ctype = contentType(fr.Name, mimeType, m.Fragment)
+			f.ctype = media.ContentType(fr.Name, mimeType, m.Fragment)
 			f.etag = etag(f.src, f.iv, nonce[:])
 			if fr.Status != restore.StatusChecked {
 				f.failure = fr.Error
