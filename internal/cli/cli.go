@@ -1,6 +1,7 @@
 // Package cli holds what every amscrypt command shares: the environment a
 // command runs in, the dispatcher with its exit statuses and one-line error
-// rule, strict flag sets, @FILE arguments and the progress line. Commands
+// rule, strict flag sets, @FILE arguments, the key-export and private-key
+// flags, the one JSON document and the progress line. Commands
 // stay thin: they parse flags, call the library and print one document.
 package cli
 
