@@ -77,7 +77,7 @@ func runDownload(e *cli.Env, args []string) error {
 		}
 		iv, wantSize = af.IV(), af.Size()
 	}
-	f, err := azblobcrypt.OpenBlob(e.Ctx, u, key, iv, &azblobcrypt.BlobOptions{GiveUpAfter: t.giveUp.d})
+	f, err := azblobcrypt.OpenBlob(e.Ctx, u, key, iv, &azblobcrypt.BlobOptions{GiveUpAfter: *t.giveUp})
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func runDownload(e *cli.Env, args []string) error {
 	p := cli.NewProgress(e, *quiet, "download", 0)
 	_, err = azblobcrypt.DownloadFile(e.Ctx, *out, f, &azblobcrypt.DownloadOptions{
 		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Workers: *t.workers,
-		Overwrite: *force, Progress: p.Update, RemovedStale: staleNotice(e, "download"),
+		Overwrite: *force, Progress: p.Update, RemovedStale: e.RemovedStale("download"),
 	})
 	p.Finish()
 	return err

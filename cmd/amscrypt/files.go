@@ -61,7 +61,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		}
 		return cli.Usagef("--name: %v", err)
 	}
-	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers, RemovedStale: staleNotice(e, "encrypt")}
+	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers, RemovedStale: e.RemovedStale("encrypt")}
 	if *ivText != "" {
 		iv, err := contentkey.ParseIV(*ivText)
 		if err != nil {
@@ -96,7 +96,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		// After success, so that a refusal stays one line.
 		e.Warnf("encrypt", ivReuseWarning)
 	}
-	if err := printJSON(e, af); err != nil {
+	if err := e.PrintJSON(af); err != nil {
 		os.Remove(*out)
 		return err
 	}
@@ -154,7 +154,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 	}
 	p := cli.NewProgress(e, *quiet, "decrypt", cli.ProgressMinSize)
 	_, err = blobcrypt.DecryptFile(e.Ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
-		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update, RemovedStale: staleNotice(e, "decrypt")})
+		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update, RemovedStale: e.RemovedStale("decrypt")})
 	p.Finish()
 	return err
 }
@@ -186,19 +186,11 @@ func fitsAssetFile(in, assetFile string, off, size int64) error {
 	return nil
 }
 
-// staleNotice says on stderr that writing an output removed a temporary
-// file a killed earlier run of ours had left.
-func staleNotice(e *cli.Env, cmd string) func(string) {
-	return func(path string) {
-		e.Warnf(cmd, "removed %s, a temporary file an earlier run left when it was killed", path)
-	}
-}
-
 // checkOutput refuses, before any work, an --out that exists (unless
 // force), or that is one of the command's inputs (even with force).
 func checkOutput(out string, force bool, inputs ...atomicfile.Input) error {
 	if !force {
-		if err := refuseExisting(out, "output file"); err != nil {
+		if err := cli.RefuseExisting(out, "output file"); err != nil {
 			return fmt.Errorf("%w (use --force to replace it)", err)
 		}
 		return nil
@@ -209,7 +201,7 @@ func checkOutput(out string, force bool, inputs ...atomicfile.Input) error {
 // readAssetFile reads the AssetFile document at path and checks that it is
 // storage-encrypted under the key with id keyID.
 func readAssetFile(path string, keyID contentkey.ID) (*envelope.AssetFile, error) {
-	af, err := readParsed(path, envelope.ParseAssetFile)
+	af, err := cli.ReadParsed(path, envelope.ParseAssetFile)
 	if err != nil {
 		return nil, err
 	}

@@ -115,27 +115,6 @@ func TestInventoryRefusesDestEqualIn(t *testing.T) {
 	require.NotContains(t, r.stderr, "sig=")
 }
 
-func TestSplitAccountRef(t *testing.T) {
-	for _, tc := range []struct {
-		v, file, name string
-		ok            bool
-	}{
-		{"@in.url#asset-1", "in.url", "asset-1", true},
-		{"@/a/b#c/in.url#asset-1", "/a/b#c/in.url", "asset-1", true},
-		{"@in.url", "", "", false},
-		{"@in.url#", "", "", false},
-		{"@#asset-1", "", "", false},
-		{"@a#b/c", "", "", false},
-		{"in.url#asset-1", "", "", false},
-		{"https://x/y?sv=1#frag", "", "", false},
-	} {
-		file, name, ok := splitAccountRef(tc.v)
-		require.Equal(t, tc.ok, ok, tc.v)
-		require.Equal(t, tc.file, file, tc.v)
-		require.Equal(t, tc.name, name, tc.v)
-	}
-}
-
 func TestReadEndAccountRef(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "in.url")
 	require.NoError(t, os.WriteFile(f, []byte("https://acct.blob.core.windows.net/?sv=2022-11-02&sig=SECRET\n"), 0o600))
@@ -148,19 +127,4 @@ func TestReadEndAccountRef(t *testing.T) {
 	require.NotContains(t, err.Error(), "SECRET")
 	_, err = readEnd(e, "@"+f+"#asset-1", "in", false, nil)
 	require.NoError(t, err)
-}
-
-func FuzzSplitAccountRef(f *testing.F) {
-	for _, s := range []string{"@in.url#asset-1", "@#", "@a#b#c", "@/x#y/z", "", "@"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		file, name, ok := splitAccountRef(v)
-		if !ok {
-			return
-		}
-		if "@"+file+"#"+name != v || file == "" || name == "" || strings.ContainsAny(name, "#/\\") {
-			t.Fatalf("%q split into %q and %q", v, file, name)
-		}
-	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"os"
@@ -12,8 +11,7 @@ import (
 	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/smallfile"
-	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/inventory"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -65,8 +63,7 @@ const inUsage = "the asset's encrypted files: a directory or a container SAS URL
 
 func runRestore(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "restore", restoreSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
 	batchFile := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
@@ -76,15 +73,11 @@ func runRestore(e *cli.Env, args []string) error {
 	stitch := fs.Bool("stitch", false, "write each live-archive track as one fragmented MP4, <prefix>.mp4, not its fragblobs")
 	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, small ones counting as a fraction, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	var giveUp giveUpAfter
-	giveUp.define(fs)
+	giveUp := giveUpAfter(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := giveUp.check(); err != nil {
-		return err
-	}
-	co := &azblobcrypt.ContainerOptions{GiveUpAfter: giveUp.d}
+	co := &azblobcrypt.ContainerOptions{GiveUpAfter: *giveUp}
 	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Stitch: *stitch, Workers: *workers}
 	if fs.Given("batch") {
 		for _, f := range []string{"in", "out", "keys"} {
@@ -101,11 +94,11 @@ func runRestore(e *cli.Env, args []string) error {
 			bo.Shard = sh
 		}
 		open := func(_ context.Context, l batch.Line) (*batch.Asset, error) {
-			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
+			return openAsset(e, k, l.Keys, l.In, l.Out, opts.Check, co)
 		}
 		p := cli.NewProgress(e, *quiet, "restore", 0)
 		bo.Progress = p.UpdateBatch
-		n, err := batch.Run(e.Ctx, *batchFile, open, func(r *batch.Report) error { return printJSON(e, r) }, bo)
+		n, err := batch.Run(e.Ctx, *batchFile, open, func(r *batch.Report) error { return e.PrintJSON(r) }, bo)
 		p.Finish()
 		if err == nil && n == 0 {
 			where := ""
@@ -124,7 +117,7 @@ func runRestore(e *cli.Env, args []string) error {
 	case !*check && !fs.Given("out"):
 		return cli.Usagef("--out is required (or give --check)")
 	}
-	a, err := k.open(e, k.keys, *in, *out, *check, co)
+	a, err := openAsset(e, k, k.Keys, *in, *out, *check, co)
 	if err != nil {
 		return err
 	}
@@ -135,116 +128,120 @@ func runRestore(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := printJSON(e, report); err != nil {
+	if err := e.PrintJSON(report); err != nil {
 		return err
 	}
-	warnGaps(e, report)
-	return reportError(report, a)
-}
-
-// reportError is the one line for a report that is not OK; when storage
-// failed every try for the whole --give-up-after, it says so first.
-func reportError(r *restore.Report, a *batch.Asset) error {
-	if r.OK() {
+	// The exit status does not count gaps (see restore.Report.WithGaps): a
+	// migration of many assets notices them here without reading every report.
+	if g := report.WithGaps(); len(g) > 0 {
+		e.Warnf("restore", "%d stitched track(s) differ from their timeline, first %s (%s); see \"gaps\" in the report", len(g), g[0].Name, g[0].Note)
+	}
+	if report.OK() {
 		return nil
 	}
 	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
-		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
+		report.Summary[restore.StatusFailed], report.Summary[restore.StatusMissing], report.Summary[restore.StatusUnmatched])
 	if err := a.GaveUp(); err != nil {
+		// Storage failed every try for the whole --give-up-after: say so first.
 		return fmt.Errorf("%w; %s", err, counts)
 	}
 	return errors.New(counts)
 }
 
-// isURL tells a container URL from a directory.
-func isURL(v string) bool {
-	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
+// readArg reads --in, --out or --dest (or a batch line's end) with
+// cli.ReadArg, and refuses to take as a directory a value meant as a URL:
+// one read from a file (@FILE is for SAS URLs), or one holding a SAS
+// signature without its scheme. Taken as a directory, it would be quoted
+// in errors and reports, signature and all, and --out would write the
+// plaintext into a local directory named after it. The value is never
+// quoted.
+func readArg(raw, flag string) (string, error) {
+	v, err := cli.ReadArg(raw, flag)
+	switch {
+	case err != nil || inventory.IsURL(v):
+		return v, err
+	case strings.HasPrefix(raw, "@"):
+		return "", cli.Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flag, raw[1:])
+	case strings.Contains(strings.ToLower(v), "sig="):
+		return "", cli.Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flag)
+	}
+	return v, nil
 }
 
-// checkDirArg refuses to take as a directory a value of --in or --out (raw
-// as given, v after @FILE) that is meant as a URL: one read from a file
-// (@FILE is for SAS URLs), or one holding a SAS signature without its
-// scheme. Taken as a directory, it would be quoted in errors and reports,
-// signature and all, and --out would write the plaintext into a local
-// directory named after it. The value is never quoted.
-func checkDirArg(flag, raw, v string) error {
-	if file, ok := strings.CutPrefix(raw, "@"); ok {
-		return cli.Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flag, file)
+// readEnd is readArg for an asset's end, which may also be "@FILE#NAME"
+// (inventory.ParseRef): the container NAME of the account whose SAS URL
+// FILE holds, created if missing when create is set (a destination in a
+// new account).
+func readEnd(e *cli.Env, v, flag string, create bool, co *azblobcrypt.ContainerOptions) (string, error) {
+	file, name, ok := inventory.ParseRef(v)
+	if !ok {
+		return readArg(v, flag)
 	}
-	if strings.Contains(strings.ToLower(v), "sig=") {
-		return cli.Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flag)
+	acct, err := cli.ReadArg("@"+file, flag)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	if !inventory.IsURL(acct) {
+		return "", fmt.Errorf("--%s: %s holds no account URL for container %q", flag, file, name)
+	}
+	u, err := azblobcrypt.ContainerURL(acct, name)
+	if err != nil {
+		return "", fmt.Errorf("--%s: %w", flag, err)
+	}
+	if create {
+		err = azblobcrypt.CreateContainer(e.Ctx, u, co)
+	}
+	return u, err
 }
 
-// open reads the plan of the key exports at keys and turns --in and --out
-// (directories, URLs, @FILE; out "" for none) into a source and a sink,
-// refusing an output directory inside the input one; containers are opened
-// with co (nil: the defaults).
-func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*batch.Asset, error) {
-	plan, err := k.plan(e, keys)
+// openAsset reads the plan of the key exports at keys and turns --in and
+// --out (out "" for none) into a source and a sink, refusing an output
+// directory inside the input one; containers are opened with co (nil: the
+// defaults).
+func openAsset(e *cli.Env, k *cli.KeyFlags, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*batch.Asset, error) {
+	plan, err := k.Plan(e, keys)
 	if err != nil {
 		return nil, err
 	}
-	rawIn := in
 	if in, err = readEnd(e, in, "in", false, co); err != nil {
 		return nil, err
 	}
-	if !isURL(in) {
-		if err := checkDirArg("in", rawIn, in); err != nil {
-			return nil, err
-		}
-	}
-	a := &batch.Asset{Plan: plan, In: in}
-	if isURL(in) {
+	a := &batch.Asset{Plan: plan, In: in, Source: restore.Dir{Root: in}}
+	if inventory.IsURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
 			return nil, cli.Usagef("--in: %v", err)
 		}
 		a.Source, a.In = c, c.String()
-	} else {
+	} else if fi, err := os.Stat(in); err != nil {
+		return nil, fmt.Errorf("--in: %w", err)
+	} else if !fi.IsDir() {
 		// A file as --in would list as one unmatched entry named ".".
-		if fi, err := os.Stat(in); err != nil {
-			return nil, fmt.Errorf("--in: %w", err)
-		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
-		}
-		a.Source = restore.Dir{Root: in}
+		return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
 	}
 	if out == "" {
 		return a, nil
 	}
-	rawOut := out
 	if out, err = readEnd(e, out, "out", !check, co); err != nil {
 		return nil, err
 	}
-	if !isURL(out) {
-		if err := checkDirArg("out", rawOut, out); err != nil {
-			return nil, err
-		}
-	}
 	a.Out = out
-	if isURL(out) {
+	switch fi, statErr := os.Stat(out); {
+	case inventory.IsURL(out):
 		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
-		a.Out = c.String()
-		if !check {
-			a.Sink = c
-		}
-		return a, nil
-	}
-	if !isURL(in) {
-		if err := restore.CheckDirs(out, in); err != nil {
-			return nil, cli.Usagef("%v", err)
-		}
-	}
-	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		a.Out, a.Sink = c.String(), c
+	case !inventory.IsURL(in) && restore.CheckDirs(out, in) != nil:
+		return nil, cli.Usagef("%v", restore.CheckDirs(out, in))
+	case statErr == nil && !fi.IsDir():
 		return nil, cli.Usagef("--out %s exists and is not a directory", out)
+	default:
+		a.Sink = restore.Dir{Root: out, RemovedStale: e.RemovedStale("restore")}
 	}
-	if !check {
-		a.Sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
+	if check {
+		a.Sink = nil
 	}
 	return a, nil
 }
@@ -258,16 +255,15 @@ restore --keys takes it like any other export.`
 
 func runManifest(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "manifest", manifestSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	out := fs.String("out", "", "where to write the manifest (mode 0600; never overwritten)")
 	if err := fs.Parse(args, "keys", "out"); err != nil {
 		return err
 	}
-	if err := refuseExisting(*out, "manifest"); err != nil {
+	if err := cli.RefuseExisting(*out, "manifest"); err != nil {
 		return err
 	}
-	plan, err := k.plan(e, k.keys)
+	plan, err := k.Plan(e, k.Keys)
 	if err != nil {
 		return err
 	}
@@ -279,58 +275,14 @@ func runManifest(e *cli.Env, args []string) error {
 	if err := atomicfile.WritePrivate(*out, data); err != nil {
 		return err
 	}
-	return printJSON(e, manifestResult{Manifest: *out, KeyID: keyIDString(plan), Files: len(plan.Entries)})
-}
-
-// manifestResult is what manifest prints: where the key went, never the key.
-type manifestResult struct {
-	Manifest string `json:"manifest"`
-	KeyID    string `json:"keyId,omitempty"`
-	Files    int    `json:"files"`
-}
-
-func keyIDString(p *keyexport.Plan) string {
-	if !p.HasKeyID {
-		return ""
+	// Where the key went, never the key.
+	res := struct {
+		Manifest string `json:"manifest"`
+		KeyID    string `json:"keyId,omitempty"`
+		Files    int    `json:"files"`
+	}{Manifest: *out, Files: len(plan.Entries)}
+	if plan.HasKeyID {
+		res.KeyID = plan.KeyID.String()
 	}
-	return p.KeyID.String()
-}
-
-// keyFlags are the --keys, --pfx and --private-key that restore, serve and
-// manifest share.
-type keyFlags struct {
-	keys             cli.Strings
-	pfxPath, pemPath *string
-}
-
-func (k *keyFlags) define(fs *cli.FlagSet) {
-	fs.Var(&k.keys, "keys", "a key export document (repeatable)")
-	k.pfxPath = fs.String("pfx", "", "PFX/PKCS#12 file that opens ContentKey entities; password from $"+pfxPasswordEnv)
-	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
-}
-
-// plan reads the key exports at paths and merges them. The private key is
-// read only when a flag names one.
-func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
-	docs := make([]keyexport.Document, 0, len(paths))
-	defer func() {
-		for _, d := range docs {
-			clear(d.Data)
-		}
-	}()
-	for _, p := range paths {
-		data, err := smallfile.ReadAtMost(p, keyexport.MaxDocumentSize, "a key export is never that large (256 MiB)")
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, keyexport.Document{Name: p, Data: data})
-	}
-	var priv *rsa.PrivateKey
-	if *k.pfxPath != "" || *k.pemPath != "" {
-		var err error
-		if priv, err = readPrivateKey(e, *k.pfxPath, *k.pemPath); err != nil {
-			return nil, err
-		}
-	}
-	return keyexport.NewPlan(docs, &keyexport.Options{PrivateKey: priv})
+	return e.PrintJSON(res)
 }
