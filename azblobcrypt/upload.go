@@ -18,8 +18,21 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/reason"
+	"github.com/amscrypt/amscrypt/internal/uploadstate"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
+
+// ErrStateMismatch is returned when a resume state file exists for the same
+// source file and blob but no longer fits: the source's size or modification
+// time changed, or the key, block size or requested IV differ. Resuming would
+// encrypt different plaintext under an IV already used, so it is refused;
+// delete the state file named in the error to start over with a fresh IV.
+var ErrStateMismatch = uploadstate.ErrMismatch
+
+// DefaultStateDir returns the directory UploadFile keeps resume state in when
+// UploadOptions.StateDir is empty: the "amscrypt" folder of the user's cache
+// directory.
+func DefaultStateDir() (string, error) { return uploadstate.DefaultDir() }
 
 // Limits and defaults of block staging.
 const (
@@ -123,11 +136,9 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 		return blobcrypt.FileResult{}, err
 	}
 	defer f.Close()
-	want := &uploadState{
-		Version: stateVersion, Source: abs, Blob: redactURL(blobURL),
-		Size: fi.Size(), ModTime: fi.ModTime(), KeyID: keyID, BlockSize: o.BlockSize,
-	}
-	sp, err := resume(want, o)
+	want := &uploadstate.State{Source: abs, Blob: redactURL(blobURL),
+		Size: fi.Size(), ModTime: fi.ModTime(), KeyID: keyID, BlockSize: o.BlockSize}
+	sp, err := uploadstate.Resume(o.StateDir, want, o.IV)
 	if err != nil {
 		return blobcrypt.FileResult{}, err
 	}
@@ -171,37 +182,6 @@ func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, reason.New("azblobcrypt: "+src+" is not a regular file", blobcrypt.ErrNotRegular)
 	}
 	return f, fi, nil
-}
-
-// resume sets want.IV: the one of a matching state file, else a new one
-// (opts.IV or fresh), recorded in a new state file before anything is
-// staged. It returns the state file's path.
-func resume(want *uploadState, o UploadOptions) (string, error) {
-	dir := o.StateDir
-	if dir == "" {
-		var err error
-		if dir, err = DefaultStateDir(); err != nil {
-			return "", err
-		}
-	}
-	sp := statePath(dir, want.Source, want.Blob)
-	st, err := loadState(sp)
-	if err != nil {
-		return "", err
-	}
-	if st != nil {
-		if err := st.check(sp, want, o.IV); err != nil {
-			return "", err
-		}
-		want.IV = st.IV
-		return sp, nil
-	}
-	if o.IV != nil {
-		want.IV = *o.IV
-	} else if want.IV, err = contentkey.NewIV(); err != nil {
-		return "", err
-	}
-	return sp, saveState(sp, want)
 }
 
 // Upload encrypts size bytes of src and uploads them as the block blob name
