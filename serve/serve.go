@@ -115,7 +115,7 @@ type Server struct {
 	stall time.Duration // Options.Stall
 	pool  sync.Pool     // *[]byte of BufferSize
 
-	layouts layoutCache // of stitched live-archive tracks
+	layouts livearchive.Layouts // of stitched live-archive tracks
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -127,8 +127,8 @@ type file struct {
 	iv      contentkey.IV
 	ctype   string
 	etag    string
-	failure string // why it is not served; "" when it is
-	track   *track // a stitched live-archive track; nil for a file of the asset
+	failure string                     // why it is not served; "" when it is
+	track   *livearchive.StitchedTrack // nil for a file of the asset
 }
 
 // Index is the document GET / returns: every file of the asset and the
@@ -203,7 +203,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		return nil, err
 	}
 	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
-		conns: o.MaxConns, stall: o.Stall, log: o.Log}
+		conns: o.MaxConns, stall: o.Stall, log: o.Log, layouts: livearchive.Layouts{Max: MaxLayouts}}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]
