@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/cli"
 )
@@ -31,7 +30,7 @@ func runUpload(e *cli.Env, args []string) error {
 	in := fs.String("in", "", "file to encrypt and upload (required)")
 	locator := fs.String("url", "", "SAS locator Path: container URL with SAS query; @FILE reads it from FILE (required)")
 	name := fs.String("name", "", "blob and AssetFile name (default: base name of --in)")
-	ivFlag := fs.String("iv", "", "IV as a decimal integer (default: a fresh random IV; never reuse one for other data)")
+	iv := fs.IV("iv", "IV as a decimal integer (default: a fresh random IV; never reuse one for other data)")
 	var t transfer
 	t.flags(fs, "plaintext bytes per staged block, e.g. 4MiB (default 4MiB)", "blocks encrypted and staged at once")
 	stateDir := fs.String("state-dir", "", "directory for resume state (default: the user cache dir's amscrypt folder)")
@@ -46,14 +45,7 @@ func runUpload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Workers: *t.workers, StateDir: *stateDir, GiveUpAfter: *t.giveUp}
-	if fs.Given("iv") {
-		iv, err := contentkey.ParseIV(*ivFlag)
-		if err != nil {
-			return cli.Usagef("--iv: %v", err)
-		}
-		opts.IV = &iv
-	}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Workers: *t.workers, IV: iv.IV, StateDir: *stateDir, GiveUpAfter: *t.giveUp}
 	key, keyID, err := readStorageKey(*keyFile)
 	if err != nil {
 		return err

@@ -55,3 +55,24 @@ func TestKeyFlags(t *testing.T) {
 	_, err = k.Plan(e, []string{v3})
 	require.ErrorAs(t, err, new(UsageError))
 }
+
+// TestIVFlag: nil until given, the decimal IV when given, and a malformed
+// one a usage error naming the flag.
+func TestIVFlag(t *testing.T) {
+	parse := func(args ...string) (*IVFlag, error) {
+		fs := NewFlags(&Env{Program: "amscrypt"}, "cmd", "")
+		iv := fs.IV("iv", "")
+		return iv, fs.Parse(args)
+	}
+	iv, err := parse()
+	require.NoError(t, err)
+	require.Nil(t, iv.IV)
+	iv, err = parse("--iv", "18446744073709551615")
+	require.NoError(t, err)
+	require.EqualValues(t, uint64(18446744073709551615), *iv.IV)
+	for _, v := range []string{"-1", "0x10", "18446744073709551616", "1e3"} {
+		_, err := parse("--iv", v)
+		require.ErrorAs(t, err, new(UsageError), v)
+		require.ErrorContains(t, err, "--iv: ", v)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
@@ -77,5 +78,34 @@ func (v durationValue) Set(s string) error {
 		return fmt.Errorf("%q is not a duration from %v to %v (e.g. 30s, 10m)", s, v.min, v.max)
 	}
 	*v.d = d
+	return nil
+}
+
+// IVFlag is the value of an IV flag (an unsigned decimal,
+// contentkey.ParseIV): IV is nil until the flag is given. A malformed value
+// is a usage error naming the flag.
+type IVFlag struct{ IV *contentkey.IV }
+
+// IV defines an IV flag.
+func (fs *FlagSet) IV(name, usage string) *IVFlag {
+	f := &IVFlag{}
+	fs.Var(f, name, usage)
+	return f
+}
+
+func (f *IVFlag) String() string {
+	if f == nil || f.IV == nil {
+		return ""
+	}
+	return f.IV.String()
+}
+
+// Set parses the IV.
+func (f *IVFlag) Set(s string) error {
+	iv, err := contentkey.ParseIV(s)
+	if err != nil {
+		return err
+	}
+	f.IV = &iv
 	return nil
 }
