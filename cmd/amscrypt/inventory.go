@@ -146,7 +146,7 @@ type inventoryResult struct {
 // accountEnd reads --in or --dest: a directory of containers (--in must
 // exist), or an account URL from @FILE or the command line.
 func accountEnd(v, flag string) (*inventory.End, error) {
-	u, err := readArg(v, flag)
+	u, err := cli.ReadDirOrURL(v, flag)
 	if err != nil {
 		return nil, err
 	}

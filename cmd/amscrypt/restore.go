@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/batch"
@@ -148,34 +147,14 @@ func runRestore(e *cli.Env, args []string) error {
 	return errors.New(counts)
 }
 
-// readArg reads --in, --out or --dest (or a batch line's end) with
-// cli.ReadArg, and refuses to take as a directory a value meant as a URL:
-// one read from a file (@FILE is for SAS URLs), or one holding a SAS
-// signature without its scheme. Taken as a directory, it would be quoted
-// in errors and reports, signature and all, and --out would write the
-// plaintext into a local directory named after it. The value is never
-// quoted.
-func readArg(raw, flag string) (string, error) {
-	v, err := cli.ReadArg(raw, flag)
-	switch {
-	case err != nil || inventory.IsURL(v):
-		return v, err
-	case strings.HasPrefix(raw, "@"):
-		return "", cli.Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flag, raw[1:])
-	case strings.Contains(strings.ToLower(v), "sig="):
-		return "", cli.Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flag)
-	}
-	return v, nil
-}
-
-// readEnd is readArg for an asset's end, which may also be "@FILE#NAME"
+// readEnd is cli.ReadDirOrURL for an asset's end, which may also be "@FILE#NAME"
 // (inventory.ParseRef): the container NAME of the account whose SAS URL
 // FILE holds, created if missing when create is set (a destination in a
 // new account).
 func readEnd(e *cli.Env, v, flag string, create bool, co *azblobcrypt.ContainerOptions) (string, error) {
 	file, name, ok := inventory.ParseRef(v)
 	if !ok {
-		return readArg(v, flag)
+		return cli.ReadDirOrURL(v, flag)
 	}
 	acct, err := cli.ReadArg("@"+file, flag)
 	if err != nil {
