@@ -247,6 +247,21 @@ func TestWriteAndRestoreBatch(t *testing.T) {
 	var doc inventory.Inventory
 	require.NoError(t, json.Unmarshal(read(t, filepath.Join(out, inventory.JSONFile)), &doc))
 	require.Len(t, doc.Containers, 9)
+	sum := inv.Summary()
+	require.Equal(t, 9, sum.Containers)
+	require.Equal(t, inv.ToMove.Containers, sum.Batch)
+	exports, attention := 0, 0
+	for _, n := range sum.Exports {
+		exports += n
+	}
+	for _, c := range inv.Containers {
+		if c.NeedsAttention() {
+			attention++
+		}
+	}
+	require.Equal(t, len(inv.Exports), exports)
+	require.Equal(t, attention, sum.Attention)
+	require.Positive(t, sum.Attention)
 
 	page := string(read(t, filepath.Join(out, inventory.HTMLFile)))
 	require.NotContains(t, page, "<script>alert(1)")

@@ -53,6 +53,35 @@ func (inv *Inventory) Batch(refs Refs) ([]batch.Line, error) {
 	return lines, nil
 }
 
+// Summary is an Inventory in counts: what a migration has before it.
+type Summary struct {
+	Containers int `json:"containers"`
+	// Batch is the number of lines of the batch (containers paired with
+	// their exports).
+	Batch  int   `json:"batch"`
+	ToMove Total `json:"toMove"`
+	// Attention counts the containers that need a person's look
+	// (Container.NeedsAttention).
+	Attention int                  `json:"attention"`
+	Totals    map[Class]Total      `json:"totals"`
+	Exports   map[ExportStatus]int `json:"exports"`
+}
+
+// Summary counts the inventory.
+func (inv *Inventory) Summary() Summary {
+	s := Summary{Containers: len(inv.Containers), Batch: inv.ToMove.Containers, ToMove: inv.ToMove,
+		Totals: inv.Totals, Exports: map[ExportStatus]int{}}
+	for _, c := range inv.Containers {
+		if c.NeedsAttention() {
+			s.Attention++
+		}
+	}
+	for _, x := range inv.Exports {
+		s.Exports[x.Status]++
+	}
+	return s
+}
+
 // WriteOptions tune Write.
 type WriteOptions struct {
 	// Refs names the ends of each batch line.

@@ -109,8 +109,7 @@ func runInventory(e *cli.Env, args []string) error {
 	if err := inv.Write(*out, inventory.WriteOptions{Refs: inventory.EndRefs(src, dst), Force: *force}); err != nil {
 		return err
 	}
-	res := inventoryResult{Out: *out, Containers: len(inv.Containers), Batch: inv.ToMove.Containers,
-		ToMove: inv.ToMove, Totals: inv.Totals, Exports: map[inventory.ExportStatus]int{}}
+	res := inventoryResult{Out: *out, Summary: inv.Summary()}
 	for _, end := range ends {
 		f, err := end.WriteURLFile(*out, *force)
 		if err != nil {
@@ -120,27 +119,15 @@ func runInventory(e *cli.Env, args []string) error {
 			res.URLFiles = append(res.URLFiles, f)
 		}
 	}
-	for _, c := range inv.Containers {
-		if c.NeedsAttention() {
-			res.Attention++
-		}
-	}
-	for _, x := range inv.Exports {
-		res.Exports[x.Status]++
-	}
 	return e.PrintJSON(res)
 }
 
-// inventoryResult is what inventory prints: counts, and where the files are.
+// inventoryResult is what inventory prints: the counts, and where the
+// files are.
 type inventoryResult struct {
-	Out        string                              `json:"out"`
-	Containers int                                 `json:"containers"`
-	Batch      int                                 `json:"batch"`
-	ToMove     inventory.Total                     `json:"toMove"`
-	Attention  int                                 `json:"attention"`
-	Totals     map[inventory.Class]inventory.Total `json:"totals"`
-	Exports    map[inventory.ExportStatus]int      `json:"exports"`
-	URLFiles   []string                            `json:"urlFiles,omitempty"`
+	Out string `json:"out"`
+	inventory.Summary
+	URLFiles []string `json:"urlFiles,omitempty"`
 }
 
 // accountEnd reads --in or --dest: a directory of containers (--in must
