@@ -85,6 +85,25 @@ func ParseRef(v string) (file, container string, ok bool) {
 	return rest[:i], rest[i+1:], true
 }
 
+// ReadRef resolves a batch line's "@FILE#NAME" (ParseRef): the URL of the
+// container NAME of the account whose SAS URL FILE holds, as containerURL
+// (azblobcrypt.ContainerURL) makes it. ok is false for anything else, which
+// is not read.
+func ReadRef(v string, containerURL func(account, container string) (string, error)) (u string, ok bool, err error) {
+	file, name, ok := ParseRef(v)
+	if !ok {
+		return "", false, nil
+	}
+	acct, err := smallfile.ReadLine(file)
+	if err == nil && !IsURL(acct) {
+		err = fmt.Errorf("%s holds no account URL for container %q", file, name)
+	}
+	if err == nil {
+		u, err = containerURL(acct, name)
+	}
+	return u, true, err
+}
+
 // EndRefs returns the Refs of batch lines from in to dest (nil: no
 // destination, for a batch that only checks).
 func EndRefs(in, dest *End) Refs {
@@ -111,14 +130,13 @@ func (e *End) CheckURLFile(dir string, force bool) error {
 		return nil
 	}
 	path := filepath.Join(dir, e.URLFile())
-	data, err := smallfile.Read(path)
-	defer clear(data)
+	line, err := smallfile.ReadLine(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return err
-	case strings.TrimSpace(string(data)) != e.URL:
+	case line != e.URL:
 		return fmt.Errorf("%s already exists with another URL; refusing to overwrite it (--force replaces it)", path)
 	}
 	return nil
@@ -131,8 +149,7 @@ func (e *End) WriteURLFile(dir string, force bool) (string, error) {
 		return "", nil
 	}
 	path := filepath.Join(dir, e.URLFile())
-	if data, err := smallfile.Read(path); err == nil && strings.TrimSpace(string(data)) == e.URL {
-		clear(data)
+	if line, err := smallfile.ReadLine(path); err == nil && line == e.URL {
 		return path, nil
 	}
 	f, err := atomicfile.Create(path, atomicfile.Options{Perm: 0o600, Overwrite: force})

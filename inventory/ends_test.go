@@ -90,3 +90,28 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+// TestReadRef: "@FILE#NAME" is the container NAME of FILE's account, made
+// by the function given; a file that holds no URL is refused without
+// quoting it; anything else is left alone, unread.
+func TestReadRef(t *testing.T) {
+	dir := t.TempDir()
+	acct := filepath.Join(dir, "in.url")
+	require.NoError(t, os.WriteFile(acct, []byte("https://acct.blob.core.windows.net/?sig=SECRET\n"), 0o600))
+	notURL := filepath.Join(dir, "dir.url")
+	require.NoError(t, os.WriteFile(notURL, []byte("some/dir?sig=SECRET\n"), 0o600))
+	join := func(a, c string) (string, error) { return a + "|" + c, nil }
+	u, ok, err := inventory.ReadRef("@"+acct+"#asset-1", join)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "https://acct.blob.core.windows.net/?sig=SECRET|asset-1", u)
+	_, ok, err = inventory.ReadRef("@"+notURL+"#asset-1", join)
+	require.True(t, ok)
+	require.ErrorContains(t, err, "holds no account URL")
+	require.NotContains(t, err.Error(), "SECRET")
+	for _, v := range []string{"@" + acct, "https://h/c", "dir"} {
+		_, ok, err := inventory.ReadRef(v, nil)
+		require.False(t, ok, v)
+		require.NoError(t, err, v)
+	}
+}

@@ -147,27 +147,17 @@ func runRestore(e *cli.Env, args []string) error {
 	return errors.New(counts)
 }
 
-// readEnd is cli.ReadDirOrURL for an asset's end, which may also be "@FILE#NAME"
-// (inventory.ParseRef): the container NAME of the account whose SAS URL
-// FILE holds, created if missing when create is set (a destination in a
-// new account).
+// readEnd is cli.ReadDirOrURL for an asset's end, which may also be
+// "@FILE#NAME" (inventory.ReadRef), a container of an account, created if
+// missing when create is set (a destination in a new account).
 func readEnd(e *cli.Env, v, flag string, create bool, co *azblobcrypt.ContainerOptions) (string, error) {
-	file, name, ok := inventory.ParseRef(v)
-	if !ok {
+	u, ok, err := inventory.ReadRef(v, azblobcrypt.ContainerURL)
+	switch {
+	case !ok:
 		return cli.ReadDirOrURL(v, flag)
-	}
-	acct, err := cli.ReadArg("@"+file, flag)
-	if err != nil {
-		return "", err
-	}
-	if !inventory.IsURL(acct) {
-		return "", fmt.Errorf("--%s: %s holds no account URL for container %q", flag, file, name)
-	}
-	u, err := azblobcrypt.ContainerURL(acct, name)
-	if err != nil {
+	case err != nil:
 		return "", fmt.Errorf("--%s: %w", flag, err)
-	}
-	if create {
+	case create:
 		err = azblobcrypt.CreateContainer(e.Ctx, u, co)
 	}
 	return u, err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/inventory"
@@ -235,14 +234,9 @@ func ReadArg(v, flagName string) (string, error) {
 	if !strings.HasPrefix(v, "@") {
 		return v, nil
 	}
-	data, err := smallfile.Read(v[1:])
+	u, err := smallfile.ReadLine(v[1:])
 	if err != nil {
 		return "", fmt.Errorf("--%s: %w", flagName, err)
-	}
-	u := strings.TrimSpace(string(data))
-	if u == "" || strings.ContainsFunc(u, unicode.IsControl) {
-		// Never quoted: the file may be anything (/proc/self/environ).
-		return "", fmt.Errorf("--%s: %s must hold exactly one line of text", flagName, v[1:])
 	}
 	return u, nil
 }
