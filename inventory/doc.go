@@ -10,5 +10,7 @@
 //
 // It reads containers through restore.Source, so it links no Azure code: a
 // caller passes an Account (DirAccount for containers copied to disk;
-// azblobcrypt.Account for a storage account).
+// azblobcrypt.Account for a storage account). No file it writes holds a
+// SAS: a batch line names a container of an account as "@FILE#NAME"
+// (End.Ref), which ReadRef resolves given how to make a container's URL.
 package inventory
