@@ -61,14 +61,14 @@ func (e *StorageError) Error() string {
 	if e.gaveUp != 0 {
 		last := ""
 		if e.last != "" {
-			last = " (last: " + strings.Join(strings.Fields(strings.Map(dropControl, e.last)), " ") + ")"
+			last = " (last: " + quote.OneLine(strings.Map(dropControl, e.last)) + ")"
 		}
 		return fmt.Sprintf("azblobcrypt: %s %s: storage failed every try for %v%s; gave up, run again to resume", e.Op, u, e.gaveUp, last)
 	}
 	if e.StatusCode == 0 {
 		// The SDK's texts span lines (a ResponseError without a response
 		// is a framed block); one line is the contract.
-		return fmt.Sprintf("azblobcrypt: %s %s: %s", e.Op, u, strings.Join(strings.Fields(e.err.Error()), " "))
+		return fmt.Sprintf("azblobcrypt: %s %s: %s", e.Op, u, quote.OneLine(e.err.Error()))
 	}
 	code := e.ErrorCode
 	if code == "" {

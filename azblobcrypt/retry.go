@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // How long storage operations are retried. Every request belongs to one
@@ -289,5 +289,5 @@ func describe(err error) string {
 	if errors.As(err, &re) {
 		return fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return quote.OneLine(err.Error())
 }

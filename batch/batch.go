@@ -239,7 +239,7 @@ func (b *batch) run(ctx context.Context, line int, data []byte) {
 		return
 	}
 	if err != nil {
-		rep.Error = strings.Join(strings.Fields(fmt.Sprintf("batch: %s line %d: %v", b.path, line, err)), " ")
+		rep.Error = quote.OneLine(fmt.Sprintf("batch: %s line %d: %v", b.path, line, err))
 	}
 	if err != nil || !rep.OK() {
 		b.failed++

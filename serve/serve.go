@@ -34,6 +34,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/media"
@@ -445,7 +446,7 @@ func (s *Server) logRequest(r *http.Request, w *response, d time.Duration) {
 	if w.aborted != nil {
 		aborted = " aborted"
 		if !errors.Is(w.aborted, context.Canceled) {
-			aborted += ": " + strings.Join(strings.Fields(w.aborted.Error()), " ")
+			aborted += ": " + quote.OneLine(w.aborted.Error())
 		}
 	}
 	line := fmt.Sprintf("%s %s %s %q range=%s %d %d %s%s\n", time.Now().UTC().Format(time.RFC3339Nano),
