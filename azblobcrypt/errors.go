@@ -189,5 +189,15 @@ func expiredAt(u string) string {
 	return se
 }
 
+// parseURL parses u, which must be an http or https URL with a host; what
+// names the kind of URL in the error, which shows no SAS.
+func parseURL(u, what string) (*url.URL, error) {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		return nil, fmt.Errorf("azblobcrypt: %q is not a %s URL", redactURL(u), what)
+	}
+	return p, nil
+}
+
 // redactURL is quote.URL: u without the secrets a SAS URL carries.
 func redactURL(u string) string { return quote.URL(u) }

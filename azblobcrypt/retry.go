@@ -208,6 +208,15 @@ func (o *operation) end(err error) error {
 	return storageError(o.op, o.url, err)
 }
 
+// gaveUpError returns the error of the first operation that gave up, or
+// nil.
+func (r *retrier) gaveUpError() error {
+	if e, ok := context.Cause(r.gaveUp).(*StorageError); ok {
+		return e
+	}
+	return nil
+}
+
 // failed returns, once an operation gave up, the error for op on blobURL:
 // what the first one met, under this operation's name.
 func (r *retrier) failed(op, blobURL string) error {
