@@ -601,8 +601,8 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer c.Close()
 	info := OutputInfo{Size: j.size, Source: j.src}
-	if j.match != nil && !j.match.Fragment {
-		info.MimeType = j.match.Entry.MimeType
+	if j.match != nil {
+		info.MimeType = j.match.MimeType()
 	}
 	out, err := r.dst.Create(r.ctx, j.src.Path, info)
 	if err != nil {

@@ -230,11 +230,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 			Format: fr.Format, Error: fr.Error, Note: fr.Note}
 		if m := byName[fr.Name]; m != nil {
 			f := &file{src: byPath[fr.Name], iv: m.Entry.IV}
-			mimeType := ""
-			if !m.Fragment {
-				mimeType = m.Entry.MimeType
-			}
-			f.ctype = media.ContentType(fr.Name, mimeType, m.Fragment)
+			f.ctype = media.ContentType(fr.Name, m.MimeType(), m.Fragment)
 			f.etag = etag(f.src, f.iv, nonce[:])
 			if fr.Status != restore.StatusChecked {
 				f.failure = fr.Error
