@@ -31,9 +31,10 @@ import (
 //
 // In and Out are directories, container URLs or "@FILE" (a file holding
 // one); relative paths are relative to the batch file's directory. The
-// amscrypt command also reads "@FILE#NAME", the container NAME of the
-// account whose SAS URL FILE holds (what amscrypt inventory writes, so that
-// no line holds a SAS); a Go program's open function decides for itself.
+// lines amscrypt inventory writes name a container as "@FILE#NAME", the
+// container NAME of the account whose SAS URL FILE holds, so that no line
+// holds a SAS (inventory.ReadRef resolves one); the open function given to
+// Run decides what it takes.
 type Line struct {
 	In   string   `json:"in"`
 	Out  string   `json:"out,omitempty"` // "" only for a batch that only checks

@@ -194,20 +194,22 @@ func openAsset(e *cli.Env, k *cli.KeyFlags, keys []string, in, out string, check
 	if out, err = readEnd(e, out, "out", !check, co); err != nil {
 		return nil, err
 	}
-	a.Out = out
-	switch fi, statErr := os.Stat(out); {
-	case inventory.IsURL(out):
+	a.Out, a.Sink = out, restore.Dir{Root: out, RemovedStale: e.RemovedStale("restore")}
+	if inventory.IsURL(out) {
 		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
 		a.Out, a.Sink = c.String(), c
-	case !inventory.IsURL(in) && restore.CheckDirs(out, in) != nil:
-		return nil, cli.Usagef("%v", restore.CheckDirs(out, in))
-	case statErr == nil && !fi.IsDir():
-		return nil, cli.Usagef("--out %s exists and is not a directory", out)
-	default:
-		a.Sink = restore.Dir{Root: out, RemovedStale: e.RemovedStale("restore")}
+	} else {
+		if !inventory.IsURL(in) {
+			if err := restore.CheckDirs(out, in); err != nil {
+				return nil, cli.Usagef("%v", err)
+			}
+		}
+		if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+			return nil, cli.Usagef("--out %s exists and is not a directory", out)
+		}
 	}
 	if check {
 		a.Sink = nil
