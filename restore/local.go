@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
@@ -23,40 +22,11 @@ var ErrOutInsideIn = errors.New("restore: the output directory is inside the inp
 // CheckDirs refuses an output directory that is the input directory or
 // inside it, also through symbolic links. out need not exist yet.
 func CheckDirs(out, in string) error {
-	ai, err := resolve(in)
-	if err != nil {
-		return err
+	inside, err := atomicfile.Inside(out, in)
+	if err == nil && inside {
+		err = fmt.Errorf("%w: %s is inside %s", ErrOutInsideIn, out, in)
 	}
-	ao, err := resolve(out)
-	if err != nil {
-		return err
-	}
-	if ao == ai || strings.HasPrefix(ao, ai+string(filepath.Separator)) {
-		return fmt.Errorf("%w: %s is inside %s", ErrOutInsideIn, out, in)
-	}
-	return nil
-}
-
-// resolve returns the absolute, symlink-free form of path, resolving the
-// longest existing prefix of a path that does not exist yet.
-func resolve(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	var rest []string
-	for p := abs; ; p = filepath.Dir(p) {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			for i := len(rest) - 1; i >= 0; i-- {
-				r = filepath.Join(r, rest[i])
-			}
-			return r, nil
-		}
-		if filepath.Dir(p) == p {
-			return abs, nil
-		}
-		rest = append(rest, filepath.Base(p))
-	}
+	return err
 }
 
 // Dir is a local directory as a Source (an asset copied with azcopy) or a

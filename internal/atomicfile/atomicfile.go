@@ -530,6 +530,45 @@ func WritePrivate(path string, data []byte) error {
 	return f.Commit()
 }
 
+// Inside reports whether path is dir or lies inside it, also through
+// symbolic links: both are compared in their absolute, link-free forms, a
+// path that does not exist yet by the longest prefix that does. It is the
+// directory's rule beside NotAnInput's: an output directory inside an
+// input one would be read as part of it.
+func Inside(path, dir string) (bool, error) {
+	p, err := resolve(path)
+	if err != nil {
+		return false, err
+	}
+	d, err := resolve(dir)
+	if err != nil {
+		return false, err
+	}
+	return p == d || strings.HasPrefix(p, d+string(filepath.Separator)), nil
+}
+
+// resolve returns the absolute, symlink-free form of path, resolving the
+// longest existing prefix of a path that does not exist yet.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			for i := len(rest) - 1; i >= 0; i-- {
+				r = filepath.Join(r, rest[i])
+			}
+			return r, nil
+		}
+		if filepath.Dir(p) == p {
+			return abs, nil
+		}
+		rest = append(rest, filepath.Base(p))
+	}
+}
+
 // An Input is a file a command reads, named by the flag that gave it.
 type Input struct {
 	Flag, Path string
