@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -17,6 +16,7 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/reason"
 	"github.com/amscrypt/amscrypt/internal/uploadstate"
 	"github.com/amscrypt/amscrypt/internal/workpool"
@@ -131,9 +131,9 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 	if err != nil {
 		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w", err)
 	}
-	f, fi, err := openSource(abs, src)
+	f, fi, err := atomicfile.OpenInput(src)
 	if err != nil {
-		return blobcrypt.FileResult{}, err
+		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w", err)
 	}
 	defer f.Close()
 	want := &uploadstate.State{Source: abs, Blob: redactURL(blobURL),
@@ -162,26 +162,6 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: blob committed, but removing resume state: %w", err)
 	}
 	return blobcrypt.FileResult{IV: want.IV, Size: want.Size}, nil
-}
-
-// openSource opens the regular file abs, which the caller named src; with
-// O_NONBLOCK, so that a FIFO nobody writes is refused instead of blocking in
-// open(2).
-func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
-	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, reason.New("azblobcrypt: "+src+" is not a regular file", blobcrypt.ErrNotRegular)
-	}
-	return f, fi, nil
 }
 
 // Upload encrypts size bytes of src and uploads them as the block blob name

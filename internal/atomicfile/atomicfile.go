@@ -15,7 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // ErrNotRegular is matched by the error for a destination that exists and is
@@ -567,6 +570,27 @@ func resolve(path string) (string, error) {
 		}
 		rest = append(rest, filepath.Base(p))
 	}
+}
+
+// OpenInput opens a file a transfer reads, which must be a regular file:
+// its size is the plan, and only a file can be read at offsets in
+// parallel. It opens with O_NONBLOCK, so that a FIFO nobody writes is
+// refused rather than blocking in open(2) (a regular file ignores the
+// flag). Any other file is an error matching ErrNotRegular.
+func OpenInput(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = reason.New(path+" is not a regular file", ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // An Input is a file a command reads, named by the flag that gave it.
