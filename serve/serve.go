@@ -139,21 +139,13 @@ type Index struct {
 	Summary map[restore.Status]int `json:"summary"`
 }
 
-// IndexEntry is one file of an Index. Served files have status "checked";
-// a "failed" file answers 502 with Error; "unmatched" and "missing" files
-// answer 404.
+// IndexEntry is one file of an Index: its line of restore --check's
+// report, and the Content-Type it is served with. Served files have status
+// "checked"; a "failed" file answers 502 with Error; "unmatched" and
+// "missing" files answer 404.
 type IndexEntry struct {
-	Name     string         `json:"name"`
-	Size     *int64         `json:"size,omitempty"`
-	Type     string         `json:"type,omitempty"`
-	Status   restore.Status `json:"status"`
-	Verified media.Level    `json:"verified"`
-	Format   media.Format   `json:"format,omitempty"`
-	Error    string         `json:"error,omitempty"`
-	Note     string         `json:"note,omitempty"`
-	// Gaps, for a stitched live-archive track, is how its fragblobs differ
-	// from the client manifest's timeline.
-	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
+	restore.FileReport
+	Type string `json:"type,omitempty"`
 }
 
 // listed is a Source whose listing was taken once, so that the head checks
@@ -226,8 +218,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	}
 	idx := Index{Files: []IndexEntry{}, Summary: report.Summary}
 	for _, fr := range report.Files {
-		e := IndexEntry{Name: fr.Name, Size: fr.Size, Status: fr.Status, Verified: fr.Verified,
-			Format: fr.Format, Error: fr.Error, Note: fr.Note}
+		e := IndexEntry{FileReport: fr}
 		if m := byName[fr.Name]; m != nil {
 			f := &file{src: byPath[fr.Name], iv: m.Entry.IV}
 			f.ctype = media.ContentType(fr.Name, m.MimeType(), m.Fragment)

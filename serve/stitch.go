@@ -44,8 +44,8 @@ func (s *Server) addTracks(ctx context.Context, files []restore.SourceFile, matc
 		}
 		f := &file{src: restore.SourceFile{Path: lt.Name, Tag: lt.Tag(), Regular: true}, ctype: lt.MimeType(), track: lt}
 		f.etag = etag(f.src, 0, nonce)
-		e := IndexEntry{Name: lt.Name, Type: f.ctype, Status: restore.StatusChecked, Format: media.FormatISOBMFF,
-			Note: fmt.Sprintf("live-archive track %s, stitched on request from its %d fragblobs", lt.Prefix, len(lt.Fragblobs))}
+		e := IndexEntry{Type: f.ctype, FileReport: restore.FileReport{Name: lt.Name, Status: restore.StatusChecked, Format: media.FormatISOBMFF,
+			Note: fmt.Sprintf("live-archive track %s, stitched on request from its %d fragblobs", lt.Prefix, len(lt.Fragblobs))}}
 		if lt.Err != nil {
 			f.failure = lt.Err.Error()
 		}
