@@ -67,8 +67,9 @@ func (a *Asset) GaveUp() error {
 }
 
 // Shard is the part of a batch one run restores: line L when L-1 is K
-// modulo N (K counts from 0, as job arrays number their tasks), so that N machines share a batch with no
-// coordination. The zero value is the whole batch.
+// modulo N (K counts from 0, as job arrays number their tasks), so that N
+// machines share a batch with no coordination. The zero value is the whole
+// batch.
 type Shard struct{ K, N int }
 
 // ParseShard reads "K/N" with 0 <= K < N.
@@ -113,9 +114,9 @@ type Options struct {
 // Run restores the assets of the batch file at path (JSON lines, see Line)
 // that belong to opts.Shard, several at once, their files sharing one
 // restore.Pool of Workers: memory stays one restore.Run's whatever the
-// number of assets. open makes an asset of a line, its relative paths resolved; report
-// is given each asset's line as it finishes, one call at a time (not in line
-// order). A bad line or a failed asset is reported and the rest go on; the
+// number of assets. open makes an asset of a line, its relative paths
+// resolved; report is given each asset's line as it finishes, one call at
+// a time (not in line order). A bad line or a failed asset is reported and the rest go on; the
 // error then counts them. An asset whose source or sink gave up
 // (Asset.GaveUp) stops the batch, since the next lines would each wait as
 // long again: no asset starts after it, those in flight finish, and the shard
