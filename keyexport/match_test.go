@@ -139,18 +139,3 @@ func TestMatchUnicodeNormalization(t *testing.T) {
 		})
 	}
 }
-
-// TestMatchTrackAndMimeType: a fragblob belongs to its entry's track and
-// takes no MIME type from it; any other file has no track and the entry's
-// type.
-func TestMatchTrackAndMimeType(t *testing.T) {
-	e := &Entry{Name: "video=1500000", MimeType: "video/mp4"}
-	frag := Match{Path: "video=1500000/0", Entry: e, Fragment: true}
-	file := Match{Path: "video=1500000", Entry: e}
-	if frag.Track() != "video=1500000" || frag.MimeType() != "" {
-		t.Errorf("fragblob: track %q, type %q", frag.Track(), frag.MimeType())
-	}
-	if file.Track() != "" || file.MimeType() != "video/mp4" {
-		t.Errorf("file: track %q, type %q", file.Track(), file.MimeType())
-	}
-}

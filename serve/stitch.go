@@ -34,8 +34,7 @@ func (s *Server) addTracks(ctx context.Context, files []restore.SourceFile, matc
 	}
 	for _, m := range matches {
 		src := s.files[m.Path].src
-		f := livearchive.File{Path: m.Path, Size: src.Size, Tag: src.Tag, Track: m.Track()}
-		a.Files = append(a.Files, f)
+		a.Files = append(a.Files, livearchive.File{Path: m.Path, Size: src.Size, Tag: src.Tag, Track: m.Track()})
 	}
 	var entries []IndexEntry
 	for _, lt := range a.Tracks(ctx) {
