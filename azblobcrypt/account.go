@@ -3,7 +3,6 @@ package azblobcrypt
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -41,9 +40,8 @@ func NewAccount(sasURL string, opts *AccountOptions) (*Account, error) {
 	if opts != nil {
 		o = *opts
 	}
-	u, err := url.Parse(sasURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("azblobcrypt: %q is not a storage account URL", redactURL(sasURL))
+	if _, err := parseURL(sasURL, "storage account"); err != nil {
+		return nil, err
 	}
 	// A container's options are checked now, not at its first use.
 	if _, err := NewContainer(sasURL, &o.ContainerOptions); err != nil {
@@ -106,12 +104,7 @@ func (a *Account) Container(name string) (restore.Source, error) {
 // GaveUp returns the error of the first operation on the account or one of
 // its containers that storage failed for the whole GiveUpAfter; nil if none
 // did.
-func (a *Account) GaveUp() error {
-	if e, ok := context.Cause(a.retry.gaveUp).(*StorageError); ok {
-		return e
-	}
-	return nil
-}
+func (a *Account) GaveUp() error { return a.retry.gaveUpError() }
 
 // ListContainers returns the names of the containers of the account at
 // sasURL: NewAccount and Containers.
@@ -132,9 +125,9 @@ func ContainerURL(accountURL, name string) (string, error) {
 	if !validContainerName(name) {
 		return "", fmt.Errorf("azblobcrypt: %q is not a container name", name)
 	}
-	u, err := url.Parse(accountURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("azblobcrypt: %q is not a storage account URL", redactURL(accountURL))
+	u, err := parseURL(accountURL, "storage account")
+	if err != nil {
+		return "", err
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + name
 	u.RawPath = ""

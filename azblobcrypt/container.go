@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -79,9 +78,8 @@ func NewContainer(sasURL string, opts *ContainerOptions) (*Container, error) {
 	if err := transferDefaults(&o.BlockSize, &o.Workers); err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(sasURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("azblobcrypt: %q is not a container URL", redactURL(sasURL))
+	if _, err := parseURL(sasURL, "container"); err != nil {
+		return nil, err
 	}
 	r, co, err := newRetrier(o.GiveUpAfter, (*blob.ClientOptions)(o.ClientOptions))
 	if err != nil {
@@ -97,12 +95,7 @@ func NewContainer(sasURL string, opts *ContainerOptions) (*Container, error) {
 // GaveUp returns the error of the first operation on the container that
 // storage failed for the whole GiveUpAfter, after which every operation
 // fails at once; nil if none did.
-func (c *Container) GaveUp() error {
-	if e, ok := context.Cause(c.retry.gaveUp).(*StorageError); ok {
-		return e
-	}
-	return nil
-}
+func (c *Container) GaveUp() error { return c.retry.gaveUpError() }
 
 // String is the container's URL without its SAS.
 func (c *Container) String() string { return c.url }

@@ -61,14 +61,14 @@ func (e *StorageError) Error() string {
 	if e.gaveUp != 0 {
 		last := ""
 		if e.last != "" {
-			last = " (last: " + strings.Join(strings.Fields(strings.Map(dropControl, e.last)), " ") + ")"
+			last = " (last: " + quote.OneLine(strings.Map(dropControl, e.last)) + ")"
 		}
 		return fmt.Sprintf("azblobcrypt: %s %s: storage failed every try for %v%s; gave up, run again to resume", e.Op, u, e.gaveUp, last)
 	}
 	if e.StatusCode == 0 {
 		// The SDK's texts span lines (a ResponseError without a response
 		// is a framed block); one line is the contract.
-		return fmt.Sprintf("azblobcrypt: %s %s: %s", e.Op, u, strings.Join(strings.Fields(e.err.Error()), " "))
+		return fmt.Sprintf("azblobcrypt: %s %s: %s", e.Op, u, quote.OneLine(e.err.Error()))
 	}
 	code := e.ErrorCode
 	if code == "" {
@@ -187,6 +187,16 @@ func expiredAt(u string) string {
 		return ""
 	}
 	return se
+}
+
+// parseURL parses u, which must be an http or https URL with a host; what
+// names the kind of URL in the error, which shows no SAS.
+func parseURL(u, what string) (*url.URL, error) {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		return nil, fmt.Errorf("azblobcrypt: %q is not a %s URL", redactURL(u), what)
+	}
+	return p, nil
 }
 
 // redactURL is quote.URL: u without the secrets a SAS URL carries.

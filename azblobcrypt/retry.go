@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // How long storage operations are retried. Every request belongs to one
@@ -208,6 +208,15 @@ func (o *operation) end(err error) error {
 	return storageError(o.op, o.url, err)
 }
 
+// gaveUpError returns the error of the first operation that gave up, or
+// nil.
+func (r *retrier) gaveUpError() error {
+	if e, ok := context.Cause(r.gaveUp).(*StorageError); ok {
+		return e
+	}
+	return nil
+}
+
 // failed returns, once an operation gave up, the error for op on blobURL:
 // what the first one met, under this operation's name.
 func (r *retrier) failed(op, blobURL string) error {
@@ -289,5 +298,5 @@ func describe(err error) string {
 	if errors.As(err, &re) {
 		return fmt.Sprintf("HTTP %d %s", re.StatusCode, re.ErrorCode)
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return quote.OneLine(err.Error())
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -17,9 +16,23 @@ import (
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
+	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/reason"
+	"github.com/amscrypt/amscrypt/internal/uploadstate"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
+
+// ErrStateMismatch is returned when a resume state file exists for the same
+// source file and blob but no longer fits: the source's size or modification
+// time changed, or the key, block size or requested IV differ. Resuming would
+// encrypt different plaintext under an IV already used, so it is refused;
+// delete the state file named in the error to start over with a fresh IV.
+var ErrStateMismatch = uploadstate.ErrMismatch
+
+// DefaultStateDir returns the directory UploadFile keeps resume state in when
+// UploadOptions.StateDir is empty: the "amscrypt" folder of the user's cache
+// directory.
+func DefaultStateDir() (string, error) { return uploadstate.DefaultDir() }
 
 // Limits and defaults of block staging.
 const (
@@ -118,16 +131,14 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 	if err != nil {
 		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w", err)
 	}
-	f, fi, err := openSource(abs, src)
+	f, fi, err := atomicfile.OpenInput(src)
 	if err != nil {
-		return blobcrypt.FileResult{}, err
+		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: %w", err)
 	}
 	defer f.Close()
-	want := &uploadState{
-		Version: stateVersion, Source: abs, Blob: redactURL(blobURL),
-		Size: fi.Size(), ModTime: fi.ModTime(), KeyID: keyID, BlockSize: o.BlockSize,
-	}
-	sp, err := resume(want, o)
+	want := &uploadstate.State{Source: abs, Blob: redactURL(blobURL),
+		Size: fi.Size(), ModTime: fi.ModTime(), KeyID: keyID, BlockSize: o.BlockSize}
+	sp, err := uploadstate.Resume(o.StateDir, want, o.IV)
 	if err != nil {
 		return blobcrypt.FileResult{}, err
 	}
@@ -151,57 +162,6 @@ func UploadFile(ctx context.Context, locatorPath, name, src string, key contentk
 		return blobcrypt.FileResult{}, fmt.Errorf("azblobcrypt: blob committed, but removing resume state: %w", err)
 	}
 	return blobcrypt.FileResult{IV: want.IV, Size: want.Size}, nil
-}
-
-// openSource opens the regular file abs, which the caller named src; with
-// O_NONBLOCK, so that a FIFO nobody writes is refused instead of blocking in
-// open(2).
-func openSource(abs, src string) (*os.File, fs.FileInfo, error) {
-	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("azblobcrypt: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, reason.New("azblobcrypt: "+src+" is not a regular file", blobcrypt.ErrNotRegular)
-	}
-	return f, fi, nil
-}
-
-// resume sets want.IV: the one of a matching state file, else a new one
-// (opts.IV or fresh), recorded in a new state file before anything is
-// staged. It returns the state file's path.
-func resume(want *uploadState, o UploadOptions) (string, error) {
-	dir := o.StateDir
-	if dir == "" {
-		var err error
-		if dir, err = DefaultStateDir(); err != nil {
-			return "", err
-		}
-	}
-	sp := statePath(dir, want.Source, want.Blob)
-	st, err := loadState(sp)
-	if err != nil {
-		return "", err
-	}
-	if st != nil {
-		if err := st.check(sp, want, o.IV); err != nil {
-			return "", err
-		}
-		want.IV = st.IV
-		return sp, nil
-	}
-	if o.IV != nil {
-		want.IV = *o.IV
-	} else if want.IV, err = contentkey.NewIV(); err != nil {
-		return "", err
-	}
-	return sp, saveState(sp, want)
 }
 
 // Upload encrypts size bytes of src and uploads them as the block blob name

@@ -23,7 +23,7 @@ import (
 const rcloneVersion = "v1.76.0"
 
 // BenchmarkRestoreBatch restores a batch of many small assets (300 of six
-// blobs of 1.4 MiB, as in the issue that made RunBatch run assets at once)
+// blobs of 1.4 MiB, as in the issue that made batch.Run run assets at once)
 // container to container with the amscrypt CLI, `restore --batch`, beside
 // rclone copying the same ciphertext containers with no cryptography, in
 // one process too: a combine remote joins the 300 source containers into

@@ -7,7 +7,8 @@
 // File is the one way the module reads an encrypted file: any byte range,
 // sequentially (io.ReadSeeker, for http.ServeContent) or at offsets
 // (io.ReaderAt), through a RangeOpener that opens stored ranges of a local
-// file (SectionOpener) or of a blob (package azblobcrypt).
+// file (SectionOpener) or of a blob (package azblobcrypt); SaveFile writes
+// one, or a range of it, to disk in parallel.
 //
 // The format has no integrity protection: CTR ciphertext is malleable, and a
 // flipped ciphertext bit flips the same plaintext bit without any error here.

@@ -2,16 +2,15 @@ package blobcrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"runtime"
-	"syscall"
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
-	"github.com/amscrypt/amscrypt/internal/reason"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
 
@@ -181,8 +180,10 @@ func transformFile(ctx context.Context, op, dst, src string, c *Cipher, o *FileO
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	in, srcInfo, err := openSource(src)
-	if err != nil {
+	in, srcInfo, err := atomicfile.OpenInput(src)
+	if errors.Is(err, ErrNotRegular) {
+		return 0, fmt.Errorf("%w (stream it through NewWriter or NewReader instead)", err)
+	} else if err != nil {
 		return 0, err
 	}
 	defer in.Close()
@@ -215,27 +216,6 @@ func transformFile(ctx context.Context, op, dst, src string, c *Cipher, o *FileO
 		return 0, err
 	}
 	return size, out.Commit()
-}
-
-// openSource opens src, which must be a regular file: its size is the
-// plan, and only a file can be read at offsets in parallel. It opens with
-// O_NONBLOCK so that a FIFO nobody writes is refused rather than blocking in
-// open(2); a regular file ignores the flag.
-func openSource(src string) (*os.File, fs.FileInfo, error) {
-	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi, err := in.Stat()
-	if err != nil {
-		in.Close()
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		in.Close()
-		return nil, nil, reason.New(src+" is not a regular file (stream it through NewWriter or NewReader instead)", ErrNotRegular)
-	}
-	return in, fi, nil
 }
 
 // unchanged checks that in still has the size and modification time it

@@ -77,7 +77,7 @@ type Presentation struct {
 	files    Files
 	segs     [][]segment
 	rates    [][2]uint64 // per track: peak and average bits per second
-	duration float64 // seconds
+	duration float64     // seconds
 	target   time.Duration
 }
 

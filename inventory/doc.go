@@ -6,9 +6,11 @@
 // trial (its file names are all in the container and its key decrypts one
 // small file's head to its format). An export that fits two containers, or
 // none, is reported, never guessed. The result is written as a batch for
-// restore.RunBatch, a JSON inventory and one self-contained HTML report.
+// batch.Run, a JSON inventory and one self-contained HTML report.
 //
 // It reads containers through restore.Source, so it links no Azure code: a
 // caller passes an Account (DirAccount for containers copied to disk;
-// azblobcrypt.Account for a storage account).
+// azblobcrypt.Account for a storage account). No file it writes holds a
+// SAS: a batch line names a container of an account as "@FILE#NAME"
+// (End.Ref), which ReadRef resolves given how to make a container's URL.
 package inventory

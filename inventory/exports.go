@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
 )
@@ -110,7 +111,7 @@ func readExport(path string, priv *rsa.PrivateKey) *Export {
 	e := &Export{Path: path}
 	data, err := smallfile.Read(path)
 	if err != nil {
-		e.Status, e.Reason = ExportUnusable, oneLine(err.Error())
+		e.Status, e.Reason = ExportUnusable, quote.OneLine(err.Error())
 		return e
 	}
 	defer clear(data)
@@ -119,11 +120,11 @@ func readExport(path string, priv *rsa.PrivateKey) *Export {
 	case errors.Is(err, keyexport.ErrIncomplete):
 		// A Files listing without its key, or a key without file names.
 		e.Status, e.partial = ExportUnusable, err
-		e.Reason = "cannot decrypt alone (" + oneLine(err.Error()) + "), and the exports in its directory do not complete it: put it beside the one that does"
+		e.Reason = "cannot decrypt alone (" + quote.OneLine(err.Error()) + "), and the exports in its directory do not complete it: put it beside the one that does"
 	case !json.Valid(data) && !bytes.HasPrefix(bytes.TrimSpace(data), []byte("<")):
-		e.Status, e.Reason = ExportUnusable, "not a key export: "+oneLine(err.Error())
+		e.Status, e.Reason = ExportUnusable, "not a key export: "+quote.OneLine(err.Error())
 	case err != nil:
-		e.Status, e.Reason = ExportUnusable, oneLine(err.Error())
+		e.Status, e.Reason = ExportUnusable, quote.OneLine(err.Error())
 	default:
 		e.setPlan(plan)
 	}
@@ -183,7 +184,7 @@ func mergeDirectories(exports []*Export, priv *rsa.PrivateKey) []*Export {
 		plan, err := mergePlans(paths, priv)
 		if err != nil {
 			for _, e := range group {
-				e.Reason = "cannot decrypt alone, and does not merge with the exports beside it: " + oneLine(err.Error())
+				e.Reason = "cannot decrypt alone, and does not merge with the exports beside it: " + quote.OneLine(err.Error())
 			}
 			continue
 		}
@@ -251,4 +252,3 @@ func anchors(exports []*Export, skip func(*Export) bool) map[string][]int {
 }
 
 // oneLine keeps a message on one line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

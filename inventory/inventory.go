@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
 )
@@ -537,7 +538,7 @@ func (r *run) pair(s *scan, fits []*fit) {
 		plan, err := mergePlans(p.Keys, r.priv)
 		if err != nil {
 			c.Class = ClassNoKey
-			c.Attention = append(c.Attention, fmt.Sprintf("%d exports fit it but do not merge: %s", len(fits), oneLine(err.Error())))
+			c.Attention = append(c.Attention, fmt.Sprintf("%d exports fit it but do not merge: %s", len(fits), quote.OneLine(err.Error())))
 			for _, f := range fits {
 				e := r.exports[f.export]
 				e.Status, e.Reason = ExportUnpaired, "fits "+c.Name+" with other exports it disagrees with"
@@ -593,4 +594,4 @@ var sasQuery = regexp.MustCompile(`(https?://[^\s?#"']*)[?#][^\s"']*`)
 // redact drops the query of every URL in a message and keeps it on one
 // line: storage errors of this project carry none, but a Source from
 // elsewhere might.
-func redact(s string) string { return oneLine(sasQuery.ReplaceAllString(s, "$1")) }
+func redact(s string) string { return quote.OneLine(sasQuery.ReplaceAllString(s, "$1")) }

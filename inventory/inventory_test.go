@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/inventory"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -222,7 +223,16 @@ func TestRunDirectory(t *testing.T) {
 	require.Equal(t, 3, inv.Totals[inventory.ClassNoKey].Containers)
 }
 
-// The batch Write makes restores every paired asset with restore.RunBatch.
+// openDirs opens a batch line of directories.
+func openDirs(_ context.Context, l batch.Line) (*batch.Asset, error) {
+	plan, err := keyexport.ReadPlan(l.Keys, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &batch.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
+}
+
+// The batch Write makes restores every paired asset with batch.Run.
 func TestWriteAndRestoreBatch(t *testing.T) {
 	account, keys := fixtureAccount(t)
 	inv, err := inventory.Run(context.Background(), inventory.DirAccount{Root: account}, []string{keys}, nil)
@@ -237,6 +247,21 @@ func TestWriteAndRestoreBatch(t *testing.T) {
 	var doc inventory.Inventory
 	require.NoError(t, json.Unmarshal(read(t, filepath.Join(out, inventory.JSONFile)), &doc))
 	require.Len(t, doc.Containers, 9)
+	sum := inv.Summary()
+	require.Equal(t, 9, sum.Containers)
+	require.Equal(t, inv.ToMove.Containers, sum.Batch)
+	exports, attention := 0, 0
+	for _, n := range sum.Exports {
+		exports += n
+	}
+	for _, c := range inv.Containers {
+		if c.NeedsAttention() {
+			attention++
+		}
+	}
+	require.Equal(t, len(inv.Exports), exports)
+	require.Equal(t, attention, sum.Attention)
+	require.Positive(t, sum.Attention)
 
 	page := string(read(t, filepath.Join(out, inventory.HTMLFile)))
 	require.NotContains(t, page, "<script>alert(1)")
@@ -244,20 +269,9 @@ func TestWriteAndRestoreBatch(t *testing.T) {
 	require.NotContains(t, page, "http://")
 	require.NotContains(t, page, "https://")
 
-	open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
-		var docs []keyexport.Document
-		for _, k := range l.Keys {
-			docs = append(docs, keyexport.Document{Name: k, Data: read(t, k)})
-		}
-		plan, err := keyexport.NewPlan(docs, nil)
-		if err != nil {
-			return nil, err
-		}
-		return &restore.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
-	}
-	var reports []*restore.BatchReport
-	n, err := restore.RunBatch(context.Background(), filepath.Join(out, inventory.BatchFile), open,
-		func(r *restore.BatchReport) error { reports = append(reports, r); return nil }, nil)
+	var reports []*batch.Report
+	n, err := batch.Run(context.Background(), filepath.Join(out, inventory.BatchFile), openDirs,
+		func(r *batch.Report) error { reports = append(reports, r); return nil }, nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 	for _, r := range reports {
@@ -309,7 +323,7 @@ func TestNoKeysInOutput(t *testing.T) {
 			require.NotContains(t, data, k, f)
 		}
 	}
-	var line inventory.BatchLine
+	var line batch.Line
 	first, _, _ := strings.Cut(string(read(t, filepath.Join(out, inventory.BatchFile))), "\n")
 	require.NoError(t, json.Unmarshal([]byte(first), &line))
 	require.Empty(t, line.Out)
@@ -382,19 +396,8 @@ func TestExportsMergedByDirectory(t *testing.T) {
 	require.NoError(t, inv.Write(out, inventory.WriteOptions{Refs: func(c string) (string, string) {
 		return filepath.Join(account, c), filepath.Join(dest, c)
 	}}))
-	open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
-		var docs []keyexport.Document
-		for _, k := range l.Keys {
-			docs = append(docs, keyexport.Document{Name: k, Data: read(t, k)})
-		}
-		plan, err := keyexport.NewPlan(docs, nil)
-		if err != nil {
-			return nil, err
-		}
-		return &restore.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
-	}
-	n, err := restore.RunBatch(context.Background(), filepath.Join(out, inventory.BatchFile), open,
-		func(r *restore.BatchReport) error {
+	n, err := batch.Run(context.Background(), filepath.Join(out, inventory.BatchFile), openDirs,
+		func(r *batch.Report) error {
 			require.True(t, r.OK(), "%+v", r)
 			return nil
 		}, nil)

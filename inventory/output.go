@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/units"
@@ -23,31 +24,23 @@ const (
 	HTMLFile  = "inventory.html"
 )
 
-// BatchLine is one line of the batch Write makes, as restore.RunBatch reads
-// it (restore.BatchLine); Out is left out when the inventory has no
-// destination, for restore --batch --check.
-type BatchLine struct {
-	In   string   `json:"in"`
-	Out  string   `json:"out,omitempty"`
-	Keys []string `json:"keys"`
-}
-
 // Refs names a container's two ends in a batch line: in, where it is read
 // (a directory, or a reference to it such as "@in.url#NAME"), and out, where
 // it is restored to ("" for none). They must not hold a SAS.
 type Refs func(container string) (in, out string)
 
-// Batch returns one line per container with a pairing, in name order.
-// Key paths are made absolute, since restore reads a line's relative paths
+// Batch returns one line per container with a pairing, in name order (Out
+// "" when the inventory has no destination, for restore --batch --check).
+// Key paths are made absolute, since batch.Run reads a line's relative paths
 // relative to the batch file.
-func (inv *Inventory) Batch(refs Refs) ([]BatchLine, error) {
-	var lines []BatchLine
+func (inv *Inventory) Batch(refs Refs) ([]batch.Line, error) {
+	var lines []batch.Line
 	for _, c := range inv.Containers {
 		if c.Pairing == nil {
 			continue
 		}
 		in, out := refs(c.Name)
-		l := BatchLine{In: in, Out: out}
+		l := batch.Line{In: in, Out: out}
 		for _, k := range c.Pairing.Keys {
 			abs, err := filepath.Abs(k)
 			if err != nil {
@@ -58,6 +51,35 @@ func (inv *Inventory) Batch(refs Refs) ([]BatchLine, error) {
 		lines = append(lines, l)
 	}
 	return lines, nil
+}
+
+// Summary is an Inventory in counts: what a migration has before it.
+type Summary struct {
+	Containers int `json:"containers"`
+	// Batch is the number of lines of the batch (containers paired with
+	// their exports).
+	Batch  int   `json:"batch"`
+	ToMove Total `json:"toMove"`
+	// Attention counts the containers that need a person's look
+	// (Container.NeedsAttention).
+	Attention int                  `json:"attention"`
+	Totals    map[Class]Total      `json:"totals"`
+	Exports   map[ExportStatus]int `json:"exports"`
+}
+
+// Summary counts the inventory.
+func (inv *Inventory) Summary() Summary {
+	s := Summary{Containers: len(inv.Containers), Batch: inv.ToMove.Containers, ToMove: inv.ToMove,
+		Totals: inv.Totals, Exports: map[ExportStatus]int{}}
+	for _, c := range inv.Containers {
+		if c.NeedsAttention() {
+			s.Attention++
+		}
+	}
+	for _, x := range inv.Exports {
+		s.Exports[x.Status]++
+	}
+	return s
 }
 
 // WriteOptions tune Write.
@@ -92,8 +114,8 @@ func (inv *Inventory) Write(dir string, opts WriteOptions) error {
 	if err != nil {
 		return err
 	}
-	var batch bytes.Buffer
-	enc := json.NewEncoder(&batch)
+	var jsonl bytes.Buffer
+	enc := json.NewEncoder(&jsonl)
 	enc.SetEscapeHTML(false)
 	for _, l := range lines {
 		if err := enc.Encode(l); err != nil {
@@ -111,7 +133,7 @@ func (inv *Inventory) Write(dir string, opts WriteOptions) error {
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{BatchFile, batch.Bytes()}, {JSONFile, append(doc, '\n')}, {HTMLFile, page.Bytes()}} {
+	}{{BatchFile, jsonl.Bytes()}, {JSONFile, append(doc, '\n')}, {HTMLFile, page.Bytes()}} {
 		if err := place(filepath.Join(dir, f.name), f.data, opts.Force); err != nil {
 			return err
 		}

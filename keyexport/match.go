@@ -31,6 +31,24 @@ type Match struct {
 	Normalized bool
 }
 
+// Track is the live-archive track whose fragblob the file is (its entry's
+// name), or "" for a file that is no fragblob.
+func (m *Match) Track() string {
+	if !m.Fragment {
+		return ""
+	}
+	return m.Entry.Name
+}
+
+// MimeType is the file's MIME type as the plan gives it, or "" for a
+// fragblob: its entry's type is its track's, not one fragment's.
+func (m *Match) MimeType() string {
+	if m.Fragment {
+		return ""
+	}
+	return m.Entry.MimeType
+}
+
 // Ignoring says what a match that is not exact ignored ("case", "Unicode
 // normalization" or both), and returns "" for an exact match or a fragblob.
 func (m *Match) Ignoring() string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/reason"
+	"github.com/amscrypt/amscrypt/internal/smallfile"
 )
 
 // Errors of NewPlan. Errors about one document also name it, and wrap
@@ -132,6 +133,26 @@ func (e *ConflictError) Error() string {
 
 // Is makes every ConflictError match ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ReadPlan reads the key exports at paths (files of at most
+// MaxDocumentSize) and merges them with NewPlan. The bytes read are
+// cleared before it returns: a key export may hold the clear key.
+func ReadPlan(paths []string, opts *Options) (*Plan, error) {
+	docs := make([]Document, 0, len(paths))
+	defer func() {
+		for _, d := range docs {
+			clear(d.Data)
+		}
+	}()
+	for _, p := range paths {
+		data, err := smallfile.ReadAtMost(p, MaxDocumentSize, "a key export is never that large (256 MiB)")
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, Document{Name: p, Data: data})
+	}
+	return NewPlan(docs, opts)
+}
 
 // NewPlan reads every document, recognising each by its content, and merges
 // them into one plan. All key-bearing documents must hold the same key, all

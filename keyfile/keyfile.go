@@ -7,6 +7,7 @@
 package keyfile
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -97,6 +98,37 @@ func Read(path string) (contentkey.Key, contentkey.ID, error) {
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, id, nil
+}
+
+// ReadAny reads the key at path as it may be given where only the key is
+// needed: a key file, which holds its id too (hasID), or the key alone, 16
+// or 32 raw bytes or their base64 (contentkey.FromRaw and FromBase64). A
+// file that starts like JSON must be a valid key file.
+func ReadAny(path string) (k contentkey.Key, id contentkey.ID, hasID bool, err error) {
+	data, err := smallfile.Read(path)
+	if err != nil {
+		return k, id, false, err
+	}
+	defer clear(data)
+	text := bytes.TrimSpace(data)
+	switch n := len(data); {
+	case len(text) > 0 && text[0] == '{':
+		k, id, err = Decode(data)
+		hasID = err == nil
+	case n == contentkey.AES128KeySize || n == contentkey.StorageKeySize:
+		k, err = contentkey.FromRaw(data)
+	default:
+		raw, berr := base64.StdEncoding.DecodeString(string(text))
+		defer clear(raw)
+		if berr != nil {
+			return k, id, false, fmt.Errorf("%s: holds neither a key file, nor a 16- or 32-byte raw key, nor a key in base64 (%d bytes)", path, n)
+		}
+		k, err = contentkey.FromRaw(raw)
+	}
+	if err != nil {
+		return contentkey.Key{}, contentkey.ID{}, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, id, hasID, nil
 }
 
 // Write writes the key file for k and id to path with mode 0600. It

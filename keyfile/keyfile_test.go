@@ -1,6 +1,7 @@
 package keyfile_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -136,4 +137,36 @@ func readFile(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
+}
+
+// TestReadAny: a key file gives its id too; the bare key, raw or in
+// base64, gives none; JSON that is no key file and anything else are
+// refused, naming the file.
+func TestReadAny(t *testing.T) {
+	dir := t.TempDir()
+	k, err := contentkey.New(contentkey.StorageEncryption)
+	require.NoError(t, err)
+	id, err := contentkey.NewID()
+	require.NoError(t, err)
+	kf := filepath.Join(dir, "key.json")
+	require.NoError(t, keyfile.Write(kf, k, id))
+	got, gotID, hasID, err := keyfile.ReadAny(kf)
+	require.NoError(t, err)
+	require.True(t, hasID)
+	require.Equal(t, id, gotID)
+	require.True(t, k.Equal(got))
+	for name, data := range map[string][]byte{"raw": k.Bytes(), "b64": []byte(base64.StdEncoding.EncodeToString(k.Bytes()) + "\n")} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o600))
+		got, _, hasID, err := keyfile.ReadAny(p)
+		require.NoError(t, err, name)
+		require.False(t, hasID)
+		require.True(t, k.Equal(got), name)
+	}
+	for name, data := range map[string]string{"json": `{"Id":1}`, "short": "AAAA", "text": "not a key at all!"} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o600))
+		_, _, _, err := keyfile.ReadAny(p)
+		require.ErrorContains(t, err, p, name)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
@@ -23,40 +22,11 @@ var ErrOutInsideIn = errors.New("restore: the output directory is inside the inp
 // CheckDirs refuses an output directory that is the input directory or
 // inside it, also through symbolic links. out need not exist yet.
 func CheckDirs(out, in string) error {
-	ai, err := resolve(in)
-	if err != nil {
-		return err
+	inside, err := atomicfile.Inside(out, in)
+	if err == nil && inside {
+		err = fmt.Errorf("%w: %s is inside %s", ErrOutInsideIn, out, in)
 	}
-	ao, err := resolve(out)
-	if err != nil {
-		return err
-	}
-	if ao == ai || strings.HasPrefix(ao, ai+string(filepath.Separator)) {
-		return fmt.Errorf("%w: %s is inside %s", ErrOutInsideIn, out, in)
-	}
-	return nil
-}
-
-// resolve returns the absolute, symlink-free form of path, resolving the
-// longest existing prefix of a path that does not exist yet.
-func resolve(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	var rest []string
-	for p := abs; ; p = filepath.Dir(p) {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			for i := len(rest) - 1; i >= 0; i-- {
-				r = filepath.Join(r, rest[i])
-			}
-			return r, nil
-		}
-		if filepath.Dir(p) == p {
-			return abs, nil
-		}
-		rest = append(rest, filepath.Base(p))
-	}
+	return err
 }
 
 // Dir is a local directory as a Source (an asset copied with azcopy) or a
@@ -115,28 +85,38 @@ func (d Dir) path(rel string) (string, error) {
 	return filepath.Join(d.Root, clean), nil
 }
 
-// Open opens a listed file, without following a symbolic link or leaving
-// the directory. The file must still be the size it was listed with: an
-// asset that changes during a restore is an error, not a guess.
-func (d Dir) Open(_ context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
-	p, err := d.path(f.Path)
+// open opens the file at rel, without following a symbolic link or
+// leaving the directory, with its path and what it is; a file (or the
+// root) that does not exist is fs.ErrNotExist. A FIFO is opened without
+// blocking until a writer comes (atomicfile.OpenIn).
+func (d Dir) open(rel string) (*os.File, string, fs.FileInfo, error) {
+	p, err := d.path(rel)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	root, err := os.OpenRoot(d.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	defer root.Close()
-	// A file replaced by a FIFO since the listing fails the size check
-	// below: OpenIn does not block until a writer comes.
-	fh, err := atomicfile.OpenIn(root, f.Path)
+	fh, err := atomicfile.OpenIn(root, rel)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	info, err := fh.Stat()
 	if err != nil {
 		fh.Close()
+		return nil, "", nil, err
+	}
+	return fh, p, info, nil
+}
+
+// Open opens a listed file, without following a symbolic link or leaving
+// the directory. The file must still be the size it was listed with: an
+// asset that changes during a restore is an error, not a guess.
+func (d Dir) Open(_ context.Context, f SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	fh, p, info, err := d.open(f.Path)
+	if err != nil {
 		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() || info.Size() != f.Size {
@@ -171,30 +151,15 @@ func (f *dirSourceFile) unchanged() error {
 
 // Existing opens the file at rel if there is one.
 func (d Dir) Existing(_ context.Context, rel string) (io.ReaderAt, int64, io.Closer, error) {
-	p, err := d.path(rel)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	root, err := os.OpenRoot(d.Root)
-	if errors.Is(err, fs.ErrNotExist) {
+	fh, p, info, err := d.open(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, 0, nil, nil
-	} else if err != nil {
+	case err != nil:
 		return nil, 0, nil, err
-	}
-	defer root.Close()
-	fh, err := atomicfile.OpenIn(root, rel)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, nil, nil
-	} else if err != nil {
-		return nil, 0, nil, err
-	}
-	info, err := fh.Stat()
-	if err == nil && !info.Mode().IsRegular() {
-		err = fmt.Errorf("%s exists and is not a regular file; not replaced", p)
-	}
-	if err != nil {
+	case !info.Mode().IsRegular():
 		fh.Close()
-		return nil, 0, nil, err
+		return nil, 0, nil, fmt.Errorf("%s exists and is not a regular file; not replaced", p)
 	}
 	return fh, info.Size(), fh, nil
 }

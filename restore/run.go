@@ -109,23 +109,27 @@ type RunOptions struct {
 	// Progress, if set, is called from one goroutine at a time as bytes are
 	// restored: files done and bytes done of the totals.
 	Progress func(filesDone, files int, done, total int64)
-
-	pool *pool // of Workers files' chunk buffers, or RunBatch's
+	// Pool, if set, is the pool the files take turns on instead of one of
+	// Workers large files of Run's own: the hook by which package batch
+	// runs several assets at once in the memory of one Run.
+	Pool *Pool
 }
 
-// pool bounds the chunk buffers of the files in flight: a file holds as
+// Pool bounds the chunk buffers of the files in flight: a file holds as
 // many units as the ordered pipeline gives it buffers, so that a small file
-// takes less than a large one and more of them are in flight at once.
-type pool struct {
-	*semaphore.Weighted
+// takes less than a large one and more of them are in flight at once. It
+// is safe for concurrent use by several Runs.
+type Pool struct {
+	sem  *semaphore.Weighted
 	size int64
 }
 
-// newPool returns the pool of workers large files of src.
-func newPool(workers int, src Source) *pool {
-	reads, _ := readParallelism(src)
-	n := int64(workers * (2*reads + 2))
-	return &pool{semaphore.NewWeighted(n), n}
+// NewPool returns the pool of workers large files of src (0: Run's default
+// Workers for src), whatever the number of Runs that share it.
+func NewPool(workers int, src Source) *Pool {
+	reads, def := readParallelism(src)
+	n := int64(cmp.Or(workers, def) * (2*reads + 2))
+	return &Pool{semaphore.NewWeighted(n), n}
 }
 
 // readParallelism returns the reads of one file of src kept in flight (1
@@ -247,8 +251,8 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 	}
 	reads, workers := readParallelism(src)
 	o.Workers = cmp.Or(o.Workers, workers)
-	if o.pool == nil {
-		o.pool = newPool(o.Workers, src)
+	if o.Pool == nil {
+		o.Pool = NewPool(o.Workers, src)
 	}
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
@@ -280,7 +284,7 @@ func Run(ctx context.Context, dst Sink, src Source, plan *keyexport.Plan, opts *
 		}
 	}
 	removeIfFresh := freshDir(dst)
-	r.each(jobs, int(o.pool.size), r.weight, r.finish)
+	r.each(jobs, int(o.Pool.size), r.weight, r.finish)
 	if o.Stitch {
 		jobs = append(jobs, r.stitchTracks(tracks)...)
 	}
@@ -396,12 +400,6 @@ type runner struct {
 	doneAtomic atomic.Int64
 }
 
-// each runs fn for every job on n goroutines, stopping early when
-// the context is cancelled. fn reports its failures in the job's report,
-// so the group shares no error. A fixed set of goroutines rather than one
-// per job: a restore --check of 10,000 files runs a job every few
-// microseconds, and a fresh goroutine grows its stack anew for each. A job
-// holds weight(job) of the pool while fn runs, which a batch shares.
 // weight is how many of the pool's units a file's transfer takes: the
 // chunk buffers the ordered pipeline gives it, so that a small file goes
 // in flight several for one large one.
@@ -410,18 +408,24 @@ func (r *runner) weight(j *job) int64 {
 	return max(1, min((j.size+chunks-1)/chunks, int64(2*r.reads+2)))
 }
 
+// each runs fn for every job on n goroutines, stopping early when
+// the context is cancelled. fn reports its failures in the job's report,
+// so the group shares no error. A fixed set of goroutines rather than one
+// per job: a restore --check of 10,000 files runs a job every few
+// microseconds, and a fresh goroutine grows its stack anew for each. A job
+// holds weight(job) of the pool while fn runs, which a batch may share.
 func (r *runner) each(jobs []*job, n int, weight func(*job) int64, fn func(*job)) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	for range min(n, len(jobs)) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(jobs)) && r.ctx.Err() == nil; i = next.Add(1) - 1 {
-				w := min(weight(jobs[i]), r.o.pool.size)
-				if r.o.pool.Acquire(r.ctx, w) != nil {
+				w := min(weight(jobs[i]), r.o.Pool.size)
+				if r.o.Pool.sem.Acquire(r.ctx, w) != nil {
 					return
 				}
 				fn(jobs[i])
-				r.o.pool.Release(w)
+				r.o.Pool.sem.Release(w)
 			}
 		})
 	}
@@ -597,8 +601,8 @@ func (r *runner) write(j *job) (string, error) {
 	}
 	defer c.Close()
 	info := OutputInfo{Size: j.size, Source: j.src}
-	if j.match != nil && !j.match.Fragment {
-		info.MimeType = j.match.Entry.MimeType
+	if j.match != nil {
+		info.MimeType = j.match.MimeType()
 	}
 	out, err := r.dst.Create(r.ctx, j.src.Path, info)
 	if err != nil {

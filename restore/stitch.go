@@ -31,11 +31,7 @@ func (r *runner) takeTracks(jobs []*job) ([]*job, []*stitchJob) {
 		byPath[j.src.Path] = j
 		a.Paths = append(a.Paths, j.src.Path)
 		if m := j.match; m != nil {
-			f := livearchive.File{Path: m.Path, Size: j.src.Size, Tag: j.src.Tag}
-			if m.Fragment {
-				f.Track = m.Entry.Name
-			}
-			a.Files = append(a.Files, f)
+			a.Files = append(a.Files, livearchive.File{Path: m.Path, Size: j.src.Size, Tag: j.src.Tag, Track: m.Track()})
 		}
 	}
 	tracks := a.Tracks(r.ctx)
@@ -107,7 +103,7 @@ func (r *runner) stitchTracks(sjs []*stitchJob) []*job {
 		jobs[i] = sj.job
 		byJob[sj.job] = sj
 	}
-	r.each(jobs, int(r.o.pool.size), func(*job) int64 { return int64(2*r.reads + 2) }, func(j *job) {
+	r.each(jobs, int(r.o.Pool.size), func(*job) int64 { return int64(2*r.reads + 2) }, func(j *job) {
 		if j.report.Status == "" {
 			r.stitch(byJob[j])
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // serveFile answers GET or HEAD for one file with http.ServeContent over
@@ -45,7 +46,7 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	}
 	b.watchdog.Stop()
 	if err != nil {
-		plainError(w, "reading the source: "+oneLine(b.cause(err)), http.StatusBadGateway)
+		plainError(w, "reading the source: "+quote.OneLine(b.cause(err).Error()), http.StatusBadGateway)
 		return
 	}
 	// The status waits for the first bytes of the body, so that a source
@@ -134,8 +135,6 @@ func (b *body) cause(err error) error {
 	}
 	return err
 }
-
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // response is the ResponseWriter ServeHTTP hands on: it records the status,
 // body bytes and abort reason for the log line and, through ReadFrom, is
@@ -233,7 +232,7 @@ func (w *response) ReadFrom(src io.Reader) (n int64, err error) {
 		case rerr != nil && w.held != 0:
 			w.held = 0
 			if w.ctx.Err() == nil {
-				plainError(w, "reading the source: "+oneLine(rerr), http.StatusBadGateway)
+				plainError(w, "reading the source: "+quote.OneLine(rerr.Error()), http.StatusBadGateway)
 			}
 			return n, rerr
 		case rerr != nil:

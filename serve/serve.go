@@ -36,6 +36,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/media"
@@ -124,7 +125,7 @@ type Server struct {
 	stall time.Duration // Options.Stall
 	pool  sync.Pool     // *[]byte of BufferSize
 
-	layouts layoutCache              // of stitched live-archive tracks
+	layouts livearchive.Layouts      // of stitched live-archive tracks
 	streams map[string]*presentation // by .ism path, packaged on the fly
 	origins map[string]bool          // Options.AllowOrigins
 
@@ -138,8 +139,8 @@ type file struct {
 	iv      contentkey.IV
 	ctype   string
 	etag    string
-	failure string // why it is not served; "" when it is
-	track   *track // a stitched live-archive track; nil for a file of the asset
+	failure string                     // why it is not served; "" when it is
+	track   *livearchive.StitchedTrack // nil for a file of the asset
 }
 
 // Index is the document GET / returns: every file of the asset and the
@@ -149,21 +150,13 @@ type Index struct {
 	Summary map[restore.Status]int `json:"summary"`
 }
 
-// IndexEntry is one file of an Index. Served files have status "checked";
-// a "failed" file answers 502 with Error; "unmatched" and "missing" files
-// answer 404.
+// IndexEntry is one file of an Index: its line of restore --check's
+// report, and the Content-Type it is served with. Served files have status
+// "checked"; a "failed" file answers 502 with Error; "unmatched" and
+// "missing" files answer 404.
 type IndexEntry struct {
-	Name     string         `json:"name"`
-	Size     *int64         `json:"size,omitempty"`
-	Type     string         `json:"type,omitempty"`
-	Status   restore.Status `json:"status"`
-	Verified media.Level    `json:"verified"`
-	Format   media.Format   `json:"format,omitempty"`
-	Error    string         `json:"error,omitempty"`
-	Note     string         `json:"note,omitempty"`
-	// Gaps, for a stitched live-archive track, is how its fragblobs differ
-	// from the client manifest's timeline.
-	Gaps *livearchive.Gaps `json:"gaps,omitempty"`
+	restore.FileReport
+	Type string `json:"type,omitempty"`
 }
 
 // listed is a Source whose listing was taken once, so that the head checks
@@ -221,7 +214,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		return nil, err
 	}
 	s := &Server{key: plan.Key, src: src, files: map[string]*file{}, sem: make(chan struct{}, o.MaxInFlight),
-		conns: o.MaxConns, stall: o.Stall, log: o.Log, origins: origins}
+		conns: o.MaxConns, stall: o.Stall, log: o.Log, layouts: livearchive.Layouts{Max: MaxLayouts}, origins: origins}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		s.token = sum[:]
@@ -243,15 +236,10 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	}
 	idx := Index{Files: []IndexEntry{}, Summary: report.Summary}
 	for _, fr := range report.Files {
-		e := IndexEntry{Name: fr.Name, Size: fr.Size, Status: fr.Status, Verified: fr.Verified,
-			Format: fr.Format, Error: fr.Error, Note: fr.Note}
+		e := IndexEntry{FileReport: fr}
 		if m := byName[fr.Name]; m != nil {
 			f := &file{src: byPath[fr.Name], iv: m.Entry.IV}
-			mimeType := ""
-			if !m.Fragment {
-				mimeType = m.Entry.MimeType
-			}
-			f.ctype = contentType(fr.Name, mimeType, m.Fragment)
+			f.ctype = media.ContentType(fr.Name, m.MimeType(), m.Fragment)
 			f.etag = etag(f.src, f.iv, nonce[:])
 			if fr.Status != restore.StatusChecked {
 				f.failure = fr.Error
@@ -516,7 +504,7 @@ func (s *Server) logRequest(r *http.Request, w *response, d time.Duration) {
 	if w.aborted != nil {
 		aborted = " aborted"
 		if !errors.Is(w.aborted, context.Canceled) {
-			aborted += ": " + strings.Join(strings.Fields(w.aborted.Error()), " ")
+			aborted += ": " + quote.OneLine(w.aborted.Error())
 		}
 	}
 	line := fmt.Sprintf("%s %s %s %q range=%s %d %d %s%s\n", time.Now().UTC().Format(time.RFC3339Nano),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/cmaf"
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // The AMS streaming URL shapes: <name>.ism/manifest(format=…), with or
@@ -95,7 +96,7 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 	}
 	p, err := s.streams[ism].get(r.Context(), s, ism, s.stall)
 	if err != nil {
-		plainError(w, "packaging "+ism+": "+oneLine(err), http.StatusBadGateway)
+		plainError(w, "packaging "+ism+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
 		return true
 	}
 	if _, _, err := p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
@@ -115,7 +116,7 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 	cancel()
 	<-s.sem
 	if err != nil {
-		plainError(w, "packaging "+path.Join(ism, out)+": "+oneLine(err), http.StatusBadGateway)
+		plainError(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
 		return true
 	}
 	h := w.Header()

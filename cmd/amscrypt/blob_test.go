@@ -153,7 +153,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	past := filepath.Join(dir, "past")
 	runCLI(t, bin, "download", "--key-file", keyFile, "--iv", iv, "--url", blobURL, "--out", past,
-		"--offset", "299990", "--length", "11").failsWith(t, 1, "invalid options: bytes 299990..300001 requested, the blob has 300000")
+		"--offset", "299990", "--length", "11").failsWith(t, 1, "invalid options: bytes 299990..300001 requested, the file has 300000")
 	if _, err := os.Stat(past); err == nil {
 		t.Error("a refused range left its output file")
 	}

@@ -330,11 +330,11 @@ func TestUnwrapPFX(t *testing.T) {
 	require.NoError(t, os.WriteFile(entity, []byte(amscrypt(t, nil, "rewrap", "--key-file", keyPath, "--cert", td("rsa2048.crt.pem")).ok(t)), 0o644))
 	for i, v := range file.Vectors {
 		keyOut := filepath.Join(dir, fmt.Sprintf("out%d.key", i))
-		vars := map[string]string{pfxPasswordEnv: v.WrongPassword}
-		amscrypt(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).refused(t, "wrong PFX password", pfxPasswordEnv)
+		vars := map[string]string{cli.PFXPasswordEnv: v.WrongPassword}
+		amscrypt(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).refused(t, "wrong PFX password", cli.PFXPasswordEnv)
 		requireNoFile(t, keyOut)
 
-		vars[pfxPasswordEnv] = v.Password
+		vars[cli.PFXPasswordEnv] = v.Password
 		amscrypt(t, vars, "unwrap", "--pfx", td(v.File), "--content-key", entity, "--key-out", keyOut).ok(t)
 		got, gotID, err := keyfile.Read(keyOut)
 		require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
 )
@@ -24,7 +23,7 @@ only when the download is complete.`
 func runDownload(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "download", downloadSynopsis)
 	keyFile := fs.String("key-file", "", "key file holding the StorageEncryption content key and its id (required)")
-	ivFlag := fs.String("iv", "", "the blob's IV as a decimal integer")
+	iv := fs.IV("iv", "the blob's IV as a decimal integer")
 	assetFile := fs.String("asset-file", "", "AssetFile JSON naming the key id and IV, as upload prints it")
 	blobURL := fs.String("url", "", "blob URL with SAS query; @FILE reads it from FILE (required)")
 	out := fs.String("out", "", "plaintext output file (required)")
@@ -39,7 +38,7 @@ func runDownload(e *cli.Env, args []string) error {
 		return err
 	}
 	switch {
-	case fs.Given("iv") == fs.Given("asset-file"):
+	case (iv.IV == nil) == (*assetFile == ""):
 		return cli.Usagef("give exactly one of --iv and --asset-file")
 	case length.Set && length.N == 0:
 		return cli.Usagef("--length must be at least 1")
@@ -55,29 +54,15 @@ func runDownload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var iv contentkey.IV
-	if fs.Given("iv") {
-		if iv, err = contentkey.ParseIV(*ivFlag); err != nil {
-			return cli.Usagef("--iv: %v", err)
-		}
-	}
 	if err := checkOutput(*out, *force, atomicfile.Input{Flag: "--key-file", Path: *keyFile},
 		atomicfile.Input{Flag: "--asset-file", Path: *assetFile}); err != nil {
 		return err
 	}
-	key, keyID, err := readStorageKey(*keyFile)
+	key, v, wantSize, err := keyAndIV(*keyFile, iv, *assetFile)
 	if err != nil {
 		return err
 	}
-	wantSize := int64(-1)
-	if fs.Given("asset-file") {
-		af, err := readAssetFile(*assetFile, keyID)
-		if err != nil {
-			return err
-		}
-		iv, wantSize = af.IV(), af.Size()
-	}
-	f, err := azblobcrypt.OpenBlob(e.Ctx, u, key, iv, &azblobcrypt.BlobOptions{GiveUpAfter: t.giveUp.d})
+	f, err := azblobcrypt.OpenBlob(e.Ctx, u, key, v, &azblobcrypt.BlobOptions{GiveUpAfter: *t.giveUp})
 	if err != nil {
 		return err
 	}
@@ -87,7 +72,7 @@ func runDownload(e *cli.Env, args []string) error {
 	p := cli.NewProgress(e, *quiet, "download", 0)
 	_, err = azblobcrypt.DownloadFile(e.Ctx, *out, f, &azblobcrypt.DownloadOptions{
 		Offset: offset.N, Length: length.N, BlockSize: t.blockSize.N, Workers: *t.workers,
-		Overwrite: *force, Progress: p.Update, RemovedStale: staleNotice(e, "download"),
+		Overwrite: *force, Progress: p.Update, RemovedStale: e.RemovedStale("download"),
 	})
 	p.Finish()
 	return err

@@ -39,7 +39,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 	keyFile := fs.String("key-file", "", "the StorageEncryption key file (from keygen or unwrap)")
 	in := fs.String("in", "", "the plaintext file")
 	out := fs.String("out", "", "where to write the encrypted file")
-	ivText := fs.String("iv", "", "the IV as an unsigned decimal, only to re-create a blob byte for byte (default: a fresh random IV, which every new file must get)")
+	iv := fs.IV("iv", "the IV as an unsigned decimal, only to re-create a blob byte for byte (default: a fresh random IV, which every new file must get)")
 	name := fs.String("name", "", "the AssetFile Name (default: the base name of --in)")
 	mime := fs.String("mime-type", "", "the AssetFile MimeType, e.g. video/mp4")
 	force := fs.Bool("force", false, "replace an existing --out")
@@ -61,15 +61,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		}
 		return cli.Usagef("--name: %v", err)
 	}
-	opts := &blobcrypt.FileOptions{Overwrite: *force, Workers: *workers, RemovedStale: staleNotice(e, "encrypt")}
-	if *ivText != "" {
-		iv, err := contentkey.ParseIV(*ivText)
-		if err != nil {
-			// As decrypt, upload and download: a malformed value is usage.
-			return cli.Usagef("--iv: %v", err)
-		}
-		opts.IV = &iv
-	}
+	opts := &blobcrypt.FileOptions{IV: iv.IV, Overwrite: *force, Workers: *workers, RemovedStale: e.RemovedStale("encrypt")}
 	if err := checkOutput(*out, *force, atomicfile.Input{Flag: "--key-file", Path: *keyFile}); err != nil {
 		return err
 	}
@@ -96,7 +88,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 		// After success, so that a refusal stays one line.
 		e.Warnf("encrypt", ivReuseWarning)
 	}
-	if err := printJSON(e, af); err != nil {
+	if err := e.PrintJSON(af); err != nil {
 		os.Remove(*out)
 		return err
 	}
@@ -106,7 +98,7 @@ func runEncrypt(e *cli.Env, args []string) error {
 func runDecrypt(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "decrypt", "--key-file FILE (--iv DECIMAL | --asset-file FILE) --in FILE --out FILE|- [--offset N] [--force] [--quiet]")
 	keyFile := fs.String("key-file", "", "the StorageEncryption key file")
-	ivText := fs.String("iv", "", "the file's InitializationVector (unsigned decimal)")
+	iv := fs.IV("iv", "the file's InitializationVector (unsigned decimal)")
 	assetFile := fs.String("asset-file", "", "the AssetFile JSON (as encrypt prints it); gives the IV and checks the key id")
 	in := fs.String("in", "", "the encrypted file, or the bytes of a ranged download")
 	out := fs.String("out", "", "where to write the plaintext; - for stdout")
@@ -121,7 +113,7 @@ func runDecrypt(e *cli.Env, args []string) error {
 	if err != nil || off < 0 || (*offset)[0] == '+' {
 		return cli.Usagef("--offset %q: want a non-negative decimal byte offset", *offset)
 	}
-	if (*ivText == "") == (*assetFile == "") {
+	if (iv.IV == nil) == (*assetFile == "") {
 		return cli.Usagef("give exactly one of --iv and --asset-file")
 	}
 	if *out != "-" {
@@ -130,31 +122,19 @@ func runDecrypt(e *cli.Env, args []string) error {
 			return err
 		}
 	}
-	k, id, err := readStorageKey(*keyFile)
+	k, v, size, err := keyAndIV(*keyFile, iv, *assetFile)
 	if err != nil {
 		return err
 	}
-	var iv contentkey.IV
-	if *ivText != "" {
-		if iv, err = contentkey.ParseIV(*ivText); err != nil {
-			return cli.Usagef("--iv: %v", err)
-		}
-	} else {
-		af, err := readAssetFile(*assetFile, id)
-		if err != nil {
-			return err
-		}
-		if err := fitsAssetFile(*in, *assetFile, off, af.Size()); err != nil {
-			return err
-		}
-		iv = af.IV()
+	if err := fitsAssetFile(*in, *assetFile, off, size); err != nil {
+		return err
 	}
 	if *out == "-" {
-		return decryptToStdout(e, *in, k, iv, off)
+		return decryptToStdout(e, *in, k, v, off)
 	}
 	p := cli.NewProgress(e, *quiet, "decrypt", cli.ProgressMinSize)
-	_, err = blobcrypt.DecryptFile(e.Ctx, *out, *in, k, iv, &blobcrypt.FileOptions{
-		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update, RemovedStale: staleNotice(e, "decrypt")})
+	_, err = blobcrypt.DecryptFile(e.Ctx, *out, *in, k, v, &blobcrypt.FileOptions{
+		Offset: off, Overwrite: *force, Workers: *workers, Progress: p.Update, RemovedStale: e.RemovedStale("decrypt")})
 	p.Finish()
 	return err
 }
@@ -186,19 +166,11 @@ func fitsAssetFile(in, assetFile string, off, size int64) error {
 	return nil
 }
 
-// staleNotice says on stderr that writing an output removed a temporary
-// file a killed earlier run of ours had left.
-func staleNotice(e *cli.Env, cmd string) func(string) {
-	return func(path string) {
-		e.Warnf(cmd, "removed %s, a temporary file an earlier run left when it was killed", path)
-	}
-}
-
 // checkOutput refuses, before any work, an --out that exists (unless
 // force), or that is one of the command's inputs (even with force).
 func checkOutput(out string, force bool, inputs ...atomicfile.Input) error {
 	if !force {
-		if err := refuseExisting(out, "output file"); err != nil {
+		if err := cli.RefuseExisting(out, "output file"); err != nil {
 			return fmt.Errorf("%w (use --force to replace it)", err)
 		}
 		return nil
@@ -206,20 +178,27 @@ func checkOutput(out string, force bool, inputs ...atomicfile.Input) error {
 	return atomicfile.NotAnInput(out, inputs...)
 }
 
-// readAssetFile reads the AssetFile document at path and checks that it is
-// storage-encrypted under the key with id keyID.
-func readAssetFile(path string, keyID contentkey.ID) (*envelope.AssetFile, error) {
-	af, err := readParsed(path, envelope.ParseAssetFile)
-	if err != nil {
-		return nil, err
+// keyAndIV reads the StorageEncryption key of --key-file, and takes the IV
+// from --iv or else from the AssetFile document at assetFile, which must be storage-encrypted under that key; size is the
+// plaintext size the AssetFile records, -1 when it gives none.
+func keyAndIV(keyFile string, iv *cli.IVFlag, assetFile string) (contentkey.Key, contentkey.IV, int64, error) {
+	k, id, err := readStorageKey(keyFile)
+	switch {
+	case err != nil:
+		return k, 0, 0, err
+	case iv.IV != nil:
+		return k, *iv.IV, -1, nil
 	}
-	if !af.Encrypted() {
-		return nil, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", path)
+	af, err := cli.ReadParsed(assetFile, envelope.ParseAssetFile)
+	switch {
+	case err != nil:
+		return k, 0, 0, err
+	case !af.Encrypted():
+		return k, 0, 0, fmt.Errorf("%s: the AssetFile is not storage-encrypted (IsEncrypted is false)", assetFile)
+	case af.KeyID() != id:
+		return k, 0, 0, fmt.Errorf("%s: EncryptionKeyId %s does not match the key file's Id %s", assetFile, af.KeyID(), id)
 	}
-	if af.KeyID() != keyID {
-		return nil, fmt.Errorf("%s: EncryptionKeyId %s does not match the key file's Id %s", path, af.KeyID(), keyID)
-	}
-	return af, nil
+	return k, af.IV(), af.Size(), nil
 }
 
 func decryptToStdout(e *cli.Env, in string, k contentkey.Key, iv contentkey.IV, off int64) error {

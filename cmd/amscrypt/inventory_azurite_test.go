@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/azuritetest"
@@ -172,9 +173,9 @@ func TestInventoryAccountThenBatch(t *testing.T) {
 		require.NoError(t, err)
 		require.NotContains(t, string(data), "sig=", f)
 	}
-	batch, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
+	lines, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
 	require.NoError(t, err)
-	require.Contains(t, string(batch), `"in":"@`+inFile+`#asset-`)
+	require.Contains(t, string(lines), `"in":"@`+inFile+`#asset-`)
 
 	reports := amscrypt(t, nil, "restore", "--batch", filepath.Join(out, inventory.BatchFile), "--quiet").ok(t)
 	require.Equal(t, len(restored), strings.Count(reports, "\n"))
@@ -200,11 +201,11 @@ func TestInventoryAccountThenBatch(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(out2, "in.url"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	batch, err = os.ReadFile(filepath.Join(out2, inventory.BatchFile))
+	lines, err = os.ReadFile(filepath.Join(out2, inventory.BatchFile))
 	require.NoError(t, err)
-	require.Contains(t, string(batch), `"in":"@in.url#asset-`)
-	require.NotContains(t, string(batch), "sig=")
-	require.NotContains(t, string(batch), `"out"`)
+	require.Contains(t, string(lines), `"in":"@in.url#asset-`)
+	require.NotContains(t, string(lines), "sig=")
+	require.NotContains(t, string(lines), `"out"`)
 	amscrypt(t, nil, "restore", "--batch", filepath.Join(out2, inventory.BatchFile), "--check", "--quiet").ok(t)
 
 	// A destination account: restore creates the container.
@@ -214,8 +215,8 @@ func TestInventoryAccountThenBatch(t *testing.T) {
 	rand.Read(b[:])
 	newDest := "restored-" + fmt.Sprintf("%x", b)
 	t.Cleanup(func() { azuritetest.DeleteContainer(t, newDest) })
-	var line inventory.BatchLine
-	first, _, _ := strings.Cut(string(batch), "\n")
+	var line batch.Line
+	first, _, _ := strings.Cut(string(lines), "\n")
 	require.NoError(t, json.Unmarshal([]byte(first), &line))
 	in := strings.Replace(line.In, "@in.url", "@"+filepath.Join(out2, "in.url"), 1)
 	r := amscrypt(t, nil, append([]string{"restore", "--in", in, "--out", "@" + rw + "#" + newDest, "--quiet"}, keyArgs(line.Keys)...)...)

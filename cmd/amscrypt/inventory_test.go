@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/internal/cli"
 	"github.com/amscrypt/amscrypt/inventory"
 )
@@ -62,13 +63,13 @@ func TestInventoryDirectoryThenBatch(t *testing.T) {
 	require.Equal(t, 1, res.Totals[inventory.ClassClear].Containers)
 	require.Equal(t, map[inventory.ExportStatus]int{inventory.ExportPaired: 2, inventory.ExportUnusable: 1}, res.Exports)
 
-	batch, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
+	data, err := os.ReadFile(filepath.Join(out, inventory.BatchFile))
 	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(string(batch)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	require.Len(t, lines, 2)
-	var l inventory.BatchLine
+	var l batch.Line
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &l))
-	require.Equal(t, inventory.BatchLine{In: filepath.Join(acct, vod), Out: filepath.Join(dest, vod), Keys: []string{filepath.Join(keys, "x/1.json")}}, l)
+	require.Equal(t, batch.Line{In: filepath.Join(acct, vod), Out: filepath.Join(dest, vod), Keys: []string{filepath.Join(keys, "x/1.json")}}, l)
 
 	// Again: refused, nothing changed; with --force, replaced.
 	amscrypt(t, nil, "inventory", "--in", acct, "--keys", keys, "--out", out, "--quiet").refused(t, "already exists")
@@ -114,27 +115,6 @@ func TestInventoryRefusesDestEqualIn(t *testing.T) {
 	require.NotContains(t, r.stderr, "sig=")
 }
 
-func TestSplitAccountRef(t *testing.T) {
-	for _, tc := range []struct {
-		v, file, name string
-		ok            bool
-	}{
-		{"@in.url#asset-1", "in.url", "asset-1", true},
-		{"@/a/b#c/in.url#asset-1", "/a/b#c/in.url", "asset-1", true},
-		{"@in.url", "", "", false},
-		{"@in.url#", "", "", false},
-		{"@#asset-1", "", "", false},
-		{"@a#b/c", "", "", false},
-		{"in.url#asset-1", "", "", false},
-		{"https://x/y?sv=1#frag", "", "", false},
-	} {
-		file, name, ok := splitAccountRef(tc.v)
-		require.Equal(t, tc.ok, ok, tc.v)
-		require.Equal(t, tc.file, file, tc.v)
-		require.Equal(t, tc.name, name, tc.v)
-	}
-}
-
 func TestReadEndAccountRef(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "in.url")
 	require.NoError(t, os.WriteFile(f, []byte("https://acct.blob.core.windows.net/?sv=2022-11-02&sig=SECRET\n"), 0o600))
@@ -147,19 +127,4 @@ func TestReadEndAccountRef(t *testing.T) {
 	require.NotContains(t, err.Error(), "SECRET")
 	_, err = readEnd(e, "@"+f+"#asset-1", "in", false, nil)
 	require.NoError(t, err)
-}
-
-func FuzzSplitAccountRef(f *testing.F) {
-	for _, s := range []string{"@in.url#asset-1", "@#", "@a#b#c", "@/x#y/z", "", "@"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		file, name, ok := splitAccountRef(v)
-		if !ok {
-			return
-		}
-		if "@"+file+"#"+name != v || file == "" || name == "" || strings.ContainsAny(name, "#/\\") {
-			t.Fatalf("%q split into %q and %q", v, file, name)
-		}
-	})
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"crypto/rsa"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +10,9 @@ import (
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyfile"
 	"github.com/amscrypt/amscrypt/protection"
 )
-
-// pfxPasswordEnv names the variable that carries a PFX password: flags show
-// in ps, the environment does not.
-const pfxPasswordEnv = "AMSCRYPT_PFX_PASSWORD"
 
 func runThumbprint(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "thumbprint", "--cert FILE")
@@ -38,7 +29,7 @@ func runThumbprint(e *cli.Env, args []string) error {
 }
 
 func readCertificate(path string) (*protection.Certificate, error) {
-	return readParsed(path, protection.ParseCertificate)
+	return cli.ReadParsed(path, protection.ParseCertificate)
 }
 
 // readPinnedCertificate reads a certificate and, when pin is set, checks its
@@ -77,7 +68,7 @@ func runChecksum(e *cli.Env, args []string) error {
 	case *keyFile != "" && *keyB64 != "":
 		return cli.Usagef("give either --key-file or --key, not both")
 	case *keyFile != "":
-		if fileID, k, hasFileID, err = readChecksumKeyFile(*keyFile); err != nil {
+		if k, fileID, hasFileID, err = keyfile.ReadAny(*keyFile); err != nil {
 			return err
 		}
 	case *keyB64 != "":
@@ -90,8 +81,8 @@ func runChecksum(e *cli.Env, args []string) error {
 			defer clear(b)
 			text = strings.TrimSpace(string(b))
 		}
-		if k, err = keyFromBase64(text, "--key"); err != nil {
-			return err
+		if k, err = contentkey.FromBase64(text); err != nil {
+			return fmt.Errorf("--key: %w", err)
 		}
 	default:
 		return cli.Usagef("give --key-file, or --key with --key-id")
@@ -119,82 +110,6 @@ func runChecksum(e *cli.Env, args []string) error {
 	}
 	fmt.Fprintln(e.Stdout, sum)
 	return nil
-}
-
-// readChecksumKeyFile reads a key file as keygen writes it (which holds the
-// id too), or a file holding only the key: 16 or 32 raw bytes, or their
-// base64. A file that starts like JSON must be a valid key file.
-func readChecksumKeyFile(path string) (contentkey.ID, contentkey.Key, bool, error) {
-	data, err := smallfile.Read(path)
-	if err != nil {
-		return contentkey.ID{}, contentkey.Key{}, false, err
-	}
-	defer clear(data)
-	if text := bytes.TrimSpace(data); len(text) > 0 && text[0] == '{' {
-		k, id, err := keyfile.Decode(data)
-		if err != nil {
-			return id, k, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return id, k, true, nil
-	}
-	if n := len(data); n == contentkey.AES128KeySize || n == contentkey.StorageKeySize {
-		k, err := keyFromRaw(data, path)
-		return contentkey.ID{}, k, false, err
-	}
-	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-	if err != nil {
-		return contentkey.ID{}, contentkey.Key{}, false, fmt.Errorf(
-			"%s: holds neither a key file, nor a 16- or 32-byte raw key, nor a key in base64 (%d bytes)", path, len(data))
-	}
-	defer clear(raw)
-	k, err := keyFromRaw(raw, path)
-	return contentkey.ID{}, k, false, err
-}
-
-// keyFromBase64 decodes a key for checksum from base64; what names its
-// source (a flag or a file) for errors.
-func keyFromBase64(text, what string) (contentkey.Key, error) {
-	raw, err := base64.StdEncoding.DecodeString(text)
-	if err != nil {
-		return contentkey.Key{}, fmt.Errorf("%s: not valid base64%s", what, hexHint(text))
-	}
-	defer clear(raw)
-	k, err := keyFromRaw(raw, what)
-	if err != nil {
-		return k, fmt.Errorf("%w%s", err, hexHint(text))
-	}
-	return k, nil
-}
-
-// hexHint explains the commonest mistake: a key in hex where base64 is
-// wanted (32 hex digits decode as base64 to 24 bytes, 64 to 48).
-func hexHint(text string) string {
-	if n := len(text); (n == 2*contentkey.AES128KeySize || n == 2*contentkey.StorageKeySize) && isHex(text) {
-		return fmt.Sprintf("; the key is taken as base64, and this looks like %d bytes in hex: convert it with: echo %s | xxd -r -p | base64", n/2, "<hex>")
-	}
-	return ""
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// keyFromRaw makes a key for checksum: its length picks AES-128 (16 bytes)
-// or AES-256 (32 bytes); nothing else is a content key.
-func keyFromRaw(raw []byte, what string) (contentkey.Key, error) {
-	switch len(raw) {
-	case contentkey.StorageKeySize:
-		return contentkey.FromBytes(contentkey.StorageEncryption, raw)
-	case contentkey.AES128KeySize:
-		return contentkey.FromBytes(contentkey.CommonEncryption, raw)
-	}
-	return contentkey.Key{}, fmt.Errorf("%s: %w: a content key is 16 or 32 bytes, got %d", what, contentkey.ErrInvalidKey, len(raw))
 }
 
 // parseKeyType accepts "storage" and the other short names besides every
@@ -234,7 +149,7 @@ func runKeygen(e *cli.Env, args []string) error {
 	if err != nil {
 		return cli.UsageError{Msg: err.Error()}
 	}
-	if err := refuseExisting(*keyOut, "key file"); err != nil {
+	if err := cli.RefuseExisting(*keyOut, "key file"); err != nil {
 		return err
 	}
 	cert, err := readPinnedCertificate(*certPath, *pin)
@@ -253,57 +168,29 @@ func runKeygen(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := keyfile.Write(*keyOut, k, id); err != nil {
-		return err
-	}
-	if err := printJSON(e, ck); err != nil {
-		// Nobody holds the entity, so the new key could never be used:
-		// leave nothing, as on any other failure.
-		os.Remove(*keyOut)
+	if err := writeKeyAndPrint(e, *keyOut, k, id, ck); err != nil {
 		return fmt.Errorf("printing the ContentKey entity: %w", err)
 	}
 	return nil
 }
 
-// readPrivateKey loads the private key from --pfx (password from the
-// environment) or --private-key (PEM); exactly one must be set.
-func readPrivateKey(e *cli.Env, pfxPath, pemPath string) (*rsa.PrivateKey, error) {
-	switch {
-	case pfxPath != "" && pemPath != "":
-		return nil, cli.Usagef("give either --pfx or --private-key, not both")
-	case pfxPath != "":
-		data, err := smallfile.Read(pfxPath)
-		if err != nil {
-			return nil, err
-		}
-		priv, _, err := protection.ParsePFX(data, e.Getenv(pfxPasswordEnv))
-		if errors.Is(err, protection.ErrPFXPassword) {
-			return nil, fmt.Errorf("%s: %w (the password is read from %s; unset means empty)", pfxPath, err, pfxPasswordEnv)
-		}
-		if errors.Is(err, protection.ErrNotPFX) {
-			return nil, fmt.Errorf("%s: %w (--private-key takes a PEM private key)", pfxPath, err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pfxPath, err)
-		}
-		return priv, nil
-	case pemPath != "":
-		data, err := smallfile.Read(pemPath)
-		if err != nil {
-			return nil, err
-		}
-		defer clear(data)
-		priv, err := protection.ParsePrivateKeyPEM(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pemPath, err)
-		}
-		return priv, nil
+// writeKeyAndPrint writes the key file, then prints v. If printing fails,
+// nobody holds the entity or learns where the key went, so the key could
+// never be used and a retry must be able to write it again: the key file
+// is removed, as on any other failure.
+func writeKeyAndPrint(e *cli.Env, path string, k contentkey.Key, id contentkey.ID, v any) error {
+	if err := keyfile.Write(path, k, id); err != nil {
+		return err
 	}
-	return nil, cli.Usagef("give --pfx FILE or --private-key FILE")
+	if err := e.PrintJSON(v); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
 }
 
 func readContentKey(path string) (*envelope.ContentKey, error) {
-	return readParsed(path, envelope.ParseContentKey)
+	return cli.ReadParsed(path, envelope.ParseContentKey)
 }
 
 // unwrapResult is what unwrap prints: where the key went, never the key.
@@ -315,21 +202,20 @@ type unwrapResult struct {
 
 func runUnwrap(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "unwrap", "(--pfx FILE | --private-key FILE) --content-key ENTITY.json --key-out FILE")
-	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file with the private key; password from $"+pfxPasswordEnv)
-	pemPath := fs.String("private-key", "", "PEM private key (PKCS#1 or PKCS#8)")
+	pk := fs.PrivateKey()
 	entity := fs.String("content-key", "", "the ContentKey entity JSON")
 	keyOut := fs.String("key-out", "", "where to write the key file (mode 0600; never overwritten)")
 	if err := fs.Parse(args, "content-key", "key-out"); err != nil {
 		return err
 	}
-	if err := refuseExisting(*keyOut, "key file"); err != nil {
+	if err := cli.RefuseExisting(*keyOut, "key file"); err != nil {
 		return err
 	}
 	ck, err := readContentKey(*entity)
 	if err != nil {
 		return err
 	}
-	priv, err := readPrivateKey(e, *pfxPath, *pemPath)
+	priv, err := pk.Read(e)
 	if err != nil {
 		return err
 	}
@@ -337,23 +223,13 @@ func runUnwrap(e *cli.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *entity, err)
 	}
-	if err := keyfile.Write(*keyOut, k, id); err != nil {
-		return err
-	}
-	if err := printJSON(e, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut}); err != nil {
-		// Nobody learns where the key went, so a retry must be able to
-		// write it again: leave nothing, as keygen does.
-		os.Remove(*keyOut)
-		return err
-	}
-	return nil
+	return writeKeyAndPrint(e, *keyOut, k, id, unwrapResult{ID: id, ContentKeyType: int(k.Type()), KeyFile: *keyOut})
 }
 
 func runRewrap(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "rewrap", "(--key-file FILE | (--pfx FILE | --private-key FILE) --content-key ENTITY.json) --cert NEWCERT [--protection-key-id HEX] [--name NAME]")
 	keyFile := fs.String("key-file", "", "a key file holding the clear key and its id")
-	pfxPath := fs.String("pfx", "", "PFX/PKCS#12 file that unwraps --content-key; password from $"+pfxPasswordEnv)
-	pemPath := fs.String("private-key", "", "PEM private key that unwraps --content-key")
+	pk := fs.PrivateKey()
 	entity := fs.String("content-key", "", "the ContentKey entity JSON to re-wrap")
 	certPath := fs.String("cert", "", "the new protection certificate")
 	pin := fs.String("protection-key-id", "", "the thumbprint the new certificate must have")
@@ -364,7 +240,7 @@ func runRewrap(e *cli.Env, args []string) error {
 	switch {
 	case *keyFile != "" && *entity != "":
 		return cli.Usagef("give either --key-file or --content-key, not both")
-	case *keyFile != "" && (*pfxPath != "" || *pemPath != ""):
+	case *keyFile != "" && pk.Given():
 		// The key file holds the clear key: a private key given beside it
 		// would be silently unused.
 		return cli.Usagef("--pfx and --private-key open --content-key; --key-file needs neither")
@@ -388,7 +264,7 @@ func runRewrap(e *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		priv, err := readPrivateKey(e, *pfxPath, *pemPath)
+		priv, err := pk.Read(e)
 		if err != nil {
 			return err
 		}
@@ -401,5 +277,5 @@ func runRewrap(e *cli.Env, args []string) error {
 	default:
 		return cli.Usagef("give --key-file, or --content-key with --pfx or --private-key")
 	}
-	return printJSON(e, out)
+	return e.PrintJSON(out)
 }

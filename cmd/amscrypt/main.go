@@ -16,14 +16,7 @@
 // them instead.
 package main
 
-import (
-	"encoding/json"
-	"fmt"
-	"os"
-
-	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/smallfile"
-)
+import "github.com/amscrypt/amscrypt/internal/cli"
 
 // commands are every command of the one amscrypt binary.
 var commands = []cli.Command{
@@ -47,35 +40,3 @@ func main() { cli.Main("amscrypt", commands) }
 
 // run runs one command line in e and returns its exit status (for tests).
 func run(e *cli.Env, args []string) int { return cli.Run(e, commands, args) }
-
-// readParsed reads a small file and parses it, prefixing errors with the path.
-func readParsed[T any](path string, parse func([]byte) (T, error)) (T, error) {
-	data, err := smallfile.Read(path)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	v, err := parse(data)
-	if err != nil {
-		return v, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
-}
-
-// printJSON writes v as the command's one JSON document on stdout.
-func printJSON(e *cli.Env, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.Stdout, "%s\n", b)
-	return err
-}
-
-// refuseExisting fails early, before any work, if path exists.
-func refuseExisting(path, what string) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s %s already exists; refusing to overwrite it", what, path)
-	}
-	return nil
-}

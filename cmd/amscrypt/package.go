@@ -35,25 +35,18 @@ stopped finishes when run again, keeping what is complete. --keys and
 
 func runPackage(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "package", packageSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the package goes: a directory or a container SAS URL (@FILE reads it from FILE)")
-	segDur := fs.Duration("segment-duration", cmaf.DefaultSegmentDuration, "target segment duration, 1s to 1m; segments are as long as the GOPs force")
+	segDur := fs.Duration("segment-duration", cmaf.DefaultSegmentDuration, cmaf.MinSegmentDuration, cmaf.MaxSegmentDuration,
+		"target segment duration, 1s to 1m; segments are as long as the GOPs force")
 	workers := fs.Workers(0, 64, "segments in flight (default 4)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	var giveUp giveUpAfter
-	giveUp.define(fs)
+	giveUp := giveUpAfter(fs)
 	if err := fs.Parse(args, "in", "out"); err != nil {
 		return err
 	}
-	if err := giveUp.check(); err != nil {
-		return err
-	}
-	if *segDur < cmaf.MinSegmentDuration || *segDur > cmaf.MaxSegmentDuration {
-		return cli.Usagef("--segment-duration %v: want 1s to 1m", *segDur)
-	}
-	a, err := k.open(e, k.keys, *in, *out, false, &azblobcrypt.ContainerOptions{GiveUpAfter: giveUp.d})
+	a, err := openAsset(e, k, k.Keys, *in, *out, false, &azblobcrypt.ContainerOptions{GiveUpAfter: *giveUp})
 	if err != nil {
 		return err
 	}
@@ -81,5 +74,5 @@ func runPackage(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(e, rep)
+	return e.PrintJSON(rep)
 }

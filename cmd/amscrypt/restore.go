@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/internal/atomicfile"
 	"github.com/amscrypt/amscrypt/internal/cli"
-	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/inventory"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
@@ -64,26 +63,21 @@ const inUsage = "the asset's encrypted files: a directory or a container SAS URL
 
 func runRestore(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "restore", restoreSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	in := fs.String("in", "", inUsage)
 	out := fs.String("out", "", "where the plaintext files go: a directory or a container SAS URL (required unless --check)")
-	batch := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
+	batchFile := fs.String("batch", "", "JSON lines of assets to restore, {\"in\",\"out\",\"keys\"} each")
 	shard := fs.String("shard", "", "K/N: restore only batch line L when L-1 is K modulo N (K from 0, as job arrays count)")
 	check := fs.Bool("check", false, "only decrypt and check each file's head; write nothing")
 	copyUnmatched := fs.Bool("copy-unmatched", false, "copy files that no document names verbatim to --out")
 	stitch := fs.Bool("stitch", false, "write each live-archive track as one fragmented MP4, <prefix>.mp4, not its fragblobs")
 	workers := fs.Workers(0, restore.MaxWorkers, "files in flight, small ones counting as a fraction, over all assets of a --batch (default: two per CPU; one per CPU from a container)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	var giveUp giveUpAfter
-	giveUp.define(fs)
+	giveUp := giveUpAfter(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := giveUp.check(); err != nil {
-		return err
-	}
-	co := &azblobcrypt.ContainerOptions{GiveUpAfter: giveUp.d}
+	co := &azblobcrypt.ContainerOptions{GiveUpAfter: *giveUp}
 	opts := &restore.RunOptions{Check: *check, CopyUnmatched: *copyUnmatched, Stitch: *stitch, Workers: *workers}
 	if fs.Given("batch") {
 		for _, f := range []string{"in", "out", "keys"} {
@@ -91,27 +85,27 @@ func runRestore(e *cli.Env, args []string) error {
 				return cli.Usagef("--batch takes the --%s of each asset from its lines; give one or the other", f)
 			}
 		}
-		bo := &restore.BatchOptions{RunOptions: *opts}
+		bo := &batch.Options{RunOptions: *opts}
 		if fs.Given("shard") {
-			sh, err := restore.ParseShard(*shard)
+			sh, err := batch.ParseShard(*shard)
 			if err != nil {
 				return cli.Usagef("--shard: %v", err)
 			}
 			bo.Shard = sh
 		}
-		open := func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
-			return k.open(e, l.Keys, l.In, l.Out, opts.Check, co)
+		open := func(_ context.Context, l batch.Line) (*batch.Asset, error) {
+			return openAsset(e, k, l.Keys, l.In, l.Out, opts.Check, co)
 		}
 		p := cli.NewProgress(e, *quiet, "restore", 0)
 		bo.Progress = p.UpdateBatch
-		n, err := restore.RunBatch(e.Ctx, *batch, open, func(r *restore.BatchReport) error { return printJSON(e, r) }, bo)
+		n, err := batch.Run(e.Ctx, *batchFile, open, func(r *batch.Report) error { return e.PrintJSON(r) }, bo)
 		p.Finish()
 		if err == nil && n == 0 {
 			where := ""
 			if bo.Shard.N > 0 {
 				where = " in shard " + bo.Shard.String()
 			}
-			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batch, where)
+			fmt.Fprintf(e.Stderr, "%s restore: %s has no asset lines%s; nothing to do\n", e.Program, *batchFile, where)
 		}
 		return err
 	}
@@ -123,7 +117,7 @@ func runRestore(e *cli.Env, args []string) error {
 	case !*check && !fs.Given("out"):
 		return cli.Usagef("--out is required (or give --check)")
 	}
-	a, err := k.open(e, k.keys, *in, *out, *check, co)
+	a, err := openAsset(e, k, k.Keys, *in, *out, *check, co)
 	if err != nil {
 		return err
 	}
@@ -134,119 +128,95 @@ func runRestore(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := printJSON(e, report); err != nil {
+	if err := e.PrintJSON(report); err != nil {
 		return err
 	}
-	warnGaps(e, report)
-	return reportError(report, a)
-}
-
-// reportError is the one line for a report that is not OK; when storage
-// failed every try for the whole --give-up-after, it says so first.
-func reportError(r *restore.Report, a *restore.Asset) error {
-	if r.OK() {
+	// The exit status does not count gaps (see restore.Report.WithGaps): a
+	// migration of many assets notices them here without reading every report.
+	if g := report.WithGaps(); len(g) > 0 {
+		e.Warnf("restore", "%d stitched track(s) differ from their timeline, first %s (%s); see \"gaps\" in the report", len(g), g[0].Name, g[0].Note)
+	}
+	if report.OK() {
 		return nil
 	}
 	counts := fmt.Sprintf("%d failed, %d missing, %d unmatched (see the report on stdout)",
-		r.Summary[restore.StatusFailed], r.Summary[restore.StatusMissing], r.Summary[restore.StatusUnmatched])
+		report.Summary[restore.StatusFailed], report.Summary[restore.StatusMissing], report.Summary[restore.StatusUnmatched])
 	if err := a.GaveUp(); err != nil {
+		// Storage failed every try for the whole --give-up-after: say so first.
 		return fmt.Errorf("%w; %s", err, counts)
 	}
 	return errors.New(counts)
 }
 
-// isURL tells a container URL from a directory.
-func isURL(v string) bool {
-	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")
+// readEnd is cli.ReadDirOrURL for an asset's end, which may also be
+// "@FILE#NAME" (inventory.ReadRef), a container of an account, created if
+// missing when create is set (a destination in a new account).
+func readEnd(e *cli.Env, v, flag string, create bool, co *azblobcrypt.ContainerOptions) (string, error) {
+	u, ok, err := inventory.ReadRef(v, azblobcrypt.ContainerURL)
+	switch {
+	case !ok:
+		return cli.ReadDirOrURL(v, flag)
+	case err != nil:
+		return "", fmt.Errorf("--%s: %w", flag, err)
+	case create:
+		err = azblobcrypt.CreateContainer(e.Ctx, u, co)
+	}
+	return u, err
 }
 
-// checkDirArg refuses to take as a directory a value of --in or --out (raw
-// as given, v after @FILE) that is meant as a URL: one read from a file
-// (@FILE is for SAS URLs), or one holding a SAS signature without its
-// scheme. Taken as a directory, it would be quoted in errors and reports,
-// signature and all, and --out would write the plaintext into a local
-// directory named after it. The value is never quoted.
-func checkDirArg(flag, raw, v string) error {
-	if file, ok := strings.CutPrefix(raw, "@"); ok {
-		return cli.Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flag, file)
-	}
-	if strings.Contains(strings.ToLower(v), "sig=") {
-		return cli.Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flag)
-	}
-	return nil
-}
-
-// open reads the plan of the key exports at keys and turns --in and --out
-// (directories, URLs, @FILE; out "" for none) into a source and a sink,
-// refusing an output directory inside the input one; containers are opened
-// with co (nil: the defaults).
-func (k *keyFlags) open(e *cli.Env, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*restore.Asset, error) {
+// openAsset reads the plan of the key exports at keys and turns --in and
+// --out (out "" for none) into a source and a sink, refusing an output
+// directory inside the input one; containers are opened with co (nil: the
+// defaults).
+func openAsset(e *cli.Env, k *cli.KeyFlags, keys []string, in, out string, check bool, co *azblobcrypt.ContainerOptions) (*batch.Asset, error) {
 	var plan *keyexport.Plan
 	var err error
 	if len(keys) > 0 { // package reads an asset that is not encrypted without
-		if plan, err = k.plan(e, keys); err != nil {
+		if plan, err = k.Plan(e, keys); err != nil {
 			return nil, err
 		}
 	}
-	rawIn := in
 	if in, err = readEnd(e, in, "in", false, co); err != nil {
 		return nil, err
 	}
-	if !isURL(in) {
-		if err := checkDirArg("in", rawIn, in); err != nil {
-			return nil, err
-		}
-	}
-	a := &restore.Asset{Plan: plan, In: in}
-	if isURL(in) {
+	a := &batch.Asset{Plan: plan, In: in, Source: restore.Dir{Root: in}}
+	if inventory.IsURL(in) {
 		c, err := azblobcrypt.NewContainer(in, co)
 		if err != nil {
 			return nil, cli.Usagef("--in: %v", err)
 		}
 		a.Source, a.In = c, c.String()
-	} else {
+	} else if fi, err := os.Stat(in); err != nil {
+		return nil, fmt.Errorf("--in: %w", err)
+	} else if !fi.IsDir() {
 		// A file as --in would list as one unmatched entry named ".".
-		if fi, err := os.Stat(in); err != nil {
-			return nil, fmt.Errorf("--in: %w", err)
-		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
-		}
-		a.Source = restore.Dir{Root: in}
+		return nil, fmt.Errorf("--in %s is not a directory: give the directory holding the asset's files", in)
 	}
 	if out == "" {
 		return a, nil
 	}
-	rawOut := out
 	if out, err = readEnd(e, out, "out", !check, co); err != nil {
 		return nil, err
 	}
-	if !isURL(out) {
-		if err := checkDirArg("out", rawOut, out); err != nil {
-			return nil, err
-		}
-	}
-	a.Out = out
-	if isURL(out) {
+	a.Out, a.Sink = out, restore.Dir{Root: out, RemovedStale: e.RemovedStale("restore")}
+	if inventory.IsURL(out) {
 		c, err := azblobcrypt.NewContainer(out, co)
 		if err != nil {
 			return nil, cli.Usagef("--out: %v", err)
 		}
-		a.Out = c.String()
-		if !check {
-			a.Sink = c
+		a.Out, a.Sink = c.String(), c
+	} else {
+		if !inventory.IsURL(in) {
+			if err := restore.CheckDirs(out, in); err != nil {
+				return nil, cli.Usagef("%v", err)
+			}
 		}
-		return a, nil
-	}
-	if !isURL(in) {
-		if err := restore.CheckDirs(out, in); err != nil {
-			return nil, cli.Usagef("%v", err)
+		if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+			return nil, cli.Usagef("--out %s exists and is not a directory", out)
 		}
 	}
-	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
-		return nil, cli.Usagef("--out %s exists and is not a directory", out)
-	}
-	if !check {
-		a.Sink = restore.Dir{Root: out, RemovedStale: staleNotice(e, "restore")}
+	if check {
+		a.Sink = nil
 	}
 	return a, nil
 }
@@ -260,16 +230,15 @@ restore --keys takes it like any other export.`
 
 func runManifest(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "manifest", manifestSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	out := fs.String("out", "", "where to write the manifest (mode 0600; never overwritten)")
 	if err := fs.Parse(args, "keys", "out"); err != nil {
 		return err
 	}
-	if err := refuseExisting(*out, "manifest"); err != nil {
+	if err := cli.RefuseExisting(*out, "manifest"); err != nil {
 		return err
 	}
-	plan, err := k.plan(e, k.keys)
+	plan, err := k.Plan(e, k.Keys)
 	if err != nil {
 		return err
 	}
@@ -281,58 +250,14 @@ func runManifest(e *cli.Env, args []string) error {
 	if err := atomicfile.WritePrivate(*out, data); err != nil {
 		return err
 	}
-	return printJSON(e, manifestResult{Manifest: *out, KeyID: keyIDString(plan), Files: len(plan.Entries)})
-}
-
-// manifestResult is what manifest prints: where the key went, never the key.
-type manifestResult struct {
-	Manifest string `json:"manifest"`
-	KeyID    string `json:"keyId,omitempty"`
-	Files    int    `json:"files"`
-}
-
-func keyIDString(p *keyexport.Plan) string {
-	if !p.HasKeyID {
-		return ""
+	// Where the key went, never the key.
+	res := struct {
+		Manifest string `json:"manifest"`
+		KeyID    string `json:"keyId,omitempty"`
+		Files    int    `json:"files"`
+	}{Manifest: *out, Files: len(plan.Entries)}
+	if plan.HasKeyID {
+		res.KeyID = plan.KeyID.String()
 	}
-	return p.KeyID.String()
-}
-
-// keyFlags are the --keys, --pfx and --private-key that restore, serve and
-// manifest share.
-type keyFlags struct {
-	keys             cli.Strings
-	pfxPath, pemPath *string
-}
-
-func (k *keyFlags) define(fs *cli.FlagSet) {
-	fs.Var(&k.keys, "keys", "a key export document (repeatable)")
-	k.pfxPath = fs.String("pfx", "", "PFX/PKCS#12 file that opens ContentKey entities; password from $"+pfxPasswordEnv)
-	k.pemPath = fs.String("private-key", "", "PEM private key that opens ContentKey entities")
-}
-
-// plan reads the key exports at paths and merges them. The private key is
-// read only when a flag names one.
-func (k *keyFlags) plan(e *cli.Env, paths []string) (*keyexport.Plan, error) {
-	docs := make([]keyexport.Document, 0, len(paths))
-	defer func() {
-		for _, d := range docs {
-			clear(d.Data)
-		}
-	}()
-	for _, p := range paths {
-		data, err := smallfile.ReadAtMost(p, keyexport.MaxDocumentSize, "a key export is never that large (256 MiB)")
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, keyexport.Document{Name: p, Data: data})
-	}
-	var priv *rsa.PrivateKey
-	if *k.pfxPath != "" || *k.pemPath != "" {
-		var err error
-		if priv, err = readPrivateKey(e, *k.pfxPath, *k.pemPath); err != nil {
-			return nil, err
-		}
-	}
-	return keyexport.NewPlan(docs, &keyexport.Options{PrivateKey: priv})
+	return e.PrintJSON(res)
 }

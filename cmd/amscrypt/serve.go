@@ -41,8 +41,7 @@ proxy in front of it to reach it over a network.`
 
 func runServe(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "serve", serveSynopsis)
-	var k keyFlags
-	k.define(fs)
+	k := fs.KeyExports()
 	in := fs.String("in", "", inUsage)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on, HOST:PORT; not loopback only with --token-file")
 	tokenFile := fs.String("token-file", "", "file whose first line is the bearer token every request must carry (at least 16 characters)")
@@ -87,7 +86,7 @@ func runServe(e *cli.Env, args []string) error {
 	if !addr.IP.IsLoopback() && token == "" {
 		return cli.Usagef("--listen %s is not a loopback address: plaintext would leave this machine to anyone who asks; give --token-file (and put a TLS proxy in front)", *listen)
 	}
-	a, err := k.open(e, k.keys, *in, "", true, nil)
+	a, err := openAsset(e, k, k.Keys, *in, "", true, nil)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
-	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/envelope"
 	"github.com/amscrypt/amscrypt/internal/cli"
 )
@@ -31,7 +30,7 @@ func runUpload(e *cli.Env, args []string) error {
 	in := fs.String("in", "", "file to encrypt and upload (required)")
 	locator := fs.String("url", "", "SAS locator Path: container URL with SAS query; @FILE reads it from FILE (required)")
 	name := fs.String("name", "", "blob and AssetFile name (default: base name of --in)")
-	ivFlag := fs.String("iv", "", "IV as a decimal integer (default: a fresh random IV; never reuse one for other data)")
+	iv := fs.IV("iv", "IV as a decimal integer (default: a fresh random IV; never reuse one for other data)")
 	var t transfer
 	t.flags(fs, "plaintext bytes per staged block, e.g. 4MiB (default 4MiB)", "blocks encrypted and staged at once")
 	stateDir := fs.String("state-dir", "", "directory for resume state (default: the user cache dir's amscrypt folder)")
@@ -46,14 +45,7 @@ func runUpload(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Workers: *t.workers, StateDir: *stateDir, GiveUpAfter: t.giveUp.d}
-	if fs.Given("iv") {
-		iv, err := contentkey.ParseIV(*ivFlag)
-		if err != nil {
-			return cli.Usagef("--iv: %v", err)
-		}
-		opts.IV = &iv
-	}
+	opts := &azblobcrypt.UploadOptions{BlockSize: t.blockSize.N, Workers: *t.workers, IV: iv.IV, StateDir: *stateDir, GiveUpAfter: *t.giveUp}
 	key, keyID, err := readStorageKey(*keyFile)
 	if err != nil {
 		return err
@@ -81,7 +73,7 @@ func runUpload(e *cli.Env, args []string) error {
 		// no --iv (the state file holds it).
 		e.Warnf("upload", "%s. Resuming needs no --iv: the state file holds it", ivReuseWarning)
 	}
-	return printJSON(e, af)
+	return e.PrintJSON(af)
 }
 
 // transfer holds the --block-size, --workers (alias --concurrency) and
@@ -89,35 +81,26 @@ func runUpload(e *cli.Env, args []string) error {
 type transfer struct {
 	blockSize cli.Size
 	workers   *int
-	giveUp    giveUpAfter
+	giveUp    *time.Duration
 }
 
 func (t *transfer) flags(fs *cli.FlagSet, blockUsage, workersUsage string) {
 	fs.SizeVar(&t.blockSize, "block-size", blockUsage)
 	t.workers = fs.Workers(azblobcrypt.DefaultWorkers, azblobcrypt.MaxWorkers, workersUsage)
-	t.giveUp.define(fs)
+	t.giveUp = giveUpAfter(fs)
 }
 
 func (t *transfer) check() error {
 	if t.blockSize.Set && (t.blockSize.N < 1 || t.blockSize.N > azblobcrypt.MaxBlockSize) {
 		return cli.Usagef("--block-size must be 1 byte to %dMiB", azblobcrypt.MaxBlockSize>>20)
 	}
-	return t.giveUp.check()
+	return nil
 }
 
-// giveUpAfter is --give-up-after, which every command that talks to
+// giveUpAfter defines --give-up-after, which every command that talks to
 // storage takes: how long one storage request may keep failing, retries
 // included, before the command gives up (azblobcrypt's GiveUpAfter).
-type giveUpAfter struct{ d time.Duration }
-
-func (g *giveUpAfter) define(fs *cli.FlagSet) {
-	fs.DurationVar(&g.d, "give-up-after", azblobcrypt.DefaultGiveUpAfter,
+func giveUpAfter(fs *cli.FlagSet) *time.Duration {
+	return fs.Duration("give-up-after", azblobcrypt.DefaultGiveUpAfter, time.Second, azblobcrypt.MaxGiveUpAfter,
 		"how long one storage request may keep failing, retries included, before the command gives up (e.g. 30s, 10m)")
-}
-
-func (g *giveUpAfter) check() error {
-	if g.d < time.Second || g.d > azblobcrypt.MaxGiveUpAfter {
-		return cli.Usagef("--give-up-after must be 1s to %v", azblobcrypt.MaxGiveUpAfter)
-	}
-	return nil
 }

@@ -15,7 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/reason"
 )
 
 // ErrNotRegular is matched by the error for a destination that exists and is
@@ -528,6 +531,66 @@ func WritePrivate(path string, data []byte) error {
 		return &fs.PathError{Op: "write", Path: path, Err: cause(err)}
 	}
 	return f.Commit()
+}
+
+// Inside reports whether path is dir or lies inside it, also through
+// symbolic links: both are compared in their absolute, link-free forms, a
+// path that does not exist yet by the longest prefix that does. It is the
+// directory's rule beside NotAnInput's: an output directory inside an
+// input one would be read as part of it.
+func Inside(path, dir string) (bool, error) {
+	p, err := resolve(path)
+	if err != nil {
+		return false, err
+	}
+	d, err := resolve(dir)
+	if err != nil {
+		return false, err
+	}
+	return p == d || strings.HasPrefix(p, d+string(filepath.Separator)), nil
+}
+
+// resolve returns the absolute, symlink-free form of path, resolving the
+// longest existing prefix of a path that does not exist yet.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			for i := len(rest) - 1; i >= 0; i-- {
+				r = filepath.Join(r, rest[i])
+			}
+			return r, nil
+		}
+		if filepath.Dir(p) == p {
+			return abs, nil
+		}
+		rest = append(rest, filepath.Base(p))
+	}
+}
+
+// OpenInput opens a file a transfer reads, which must be a regular file:
+// its size is the plan, and only a file can be read at offsets in
+// parallel. It opens with O_NONBLOCK, so that a FIFO nobody writes is
+// refused rather than blocking in open(2) (a regular file ignores the
+// flag). Any other file is an error matching ErrNotRegular.
+func OpenInput(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = reason.New(path+" is not a regular file", ErrNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // An Input is a file a command reads, named by the flag that gave it.

@@ -366,3 +366,22 @@ func TestCreateInNeverLeavesRoot(t *testing.T) {
 	require.Empty(t, entries)
 	require.NoDirExists(t, filepath.Join(rootDir, "nothing"), "OpenIn made a directory")
 }
+
+// TestInside: a directory is inside itself and its subdirectories are
+// inside it, also through a link and before they exist; a sibling whose
+// name merely starts the same is not.
+func TestInside(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		dir: true, filepath.Join(dir, "a", "b"): true, filepath.Join(link, "new"): true,
+		dir + "-out": false, t.TempDir(): false,
+	} {
+		if got, err := Inside(path, dir); err != nil || got != want {
+			t.Errorf("Inside(%q, %q) = %v, %v; want %v", path, dir, got, err, want)
+		}
+	}
+}

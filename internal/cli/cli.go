@@ -1,6 +1,7 @@
 // Package cli holds what every amscrypt command shares: the environment a
 // command runs in, the dispatcher with its exit statuses and one-line error
-// rule, strict flag sets, @FILE arguments and the progress line. Commands
+// rule, strict flag sets, @FILE arguments, the key-export and private-key
+// flags, the one JSON document and the progress line. Commands
 // stay thin: they parse flags, call the library and print one document.
 package cli
 
@@ -18,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
 // Exit statuses. A command killed by a signal exits 128 plus its number, as
@@ -44,7 +47,7 @@ type Env struct {
 // Warnf prints a one-line warning on stderr, prefixed with the program and
 // command name.
 func (e *Env) Warnf(cmd, format string, args ...any) {
-	fmt.Fprintf(e.Stderr, "%s %s: warning: %s\n", e.Program, cmd, OneLine(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(e.Stderr, "%s %s: warning: %s\n", e.Program, cmd, quote.OneLine(fmt.Sprintf(format, args...)))
 }
 
 // Command is one subcommand.
@@ -61,11 +64,6 @@ func (u UsageError) Error() string { return u.Msg }
 
 // Usagef returns a UsageError.
 func Usagef(format string, args ...any) error { return UsageError{fmt.Sprintf(format, args...)} }
-
-// OneLine keeps an error to the single line the CLI contract promises.
-func OneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
 
 // signals are those that end a process by default and that a user or a
 // terminal sends: each cancels the command's context so that it cleans up
@@ -208,7 +206,7 @@ func Run(e *Env, cmds []Command, args []string) int {
 	if errors.As(err, &u) {
 		// No stutter here either: "amscrypt restore: the output …", not
 		// "amscrypt restore: restore: the output …".
-		msg := strings.TrimPrefix(OneLine(err.Error()), cmd.Name+": ")
+		msg := strings.TrimPrefix(quote.OneLine(err.Error()), cmd.Name+": ")
 		fmt.Fprintf(e.Stderr, "%s %s: %s (see %s %s --help)\n", e.Program, cmd.Name, msg, e.Program, cmd.Name)
 		return ExitUsage
 	}
@@ -221,7 +219,7 @@ func Run(e *Env, cmds []Command, args []string) int {
 		// the SIGPIPE, in the one line, not a write error besides it.
 		return ExitError
 	}
-	msg := OneLine(err.Error())
+	msg := quote.OneLine(err.Error())
 	if !strings.HasPrefix(msg, cmd.Name+": ") {
 		// An error of the package the command is named after already
 		// says "restore: …": "amscrypt restore: …", not "restore: restore:".

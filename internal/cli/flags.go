@@ -7,9 +7,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/amscrypt/amscrypt/internal/smallfile"
+	"github.com/amscrypt/amscrypt/inventory"
 )
 
 // FlagSet is a command's flags. Beyond the flag package it refuses, as usage
@@ -234,16 +234,30 @@ func ReadArg(v, flagName string) (string, error) {
 	if !strings.HasPrefix(v, "@") {
 		return v, nil
 	}
-	data, err := smallfile.Read(v[1:])
+	u, err := smallfile.ReadLine(v[1:])
 	if err != nil {
 		return "", fmt.Errorf("--%s: %w", flagName, err)
 	}
-	u := strings.TrimSpace(string(data))
-	if u == "" || strings.ContainsFunc(u, unicode.IsControl) {
-		// Never quoted: the file may be anything (/proc/self/environ).
-		return "", fmt.Errorf("--%s: %s must hold exactly one line of text", flagName, v[1:])
-	}
 	return u, nil
+}
+
+// ReadDirOrURL is ReadArg for a flag that takes a directory or an http://
+// or https:// URL (a SAS URL), refusing to take as a directory a value
+// meant as a URL: one read from a file (@FILE is for SAS URLs), or one
+// holding a SAS signature without its scheme. Taken as a directory it
+// would be quoted in errors and reports, signature and all, and an output
+// would go to a local directory named after it. The value is never quoted.
+func ReadDirOrURL(raw, flagName string) (string, error) {
+	v, err := ReadArg(raw, flagName)
+	switch {
+	case err != nil || inventory.IsURL(v):
+		return v, err
+	case strings.HasPrefix(raw, "@"):
+		return "", Usagef("--%s: %s does not hold an http:// or https:// URL (@FILE is for container SAS URLs; give a directory as itself)", flagName, raw[1:])
+	case strings.Contains(strings.ToLower(v), "sig="):
+		return "", Usagef("--%s looks like a SAS URL without its https:// scheme; not taken as a directory", flagName)
+	}
+	return v, nil
 }
 
 // Workers defines --workers, with its alias --concurrency: how many things

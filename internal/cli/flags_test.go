@@ -99,6 +99,28 @@ func TestReadArg(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
+// TestReadDirOrURL: a URL, from the command line or @FILE, and a directory
+// as itself pass; a directory from @FILE, or a SAS without its scheme, is a
+// usage error that does not quote the value.
+func TestReadDirOrURL(t *testing.T) {
+	dir := t.TempDir()
+	url := filepath.Join(dir, "url")
+	require.NoError(t, os.WriteFile(url, []byte("https://x/c?sig=SECRET\n"), 0o600))
+	notURL := filepath.Join(dir, "dir")
+	require.NoError(t, os.WriteFile(notURL, []byte("some/dir?sig=SECRET\n"), 0o600))
+	for raw, want := range map[string]string{"@" + url: "https://x/c?sig=SECRET", "http://h/c": "http://h/c", "some/dir": "some/dir"} {
+		v, err := ReadDirOrURL(raw, "in")
+		require.NoError(t, err, raw)
+		require.Equal(t, want, v)
+	}
+	for _, raw := range []string{"@" + notURL, "x.blob.core.windows.net/c?sv=1&sig=SECRET"} {
+		_, err := ReadDirOrURL(raw, "in")
+		require.ErrorAs(t, err, new(UsageError), raw)
+		require.ErrorContains(t, err, "--in")
+		require.NotContains(t, err.Error(), "SECRET")
+	}
+}
+
 func TestRunHelpVersionAndErrors(t *testing.T) {
 	var got []string
 	cmds := []Command{{Name: "echo", Summary: "prints", Run: func(e *Env, args []string) error {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/contentkey"
@@ -130,16 +131,8 @@ func readmeBlob(ctx context.Context, locatorPath, blobURL string, key contentkey
 }
 
 func readmeBatch(ctx context.Context) error {
-	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
-		var docs []keyexport.Document
-		for _, k := range l.Keys {
-			data, err := os.ReadFile(k)
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, keyexport.Document{Name: k, Data: data})
-		}
-		plan, err := keyexport.NewPlan(docs, nil)
+	open := func(ctx context.Context, l batch.Line) (*batch.Asset, error) {
+		plan, err := keyexport.ReadPlan(l.Keys, nil) // the key exports, merged
 		if err != nil {
 			return nil, err
 		}
@@ -151,15 +144,15 @@ func readmeBatch(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &restore.Asset{Source: src, Sink: dst, Plan: plan, In: src.String(), Out: dst.String()}, nil
+		return &batch.Asset{Source: src, Sink: dst, Plan: plan, In: src.String(), Out: dst.String()}, nil
 	}
-	shard, err := restore.ParseShard(os.Getenv("JOB_COMPLETION_INDEX") + "/8")
+	shard, err := batch.ParseShard(os.Getenv("JOB_COMPLETION_INDEX") + "/8")
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(os.Stdout) // one report line per asset as it finishes, as amscrypt prints them
-	_, err = restore.RunBatch(ctx, "batch.jsonl", open, func(r *restore.BatchReport) error { return enc.Encode(r) },
-		&restore.BatchOptions{Shard: shard, Progress: func(assetsDone, sized, assets int, done, total int64) {
+	_, err = batch.Run(ctx, "batch.jsonl", open, func(r *batch.Report) error { return enc.Encode(r) },
+		&batch.Options{Shard: shard, Progress: func(assetsDone, sized, assets int, done, total int64) {
 			fmt.Fprintf(os.Stderr, "\r%d/%d assets, %d of %d bytes so far", assetsDone, assets, done, total)
 		}})
 	return err

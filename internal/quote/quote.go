@@ -1,7 +1,9 @@
 // Package quote renders untrusted input for error messages: Go-quoted, so
 // that control characters, invisible runes and invalid UTF-8 show, and cut
 // to a bounded length, so that a megabyte of garbage does not become a
-// megabyte of error; and URLs without the secrets a SAS URL carries.
+// megabyte of error; URLs without the secrets a SAS URL carries; and any
+// message as the one line every error, log line and report of the module
+// is.
 package quote
 
 import (
@@ -56,3 +58,7 @@ func URL(u string) string {
 	}
 	return u
 }
+
+// OneLine returns s with every run of white space, line breaks included,
+// as one space, and none at its ends.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

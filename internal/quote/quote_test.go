@@ -47,3 +47,16 @@ func FuzzInput(f *testing.F) {
 		}
 	})
 }
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "",
+		"a":                      "a",
+		"  a\n\tb \r\n c  ":      "a b c",
+		"SDK error:\n====\nRESP": "SDK error: ==== RESP",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

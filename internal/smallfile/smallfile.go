@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
+	"unicode"
 )
 
 // Max is the largest file Read accepts: far above any certificate, key or
@@ -46,4 +48,21 @@ func ReadAtMost(path string, max int64, why string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes; %s", path, max, why)
 	}
 	return b.Bytes(), nil
+}
+
+// ReadLine returns the one line of text the file at path holds (a SAS URL,
+// kept out of the process list), without its surrounding white space. A
+// file that is empty or holds more than a line is refused; the error never
+// quotes the contents (the file may be anything, /proc/self/environ).
+func ReadLine(path string) (string, error) {
+	data, err := Read(path)
+	if err != nil {
+		return "", err
+	}
+	line := strings.TrimSpace(string(data))
+	clear(data)
+	if line == "" || strings.ContainsFunc(line, unicode.IsControl) {
+		return "", fmt.Errorf("%s must hold exactly one line of text", path)
+	}
+	return line, nil
 }

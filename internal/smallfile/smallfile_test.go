@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,4 +67,26 @@ func TestReadAtMost(t *testing.T) {
 	require.EqualError(t, err, p+": larger than 3145727 bytes; a key export is never that large (256 MiB)")
 	_, err = ReadAtMost("/dev/zero", 10, "why")
 	require.ErrorContains(t, err, "larger than 10 bytes; why")
+}
+
+// TestReadLine: the one line, trimmed; empty files and files of several
+// lines are refused without their contents in the error.
+func TestReadLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if got, err := ReadLine(write("one", " https://x/c?sig=s \n")); err != nil || got != "https://x/c?sig=s" {
+		t.Fatalf("ReadLine = %q, %v", got, err)
+	}
+	for name, data := range map[string]string{"empty": " \n", "two": "SECRET1\nSECRET2\n"} {
+		_, err := ReadLine(write(name, data))
+		if err == nil || !strings.Contains(err.Error(), "exactly one line") || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package restore_test
+package batch_test
 
 import (
 	"context"
@@ -16,20 +16,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/batch"
 	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/restore"
 )
 
-// seenMu guards the lines openDirs records: RunBatch opens assets
+// seenMu guards the lines openDirs records: Run opens assets
 // concurrently.
 var seenMu sync.Mutex
 
 // openDirs opens a batch line as directories, reading "@FILE" as the
 // CLI does, and records every line it was given.
-func openDirs(seen *[]restore.BatchLine) func(context.Context, restore.BatchLine) (*restore.Asset, error) {
-	return func(_ context.Context, l restore.BatchLine) (*restore.Asset, error) {
+func openDirs(seen *[]batch.Line) func(context.Context, batch.Line) (*batch.Asset, error) {
+	return func(_ context.Context, l batch.Line) (*batch.Asset, error) {
 		seenMu.Lock()
 		*seen = append(*seen, l)
 		seenMu.Unlock()
@@ -43,19 +44,11 @@ func openDirs(seen *[]restore.BatchLine) func(context.Context, restore.BatchLine
 			}
 			l.In = strings.TrimSpace(string(b))
 		}
-		var docs []keyexport.Document
-		for _, k := range l.Keys {
-			b, err := os.ReadFile(k)
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, keyexport.Document{Name: k, Data: b})
-		}
-		plan, err := keyexport.NewPlan(docs, nil)
+		plan, err := keyexport.ReadPlan(l.Keys, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &restore.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
+		return &batch.Asset{Source: restore.Dir{Root: l.In}, Sink: restore.Dir{Root: l.Out}, Plan: plan, In: l.In, Out: l.Out}, nil
 	}
 }
 
@@ -66,11 +59,11 @@ func writeBatch(t *testing.T, dir string, lines ...string) string {
 	return p
 }
 
-// TestRunBatch: relative paths (and "@FILE"s) are resolved against the
+// TestRun: relative paths (and "@FILE"s) are resolved against the
 // batch file's directory, bad lines are reported with 1-based line numbers
 // and the rest go on, a SAS never reaches a report, and a shard runs only
 // its lines.
-func TestRunBatch(t *testing.T) {
+func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	fix := func(p ...string) string { return filepath.Join(append([]string{testvectors.Dir, "restore"}, p...)...) }
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "in.txt"), []byte(fix("live", "enc")+"\n"), 0o600))
@@ -83,19 +76,19 @@ func TestRunBatch(t *testing.T) {
 		`{"in":"https://acct.blob.core.windows.net/c?sv=1&sig=SECRET","out":"https://acct.blob.core.windows.net/d?sig=SECRET","keys":["k"]}`,
 		`{"in":"x","out":"y"}`,
 	)
-	var seen []restore.BatchLine
-	var reports []restore.BatchReport
+	var seen []batch.Line
+	var reports []batch.Report
 	// Reports come as assets finish, one at a time; sorted by line here.
-	collect := func(r *restore.BatchReport) error {
-		i, _ := slices.BinarySearchFunc(reports, r.Line, func(r restore.BatchReport, l int) int { return r.Line - l })
+	collect := func(r *batch.Report) error {
+		i, _ := slices.BinarySearchFunc(reports, r.Line, func(r batch.Report, l int) int { return r.Line - l })
 		reports = slices.Insert(reports, i, *r)
 		return nil
 	}
-	n, err := restore.RunBatch(context.Background(), path, openDirs(&seen), collect, nil)
+	n, err := batch.Run(context.Background(), path, openDirs(&seen), collect, nil)
 	require.Equal(t, 5, n)
-	require.EqualError(t, err, "restore: 3 of the 5 assets of shard 0/1 did not restore completely (see their report lines)")
+	require.EqualError(t, err, "batch: 3 of the 5 assets of shard 0/1 did not restore completely (see their report lines)")
 
-	require.ElementsMatch(t, []restore.BatchLine{
+	require.ElementsMatch(t, []batch.Line{
 		{In: fix("vod", "enc"), Out: filepath.Join(dir, "out", "vod"), Keys: []string{fix("vod", "keys", "v3.json")}},
 		{In: "@" + filepath.Join(dir, "in.txt"), Out: filepath.Join(dir, "out", "live"), Keys: []string{filepath.Join(dir, "keys.json")}},
 		{In: "https://acct.blob.core.windows.net/c?sv=1&sig=SECRET", Out: "https://acct.blob.core.windows.net/d?sig=SECRET", Keys: []string{filepath.Join(dir, "k")}},
@@ -110,7 +103,7 @@ func TestRunBatch(t *testing.T) {
 	require.Equal(t, 12, reports[0].Summary[restore.StatusRestored])
 	require.Equal(t, filepath.Join(dir, "out", "vod"), reports[0].Out)
 	require.Equal(t, 9, reports[1].Summary[restore.StatusRestored])
-	require.Equal(t, "restore: "+path+" line 4: duplicate JSON member $.in", reports[2].Error)
+	require.Equal(t, "batch: "+path+" line 4: duplicate JSON member $.in", reports[2].Error)
 	require.Nil(t, reports[2].Report)
 	require.Equal(t, "https://acct.blob.core.windows.net/c", reports[3].In)
 	require.Contains(t, reports[3].Error, "line 5: this opener has no containers")
@@ -118,7 +111,7 @@ func TestRunBatch(t *testing.T) {
 
 	// Shard 1/2 runs lines 2, 4 and 6; line 2 is restored already.
 	reports = nil
-	_, err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 1, N: 2}})
+	_, err = batch.Run(context.Background(), path, openDirs(&seen), collect, &batch.Options{Shard: batch.Shard{K: 1, N: 2}})
 	require.ErrorContains(t, err, "2 of the 3 assets of shard 1/2")
 	require.Len(t, reports, 3)
 	require.Equal(t, []int{2, 4, 6}, []int{reports[0].Line, reports[1].Line, reports[2].Line})
@@ -127,12 +120,12 @@ func TestRunBatch(t *testing.T) {
 	// With Check, "out" is optional and nothing is written.
 	reports = nil
 	check := writeBatch(t, t.TempDir(), fmt.Sprintf(`{"in":%q,"keys":[%q]}`, fix("vod", "enc"), fix("vod", "keys", "v3.json")))
-	n, err = restore.RunBatch(context.Background(), check, openDirs(&seen), collect, &restore.BatchOptions{RunOptions: restore.RunOptions{Check: true}})
+	n, err = batch.Run(context.Background(), check, openDirs(&seen), collect, &batch.Options{RunOptions: restore.RunOptions{Check: true}})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, 12, reports[0].Summary[restore.StatusChecked])
 
-	_, err = restore.RunBatch(context.Background(), path, openDirs(&seen), collect, &restore.BatchOptions{Shard: restore.Shard{K: 2, N: 2}})
+	_, err = batch.Run(context.Background(), path, openDirs(&seen), collect, &batch.Options{Shard: batch.Shard{K: 2, N: 2}})
 	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
@@ -141,33 +134,33 @@ type gaveUpDir struct{ restore.Dir }
 
 func (gaveUpDir) GaveUp() error { return errors.New("storage failed every try") }
 
-// TestRunBatchStopsWhenStorageGaveUp: once an asset's storage gave up, no
+// TestRunStopsWhenStorageGaveUp: once an asset's storage gave up, no
 // asset starts (rather than waiting as long again on every next line);
 // those already in flight finish and are reported.
-func TestRunBatchStopsWhenStorageGaveUp(t *testing.T) {
+func TestRunStopsWhenStorageGaveUp(t *testing.T) {
 	dir := t.TempDir()
 	line := fmt.Sprintf(`{"in":%q,"keys":[%q]}`, filepath.Join(testvectors.Dir, "restore", "vod", "enc"), filepath.Join(testvectors.Dir, "restore", "vod", "keys", "v3.json"))
 	const lines = 40
 	path := writeBatch(t, dir, slices.Repeat([]string{line}, lines)...)
-	var seen []restore.BatchLine
-	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
+	var seen []batch.Line
+	open := func(ctx context.Context, l batch.Line) (*batch.Asset, error) {
 		a, err := openDirs(&seen)(ctx, l)
 		if err == nil {
 			a.Source, a.Sink = gaveUpDir{a.Source.(restore.Dir)}, nil
 		}
 		return a, err
 	}
-	var reports []*restore.BatchReport
-	_, err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error { reports = append(reports, r); return nil },
-		&restore.BatchOptions{RunOptions: restore.RunOptions{Check: true, Workers: 1}})
+	var reports []*batch.Report
+	_, err := batch.Run(context.Background(), path, open, func(r *batch.Report) error { reports = append(reports, r); return nil },
+		&batch.Options{RunOptions: restore.RunOptions{Check: true, Workers: 1}})
 	require.Regexp(t, `^storage failed every try; stopped the batch after line [0-9]+, run the same command again to resume$`, err.Error())
 	require.Len(t, reports, len(seen), "an asset started and not reported")
-	inFlight := 2 * max(1, runtime.GOMAXPROCS(0)) // RunBatch's assets in flight
+	inFlight := 2 * max(1, runtime.GOMAXPROCS(0)) // Run's assets in flight
 	require.LessOrEqual(t, len(seen), inFlight, "assets started after the give-up")
 	require.Less(t, inFlight, lines)
 }
 
-// chunkSize is TestRunBatchSharesOnePool's RunOptions.ChunkSize.
+// chunkSize is TestRunSharesOnePool's RunOptions.ChunkSize.
 const chunkSize = 4096
 
 // countingDir is a directory sink that records the chunk buffers of the
@@ -249,11 +242,11 @@ func (o *countedOutput) end() {
 	}
 }
 
-// TestRunBatchSharesOnePool: assets run at once (a second asset writes
+// TestRunSharesOnePool: assets run at once (a second asset writes
 // while the first has not finished) and the chunk buffers of the files
 // being written across all of them never exceed Workers large files'
 // (x 4 for a directory); every asset is restored.
-func TestRunBatchSharesOnePool(t *testing.T) {
+func TestRunSharesOnePool(t *testing.T) {
 	dir := t.TempDir()
 	var lines []string
 	for i := range 6 {
@@ -261,8 +254,8 @@ func TestRunBatchSharesOnePool(t *testing.T) {
 	}
 	path := writeBatch(t, dir, lines...)
 	c := &concurrency{overlap: make(chan struct{})}
-	var seen []restore.BatchLine
-	open := func(ctx context.Context, l restore.BatchLine) (*restore.Asset, error) {
+	var seen []batch.Line
+	open := func(ctx context.Context, l batch.Line) (*batch.Asset, error) {
 		a, err := openDirs(&seen)(ctx, l)
 		if err == nil {
 			n, _ := strconv.Atoi(filepath.Base(l.Out))
@@ -273,11 +266,11 @@ func TestRunBatchSharesOnePool(t *testing.T) {
 	const workers = 3
 	var progress [][5]int64
 	var reports []int
-	n, err := restore.RunBatch(context.Background(), path, open, func(r *restore.BatchReport) error {
+	n, err := batch.Run(context.Background(), path, open, func(r *batch.Report) error {
 		reports = append(reports, r.Line)
 		require.Equal(t, map[restore.Status]int{restore.StatusRestored: 12}, r.Summary, r.Error)
 		return nil
-	}, &restore.BatchOptions{RunOptions: restore.RunOptions{Workers: workers, ChunkSize: chunkSize}, Progress: func(assetsDone, sized, assets int, done, total int64) {
+	}, &batch.Options{RunOptions: restore.RunOptions{Workers: workers, ChunkSize: chunkSize}, Progress: func(assetsDone, sized, assets int, done, total int64) {
 		progress = append(progress, [5]int64{int64(assetsDone), int64(sized), int64(assets), done, total})
 	}})
 	require.NoError(t, err)
@@ -297,20 +290,20 @@ func TestRunBatchSharesOnePool(t *testing.T) {
 		require.LessOrEqual(t, p[3], p[4])
 		require.LessOrEqual(t, p[0], p[1])
 	}
-	_, err = restore.RunBatch(context.Background(), path, open, func(*restore.BatchReport) error { return nil },
-		&restore.BatchOptions{RunOptions: restore.RunOptions{Workers: -1}})
+	_, err = batch.Run(context.Background(), path, open, func(*batch.Report) error { return nil },
+		&batch.Options{RunOptions: restore.RunOptions{Workers: -1}})
 	require.ErrorIs(t, err, blobcrypt.ErrInvalidOptions)
 }
 
 func TestParseShard(t *testing.T) {
-	for in, want := range map[string]restore.Shard{"0/1": {0, 1}, "3/4": {3, 4}, "0/16": {0, 16}} {
-		got, err := restore.ParseShard(in)
+	for in, want := range map[string]batch.Shard{"0/1": {0, 1}, "3/4": {3, 4}, "0/16": {0, 16}} {
+		got, err := batch.ParseShard(in)
 		require.NoError(t, err, in)
 		require.Equal(t, want, got)
 		require.Equal(t, in, got.String())
 	}
 	for _, in := range []string{"", "1", "2/2", "-1/2", "+1/2", "1/-2", "1/0", " 1/2", "1/2/3", "a/b", "0/"} {
-		_, err := restore.ParseShard(in)
+		_, err := batch.ParseShard(in)
 		require.ErrorContains(t, err, "is not K/N", in)
 	}
 }

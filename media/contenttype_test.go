@@ -1,6 +1,10 @@
-package serve
+package media_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/amscrypt/amscrypt/media"
+)
 
 func TestContentType(t *testing.T) {
 	for _, tt := range []struct {
@@ -30,8 +34,8 @@ func TestContentType(t *testing.T) {
 		{"a.mp4", "not a type", false, "video/mp4"},
 		{"a.mp4", "application/javascript", false, "video/mp4"},
 	} {
-		if got := contentType(tt.name, tt.plan, tt.fragment); got != tt.want {
-			t.Errorf("contentType(%q, %q, %v) = %q, want %q", tt.name, tt.plan, tt.fragment, got, tt.want)
+		if got := media.ContentType(tt.name, tt.plan, tt.fragment); got != tt.want {
+			t.Errorf("ContentType(%q, %q, %v) = %q, want %q", tt.name, tt.plan, tt.fragment, got, tt.want)
 		}
 	}
 }

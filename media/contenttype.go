@@ -1,4 +1,4 @@
-package serve
+package media
 
 import (
 	"mime"
@@ -33,10 +33,9 @@ var mediaTypes = map[string]string{
 	".png":  "image/png",
 }
 
-// planTypes are the media types an export's MimeType may give a served
-// file (besides video/*, audio/* and image/* but SVG): the kinds of file an
+// planTypes are the media types an export's MimeType may give a file (besides video/*, audio/* and image/* but SVG): the kinds of file an
 // asset holds. Anything else, such as text/html or image/svg+xml, which a
-// browser would run as a page of this server's origin, or a type holding
+// browser would run as a page of the origin serving it, or a type holding
 // bytes that cannot travel in a header, falls back to the extension's type.
 var planTypes = map[string]bool{
 	"text/vtt": true, "text/plain": true, "text/xml": true, "application/xml": true,
@@ -45,11 +44,12 @@ var planTypes = map[string]bool{
 	"application/vnd.apple.mpegurl": true, "application/x-mpegurl": true, "video/mp2t": true,
 }
 
-// contentType is the Content-Type a file is served with: the AssetFile's
-// MimeType when the plan gives one this server may pass on, else by
-// extension. Every live-archive fragblob is an ISO-BMFF segment whatever
-// its name, of audio when its track's name says so.
-func contentType(name, planType string, fragment bool) string {
+// ContentType is the Content-Type an asset file is served with: planType
+// (the AssetFile's MimeType, from the plan) when it is a type of asset
+// file that no browser runs as a page, else the type of its extension,
+// from a fixed table. Every live-archive fragblob (fragment) is an ISO-BMFF
+// segment whatever its name, of audio when its track's name says so.
+func ContentType(name, planType string, fragment bool) string {
 	if planType != "" && allowedPlanType(planType) {
 		return planType
 	}

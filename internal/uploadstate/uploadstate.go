@@ -1,4 +1,11 @@
-package azblobcrypt
+// Package uploadstate is the resume record of an encrypting upload: the IV
+// a file is being encrypted under, on disk before the first block that uses
+// it is sent, with what the file and the upload were (size, modification
+// time, key id, block size), so that a resumed upload reuses the IV only
+// over the same plaintext. It knows nothing of storage; azblobcrypt's
+// UploadFile keeps one per (source, blob), and its errors speak as
+// azblobcrypt's.
+package uploadstate
 
 import (
 	"crypto/sha256"
@@ -16,20 +23,20 @@ import (
 	"github.com/amscrypt/amscrypt/internal/jsonstrict"
 )
 
-// ErrStateMismatch is returned when a resume state file exists for the same
+// ErrMismatch is returned when a resume state file exists for the same
 // source file and blob but no longer fits: the source's size or modification
 // time changed, or the key, block size or requested IV differ. Resuming would
 // encrypt different plaintext under an IV already used, so it is refused;
 // delete the state file named in the error to start over with a fresh IV.
-var ErrStateMismatch = errors.New("azblobcrypt: resume state does not match")
+var ErrMismatch = errors.New("azblobcrypt: resume state does not match")
 
-// stateVersion is the version of the state file format.
-const stateVersion = 1
+// Version is the version of the state file format.
+const Version = 1
 
-// uploadState is what an interrupted UploadFile leaves behind so that the
-// next run stages only the missing blocks, under the same IV. It holds no
-// secret: the IV and key id end up in the AssetFile anyway.
-type uploadState struct {
+// State is what an interrupted upload leaves behind so that the next run
+// stages only the missing blocks, under the same IV. It holds no secret:
+// the IV and key id end up in the AssetFile anyway.
+type State struct {
 	Version   int
 	Source    string // absolute path of the plaintext file
 	Blob      string // blob URL without the SAS query
@@ -40,10 +47,9 @@ type uploadState struct {
 	BlockSize int64
 }
 
-// DefaultStateDir returns the directory UploadFile keeps resume state in when
-// UploadOptions.StateDir is empty: the "amscrypt" folder of the user's cache
-// directory.
-func DefaultStateDir() (string, error) {
+// DefaultDir returns the directory resume state is kept in when none is
+// given: the "amscrypt" folder of the user's cache directory.
+func DefaultDir() (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("azblobcrypt: no directory for resume state (set a state dir): %w", err)
@@ -51,10 +57,10 @@ func DefaultStateDir() (string, error) {
 	return filepath.Join(d, "amscrypt"), nil
 }
 
-// statePath names the state file of one (source, blob) pair. Hashing both
+// stateFile names the state file of one (source, blob) pair. Hashing both
 // keeps two uploads of one file to different blobs, or of different files
 // to one blob, apart.
-func statePath(dir, absSource, blob string) string {
+func stateFile(dir, absSource, blob string) string {
 	h := sha256.New()
 	h.Write([]byte(absSource))
 	h.Write([]byte{0})
@@ -62,8 +68,8 @@ func statePath(dir, absSource, blob string) string {
 	return filepath.Join(dir, "upload-"+hex.EncodeToString(h.Sum(nil)[:16])+".json")
 }
 
-// loadState reads a state file; it returns (nil, nil) when there is none.
-func loadState(path string) (*uploadState, error) {
+// load reads a state file; it returns (nil, nil) when there is none.
+func load(path string) (*State, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -71,19 +77,19 @@ func loadState(path string) (*uploadState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azblobcrypt: reading resume state: %w", err)
 	}
-	var s uploadState
+	var s State
 	// Strictly: a repeated IV could resume under another IV than was staged.
 	if err := jsonstrict.Decode(data, &s); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrStateMismatch, path, err)
+		return nil, fmt.Errorf("%w: %s is not a valid state file (%v); delete it to start over", ErrMismatch, path, err)
 	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("%w: %s has version %d, want %d; delete it to start over", ErrStateMismatch, path, s.Version, stateVersion)
+	if s.Version != Version {
+		return nil, fmt.Errorf("%w: %s has version %d, want %d; delete it to start over", ErrMismatch, path, s.Version, Version)
 	}
 	return &s, nil
 }
 
 // check explains why s may not be resumed with want, or returns nil.
-func (s *uploadState) check(path string, want *uploadState, ivRequested *contentkey.IV) error {
+func (s *State) check(path string, want *State, ivRequested *contentkey.IV) error {
 	var why string
 	switch {
 	case s.Source != want.Source || s.Blob != want.Blob:
@@ -103,11 +109,11 @@ func (s *uploadState) check(path string, want *uploadState, ivRequested *content
 		return nil
 	}
 	return fmt.Errorf("%w: refusing to resume from %s: %s; resuming would reuse its IV over different data. Delete the state file to upload afresh with a new IV",
-		ErrStateMismatch, path, why)
+		ErrMismatch, path, why)
 }
 
-// saveState writes s to path with mode 0600, whole or not at all.
-func saveState(path string, s *uploadState) error {
+// save writes s to path with mode 0600, whole or not at all.
+func save(path string, s *State) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
@@ -117,7 +123,7 @@ func saveState(path string, s *uploadState) error {
 		return fmt.Errorf("azblobcrypt: resume state: %w", err)
 	}
 	// The IV must be on disk before the first block that uses it is staged.
-	// saveState runs only when there was no state file; one that appeared
+	// save runs only when there was no state file; one that appeared
 	// since is another upload of the same file to the same blob, under its
 	// own IV, and is not replaced.
 	if err := atomicfile.WritePrivate(path, append(data, '\n')); err != nil {
@@ -127,4 +133,37 @@ func saveState(path string, s *uploadState) error {
 		return fmt.Errorf("azblobcrypt: writing resume state: %w", err)
 	}
 	return nil
+}
+
+// Resume sets want.IV: that of the state file of want's source and blob in
+// dir ("": DefaultDir) if one exists and matches want (and iv, if not nil),
+// else iv or a fresh IV, recorded in a new state file before anything is
+// staged. It returns the state file's path, to remove once the blob is
+// committed.
+func Resume(dir string, want *State, iv *contentkey.IV) (string, error) {
+	if dir == "" {
+		var err error
+		if dir, err = DefaultDir(); err != nil {
+			return "", err
+		}
+	}
+	want.Version = Version
+	sp := stateFile(dir, want.Source, want.Blob)
+	st, err := load(sp)
+	if err != nil {
+		return "", err
+	}
+	if st != nil {
+		if err := st.check(sp, want, iv); err != nil {
+			return "", err
+		}
+		want.IV = st.IV
+		return sp, nil
+	}
+	if iv != nil {
+		want.IV = *iv
+	} else if want.IV, err = contentkey.NewIV(); err != nil {
+		return "", err
+	}
+	return sp, save(sp, want)
 }

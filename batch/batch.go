@@ -1,4 +1,4 @@
-package restore
+package batch
 
 import (
 	"bufio"
@@ -22,28 +22,30 @@ import (
 	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/smallfile"
 	"github.com/amscrypt/amscrypt/keyexport"
+	"github.com/amscrypt/amscrypt/restore"
 )
 
-// BatchLine is one asset of a batch file, one JSON object per line:
+// Line is one asset of a batch file, one JSON object per line:
 //
 //	{"in":"DIR|URL","out":"DIR|URL","keys":["FILE",...]}
 //
 // In and Out are directories, container URLs or "@FILE" (a file holding
 // one); relative paths are relative to the batch file's directory. The
-// amscrypt command also reads "@FILE#NAME", the container NAME of the
-// account whose SAS URL FILE holds (what amscrypt inventory writes, so that
-// no line holds a SAS); a Go program's open function decides for itself.
-type BatchLine struct {
+// lines amscrypt inventory writes name a container as "@FILE#NAME", the
+// container NAME of the account whose SAS URL FILE holds, so that no line
+// holds a SAS (inventory.ReadRef resolves one); the open function given to
+// Run decides what it takes.
+type Line struct {
 	In   string   `json:"in"`
-	Out  string   `json:"out"`
+	Out  string   `json:"out,omitempty"` // "" only for a batch that only checks
 	Keys []string `json:"keys"`
 }
 
-// Asset is one restore's two ends and plan, as RunBatch's open function
-// makes them from a BatchLine.
+// Asset is one restore's two ends and plan, as Run's open function
+// makes them from a Line.
 type Asset struct {
-	Source Source
-	Sink   Sink // nil with RunOptions.Check
+	Source restore.Source
+	Sink   restore.Sink // nil with RunOptions.Check
 	Plan   *keyexport.Plan
 	// In and Out name the ends in a report: directories, or URLs without
 	// their query (a SAS).
@@ -65,8 +67,9 @@ func (a *Asset) GaveUp() error {
 }
 
 // Shard is the part of a batch one run restores: line L when L-1 is K
-// modulo N (K counts from 0, as job arrays number their tasks), so that N machines share a batch with no
-// coordination. The zero value is the whole batch.
+// modulo N (K counts from 0, as job arrays number their tasks), so that N
+// machines share a batch with no coordination. The zero value is the whole
+// batch.
 type Shard struct{ K, N int }
 
 // ParseShard reads "K/N" with 0 <= K < N.
@@ -75,7 +78,7 @@ func ParseShard(s string) (Shard, error) {
 	k, err1 := strconv.Atoi(ks)
 	n, err2 := strconv.Atoi(ns)
 	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n || strings.ContainsAny(s, "+- ") {
-		return Shard{}, fmt.Errorf("restore: shard %q is not K/N with 0 <= K < N, e.g. 0/4", s)
+		return Shard{}, fmt.Errorf("batch: shard %q is not K/N with 0 <= K < N, e.g. 0/4", s)
 	}
 	return Shard{k, n}, nil
 }
@@ -83,23 +86,24 @@ func ParseShard(s string) (Shard, error) {
 // String returns "K/N".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
 
-// BatchReport is one line of a batch's output: the asset's report, or the
+// Report is one line of a batch's output: the asset's report, or the
 // error that kept it from running, with the ends named as in Asset. Line
 // is the batch file's line, counted from 1 as editors do.
-type BatchReport struct {
+type Report struct {
 	Line  int    `json:"line"`
 	In    string `json:"in"`
 	Out   string `json:"out,omitempty"`
 	Error string `json:"error,omitempty"`
-	*Report
+	*restore.Report
 }
 
-// BatchOptions tune RunBatch: every asset is restored with RunOptions, and
-// only the lines of Shard are read.
-type BatchOptions struct {
+// Options tune Run: every asset is restored with RunOptions, and only the
+// lines of Shard are read.
+type Options struct {
 	// RunOptions apply to every asset, but Workers is across the batch (0:
-	// Run's default for the first asset's source) and Progress is not called.
-	RunOptions
+	// restore.Run's default for the first asset's source), and Progress and
+	// Pool are the batch's own.
+	restore.RunOptions
 	Shard Shard
 	// Progress, if set, is called one call at a time: assets done of the
 	// shard's, how many are sized (listed, heads checked), and bytes done of
@@ -107,19 +111,19 @@ type BatchOptions struct {
 	Progress func(assetsDone, sized, assets int, done, total int64)
 }
 
-// RunBatch restores the assets of the batch file at path (JSON lines, see
-// BatchLine) that belong to opts.Shard, several at once, their files sharing
-// one Run's pool of Workers: memory stays one Run's whatever the number of
-// assets. open makes an asset of a line, its relative paths resolved; report
-// is given each asset's line as it finishes, one call at a time (not in line
-// order). A bad line or a failed asset is reported and the rest go on; the
+// Run restores the assets of the batch file at path (JSON lines, see Line)
+// that belong to opts.Shard, several at once, their files sharing one
+// restore.Pool of Workers: memory stays one restore.Run's whatever the
+// number of assets. open makes an asset of a line, its relative paths
+// resolved; report is given each asset's line as it finishes, one call at
+// a time (not in line order). A bad line or a failed asset is reported and the rest go on; the
 // error then counts them. An asset whose source or sink gave up
 // (Asset.GaveUp) stops the batch, since the next lines would each wait as
 // long again: no asset starts after it, those in flight finish, and the shard
 // is simply run again later. It returns how many assets the shard holds (0
 // for an empty batch or shard: nothing to do).
-func RunBatch(ctx context.Context, path string, open func(context.Context, BatchLine) (*Asset, error),
-	report func(*BatchReport) error, opts *BatchOptions) (int, error) {
+func Run(ctx context.Context, path string, open func(context.Context, Line) (*Asset, error),
+	report func(*Report) error, opts *Options) (int, error) {
 	b := &batch{path: path, open: open, report: report}
 	if opts != nil {
 		b.o = *opts
@@ -127,8 +131,8 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 	if b.o.Shard == (Shard{}) {
 		b.o.Shard.N = 1
 	}
-	if b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N || b.o.Workers < 0 || b.o.Workers > MaxWorkers {
-		return 0, fmt.Errorf("restore: %w: shard %s, Workers %d (0 to %d)", blobcrypt.ErrInvalidOptions, b.o.Shard, b.o.Workers, MaxWorkers)
+	if b.o.Shard.K < 0 || b.o.Shard.K >= b.o.Shard.N || b.o.Workers < 0 || b.o.Workers > restore.MaxWorkers {
+		return 0, fmt.Errorf("batch: %w: shard %s, Workers %d (0 to %d)", blobcrypt.ErrInvalidOptions, b.o.Shard, b.o.Workers, restore.MaxWorkers)
 	}
 	// The shard's lines are read once, so that a pipe (<(…)) serves as
 	// well as a file; a line is small, and the count gives progress its
@@ -160,21 +164,21 @@ func RunBatch(ctx context.Context, path string, open func(context.Context, Batch
 		return b.assets, err
 	}
 	if b.failed > 0 {
-		return b.assets, fmt.Errorf("restore: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
+		return b.assets, fmt.Errorf("batch: %d of the %d assets of shard %s did not restore completely (see their report lines)", b.failed, b.assets, b.o.Shard)
 	}
 	return b.assets, nil
 }
 
-// batch is one RunBatch.
+// batch is one Run.
 type batch struct {
 	path   string
-	open   func(context.Context, BatchLine) (*Asset, error)
-	report func(*BatchReport) error
-	o      BatchOptions
+	open   func(context.Context, Line) (*Asset, error)
+	report func(*Report) error
+	o      Options
 	assets int
 	cancel func()
 	once   sync.Once // makes pool
-	pool   *pool
+	pool   *restore.Pool
 
 	mu                sync.Mutex // guards what follows, and calls of report and Progress
 	failed            int
@@ -200,7 +204,7 @@ func (b *batch) scan(fn func(line int, data []byte)) error {
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return fmt.Errorf("restore: %s: %w", b.path, err)
+		return fmt.Errorf("batch: %s: %w", b.path, err)
 	}
 	return nil
 }
@@ -217,7 +221,7 @@ func (b *batch) run(ctx context.Context, line int, data []byte) {
 	if b.stopped() {
 		return
 	}
-	rep := &BatchReport{Line: line}
+	rep := &Report{Line: line}
 	sized, last := false, int64(0)
 	ro := b.o.RunOptions
 	ro.Progress = func(_, _ int, done, total int64) {
@@ -237,7 +241,7 @@ func (b *batch) run(ctx context.Context, line int, data []byte) {
 		return
 	}
 	if err != nil {
-		rep.Error = strings.Join(strings.Fields(fmt.Sprintf("restore: %s line %d: %v", b.path, line, err)), " ")
+		rep.Error = quote.OneLine(fmt.Sprintf("batch: %s line %d: %v", b.path, line, err))
 	}
 	if err != nil || !rep.OK() {
 		b.failed++
@@ -263,8 +267,8 @@ func (b *batch) progress() {
 
 // runLine restores the asset of one line into rep, returning the asset
 // once it was opened.
-func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts *RunOptions) (*Asset, error) {
-	var l BatchLine
+func (b *batch) runLine(ctx context.Context, data []byte, rep *Report, opts *restore.RunOptions) (*Asset, error) {
+	var l Line
 	if err := jsonstrict.Decode(data, &l); err != nil {
 		return nil, err
 	}
@@ -282,12 +286,9 @@ func (b *batch) runLine(ctx context.Context, data []byte, rep *BatchReport, opts
 		return nil, err
 	}
 	rep.In, rep.Out = redactQuery(a.In), redactQuery(a.Out)
-	b.once.Do(func() {
-		_, workers := readParallelism(a.Source)
-		b.pool = newPool(cmp.Or(b.o.Workers, workers), a.Source)
-	})
-	opts.pool = b.pool
-	rep.Report, err = Run(ctx, a.Sink, a.Source, a.Plan, opts)
+	b.once.Do(func() { b.pool = restore.NewPool(b.o.Workers, a.Source) })
+	opts.Pool = b.pool
+	rep.Report, err = restore.Run(ctx, a.Sink, a.Source, a.Plan, opts)
 	return a, err
 }
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package restore_test
+package batch_test
 
 import (
 	"context"
@@ -11,25 +11,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/amscrypt/amscrypt/restore"
+	"github.com/amscrypt/amscrypt/batch"
 )
 
-// TestRunBatchFIFONobodyWrites: a batch file that is a FIFO with no writer
+// TestRunFIFONobodyWrites: a batch file that is a FIFO with no writer
 // does not hang the command in open(2).
-func TestRunBatchFIFONobodyWrites(t *testing.T) {
+func TestRunFIFONobodyWrites(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "batch.jsonl")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	done := make(chan int, 1)
 	go func() {
-		var seen []restore.BatchLine
-		n, _ := restore.RunBatch(context.Background(), fifo, openDirs(&seen),
-			func(*restore.BatchReport) error { return nil }, nil)
+		var seen []batch.Line
+		n, _ := batch.Run(context.Background(), fifo, openDirs(&seen),
+			func(*batch.Report) error { return nil }, nil)
 		done <- n
 	}()
 	select {
 	case n := <-done:
 		require.Zero(t, n)
 	case <-time.After(5 * time.Second):
-		t.Fatal("RunBatch still blocked opening a FIFO nobody writes")
+		t.Fatal("Run still blocked opening a FIFO nobody writes")
 	}
 }
