@@ -26,8 +26,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +33,9 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/contentkey"
+	"github.com/amscrypt/amscrypt/internal/cors"
 	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
@@ -125,9 +125,9 @@ type Server struct {
 	stall time.Duration // Options.Stall
 	pool  sync.Pool     // *[]byte of BufferSize
 
-	layouts livearchive.Layouts      // of stitched live-archive tracks
-	streams map[string]*presentation // by .ism path, packaged on the fly
-	origins map[string]bool          // Options.AllowOrigins
+	layouts livearchive.Layouts // of stitched live-archive tracks
+	origin  *cmaf.Origin        // each .ism packaged on the fly
+	origins cors.Origins        // Options.AllowOrigins
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -198,12 +198,9 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 	if err := CheckToken(o.Token); err != nil {
 		return nil, err
 	}
-	origins := map[string]bool{}
-	for _, or := range o.AllowOrigins {
-		if err := CheckOrigin(or); err != nil {
-			return nil, err
-		}
-		origins[or] = true
+	origins, err := cors.New(o.AllowOrigins, blobcrypt.ErrInvalidOptions)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	files, err := src.List(ctx)
 	if err != nil {
@@ -253,12 +250,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		idx.Files = append(idx.Files, e)
 	}
 	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
-	s.streams = map[string]*presentation{}
-	for n := range s.files {
-		if strings.EqualFold(path.Ext(n), ".ism") {
-			s.streams[n] = &presentation{}
-		}
-	}
+	s.origin = &cmaf.Origin{Files: s, Timeout: s.stall, Slots: s.sem}
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}
@@ -342,7 +334,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &response{ResponseWriter: rw, s: s, ctx: r.Context()}
 	defer func() { s.logRequest(r, w, time.Since(start)) }()
 
-	if s.cors(w, r) {
+	// Without a token, a preflight is answered only for a loopback peer;
+	// with one, it is answered (it carries no token), the request it
+	// precedes then needing the token.
+	refuse := s.refuse
+	if s.token != nil {
+		refuse = nil
+	}
+	if s.origins.Apply(w, r, refuse) {
 		return
 	}
 	if msg, status := s.refuse(r); status != 0 {
@@ -409,42 +408,8 @@ func (s *Server) refuse(r *http.Request) (string, int) {
 // CheckOrigin refuses an AllowOrigins entry that is not a web origin:
 // scheme, host and optional port, nothing else ("*" included).
 func CheckOrigin(o string) error {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "/") || u.Scheme+"://"+u.Host != o {
-		return fmt.Errorf("serve: %w: allowed origin %q is not a web origin such as https://player.example.com (no path, no wildcard)",
-			blobcrypt.ErrInvalidOptions, o)
-	}
-	return nil
-}
-
-// cors adds the CORS headers for a request from an allowed origin, and
-// answers its preflight (reporting true). A preflight comes without the
-// token, so it is answered without one; without a token, only for a
-// loopback peer.
-func (s *Server) cors(w *response, r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	w.Header().Add("Vary", "Origin")
-	if o == "" || !s.origins[o] {
-		return false
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", o)
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag")
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-		return false
-	}
-	if s.token == nil {
-		if msg, status := s.refuse(r); status != 0 {
-			plainError(w, msg, status)
-			return true
-		}
-	}
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Range")
-	h.Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusNoContent)
-	return true
+	_, err := cors.New([]string{o}, blobcrypt.ErrInvalidOptions)
+	return err
 }
 
 // loopback reports whether host is a loopback address or localhost.

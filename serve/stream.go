@@ -1,50 +1,13 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
-	"path"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/amscrypt/amscrypt/cmaf"
-	"github.com/amscrypt/amscrypt/internal/quote"
 )
-
-// The AMS streaming URL shapes: <name>.ism/manifest(format=…), with or
-// without the extension AMS also accepted.
-var streamingManifests = map[string]string{
-	"manifest(format=m3u8-cmaf)":         cmaf.MasterPlaylist,
-	"manifest(format=m3u8-cmaf).m3u8":    cmaf.MasterPlaylist,
-	"manifest(format=mpd-time-cmaf)":     cmaf.MPD,
-	"manifest(format=mpd-time-cmaf).mpd": cmaf.MPD,
-}
-
-// presentation is an .ism's packaging, computed on its first request (its
-// files' moov and moof boxes read) and kept once it succeeds: a failure
-// (a storage error, say) is tried again by the next request.
-type presentation struct {
-	mu sync.Mutex
-	p  *cmaf.Presentation
-}
-
-func (st *presentation) get(ctx context.Context, files cmaf.Files, ism string, stall time.Duration) (*cmaf.Presentation, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.p != nil {
-		return st.p, nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stall)
-	defer cancel()
-	p, err := cmaf.ISMPresentation(ctx, files, ism, nil)
-	if err == nil {
-		st.p = p
-	}
-	return p, err
-}
 
 // Names returns the files the server answers for, so that a Server is the
 // cmaf.Files of its asset: `amscrypt package` reads the asset through it.
@@ -72,58 +35,16 @@ func (s *Server) Open(ctx context.Context, name string) (cmaf.File, error) {
 }
 
 // streaming answers a request under an .ism of the asset
-// ("/name.ism/manifest(format=m3u8-cmaf)", "/name.ism/video-1-00003.m4s"),
-// packaging on the fly: manifests and playlists from the tracks' sample
-// tables, each media segment from one ranged read of its track's
-// ciphertext. It reports false for a path that is not under an .ism.
+// ("/name.ism/manifest(format=m3u8-cmaf)", "/name.ism/video-1-00003.m4s")
+// through the cmaf.Origin, each output made in a streaming slot; it
+// reports false for any other path.
 func (s *Server) streaming(w *response, r *http.Request) bool {
-	name, _ := strings.CutPrefix(r.URL.Path, "/")
-	i := strings.Index(strings.ToLower(name), ".ism/")
-	if i < 0 || strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+	rel, _ := strings.CutPrefix(r.URL.Path, "/")
+	if strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") || !s.origin.Handles(rel) {
 		return false
 	}
-	ism, out := name[:i+len(".ism")], name[i+len(".ism/"):]
-	f := s.files[ism]
-	if f == nil || strings.Contains(out, "/") {
-		return false
-	}
-	if m, ok := streamingManifests[out]; ok {
-		out = m
-	}
-	if f.failure != "" {
-		plainError(w, "not served: "+f.failure, http.StatusBadGateway)
-		return true
-	}
-	p, err := s.streams[ism].get(r.Context(), s, ism, s.stall)
-	if err != nil {
-		plainError(w, "packaging "+ism+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
-		return true
-	}
-	if _, _, err := p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
-		plainError(w, "not found", http.StatusNotFound)
-		return true
-	}
-	// The output is made in a streaming slot, which bounds the memory
-	// of segments in the making to MaxInFlight of them.
-	var b bytes.Buffer
-	select {
-	case s.sem <- struct{}{}:
-	case <-r.Context().Done():
-		return true
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.stall)
-	err = p.Write(ctx, &b, out)
-	cancel()
-	<-s.sem
-	if err != nil {
-		plainError(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
-		return true
-	}
-	h := w.Header()
-	h.Set("Content-Type", cmaf.ContentType(out))
-	h.Set("ETag", strings.TrimSuffix(f.etag, `"`)+"-"+out+`"`)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.origin.Handler(func(ism string) string { return s.files[ism].etag }).ServeHTTP(w, r)
 	return true
 }

@@ -15,23 +15,16 @@ import (
 const packageSynopsis = `[--keys FILE ...] [--pfx FILE | --private-key FILE]
        --in DIR|URL --out DIR|URL [--segment-duration 6s]
 
-Packages an asset straight from its ciphertext into CMAF HLS and DASH that
-any static server or CDN can serve: master.m3u8 and manifest.mpd at the
-root of --out (under NAME/ for each NAME.ism when the asset has several),
-and beside them, per track, a CMAF init segment, its media segments
-(NAME-00001.m4s, …) and an HLS media playlist; WebVTT text tracks are
-copied. Both manifests name the same media. The asset's .ism says which
-files and tracks make the presentation (video renditions, audio in every
-language, text); without one, every MP4 and WebVTT file does. A live
-archive's tracks are stitched first. Samples are copied unchanged.
-
-Segments start at sync samples of the video, aligned across renditions,
-at least --segment-duration apart. Nothing is staged on disk: each
-segment is one ranged read of the ciphertext, decrypted in memory. Each
-output appears whole or not at all, the manifests last; a run that was
-stopped finishes when run again, keeping what is complete. --keys and
---in are as for restore; an asset that is not storage-encrypted needs no
---keys. Prints a JSON report.`
+Packages an asset straight from its ciphertext into CMAF HLS and DASH:
+master.m3u8 and manifest.mpd at the root of --out (under NAME/ for each
+NAME.ism when there are several), and per track an init segment, media
+segments and a playlist, WebVTT copied. The .ism names the tracks (else
+every MP4 and WebVTT file does); live archives are stitched; samples are
+never changed. Segments start at the video's sync samples, aligned across
+renditions. Each is one ranged read of the ciphertext; each output appears
+whole, the manifests last, and a run again keeps what is complete. --keys
+and --in are as for restore; a clear asset needs no --keys. Prints a JSON
+report.`
 
 func runPackage(e *cli.Env, args []string) error {
 	fs := cli.NewFlags(e, "package", packageSynopsis)

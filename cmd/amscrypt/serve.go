@@ -26,12 +26,8 @@ listed but answers 502.
 
 Prints one line on stdout, the base URL, once it is ready; GET / is a JSON
 index of the files, GET or HEAD /NAME serves one (byte ranges, If-Range,
-ETag). For each NAME.ism of the asset, GET
-/NAME.ism/manifest(format=m3u8-cmaf) and /NAME.ism/manifest(format=mpd-time-cmaf)
-(the Media Services streaming URLs, .m3u8 or .mpd suffix optional)
-answer an HLS or DASH manifest packaged on the fly as 'amscrypt package'
-would, and the playlists and CMAF segments they name, each segment one
-ranged read of the ciphertext. Logs one line per request on stderr. Runs until SIGINT or SIGTERM,
+ETag); /NAME.ism/manifest(format=m3u8-cmaf|mpd-time-cmaf), HLS or DASH
+packaged on the fly as 'amscrypt package' would. Logs a line per request. Runs until SIGINT or SIGTERM,
 then lets requests in flight finish (3 s at most) and exits 0.
 
 Plaintext leaves over plain HTTP. --listen defaults to 127.0.0.1:0 (port 0

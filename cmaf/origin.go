@@ -1,0 +1,151 @@
+package cmaf
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amscrypt/amscrypt/internal/quote"
+)
+
+// The AMS streaming URL shapes: NAME.ism/manifest(format=…), with or
+// without the extension AMS also accepted.
+var streamingManifests = map[string]string{
+	"manifest(format=m3u8-cmaf)":         MasterPlaylist,
+	"manifest(format=m3u8-cmaf).m3u8":    MasterPlaylist,
+	"manifest(format=mpd-time-cmaf)":     MPD,
+	"manifest(format=mpd-time-cmaf).mpd": MPD,
+}
+
+// Origin answers what a Media Services streaming endpoint answered for an
+// asset, packaging on the fly: for each NAME.ism of Files,
+// NAME.ism/manifest(format=m3u8-cmaf) an HLS multivariant playlist,
+// NAME.ism/manifest(format=mpd-time-cmaf) a DASH MPD, and NAME.ism/OUTPUT
+// every playlist and segment they name: the bytes Package writes. An
+// .ism's presentation is computed on its first request (its files' moov
+// and moof boxes read) and kept once that succeeds; each output is made
+// in memory, a media segment from one ranged read. It enforces no access
+// policy: serve.Server mounts it behind its own.
+type Origin struct {
+	Files Files
+	// Timeout bounds computing a presentation and making one output
+	// (0: none).
+	Timeout time.Duration
+	// Slots, if set, bounds the outputs being made at once (a send on it
+	// takes a slot, a receive gives it back).
+	Slots chan struct{}
+
+	mu    sync.Mutex
+	names map[string]bool
+	ps    map[string]*Presentation
+}
+
+// Handles reports whether the request path (relative to the asset's root,
+// "NAME.ism/…") is one the origin answers: under an .ism of Files.
+func (o *Origin) Handles(rel string) bool {
+	_, _, ok := o.split(rel)
+	return ok
+}
+
+func (o *Origin) split(rel string) (ism, out string, ok bool) {
+	i := strings.Index(strings.ToLower(rel), ".ism/")
+	if i < 0 {
+		return "", "", false
+	}
+	ism, out = rel[:i+len(".ism")], rel[i+len(".ism/"):]
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.names == nil {
+		o.names = map[string]bool{}
+		for _, n := range o.Files.Names() {
+			o.names[n] = true
+		}
+	}
+	if m, ok := streamingManifests[out]; ok {
+		out = m
+	}
+	return ism, out, o.names[ism] && !strings.Contains(out, "/")
+}
+
+func (o *Origin) presentation(ctx context.Context, ism string) (*Presentation, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.ps[ism]; p != nil {
+		return p, nil
+	}
+	ctx, cancel := o.timeout(context.WithoutCancel(ctx))
+	defer cancel()
+	p, err := ISMPresentation(ctx, o.Files, ism, nil)
+	if err != nil {
+		return nil, err
+	}
+	if o.ps == nil {
+		o.ps = map[string]*Presentation{}
+	}
+	o.ps[ism] = p
+	return p, nil
+}
+
+func (o *Origin) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.Timeout > 0 {
+		return context.WithTimeout(ctx, o.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// serve answers GET and HEAD for r.URL.Path (its leading slash
+// dropped) with http.ServeContent over the output (ranges, conditional
+// requests), 404 for a name that is none, 502 when the source fails. The
+// ETag is made from etag, the .ism's own, which the caller gives
+// (serve.Server's is the source's identity).
+func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism string) string) {
+	ism, out, ok := o.split(strings.TrimPrefix(r.URL.Path, "/"))
+	if !ok {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	p, err := o.presentation(r.Context(), ism)
+	if err != nil {
+		http.Error(w, "packaging "+ism+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
+		return
+	}
+	if _, _, err := p.Size(out); errors.Is(err, ErrNotFound) {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if o.Slots != nil {
+		select {
+		case o.Slots <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	var b bytes.Buffer
+	ctx, cancel := o.timeout(r.Context())
+	err = p.Write(ctx, &b, out)
+	cancel()
+	if o.Slots != nil {
+		<-o.Slots
+	}
+	if err != nil {
+		http.Error(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType(out))
+	if etag != nil {
+		h.Set("ETag", strings.TrimSuffix(etag(ism), `"`)+"-"+out+`"`)
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
+}
+
+// Handler returns the origin as an http.Handler; etag gives an .ism's
+// ETag (nil: none).
+func (o *Origin) Handler(etag func(ism string) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.serve(w, r, etag) })
+}
