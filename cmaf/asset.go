@@ -261,9 +261,9 @@ func trackIDNote(id uint64) string {
 	return fmt.Sprintf(" with trackID %d", id)
 }
 
-// ErrNotFound is returned by Presentation.Output for a name that is not
-// one of its outputs.
-var ErrNotFound = errors.New("cmaf: no such output")
+// errNotFound is returned by Size and Write for a name that is not one of
+// the presentation's outputs.
+var errNotFound = errors.New("cmaf: no such output")
 
 // output is what one output name stands for.
 type output struct {
@@ -343,7 +343,7 @@ func ContentType(name string) string {
 func (p *Presentation) Size(name string) (size int64, head []byte, err error) {
 	o, ok := p.lookup(name)
 	if !ok {
-		return 0, nil, fmt.Errorf("%w: %s", ErrNotFound, quote.Input(name))
+		return 0, nil, fmt.Errorf("%w: %s", errNotFound, quote.Input(name))
 	}
 	switch o.kind {
 	case "segment":
@@ -376,7 +376,7 @@ func (p *Presentation) Size(name string) (size int64, head []byte, err error) {
 func (p *Presentation) Write(ctx context.Context, w io.Writer, name string) error {
 	o, ok := p.lookup(name)
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrNotFound, quote.Input(name))
+		return fmt.Errorf("%w: %s", errNotFound, quote.Input(name))
 	}
 	var data []byte
 	switch o.kind {

@@ -52,7 +52,7 @@ func (s sourceFiles) Names() []string {
 func (s sourceFiles) Open(ctx context.Context, name string) (File, error) {
 	f, ok := s.files[name]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, errNotFound
 	}
 	o, c, err := s.src.Open(ctx, f)
 	if err != nil {

@@ -114,7 +114,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		http.Error(w, "packaging "+ism+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
 		return
 	}
-	if _, _, err := p.Size(out); errors.Is(err, ErrNotFound) {
+	if _, _, err := p.Size(out); errors.Is(err, errNotFound) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}

@@ -5,10 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 
@@ -16,11 +16,6 @@ import (
 
 	"github.com/amscrypt/amscrypt/restore"
 )
-
-// ErrExists is returned when the destination holds, where a package file
-// goes, a different file (another packaging's, with other options): it is
-// never replaced.
-var ErrExists = errors.New("cmaf: destination file exists")
 
 // Report says what Package did.
 type Report struct {
@@ -60,7 +55,7 @@ type TrackReport struct {
 // the right size and head (for a segment: its styp and moof, which only a
 // segment of the same packaging has) is kept, so a run that was stopped is
 // finished by running it again; a different file is never replaced
-// (ErrExists). Segments are read from files
+// (an error matching fs.ErrExist). Segments are read from files
 // and written Options.Workers at a time; memory is about that many
 // segments.
 func Package(ctx context.Context, dst restore.Sink, files Files, opts *Options) (*Report, error) {
@@ -141,7 +136,7 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		// As restore: nothing this run did not write is replaced. A stopped
 		// run leaves only whole files, so this is another packaging's (or
 		// somebody's) file.
-		return false, 0, fmt.Errorf("%w: %s already holds a different file; not replaced (move it away, or package into an empty destination)", ErrExists, path)
+		return false, 0, fmt.Errorf("cmaf: %s already holds a different file; not replaced (move it away, or package into an empty destination): %w", path, fs.ErrExist)
 	}
 	out, err := dst.Create(ctx, path, restore.OutputInfo{Size: size, MimeType: ContentType(name)})
 	if err != nil {

@@ -3,6 +3,7 @@ package cmaf_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,7 +154,7 @@ func TestPackageLadder(t *testing.T) {
 	seg := filepath.Join(out, "video-2-00003.m4s")
 	require.NoError(t, os.Truncate(seg, 1000))
 	_, err = cmaf.Package(ctx, restore.Dir{Root: out}, encrypted(t, filepath.Join(fx, "enc"), filepath.Join(fx, "keys.json")), nil)
-	require.ErrorIs(t, err, cmaf.ErrExists)
+	require.ErrorIs(t, err, fs.ErrExist)
 	require.ErrorContains(t, err, "video-2-00003.m4s")
 	require.NoError(t, os.Remove(seg))
 	rep, err = cmaf.Package(ctx, restore.Dir{Root: out}, encrypted(t, filepath.Join(fx, "enc"), filepath.Join(fx, "keys.json")), nil)

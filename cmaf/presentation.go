@@ -2,7 +2,6 @@ package cmaf
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -199,9 +198,6 @@ func boundaries(ref *Track, target time.Duration) []int {
 	return out
 }
 
-// ErrNotAligned is returned for video renditions whose sync samples are
-// not at the same times, so that no segment boundary can be shared.
-var ErrNotAligned = errors.New("cmaf: video renditions are not aligned")
 
 // cut cuts t at the times of ref's boundary samples. A video track must
 // have a sync sample at each (within half a frame); any other track is cut
@@ -221,8 +217,9 @@ func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segm
 			break
 		}
 		if video && (!t.samples[j].sync || diff(t.samples[j].dts, at) > uint64(t.samples[j].dur)/2) {
-			return nil, fmt.Errorf("%w: %s track %d has no sync sample at %.3f s, where %s track %d has one",
-				ErrNotAligned, t.File, t.ID, float64(at)/float64(t.Timescale), ref.File, ref.ID)
+			// Renditions are not aligned: no segment boundary can be shared.
+			return nil, fmt.Errorf("%w: video renditions are not aligned: %s track %d has no sync sample at %.3f s, where %s track %d has one",
+				ErrMedia, t.File, t.ID, float64(at)/float64(t.Timescale), ref.File, ref.ID)
 		}
 		if len(firsts) == 0 || firsts[len(firsts)-1] != j {
 			firsts = append(firsts, j)

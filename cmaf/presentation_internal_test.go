@@ -124,7 +124,8 @@ func TestSegmentsNotAligned(t *testing.T) {
 	s.add(Video, "hi.mp4", 1000, 40, 500, 50, rnd)
 	s.add(Video, "lo.mp4", 1000, 40, 500, 48, rnd)
 	_, err := NewPresentation("", s.tracks, nil)
-	require.ErrorIs(t, err, ErrNotAligned)
+	require.ErrorIs(t, err, ErrMedia)
+	require.ErrorContains(t, err, "video renditions are not aligned")
 	require.Regexp(t, `(hi|lo)\.mp4 track 1 has no sync sample at \d+\.\d{3} s, where (hi|lo)\.mp4 track 1 has one`, err.Error())
 }
 
@@ -137,7 +138,7 @@ func TestOptions(t *testing.T) {
 
 // Every output a presentation names can be sized and written, the size
 // and head Size computes without media data are the written bytes', and a
-// name it does not list is ErrNotFound.
+// name it does not list is errNotFound.
 func TestOutputs(t *testing.T) {
 	_, p := ladder(t, nil)
 	ctx := context.Background()
@@ -153,8 +154,8 @@ func TestOutputs(t *testing.T) {
 		"video-1-000001.m4s", "video-1-+0001.m4s", "video-1- 0001.m4s", "../video-1.m3u8", "video-1.vtt",
 		"video-3-00001.m4s", "VIDEO-1.m3u8", "video-1-init.mp4x", "master.m3u8/", "audio-1-eng"} {
 		_, _, err := p.Size(name)
-		require.ErrorIs(t, err, ErrNotFound, "%q", name)
-		require.ErrorIs(t, p.Write(ctx, io.Discard, name), ErrNotFound, "%q", name)
+		require.ErrorIs(t, err, errNotFound, "%q", name)
+		require.ErrorIs(t, p.Write(ctx, io.Discard, name), errNotFound, "%q", name)
 	}
 }
 
@@ -237,7 +238,7 @@ func FuzzOutputName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		_, _, err := p.Size(name)
 		if _, ok := p.lookup(name); !ok {
-			require.ErrorIs(t, err, ErrNotFound)
+			require.ErrorIs(t, err, errNotFound)
 		}
 	})
 }
