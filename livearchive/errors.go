@@ -9,7 +9,4 @@ var (
 	// ErrFragment reports a fragblob (header or fragment) whose boxes cannot
 	// be stitched; the message names the fragblob, box and offset.
 	ErrFragment = errors.New("livearchive: bad fragblob")
-	// ErrChanged reports a fragblob whose size differs from the one a Layout
-	// was computed with.
-	ErrChanged = errors.New("livearchive: fragblob changed since the layout")
 )

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/internal/workpool"
 )
@@ -259,7 +260,9 @@ func (l *Layout) readFragment(ctx context.Context, f *laidFragment, p []byte, of
 					return n, err
 				}
 				if b.Size() != f.blobSize {
-					return n, fmt.Errorf("%w: %s is %d bytes, was %d", ErrChanged, quote.Input(f.name), b.Size(), f.blobSize)
+					// The module's one "changed while read" sentinel: a re-run is the remedy.
+					return n, fmt.Errorf("livearchive: fragblob changed since the layout: %s is %d bytes, was %d: %w",
+						quote.Input(f.name), b.Size(), f.blobSize, blobcrypt.ErrSourceChanged)
 				}
 			}
 			if _, err := readFull(b, p[n:n+k], pt.blob+in); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/Eyevinn/mp4ff/mp4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/livearchive"
 )
 
@@ -321,7 +322,7 @@ func TestLayoutChanged(t *testing.T) {
 	seg := l.Segments()[3]
 	frags.blobs[seg.Name] = append(frags.blobs[seg.Name], 0)
 	_, err = l.Open(context.Background()).ReadAt(make([]byte, 10), seg.Offset+seg.Size-10)
-	require.ErrorIs(t, err, livearchive.ErrChanged)
+	require.ErrorIs(t, err, blobcrypt.ErrSourceChanged)
 }
 
 // TestStreamMemoryBounded: a 64 MiB fragment streams through with a few
