@@ -23,7 +23,6 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const [modules, ...jobs] = process.argv.slice(2);
@@ -217,32 +216,12 @@ async function play(context, job) {
   return result;
 }
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'package-chromium-profile-'));
-  let context;
+require(path.join(__dirname, 'chromium-run.js'))(chromium, 'package-chromium', { width: 640, height: 384 }, async (context) => {
   let ok = true;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      timeout: 30000,
-      viewport: { width: 640, height: 384 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required'],
-      env: { ...process.env, HOME: profile },
-    });
-    for (const job of jobs) {
-      const r = await play(context, job);
-      console.log(JSON.stringify(r));
-      ok = ok && r.ok;
-    }
-  } catch (e) {
-    console.error(`package-chromium: ${e.message}`);
-    ok = false;
-  } finally {
-    if (context) await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+  for (const job of jobs) {
+    const r = await play(context, job);
+    console.log(JSON.stringify(r));
+    ok = ok && r.ok;
   }
-  process.exit(ok ? 0 : 1);
-})();
+  return ok;
+});

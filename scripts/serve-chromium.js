@@ -13,8 +13,6 @@
 // saved as SCREENSHOT while it plays. Exits 0 only if every file played.
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const [pwDir, baseURL, screenshot, ...names] = process.argv.slice(2);
@@ -103,33 +101,12 @@ async function play(context, name, shotPath) {
   return result;
 }
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-chromium-profile-'));
-  let context;
+require(path.join(__dirname, 'chromium-run.js'))(chromium, 'serve-chromium', { width: 640, height: 356 }, async (context) => {
   let ok = true;
-  try {
-    // A fresh profile (--user-data-dir) that is removed afterwards.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      timeout: 30000,
-      viewport: { width: 640, height: 356 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required'],
-      env: { ...process.env, HOME: profile },
-    });
-    for (const [i, name] of names.entries()) {
-      const r = await play(context, name, i === 0 ? screenshot : null);
-      console.log(JSON.stringify(r));
-      ok = ok && r.ok;
-    }
-  } catch (e) {
-    console.error(`serve-chromium: ${e.message}`);
-    ok = false;
-  } finally {
-    if (context) await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+  for (const [i, name] of names.entries()) {
+    const r = await play(context, name, i === 0 ? screenshot : null);
+    console.log(JSON.stringify(r));
+    ok = ok && r.ok;
   }
-  process.exit(ok ? 0 : 1);
-})();
+  return ok;
+});
