@@ -77,7 +77,10 @@ func (s *Server) Open(ctx context.Context, name string) (cmaf.File, error) {
 // ciphertext. It reports false for a path that is not under an .ism.
 func (s *Server) streaming(w *response, r *http.Request) bool {
 	name, _ := strings.CutPrefix(r.URL.Path, "/")
-	i := strings.Index(strings.ToLower(name), ".ism/")
+	// ASCII case folding only: strings.ToLower changes the length of
+	// some runes ("Ⱥ" is two bytes, its lower case three), so an index into
+	// its result is no index into name.
+	i := strings.Index(asciiLower(name), ".ism/")
 	if i < 0 || strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
 		return false
 	}
@@ -125,4 +128,16 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
 	return true
+}
+
+// asciiLower lowers the ASCII letters of s, leaving every other byte, so
+// that the result has s's length and byte offsets.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

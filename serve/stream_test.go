@@ -119,3 +119,18 @@ func read(t *testing.T, dir, name string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestStreamingPathCaseFolding: a path whose lower case is longer than
+// itself ("Ⱥ" is two bytes, "ⱥ" three) before ".ism/" is a 404, not a
+// panic slicing it at an offset of its lower case.
+func TestStreamingPathCaseFolding(t *testing.T) {
+	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), nil)
+	require.NoError(t, err)
+	for _, p := range []string{"/Ⱥ.ism/", "/ȺȺȺȺ.ism/x", "/%C4%B0%C4%B0.ism/x", "/%E2%84%AAa.ISM/x"} {
+		r := httptest.NewRequest("GET", p, nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:4000", "localhost"
+		w := httptest.NewRecorder()
+		require.NotPanics(t, func() { s.ServeHTTP(w, r) }, p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+	}
+}
