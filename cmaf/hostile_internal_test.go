@@ -1,0 +1,75 @@
+package cmaf
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/Eyevinn/mp4ff/mp4"
+	"github.com/stretchr/testify/require"
+)
+
+// progressive returns a progressive MP4 of one AAC track whose sample
+// table the caller fills in through edit (given the offset of the mdat's
+// payload of payload bytes), so that tests can make sample tables no
+// encoder writes.
+func progressive(t *testing.T, payload int, edit func(stbl *mp4.StblBox, mdat uint64)) []byte {
+	t.Helper()
+	init := mp4.CreateEmptyInit()
+	trak := init.AddEmptyTrack(48000, "audio", "eng")
+	// Progressive: no mvex.
+	init.Moov.Mvex = nil
+	init.Moov.Children = []mp4.Box{init.Moov.Mvhd, trak}
+	trak.Mdia.Minf.Stbl.Stsd.AddChild(mp4.CreateAudioSampleEntryBox("mp4a", 2, 16, 48000, mp4.CreateEsdsBox([]byte{0x11, 0x90})))
+	stbl := trak.Mdia.Minf.Stbl
+	encode := func() []byte {
+		var b bytes.Buffer
+		require.NoError(t, init.Ftyp.Encode(&b))
+		require.NoError(t, init.Moov.Encode(&b))
+		return b.Bytes()
+	}
+	edit(stbl, 0)
+	head := encode()
+	edit(stbl, uint64(len(head))+8) // the same table, with the offsets: same size
+	head = encode()
+	mdat := &mp4.MdatBox{Data: make([]byte, payload)}
+	var b bytes.Buffer
+	b.Write(head)
+	require.NoError(t, mdat.Encode(&b))
+	return b.Bytes()
+}
+
+// table sets a sample table of n samples of size bytes and dur ticks, one
+// per chunk, at the given offsets from the mdat's payload.
+func table(stbl *mp4.StblBox, mdat uint64, n int, size, dur uint32, offs func(i int) uint64) {
+	stbl.Stts.SampleCount, stbl.Stts.SampleTimeDelta = []uint32{uint32(n)}, []uint32{dur}
+	stbl.Stsc.Entries = nil
+	_ = stbl.Stsc.AddEntry(1, 1, 1)
+	stbl.Stsz.SampleUniformSize, stbl.Stsz.SampleNumber = size, uint32(n)
+	stbl.Stco.ChunkOffset = make([]uint32, n)
+	for i := range n {
+		stbl.Stco.ChunkOffset[i] = uint32(mdat + offs(i))
+	}
+}
+
+// TestOverlappingSamplesRefused: a sample table that places its samples
+// over each other (2,000 samples of the whole 64 KiB mdat, all at its
+// start, a file of 80 KiB) is refused: packaged, its one segment would be
+// 128 MiB, read and held in memory whole (a 333 KB file made a 918 MB
+// segment and 4 GB of RSS).
+func TestOverlappingSamplesRefused(t *testing.T) {
+	const payload = 64 << 10
+	data := progressive(t, payload, func(stbl *mp4.StblBox, mdat uint64) {
+		table(stbl, mdat, 2000, payload, 0, func(int) uint64 { return 0 })
+	})
+	_, err := ReadTracks(bytes.NewReader(data), int64(len(data)), "a.mp4")
+	require.ErrorIs(t, err, ErrMedia)
+	require.ErrorContains(t, err, "overlap")
+
+	// The same table with its samples side by side reads.
+	data = progressive(t, payload, func(stbl *mp4.StblBox, mdat uint64) {
+		table(stbl, mdat, 64, 1024, 1024, func(i int) uint64 { return uint64(i) * 1024 })
+	})
+	tracks, err := ReadTracks(bytes.NewReader(data), int64(len(data)), "a.mp4")
+	require.NoError(t, err)
+	require.Equal(t, 64, tracks[0].Samples())
+}
