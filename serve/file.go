@@ -149,6 +149,7 @@ type response struct {
 	hold    bool  // keep the next 200 or 206 until body bytes come
 	held    int   // the status kept
 	aborted error // why the body was cut off
+	slotted bool  // the handler holds a streaming slot for it already
 }
 
 func (w *response) WriteHeader(status int) {
@@ -199,12 +200,14 @@ func (w *response) ReadFrom(src io.Reader) (n int64, err error) {
 	if lr, ok := src.(*io.LimitedReader); ok && lr.N <= 0 {
 		return 0, nil
 	}
-	select {
-	case w.s.sem <- struct{}{}:
-		defer func() { <-w.s.sem }()
-	case <-w.ctx.Done():
-		w.held = 0 // the client went away while waiting: logged as 499
-		return 0, w.ctx.Err()
+	if !w.slotted {
+		select {
+		case w.s.sem <- struct{}{}:
+			defer func() { <-w.s.sem }()
+		case <-w.ctx.Done():
+			w.held = 0 // the client went away while waiting: logged as 499
+			return 0, w.ctx.Err()
+		}
 	}
 	bp, _ := w.s.pool.Get().(*[]byte)
 	if bp == nil {

@@ -105,18 +105,21 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 		plainError(w, "not found", http.StatusNotFound)
 		return true
 	}
-	// The output is made in a streaming slot, which bounds the memory
-	// of segments in the making to MaxInFlight of them.
+	// The output is made and sent in one streaming slot, which bounds the
+	// segments in memory to MaxInFlight of them: were the slot given up
+	// between the two, every request waiting for one would make its
+	// segment and hold it while waiting again to send it.
 	var b bytes.Buffer
 	select {
 	case s.sem <- struct{}{}:
 	case <-r.Context().Done():
 		return true
 	}
+	defer func() { <-s.sem }()
+	w.slotted = true
 	ctx, cancel := context.WithTimeout(r.Context(), s.stall)
 	err = p.Write(ctx, &b, out)
 	cancel()
-	<-s.sem
 	if err != nil {
 		plainError(w, "packaging "+path.Join(ism, out)+": "+oneLine(err), http.StatusBadGateway)
 		return true

@@ -2,16 +2,22 @@ package serve_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -133,4 +139,91 @@ func TestStreamingPathCaseFolding(t *testing.T) {
 		require.NotPanics(t, func() { s.ServeHTTP(w, r) }, p)
 		require.Equal(t, http.StatusNotFound, w.Code, p)
 	}
+}
+
+// countingSource counts Opens of the asset's MP4 files: on the fly, each
+// is the making of one segment.
+type countingSource struct {
+	restore.Source
+	mu        sync.Mutex
+	live, max int // segments made and not yet answered
+}
+
+func (c *countingSource) Open(ctx context.Context, f restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	if strings.HasSuffix(f.Path, ".mp4") {
+		c.mu.Lock()
+		c.live++
+		c.max = max(c.max, c.live)
+		c.mu.Unlock()
+	}
+	return c.Source.Open(ctx, f)
+}
+
+func (c *countingSource) answered() {
+	c.mu.Lock()
+	c.live--
+	c.mu.Unlock()
+}
+
+// blockingWriter blocks its first Write until release is closed: a client
+// that does not read.
+type blockingWriter struct {
+	*httptest.ResponseRecorder
+	writing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() { close(b.writing); <-b.release })
+	return b.ResponseRecorder.Write(p)
+}
+
+// TestStreamingSegmentsBoundedByMaxInFlight: a segment is made and sent in
+// one slot, so that no more than MaxInFlight segments are in memory. Were
+// the slot given up between making and sending, the requests queued
+// behind a client that does not read would each make their segment and
+// hold it while waiting for a slot again (12 clients of a 155 MB segment
+// with MaxInFlight 2 took 3.9 GB).
+func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	src := &countingSource{Source: restore.Dir{Root: filepath.Join(fx, "enc")}}
+	s, err := serve.New(context.Background(), src, p, &serve.Options{MaxInFlight: 1})
+	require.NoError(t, err)
+	req := func(seg int) *http.Request {
+		r := httptest.NewRequest("GET", fmt.Sprintf("/ladder.ism/video-1-%05d.m4s", seg), nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:4000", "localhost"
+		return r
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req(1)) // the presentation is read once, here
+	require.Equal(t, http.StatusOK, w.Code)
+	src.mu.Lock()
+	src.live, src.max = 0, 0
+	src.mu.Unlock()
+
+	slow := &blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() { s.ServeHTTP(slow, req(1)); src.answered(); close(done) }()
+	<-slow.writing
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req(1+i%4))
+			src.answered()
+			assert.Equal(t, http.StatusOK, w.Code)
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // all six wait for the slot
+	close(slow.release)
+	<-done
+	wg.Wait()
+	require.Equal(t, 1, src.max, "segments made and not yet answered at once, with MaxInFlight 1")
 }
