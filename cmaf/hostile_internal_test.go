@@ -2,6 +2,8 @@ package cmaf
 
 import (
 	"bytes"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/Eyevinn/mp4ff/mp4"
@@ -72,4 +74,30 @@ func TestOverlappingSamplesRefused(t *testing.T) {
 	tracks, err := ReadTracks(bytes.NewReader(data), int64(len(data)), "a.mp4")
 	require.NoError(t, err)
 	require.Equal(t, 64, tracks[0].Samples())
+}
+
+// TestSegmentsWallClock: a live archive's decode times are its channel's
+// clock, 10 MHz ticks since 1970 for an encoder on UTC; a boundary's time
+// in a track's timescale (dts × timescale) is past 2^64 there, which cut
+// took for a time with no sync sample: "video renditions are not aligned"
+// for one rendition against itself.
+func TestSegmentsWallClock(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	s := &synth{}
+	v := s.add(Video, "a.mp4", 10_000_000, 400_000, 250, 50, rnd)
+	a := s.add(Audio, "a.mp4", 10_000_000, 213_333, 470, 1, rnd)
+	const base = 17_000_000_000_000_000 // late 2023 in 100 ns ticks
+	for _, tr := range []*Track{v, a} {
+		for i := range tr.samples {
+			tr.samples[i].dts += base
+		}
+	}
+	p, err := NewPresentation("", s.tracks, nil)
+	require.NoError(t, err)
+	require.Len(t, p.segs[0], 2) // 10 s: 2 s GOPs cut at 6 s
+	require.Equal(t, uint64(0), p.segs[0][0].dts)
+	require.Equal(t, uint64(60_000_000), p.segs[0][1].dts)
+	require.Len(t, p.segs[1], 2)
+	require.Equal(t, uint64(math.MaxUint64), mulDiv(math.MaxUint64, 3, 2))
+	require.Equal(t, uint64(5_100_000_000_000_000_000), mulDiv(base, 3_000_000_000, 10_000_000))
 }
