@@ -2,12 +2,18 @@ package cmaf
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/amscrypt/amscrypt/restore"
 )
 
 // progressive returns a progressive MP4 of one AAC track whose sample
@@ -100,4 +106,47 @@ func TestSegmentsWallClock(t *testing.T) {
 	require.Len(t, p.segs[1], 2)
 	require.Equal(t, uint64(math.MaxUint64), mulDiv(math.MaxUint64, 3, 2))
 	require.Equal(t, uint64(5_100_000_000_000_000_000), mulDiv(base, 3_000_000_000, 10_000_000))
+}
+
+// lateSink is a restore.Dir whose Existing finds nothing the first time it
+// is asked about a path: as when another run places that file between
+// this run's look and its Commit.
+type lateSink struct {
+	restore.Dir
+	asked map[string]bool
+}
+
+func (s *lateSink) Existing(ctx context.Context, path string) (io.ReaderAt, int64, io.Closer, error) {
+	if !s.asked[path] {
+		s.asked[path] = true
+		return nil, 0, nil, nil
+	}
+	return s.Dir.Existing(ctx, path)
+}
+
+// TestPlaceRaced: two runs packaging the same asset into one destination
+// at once both finish. A file the other run placed first, between this
+// run's look and its Commit, is the same file: kept, not an error (both
+// runs used to fail, "exists; refusing to overwrite it", each on a file
+// the other had placed, leaving the package without its manifests).
+func TestPlaceRaced(t *testing.T) {
+	_, p := ladder(t, nil)
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, n := range p.Outputs() {
+		w, _, err := place(ctx, restore.Dir{Root: dir}, p, n)
+		require.NoError(t, err)
+		require.True(t, w)
+	}
+	late := &lateSink{Dir: restore.Dir{Root: dir}, asked: map[string]bool{}}
+	for _, n := range p.Outputs() {
+		w, _, err := place(ctx, late, p, n)
+		require.NoError(t, err, n)
+		require.False(t, w, n)
+	}
+	// A different file placed first is still an error.
+	_, p2 := ladder(t, &Options{SegmentDuration: 4 * time.Second})
+	late = &lateSink{Dir: restore.Dir{Root: dir}, asked: map[string]bool{}}
+	_, _, err := place(ctx, late, p2, p2.SegmentName(0, 1))
+	require.ErrorIs(t, err, fs.ErrExist)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 
@@ -143,7 +144,20 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		// somebody's) file.
 		return false, 0, fmt.Errorf("%w: %s already holds a different file; not replaced (move it away, or package into an empty destination)", ErrExists, path)
 	}
+	// Another run packaging the same asset into dst at the same time may
+	// place the file between the look above and Create or Commit: if it
+	// is this one, it is done.
+	placedMeanwhile := func(err error) bool {
+		if !errors.Is(err, fs.ErrExist) {
+			return false
+		}
+		_, same, herr := holds(ctx, dst, path, size, head)
+		return herr == nil && same
+	}
 	out, err := dst.Create(ctx, path, restore.OutputInfo{Size: size, MimeType: ContentType(name)})
+	if placedMeanwhile(err) {
+		return false, 0, nil
+	}
 	if err != nil {
 		return false, 0, err
 	}
@@ -157,6 +171,9 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		return false, 0, fmt.Errorf("%w: %s came out %d bytes long, not %d", ErrMedia, path, cw.n, size)
 	}
 	if err := out.Commit(hexSum(h)); err != nil {
+		if placedMeanwhile(err) {
+			return false, 0, nil
+		}
 		return false, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return true, size, nil
