@@ -229,9 +229,13 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 		if err != nil {
 			return nil, err
 		}
-		found := false
+		found, twice := false, false
 		for _, t := range ts {
-			if string(t.Kind) != st.Type || (st.TrackID != 0 && uint64(t.ID) != st.TrackID) || seen[t] {
+			if string(t.Kind) != st.Type || (st.TrackID != 0 && uint64(t.ID) != st.TrackID) {
+				continue
+			}
+			if seen[t] {
+				twice = true
 				continue
 			}
 			seen[t], found = true, true
@@ -246,6 +250,9 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 			if st.TrackID != 0 {
 				break
 			}
+		}
+		if !found && twice {
+			return nil, fmt.Errorf("%w: %s names the %s track%s of %s twice", ErrMedia, quote.Input(name), st.Type, trackIDNote(st.TrackID), quote.Input(st.Src))
 		}
 		if !found {
 			return nil, fmt.Errorf("%w: %s: %s has no %s track%s", ErrMedia, quote.Input(name), quote.Input(st.Src), st.Type, trackIDNote(st.TrackID))

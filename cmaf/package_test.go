@@ -290,3 +290,30 @@ func TestPackageLiveArchive(t *testing.T) {
 		require.Equal(t, want, samples(testvectors.FrameMD5(t, filepath.Join(out, pl), s)), pl)
 	}
 }
+
+// TestISMOddTracks: a server manifest that names one track twice is
+// refused saying so (it said the file had no such track).
+func TestISMOddTracks(t *testing.T) {
+	fx := ladder(t)
+	mk := func(body string, extra map[string]string) cmaf.Files { //nolint:unparam // extra: text files
+		dir := t.TempDir()
+		for _, n := range []string{"ladder_640x360_220.mp4", "ladder_AACAudio_eng_128.mp4"} {
+			b, err := os.ReadFile(filepath.Join(fx, "plain", n))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o600))
+		}
+		for n, b := range extra {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(b), 0o600))
+		}
+		ism := `<?xml version="1.0" encoding="utf-8"?><smil xmlns="http://www.w3.org/2001/SMIL20/Language"><body><switch>` + body + `</switch></body></smil>`
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "a.ism"), []byte(ism), 0o600))
+		return plain(t, dir)
+	}
+	v, a := `<video src="ladder_640x360_220.mp4"/>`, `<audio src="ladder_AACAudio_eng_128.mp4"/>`
+	_, err := cmaf.Presentations(context.Background(), mk(v+v+a, nil), nil)
+	require.ErrorIs(t, err, cmaf.ErrMedia)
+	require.ErrorContains(t, err, `names the video track of "ladder_640x360_220.mp4" twice`)
+	_, err = cmaf.Presentations(context.Background(), mk(v+a+a, nil), nil)
+	require.ErrorContains(t, err, `names the audio track of "ladder_AACAudio_eng_128.mp4" twice`)
+
+}
