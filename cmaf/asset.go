@@ -75,6 +75,10 @@ func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presenta
 				tracks = append(tracks, ts...)
 			case isText(n):
 				t, err := r.text(n, "")
+				if errors.Is(err, ErrMedia) {
+					r.notes = append(r.notes, fmt.Sprintf("text track %s left out: %s", n, mediaReason(err)))
+					continue
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -88,7 +92,7 @@ func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presenta
 		if err != nil {
 			return nil, err
 		}
-		p.files = files
+		p.files, p.Notes = files, r.notes
 		return []*Presentation{p}, nil
 	}
 	var out []*Presentation
@@ -219,6 +223,10 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 				continue
 			}
 			t, err := r.text(src, language(st.SystemLanguage))
+			if errors.Is(err, ErrMedia) {
+				r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: %s", name, st.Src, mediaReason(err)))
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -259,6 +267,12 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 		}
 	}
 	return tracks, nil
+}
+
+// mediaReason is an ErrMedia error's text without its "cmaf: unusable
+// media" prefix, for a note.
+func mediaReason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrMedia.Error()+": ")
 }
 
 func trackIDNote(id uint64) string {

@@ -292,10 +292,12 @@ func TestPackageLiveArchive(t *testing.T) {
 }
 
 // TestISMOddTracks: a server manifest that names one track twice is
-// refused saying so (it said the file had no such track).
+// refused saying so (it said the file had no such track), and a text track
+// whose .vtt is not WebVTT is left out with a note, as one that is not a
+// .vtt is (it failed the whole package).
 func TestISMOddTracks(t *testing.T) {
 	fx := ladder(t)
-	mk := func(body string, extra map[string]string) cmaf.Files { //nolint:unparam // extra: text files
+	mk := func(body string, extra map[string]string) cmaf.Files {
 		dir := t.TempDir()
 		for _, n := range []string{"ladder_640x360_220.mp4", "ladder_AACAudio_eng_128.mp4"} {
 			b, err := os.ReadFile(filepath.Join(fx, "plain", n))
@@ -316,4 +318,9 @@ func TestISMOddTracks(t *testing.T) {
 	_, err = cmaf.Presentations(context.Background(), mk(v+a+a, nil), nil)
 	require.ErrorContains(t, err, `names the audio track of "ladder_AACAudio_eng_128.mp4" twice`)
 
+	ps, err := cmaf.Presentations(context.Background(), mk(v+a+`<textstream src="bad.vtt" systemLanguage="eng"/>`,
+		map[string]string{"bad.vtt": "1\n00:00:00,000 --> 00:00:01,000\nan SRT file\n"}), nil)
+	require.NoError(t, err)
+	require.Len(t, ps[0].Tracks, 2)
+	require.Equal(t, []string{`a.ism: text track bad.vtt left out: "bad.vtt" does not start with WEBVTT`}, ps[0].Notes)
 }
