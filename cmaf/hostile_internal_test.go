@@ -150,3 +150,17 @@ func TestPlaceRaced(t *testing.T) {
 	_, _, err := place(ctx, late, p2, p2.SegmentName(0, 1))
 	require.ErrorIs(t, err, fs.ErrExist)
 }
+
+// TestVideoWithoutLeadingSync: a video track whose first sample is not a
+// sync sample (an stss that is empty or does not name sample 1) is refused
+// saying so, not as renditions "not aligned" at 0 s with itself.
+func TestVideoWithoutLeadingSync(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	s := &synth{}
+	v := s.add(Video, "a.mp4", 1000, 40, 100, 50, rnd)
+	v.samples[0].sync = false
+	_, err := NewPresentation("", s.tracks, nil)
+	require.ErrorIs(t, err, ErrMedia)
+	require.NotErrorIs(t, err, ErrNotAligned)
+	require.ErrorContains(t, err, "a.mp4 track 1 does not start with a sync sample")
+}

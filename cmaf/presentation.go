@@ -208,6 +208,11 @@ var ErrNotAligned = errors.New("cmaf: video renditions are not aligned")
 // have a sync sample at each (within half a frame); any other track is cut
 // at its first sample at or after each.
 func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segment, error) {
+	if video && !t.samples[0].sync {
+		// Not a matter of alignment: no segment of it could start a
+		// decoder, the first included.
+		return nil, fmt.Errorf("%w: %s track %d does not start with a sync sample (its stss or sample flags mark none there)", ErrMedia, t.File, t.ID)
+	}
 	base := new(big.Rat).Mul(start, big.NewRat(int64(t.Timescale), 1))
 	rebase := base.Num().Uint64() / base.Denom().Uint64() // floor
 	var firsts []int
