@@ -101,9 +101,18 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 		plainError(w, "packaging "+ism+": "+oneLine(err), http.StatusBadGateway)
 		return true
 	}
-	if _, _, err := p.Size(out); errors.Is(err, cmaf.ErrNotFound) {
+	size, _, err := p.Size(out)
+	if errors.Is(err, cmaf.ErrNotFound) {
 		plainError(w, "not found", http.StatusNotFound)
 		return true
+	}
+	// The same range rules as a file's, checked before any segment is
+	// made.
+	if err == nil {
+		var ok bool
+		if r, ok = checkRanges(w, r, size); !ok {
+			return true
+		}
 	}
 	// The output is made and sent in one streaming slot, which bounds the
 	// segments in memory to MaxInFlight of them: were the slot given up

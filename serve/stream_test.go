@@ -227,3 +227,34 @@ func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, 1, src.max, "segments made and not yet answered at once, with MaxInFlight 1")
 }
+
+// TestStreamingRanges: the streaming URLs keep the range rules of the
+// asset's files: an empty suffix range ("bytes=-0") is 416, not a 206
+// whose Content-Range ends before it starts (7fa6f3f, which only the
+// files had), and so is a request of more than MaxRanges ranges (a
+// segment answered 21 ranges as multipart).
+func TestStreamingRanges(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	ts, _ := newServer(t, restore.Dir{Root: filepath.Join(fx, "enc")}, p, nil)
+	seg := ts.URL + "/ladder.ism/video-1-00002.m4s"
+	resp, body := get(t, "GET", seg)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	size := len(body)
+
+	resp, _ = get(t, "GET", seg, "Range", "bytes=-0")
+	require.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+	require.Equal(t, fmt.Sprintf("bytes */%d", size), resp.Header.Get("Content-Range"))
+	var many []string
+	for i := range serve.MaxRanges + 1 {
+		many = append(many, fmt.Sprintf("%d-%d", 2*i, 2*i))
+	}
+	resp, _ = get(t, "GET", seg, "Range", "bytes="+strings.Join(many, ","))
+	require.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+	resp, body = get(t, "GET", seg, "Range", "bytes=-10")
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.Len(t, body, 10)
+}
