@@ -96,10 +96,17 @@ func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presenta
 		return []*Presentation{p}, nil
 	}
 	var out []*Presentation
+	dirs := map[string]string{} // lower-cased dir: the .ism packaged there
 	for _, ism := range isms {
 		dir := ""
 		if len(isms) > 1 {
 			dir = strings.TrimSuffix(ism, path.Ext(ism)) + "/"
+			// Lower-cased too: a destination may not tell a/ from A/.
+			if other, ok := dirs[strings.ToLower(dir)]; ok {
+				return nil, fmt.Errorf("%w: %s and %s would both be packaged into %s; rename one of them",
+					ErrMedia, quote.Input(other), quote.Input(ism), quote.Input(dir))
+			}
+			dirs[strings.ToLower(dir)] = ism
 		}
 		p, err := r.presentation(ism, dir, have, opts)
 		if err != nil {

@@ -324,3 +324,30 @@ func TestISMOddTracks(t *testing.T) {
 	require.Len(t, ps[0].Tracks, 2)
 	require.Equal(t, []string{`a.ism: text track bad.vtt left out: "bad.vtt" does not start with WEBVTT`}, ps[0].Notes)
 }
+
+// TestTwoISMsOneDirectory: two server manifests whose names differ only in
+// their extension's case (ladder.ism, ladder.ISM) would be packaged into
+// the same directory: refused up front, naming both, before anything is
+// written (the second presentation's files went in among the first's,
+// then failed as "already holds a different file").
+func TestTwoISMsOneDirectory(t *testing.T) {
+	fx := ladder(t)
+	dir := t.TempDir()
+	for _, n := range []string{"ladder_640x360_220.mp4", "ladder_AACAudio_eng_128.mp4"} {
+		b, err := os.ReadFile(filepath.Join(fx, "plain", n))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o600))
+	}
+	smil := func(body string) []byte {
+		return []byte(`<smil xmlns="http://www.w3.org/2001/SMIL20/Language"><body><switch>` + body + `</switch></body></smil>`)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ladder.ism"), smil(`<video src="ladder_640x360_220.mp4"/>`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ladder.ISM"), smil(`<audio src="ladder_AACAudio_eng_128.mp4"/>`), 0o600))
+	out := t.TempDir()
+	_, err := cmaf.Package(context.Background(), restore.Dir{Root: out}, plain(t, dir), nil)
+	require.ErrorIs(t, err, cmaf.ErrMedia)
+	require.ErrorContains(t, err, `"ladder.ISM" and "ladder.ism" would both be packaged into "ladder/"`)
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}
