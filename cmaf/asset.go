@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/internal/quote"
@@ -340,9 +341,12 @@ func (p *Presentation) lookup(name string) (output, bool) {
 			return output{kind: "text", track: i}, true
 		case t.Kind != Text && rest == "-init.mp4":
 			return output{kind: "init", track: i}, true
-		case t.Kind != Text && len(rest) == len("-00001.m4s") && strings.HasSuffix(rest, ".m4s"):
-			var n int
-			if _, err := fmt.Sscanf(rest, "-%05d.m4s", &n); err == nil && n >= 1 && n <= len(p.segs[i]) && p.SegmentName(i, n) == name {
+		case t.Kind != Text && len(rest) >= len("-00001.m4s") && len(rest) <= len("-0000000001.m4s") &&
+			rest[0] == '-' && strings.HasSuffix(rest, ".m4s"):
+			// Five digits or more: segment 100000 is "-100000.m4s". Only
+			// the name SegmentName gives (no sign, no extra zeros) answers.
+			n, err := strconv.Atoi(rest[1 : len(rest)-len(".m4s")])
+			if err == nil && n >= 1 && n <= len(p.segs[i]) && p.SegmentName(i, n) == name {
 				return output{kind: "segment", track: i, seg: n - 1}, true
 			}
 		}

@@ -164,3 +164,31 @@ func TestVideoWithoutLeadingSync(t *testing.T) {
 	require.NotErrorIs(t, err, ErrNotAligned)
 	require.ErrorContains(t, err, "a.mp4 track 1 does not start with a sync sample")
 }
+
+// TestSegmentNamesPastFiveDigits: segment 100000 and on are named with
+// more digits ("-100000.m4s"), and lookup found only five: an audio track
+// of 100,001 one-second samples cut every second listed names that
+// Package then failed on ("no such output"), and serve answered 404 for.
+func TestSegmentNamesPastFiveDigits(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	s := &synth{}
+	s.add(Audio, "a.mp4", 1000, 1000, 100_001, 1, rnd)
+	p, err := NewPresentation("", s.tracks, &Options{SegmentDuration: time.Second})
+	require.NoError(t, err)
+	p.files = s
+	require.Equal(t, 100_001, p.Segments(0))
+	outs := p.Outputs()
+	last := p.SegmentName(0, 100_001)
+	require.Equal(t, "audio-1-eng-100001.m4s", last)
+	require.Contains(t, outs, last)
+	for _, n := range []string{p.SegmentName(0, 1), p.SegmentName(0, 99_999), p.SegmentName(0, 100_000), last} {
+		_, _, err := p.Size(n)
+		require.NoError(t, err, n)
+	}
+	var b bytes.Buffer
+	require.NoError(t, p.Write(context.Background(), &b, last))
+	for _, n := range []string{"audio-1-eng-100002.m4s", "audio-1-eng-0100001.m4s", "audio-1-eng-+100001.m4s", "audio-1-eng-00000.m4s", "audio-1-eng-1.m4s"} {
+		_, _, err := p.Size(n)
+		require.ErrorIs(t, err, ErrNotFound, n)
+	}
+}
