@@ -142,11 +142,11 @@ func TestStreamingPathCaseFolding(t *testing.T) {
 }
 
 // countingSource counts Opens of the asset's MP4 files: on the fly, each
-// is the making of one segment.
+// is the making of one segment, which is held until it is sent.
 type countingSource struct {
 	restore.Source
 	mu        sync.Mutex
-	live, max int // segments made and not yet answered
+	live, max int // segments made and not yet being sent
 }
 
 func (c *countingSource) Open(ctx context.Context, f restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
@@ -159,23 +159,31 @@ func (c *countingSource) Open(ctx context.Context, f restore.SourceFile) (blobcr
 	return c.Source.Open(ctx, f)
 }
 
-func (c *countingSource) answered() {
+func (c *countingSource) sending() {
 	c.mu.Lock()
 	c.live--
 	c.mu.Unlock()
 }
 
-// blockingWriter blocks its first Write until release is closed: a client
-// that does not read.
-type blockingWriter struct {
+// sendingWriter tells src when its response's body starts (within the
+// handler, so before its slot is given up), and, if release is not nil,
+// then blocks until release is closed: a client that does not read.
+type sendingWriter struct {
 	*httptest.ResponseRecorder
+	src     *countingSource
 	writing chan struct{}
 	release chan struct{}
 	once    sync.Once
 }
 
-func (b *blockingWriter) Write(p []byte) (int, error) {
-	b.once.Do(func() { close(b.writing); <-b.release })
+func (b *sendingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() {
+		b.src.sending()
+		close(b.writing)
+		if b.release != nil {
+			<-b.release
+		}
+	})
 	return b.ResponseRecorder.Write(p)
 }
 
@@ -206,18 +214,20 @@ func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
 	src.live, src.max = 0, 0
 	src.mu.Unlock()
 
-	slow := &blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	writer := func(release chan struct{}) *sendingWriter {
+		return &sendingWriter{ResponseRecorder: httptest.NewRecorder(), src: src, writing: make(chan struct{}), release: release}
+	}
+	slow := writer(make(chan struct{}))
 	done := make(chan struct{})
-	go func() { s.ServeHTTP(slow, req(1)); src.answered(); close(done) }()
+	go func() { s.ServeHTTP(slow, req(1)); close(done) }()
 	<-slow.writing
 	var wg sync.WaitGroup
 	for i := range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := httptest.NewRecorder()
+			w := writer(nil)
 			s.ServeHTTP(w, req(1+i%4))
-			src.answered()
 			assert.Equal(t, http.StatusOK, w.Code)
 		}()
 	}
@@ -225,7 +235,7 @@ func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
 	close(slow.release)
 	<-done
 	wg.Wait()
-	require.Equal(t, 1, src.max, "segments made and not yet answered at once, with MaxInFlight 1")
+	require.Equal(t, 1, src.max, "segments made and not yet being sent at once, with MaxInFlight 1")
 }
 
 // TestStreamingRanges: the streaming URLs keep the range rules of the
