@@ -8,6 +8,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/amscrypt/amscrypt/internal/quote"
@@ -75,6 +76,10 @@ func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presenta
 				tracks = append(tracks, ts...)
 			case isText(n):
 				t, err := r.text(n, "")
+				if errors.Is(err, ErrMedia) {
+					r.notes = append(r.notes, fmt.Sprintf("text track %s left out: %s", n, mediaReason(err)))
+					continue
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -88,14 +93,21 @@ func Presentations(ctx context.Context, files Files, opts *Options) ([]*Presenta
 		if err != nil {
 			return nil, err
 		}
-		p.files = files
+		p.files, p.Notes = files, r.notes
 		return []*Presentation{p}, nil
 	}
 	var out []*Presentation
+	dirs := map[string]string{} // lower-cased dir: the .ism packaged there
 	for _, ism := range isms {
 		dir := ""
 		if len(isms) > 1 {
 			dir = strings.TrimSuffix(ism, path.Ext(ism)) + "/"
+			// Lower-cased too: a destination may not tell a/ from A/.
+			if other, ok := dirs[strings.ToLower(dir)]; ok {
+				return nil, fmt.Errorf("%w: %s and %s would both be packaged into %s; rename one of them",
+					ErrMedia, quote.Input(other), quote.Input(ism), quote.Input(dir))
+			}
+			dirs[strings.ToLower(dir)] = ism
 		}
 		p, err := r.presentation(ism, dir, have, opts)
 		if err != nil {
@@ -219,6 +231,10 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 				continue
 			}
 			t, err := r.text(src, language(st.SystemLanguage))
+			if errors.Is(err, ErrMedia) {
+				r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: %s", name, st.Src, mediaReason(err)))
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -229,9 +245,13 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 		if err != nil {
 			return nil, err
 		}
-		found := false
+		found, twice := false, false
 		for _, t := range ts {
-			if string(t.Kind) != st.Type || (st.TrackID != 0 && uint64(t.ID) != st.TrackID) || seen[t] {
+			if string(t.Kind) != st.Type || (st.TrackID != 0 && uint64(t.ID) != st.TrackID) {
+				continue
+			}
+			if seen[t] {
+				twice = true
 				continue
 			}
 			seen[t], found = true, true
@@ -247,11 +267,20 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 				break
 			}
 		}
+		if !found && twice {
+			return nil, fmt.Errorf("%w: %s names the %s track%s of %s twice", ErrMedia, quote.Input(name), st.Type, trackIDNote(st.TrackID), quote.Input(st.Src))
+		}
 		if !found {
 			return nil, fmt.Errorf("%w: %s: %s has no %s track%s", ErrMedia, quote.Input(name), quote.Input(st.Src), st.Type, trackIDNote(st.TrackID))
 		}
 	}
 	return tracks, nil
+}
+
+// mediaReason is an ErrMedia error's text without its "cmaf: unusable
+// media" prefix, for a note.
+func mediaReason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrMedia.Error()+": ")
 }
 
 func trackIDNote(id uint64) string {
@@ -312,9 +341,12 @@ func (p *Presentation) lookup(name string) (output, bool) {
 			return output{kind: "text", track: i}, true
 		case t.Kind != Text && rest == "-init.mp4":
 			return output{kind: "init", track: i}, true
-		case t.Kind != Text && len(rest) == len("-00001.m4s") && strings.HasSuffix(rest, ".m4s"):
-			var n int
-			if _, err := fmt.Sscanf(rest, "-%05d.m4s", &n); err == nil && n >= 1 && n <= len(p.segs[i]) && p.SegmentName(i, n) == name {
+		case t.Kind != Text && len(rest) >= len("-00001.m4s") && len(rest) <= len("-0000000001.m4s") &&
+			rest[0] == '-' && strings.HasSuffix(rest, ".m4s"):
+			// Five digits or more: segment 100000 is "-100000.m4s". Only
+			// the name SegmentName gives (no sign, no extra zeros) answers.
+			n, err := strconv.Atoi(rest[1 : len(rest)-len(".m4s")])
+			if err == nil && n >= 1 && n <= len(p.segs[i]) && p.SegmentName(i, n) == name {
 				return output{kind: "segment", track: i, seg: n - 1}, true
 			}
 		}

@@ -36,9 +36,16 @@ type Origin struct {
 	// Timeout bounds computing a presentation and making one output
 	// (0: none).
 	Timeout time.Duration
-	// Slots, if set, bounds the outputs being made at once (a send on it
-	// takes a slot, a receive gives it back).
+	// Slots, if set, bounds the outputs in memory at once: an output is
+	// made and sent in one slot (a send on it takes a slot, a receive gives
+	// it back). Were the slot given up between the two, every request
+	// waiting for one would make its output and hold it while waiting.
 	Slots chan struct{}
+	// Ranges, if set, vets a request's Range against the output's size
+	// before the output is made: it answers the request itself and
+	// reports false, or returns the request to serve (serve.Server's rules
+	// for files: at most 16 ranges, an empty suffix unsatisfiable).
+	Ranges func(w http.ResponseWriter, r *http.Request, size int64) (*http.Request, bool)
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -53,7 +60,10 @@ func (o *Origin) Handles(rel string) bool {
 }
 
 func (o *Origin) split(rel string) (ism, out string, ok bool) {
-	i := strings.Index(strings.ToLower(rel), ".ism/")
+	// ASCII case folding only: strings.ToLower changes the length of some
+	// runes ("Ⱥ" is two bytes, its lower case three), so an index into its
+	// result would be no index into rel.
+	i := strings.Index(asciiLower(rel), ".ism/")
 	if i < 0 {
 		return "", "", false
 	}
@@ -114,9 +124,16 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		http.Error(w, "packaging "+ism+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
 		return
 	}
-	if _, _, err := p.Size(out); errors.Is(err, errNotFound) {
+	size, _, err := p.Size(out)
+	if errors.Is(err, errNotFound) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
+	}
+	if err == nil && o.Ranges != nil {
+		var ok bool
+		if r, ok = o.Ranges(w, r, size); !ok {
+			return
+		}
 	}
 	if o.Slots != nil {
 		select {
@@ -124,14 +141,12 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		case <-r.Context().Done():
 			return
 		}
+		defer func() { <-o.Slots }()
 	}
 	var b bytes.Buffer
 	ctx, cancel := o.timeout(r.Context())
 	err = p.Write(ctx, &b, out)
 	cancel()
-	if o.Slots != nil {
-		<-o.Slots
-	}
 	if err != nil {
 		http.Error(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
 		return
@@ -148,4 +163,16 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 // ETag (nil: none).
 func (o *Origin) Handler(etag func(ism string) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.serve(w, r, etag) })
+}
+
+// asciiLower lowers the ASCII letters of s, leaving every other byte, so
+// that the result has s's length and byte offsets.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

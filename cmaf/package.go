@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -138,7 +139,20 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		// somebody's) file.
 		return false, 0, fmt.Errorf("cmaf: %s already holds a different file; not replaced (move it away, or package into an empty destination): %w", path, fs.ErrExist)
 	}
+	// Another run packaging the same asset into dst at the same time may
+	// place the file between the look above and Create or Commit: if it
+	// is this one, it is done.
+	placedMeanwhile := func(err error) bool {
+		if !errors.Is(err, fs.ErrExist) {
+			return false
+		}
+		_, same, herr := holds(ctx, dst, path, size, head)
+		return herr == nil && same
+	}
 	out, err := dst.Create(ctx, path, restore.OutputInfo{Size: size, MimeType: ContentType(name)})
+	if placedMeanwhile(err) {
+		return false, 0, nil
+	}
 	if err != nil {
 		return false, 0, err
 	}
@@ -152,6 +166,9 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		return false, 0, fmt.Errorf("%w: %s came out %d bytes long, not %d", ErrMedia, path, cw.n, size)
 	}
 	if err := out.Commit(hexSum(h)); err != nil {
+		if placedMeanwhile(err) {
+			return false, 0, nil
+		}
 		return false, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return true, size, nil

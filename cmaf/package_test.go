@@ -291,3 +291,64 @@ func TestPackageLiveArchive(t *testing.T) {
 		require.Equal(t, want, samples(testvectors.FrameMD5(t, filepath.Join(out, pl), s)), pl)
 	}
 }
+
+// TestISMOddTracks: a server manifest that names one track twice is
+// refused saying so (it said the file had no such track), and a text track
+// whose .vtt is not WebVTT is left out with a note, as one that is not a
+// .vtt is (it failed the whole package).
+func TestISMOddTracks(t *testing.T) {
+	fx := ladder(t)
+	mk := func(body string, extra map[string]string) cmaf.Files {
+		dir := t.TempDir()
+		for _, n := range []string{"ladder_640x360_220.mp4", "ladder_AACAudio_eng_128.mp4"} {
+			b, err := os.ReadFile(filepath.Join(fx, "plain", n))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o600))
+		}
+		for n, b := range extra {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(b), 0o600))
+		}
+		ism := `<?xml version="1.0" encoding="utf-8"?><smil xmlns="http://www.w3.org/2001/SMIL20/Language"><body><switch>` + body + `</switch></body></smil>`
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "a.ism"), []byte(ism), 0o600))
+		return plain(t, dir)
+	}
+	v, a := `<video src="ladder_640x360_220.mp4"/>`, `<audio src="ladder_AACAudio_eng_128.mp4"/>`
+	_, err := cmaf.Presentations(context.Background(), mk(v+v+a, nil), nil)
+	require.ErrorIs(t, err, cmaf.ErrMedia)
+	require.ErrorContains(t, err, `names the video track of "ladder_640x360_220.mp4" twice`)
+	_, err = cmaf.Presentations(context.Background(), mk(v+a+a, nil), nil)
+	require.ErrorContains(t, err, `names the audio track of "ladder_AACAudio_eng_128.mp4" twice`)
+
+	ps, err := cmaf.Presentations(context.Background(), mk(v+a+`<textstream src="bad.vtt" systemLanguage="eng"/>`,
+		map[string]string{"bad.vtt": "1\n00:00:00,000 --> 00:00:01,000\nan SRT file\n"}), nil)
+	require.NoError(t, err)
+	require.Len(t, ps[0].Tracks, 2)
+	require.Equal(t, []string{`a.ism: text track bad.vtt left out: "bad.vtt" does not start with WEBVTT`}, ps[0].Notes)
+}
+
+// TestTwoISMsOneDirectory: two server manifests whose names differ only in
+// their extension's case (ladder.ism, ladder.ISM) would be packaged into
+// the same directory: refused up front, naming both, before anything is
+// written (the second presentation's files went in among the first's,
+// then failed as "already holds a different file").
+func TestTwoISMsOneDirectory(t *testing.T) {
+	fx := ladder(t)
+	dir := t.TempDir()
+	for _, n := range []string{"ladder_640x360_220.mp4", "ladder_AACAudio_eng_128.mp4"} {
+		b, err := os.ReadFile(filepath.Join(fx, "plain", n))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o600))
+	}
+	smil := func(body string) []byte {
+		return []byte(`<smil xmlns="http://www.w3.org/2001/SMIL20/Language"><body><switch>` + body + `</switch></body></smil>`)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ladder.ism"), smil(`<video src="ladder_640x360_220.mp4"/>`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ladder.ISM"), smil(`<audio src="ladder_AACAudio_eng_128.mp4"/>`), 0o600))
+	out := t.TempDir()
+	_, err := cmaf.Package(context.Background(), restore.Dir{Root: out}, plain(t, dir), nil)
+	require.ErrorIs(t, err, cmaf.ErrMedia)
+	require.ErrorContains(t, err, `"ladder.ISM" and "ladder.ism" would both be packaged into "ladder/"`)
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -198,18 +199,22 @@ func boundaries(ref *Track, target time.Duration) []int {
 	return out
 }
 
-
 // cut cuts t at the times of ref's boundary samples. A video track must
 // have a sync sample at each (within half a frame); any other track is cut
 // at its first sample at or after each.
 func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segment, error) {
+	if video && !t.samples[0].sync {
+		// Not a matter of alignment: no segment of it could start a
+		// decoder, the first included.
+		return nil, fmt.Errorf("%w: %s track %d does not start with a sync sample (its stss or sample flags mark none there)", ErrMedia, t.File, t.ID)
+	}
 	base := new(big.Rat).Mul(start, big.NewRat(int64(t.Timescale), 1))
 	rebase := base.Num().Uint64() / base.Denom().Uint64() // floor
 	var firsts []int
 	j := 0
 	for _, b := range bounds {
 		// The boundary's time in t's timescale.
-		at := ref.samples[b].dts * uint64(t.Timescale) / uint64(ref.Timescale)
+		at := mulDiv(ref.samples[b].dts, uint64(t.Timescale), uint64(ref.Timescale))
 		for j < len(t.samples) && t.samples[j].dts+uint64(t.samples[j].dur)/2 < at {
 			j++
 		}
@@ -239,6 +244,19 @@ func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segm
 			dur: last.dts + uint64(last.dur) - t.samples[f].dts}
 	}
 	return segs, nil
+}
+
+// mulDiv returns a*b/c without overflowing in the product (a live
+// archive's decode times are a channel's clock: 1.7e16 ticks of 10 MHz
+// since 1970 times a 10 MHz timescale is past 2^64), or the largest
+// uint64 when the quotient itself does not fit.
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
 }
 
 func diff(a, b uint64) uint64 {

@@ -91,6 +91,7 @@ func ReadTracks(r io.ReaderAt, size int64, file string) (tracks []*Track, err er
 	if f.Moov == nil {
 		return nil, fmt.Errorf("%w: %s has no moov box", ErrMedia, file)
 	}
+	var total int64 // the tracks' sample bytes
 	for _, trak := range f.Moov.Traks {
 		t, err := newTrack(trak, file)
 		if err != nil {
@@ -112,6 +113,12 @@ func ReadTracks(r io.ReaderAt, size int64, file string) (tracks []*Track, err er
 		}
 		if len(t.samples) == 0 {
 			continue // an empty track plays nothing
+		}
+		// Samples never share bytes: more sample bytes than the file holds
+		// are samples placed over each other, which would make a segment
+		// (read and held whole) and the package any size at all.
+		if total += t.Size; total > size {
+			return nil, fmt.Errorf("%w: %s: the samples of its tracks add up to more bytes than the file's %d (they overlap)", ErrMedia, file, size)
 		}
 		tracks = append(tracks, t)
 	}

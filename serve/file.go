@@ -23,15 +23,9 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	// The plaintext should not land in a browser's or proxy's disk cache.
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if strings.Count(r.Header.Get("Range"), ",") >= MaxRanges {
-		plainError(w, "range not satisfiable: more than "+strconv.Itoa(MaxRanges)+" ranges", http.StatusRequestedRangeNotSatisfiable)
+	r, ok := checkRanges(w, r, f.src.Size)
+	if !ok {
 		return
-	}
-	if rng, changed := emptySuffixesUnsatisfiable(r.Header.Get("Range"), f.src.Size); changed {
-		r2 := *r
-		r2.Header = r.Header.Clone()
-		r2.Header.Set("Range", rng)
-		r = &r2
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	b := &body{ctx: ctx, stall: s.stall, watchdog: time.AfterFunc(s.stall, func() { cancel(errSourceStalled) })}
@@ -54,6 +48,23 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	w.hold = r.Method == http.MethodGet
 	http.ServeContent(w, r, "", time.Time{}, b)
 	w.send() // a status still held has an empty body
+}
+
+// checkRanges answers 416 for a request with more than MaxRanges ranges
+// (reporting false), and returns r with its Range rewritten as
+// emptySuffixesUnsatisfiable does for a body of size bytes.
+func checkRanges(w http.ResponseWriter, r *http.Request, size int64) (*http.Request, bool) {
+	if strings.Count(r.Header.Get("Range"), ",") >= MaxRanges {
+		plainError(w, "range not satisfiable: more than "+strconv.Itoa(MaxRanges)+" ranges", http.StatusRequestedRangeNotSatisfiable)
+		return r, false
+	}
+	if rng, changed := emptySuffixesUnsatisfiable(r.Header.Get("Range"), size); changed {
+		r2 := *r
+		r2.Header = r.Header.Clone()
+		r2.Header.Set("Range", rng)
+		r = &r2
+	}
+	return r, true
 }
 
 // plaintext opens f's plaintext: a file of the asset decrypted by range,
@@ -148,6 +159,7 @@ type response struct {
 	hold    bool  // keep the next 200 or 206 until body bytes come
 	held    int   // the status kept
 	aborted error // why the body was cut off
+	slotted bool  // the handler holds a streaming slot for it already
 }
 
 func (w *response) WriteHeader(status int) {
@@ -198,12 +210,14 @@ func (w *response) ReadFrom(src io.Reader) (n int64, err error) {
 	if lr, ok := src.(*io.LimitedReader); ok && lr.N <= 0 {
 		return 0, nil
 	}
-	select {
-	case w.s.sem <- struct{}{}:
-		defer func() { <-w.s.sem }()
-	case <-w.ctx.Done():
-		w.held = 0 // the client went away while waiting: logged as 499
-		return 0, w.ctx.Err()
+	if !w.slotted {
+		select {
+		case w.s.sem <- struct{}{}:
+			defer func() { <-w.s.sem }()
+		case <-w.ctx.Done():
+			w.held = 0 // the client went away while waiting: logged as 499
+			return 0, w.ctx.Err()
+		}
 	}
 	bp, _ := w.s.pool.Get().(*[]byte)
 	if bp == nil {

@@ -250,7 +250,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		idx.Files = append(idx.Files, e)
 	}
 	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
-	s.origin = &cmaf.Origin{Files: s, Timeout: s.stall, Slots: s.sem}
+	s.origin = &cmaf.Origin{Files: s, Timeout: s.stall, Slots: s.sem, Ranges: checkRanges}
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}

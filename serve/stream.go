@@ -45,6 +45,7 @@ func (s *Server) streaming(w *response, r *http.Request) bool {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.slotted = true // the origin makes and sends each output in one slot
 	s.origin.Handler(func(ism string) string { return s.files[ism].etag }).ServeHTTP(w, r)
 	return true
 }

@@ -2,16 +2,22 @@ package serve_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/blobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/internal/testvectors"
 	"github.com/amscrypt/amscrypt/keyexport"
@@ -118,4 +124,147 @@ func read(t *testing.T, dir, name string) string {
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestStreamingPathCaseFolding: a path whose lower case is longer than
+// itself ("Ⱥ" is two bytes, "ⱥ" three) before ".ism/" is a 404, not a
+// panic slicing it at an offset of its lower case.
+func TestStreamingPathCaseFolding(t *testing.T) {
+	s, err := serve.New(context.Background(), restore.Dir{Root: encDir}, plan(t, "keys/v3.json"), nil)
+	require.NoError(t, err)
+	for _, p := range []string{"/Ⱥ.ism/", "/ȺȺȺȺ.ism/x", "/%C4%B0%C4%B0.ism/x", "/%E2%84%AAa.ISM/x"} {
+		r := httptest.NewRequest("GET", p, nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:4000", "localhost"
+		w := httptest.NewRecorder()
+		require.NotPanics(t, func() { s.ServeHTTP(w, r) }, p)
+		require.Equal(t, http.StatusNotFound, w.Code, p)
+	}
+}
+
+// countingSource counts Opens of the asset's MP4 files: on the fly, each
+// is the making of one segment, which is held until it is sent.
+type countingSource struct {
+	restore.Source
+	mu        sync.Mutex
+	live, max int // segments made and not yet being sent
+}
+
+func (c *countingSource) Open(ctx context.Context, f restore.SourceFile) (blobcrypt.RangeOpener, io.Closer, error) {
+	if strings.HasSuffix(f.Path, ".mp4") {
+		c.mu.Lock()
+		c.live++
+		c.max = max(c.max, c.live)
+		c.mu.Unlock()
+	}
+	return c.Source.Open(ctx, f)
+}
+
+func (c *countingSource) sending() {
+	c.mu.Lock()
+	c.live--
+	c.mu.Unlock()
+}
+
+// sendingWriter tells src when its response's body starts (within the
+// handler, so before its slot is given up), and, if release is not nil,
+// then blocks until release is closed: a client that does not read.
+type sendingWriter struct {
+	*httptest.ResponseRecorder
+	src     *countingSource
+	writing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *sendingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() {
+		b.src.sending()
+		close(b.writing)
+		if b.release != nil {
+			<-b.release
+		}
+	})
+	return b.ResponseRecorder.Write(p)
+}
+
+// TestStreamingSegmentsBoundedByMaxInFlight: a segment is made and sent in
+// one slot, so that no more than MaxInFlight segments are in memory. Were
+// the slot given up between making and sending, the requests queued
+// behind a client that does not read would each make their segment and
+// hold it while waiting for a slot again (12 clients of a 155 MB segment
+// with MaxInFlight 2 took 3.9 GB).
+func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	src := &countingSource{Source: restore.Dir{Root: filepath.Join(fx, "enc")}}
+	s, err := serve.New(context.Background(), src, p, &serve.Options{MaxInFlight: 1})
+	require.NoError(t, err)
+	req := func(seg int) *http.Request {
+		r := httptest.NewRequest("GET", fmt.Sprintf("/ladder.ism/video-1-%05d.m4s", seg), nil)
+		r.RemoteAddr, r.Host = "127.0.0.1:4000", "localhost"
+		return r
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req(1)) // the presentation is read once, here
+	require.Equal(t, http.StatusOK, w.Code)
+	src.mu.Lock()
+	src.live, src.max = 0, 0
+	src.mu.Unlock()
+
+	writer := func(release chan struct{}) *sendingWriter {
+		return &sendingWriter{ResponseRecorder: httptest.NewRecorder(), src: src, writing: make(chan struct{}), release: release}
+	}
+	slow := writer(make(chan struct{}))
+	done := make(chan struct{})
+	go func() { s.ServeHTTP(slow, req(1)); close(done) }()
+	<-slow.writing
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := writer(nil)
+			s.ServeHTTP(w, req(1+i%4))
+			assert.Equal(t, http.StatusOK, w.Code)
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // all six wait for the slot
+	close(slow.release)
+	<-done
+	wg.Wait()
+	require.Equal(t, 1, src.max, "segments made and not yet being sent at once, with MaxInFlight 1")
+}
+
+// TestStreamingRanges: the streaming URLs keep the range rules of the
+// asset's files: an empty suffix range ("bytes=-0") is 416, not a 206
+// whose Content-Range ends before it starts (7fa6f3f, which only the
+// files had), and so is a request of more than MaxRanges ranges (a
+// segment answered 21 ranges as multipart).
+func TestStreamingRanges(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
+	require.NoError(t, err)
+	ts, _ := newServer(t, restore.Dir{Root: filepath.Join(fx, "enc")}, p, nil)
+	seg := ts.URL + "/ladder.ism/video-1-00002.m4s"
+	resp, body := get(t, "GET", seg)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	size := len(body)
+
+	resp, _ = get(t, "GET", seg, "Range", "bytes=-0")
+	require.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+	require.Equal(t, fmt.Sprintf("bytes */%d", size), resp.Header.Get("Content-Range"))
+	var many []string
+	for i := range serve.MaxRanges + 1 {
+		many = append(many, fmt.Sprintf("%d-%d", 2*i, 2*i))
+	}
+	resp, _ = get(t, "GET", seg, "Range", "bytes="+strings.Join(many, ","))
+	require.Equal(t, http.StatusRequestedRangeNotSatisfiable, resp.StatusCode)
+	resp, body = get(t, "GET", seg, "Range", "bytes=-10")
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.Len(t, body, 10)
 }

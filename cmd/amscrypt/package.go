@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/internal/cli"
+	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/livearchive"
 	"github.com/amscrypt/amscrypt/restore"
 	"github.com/amscrypt/amscrypt/serve"
@@ -54,6 +57,14 @@ func runPackage(e *cli.Env, args []string) error {
 			return err
 		}
 		if idx, err := s.Index(); err == nil && idx.Summary[restore.StatusFailed] > 0 {
+			// An .ism left out would silently change what is packaged:
+			// every MP4 of the asset (or the other .ism alone) instead of
+			// the presentation it describes.
+			for _, f := range idx.Files {
+				if f.Status == restore.StatusFailed && strings.EqualFold(path.Ext(f.Name), ".ism") {
+					return fmt.Errorf("%s failed its check (%s); the presentation it describes cannot be packaged", quote.Input(f.Name), f.Error)
+				}
+			}
 			e.Warnf("package", "%d files failed their check and are left out (restore --check says why)", idx.Summary[restore.StatusFailed])
 		}
 		files = s

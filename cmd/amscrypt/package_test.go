@@ -75,3 +75,29 @@ func TestPackageCommand(t *testing.T) {
 	amscrypt(t, nil, args...).refused(t, "video-1-00002.m4s")
 	requireNoFile(t, outside)
 }
+
+// TestPackageISMFailedCheck: an .ism whose head check fails (a wrong IV in
+// the export) is not left out with a warning: the asset was then packaged
+// as if it had no .ism, every MP4 and WebVTT file in one presentation
+// without the .ism's languages, exit 0. Now exit 1, nothing written.
+func TestPackageISMFailedCheck(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	data, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(data, &doc))
+	for _, e := range doc["assetFileEncryptionMetadata"].([]any) {
+		if m := e.(map[string]any); m["assetFileName"] == "ladder.ism" {
+			m["initializationVector"] = "12345"
+		}
+	}
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	data, err = json.Marshal(doc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keys, data, 0o600))
+	out := filepath.Join(t.TempDir(), "pkg")
+	r := amscrypt(t, nil, "package", "--keys", keys, "--in", filepath.Join(fx, "enc"), "--out", out, "--quiet")
+	r.refused(t, `"ladder.ism" failed its check`)
+	require.Equal(t, 1, r.code)
+	requireNoFile(t, out)
+}
