@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/amscrypt/amscrypt/internal/httprange"
 	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
@@ -41,11 +42,6 @@ type Origin struct {
 	// it back). Were the slot given up between the two, every request
 	// waiting for one would make its output and hold it while waiting.
 	Slots chan struct{}
-	// Ranges, if set, vets a request's Range against the output's size
-	// before the output is made: it answers the request itself and
-	// reports false, or returns the request to serve (serve.Server's rules
-	// for files: at most 16 ranges, an empty suffix unsatisfiable).
-	Ranges func(w http.ResponseWriter, r *http.Request, size int64) (*http.Request, bool)
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -129,9 +125,10 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	if err == nil && o.Ranges != nil {
-		var ok bool
-		if r, ok = o.Ranges(w, r, size); !ok {
+	if err == nil {
+		// The Range rules of serve's files, before the output is made.
+		if r, err = httprange.Vet(r, size); err != nil {
+			http.Error(w, err.Error(), http.StatusRequestedRangeNotSatisfiable)
 			return
 		}
 	}

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/httprange"
 	"github.com/amscrypt/amscrypt/internal/quote"
 )
 
@@ -23,8 +22,9 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	// The plaintext should not land in a browser's or proxy's disk cache.
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	r, ok := checkRanges(w, r, f.src.Size)
-	if !ok {
+	r, err := httprange.Vet(r, f.src.Size)
+	if err != nil {
+		plainError(w, err.Error(), http.StatusRequestedRangeNotSatisfiable)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
@@ -48,23 +48,6 @@ func (s *Server) serveFile(w *response, r *http.Request, f *file) {
 	w.hold = r.Method == http.MethodGet
 	http.ServeContent(w, r, "", time.Time{}, b)
 	w.send() // a status still held has an empty body
-}
-
-// checkRanges answers 416 for a request with more than MaxRanges ranges
-// (reporting false), and returns r with its Range rewritten as
-// emptySuffixesUnsatisfiable does for a body of size bytes.
-func checkRanges(w http.ResponseWriter, r *http.Request, size int64) (*http.Request, bool) {
-	if strings.Count(r.Header.Get("Range"), ",") >= MaxRanges {
-		plainError(w, "range not satisfiable: more than "+strconv.Itoa(MaxRanges)+" ranges", http.StatusRequestedRangeNotSatisfiable)
-		return r, false
-	}
-	if rng, changed := emptySuffixesUnsatisfiable(r.Header.Get("Range"), size); changed {
-		r2 := *r
-		r2.Header = r.Header.Clone()
-		r2.Header.Set("Range", rng)
-		r = &r2
-	}
-	return r, true
 }
 
 // plaintext opens f's plaintext: a file of the asset decrypted by range,
@@ -258,28 +241,3 @@ func (w *response) ReadFrom(src io.Reader) (n int64, err error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *response) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// emptySuffixesUnsatisfiable rewrites each suffix range of length zero
-// ("bytes=-0") as the equally unsatisfiable "SIZE-". RFC 9110 §14.1.1: a
-// suffix range is satisfiable only with a non-zero length; http.ServeContent
-// instead answers 206 with an empty body and "Content-Range: bytes
-// SIZE-(SIZE-1)/SIZE", a range that ends before it starts.
-func emptySuffixesUnsatisfiable(rng string, size int64) (string, bool) {
-	set, ok := strings.CutPrefix(rng, "bytes=")
-	if !ok {
-		return rng, false
-	}
-	specs := strings.Split(set, ",")
-	changed := false
-	for i, sp := range specs {
-		t := strings.TrimSpace(sp)
-		if len(t) > 1 && t[0] == '-' && strings.Trim(t[1:], "0") == "" {
-			specs[i] = strconv.FormatInt(size, 10) + "-"
-			changed = true
-		}
-	}
-	if !changed {
-		return rng, false
-	}
-	return "bytes=" + strings.Join(specs, ","), true
-}

@@ -36,6 +36,7 @@ import (
 	"github.com/amscrypt/amscrypt/cmaf"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/internal/cors"
+	"github.com/amscrypt/amscrypt/internal/httprange"
 	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/keyexport"
 	"github.com/amscrypt/amscrypt/livearchive"
@@ -70,7 +71,7 @@ const (
 	DefaultMaxConns = 1024
 	// MaxRanges is the most ranges one request may ask for: each costs a
 	// read of the source (for a blob, a ranged GET).
-	MaxRanges = 16
+	MaxRanges = httprange.Max
 )
 
 // Options configure a Server. The zero value serves loopback clients
@@ -250,7 +251,7 @@ func New(ctx context.Context, src restore.Source, plan *keyexport.Plan, opts *Op
 		idx.Files = append(idx.Files, e)
 	}
 	idx.Files = append(idx.Files, s.addTracks(ctx, files, matches, report, nonce[:])...)
-	s.origin = &cmaf.Origin{Files: s, Timeout: s.stall, Slots: s.sem, Ranges: checkRanges}
+	s.origin = &cmaf.Origin{Files: s, Timeout: s.stall, Slots: s.sem}
 	if s.index, err = json.MarshalIndent(idx, "", "  "); err != nil {
 		return nil, err
 	}
