@@ -379,19 +379,12 @@ func (p *Presentation) Size(name string) (size int64, head []byte, err error) {
 	}
 	switch o.kind {
 	case "segment":
-		t, s := p.Tracks[o.track], p.segs[o.track][o.seg]
-		ms, err := t.fragment(s, uint32(o.seg+1), nil)
+		head, mdatHeader, size, err := p.Tracks[o.track].segmentHead(p.segs[o.track][o.seg], uint32(o.seg+1))
 		if err != nil {
 			return 0, nil, err
 		}
-		var b bytes.Buffer
-		if err := ms.Encode(&b); err != nil {
-			return 0, nil, err
-		}
-		// Without data the mdat is its 8-byte header, which is left out:
-		// the head is the styp and moof.
-		size, err := t.segmentSize(s, uint32(o.seg+1))
-		return size, b.Bytes()[:b.Len()-8], err
+		// The mdat's header is left out: the head is the styp and moof.
+		return size, head[:len(head)-mdatHeader], nil
 	case "text":
 		return p.Tracks[o.track].Size, nil, nil
 	}

@@ -58,52 +58,59 @@ func (t *Track) initSegment() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// fragment builds the styp and moof of segment s with sample data from
-// data (nil: sizes only, for the segment's size and head).
-func (t *Track) fragment(s segment, seq uint32, data [][]byte) (*mp4.MediaSegment, error) {
+// fragment builds the styp and moof of segment s, and an mdat that is
+// its header alone, sized for the samples: writeSegment writes their data
+// after it, straight from the buffers it read them into.
+func (t *Track) fragment(s segment, seq uint32) (*mp4.MediaSegment, error) {
 	frag, err := mp4.CreateFragment(seq, 1)
 	if err != nil {
 		return nil, err
 	}
-	dts := s.dts
 	for i := s.first; i < s.end; i++ {
 		sm := t.samples[i]
 		flags := mp4.NonSyncSampleFlags
 		if sm.sync {
 			flags = mp4.SyncSampleFlags
 		}
-		fs := mp4.FullSample{Sample: mp4.Sample{Flags: flags, Dur: sm.dur, Size: sm.size, CompositionTimeOffset: sm.cto}, DecodeTime: dts}
-		if data != nil {
-			fs.Data = data[i-s.first]
-		}
-		frag.AddFullSample(fs)
-		dts += uint64(sm.dur)
+		// AddSample counts the size into the mdat without taking data.
+		frag.AddSample(mp4.Sample{Flags: flags, Dur: sm.dur, Size: sm.size, CompositionTimeOffset: sm.cto}, s.dts)
 	}
 	ms := mp4.NewMediaSegmentWithStyp(mp4.NewStyp("cmfs", 0, []string{"cmfs", "msdh", "msix"}))
 	ms.AddFragment(frag)
 	return ms, nil
 }
 
+// segmentHead encodes segment s up to its sample data: styp, moof and the
+// mdat's header.
+func (t *Track) segmentHead(s segment, seq uint32) (head []byte, mdatHeader int, size int64, err error) {
+	ms, err := t.fragment(s, seq)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	var b bytes.Buffer
+	if err := ms.Encode(&b); err != nil {
+		return nil, 0, 0, err
+	}
+	return b.Bytes(), int(ms.Fragments[0].Mdat.HeaderSize()), int64(ms.Size()), nil
+}
+
 // segmentSize returns the encoded size of segment s, computed from the
 // sample table alone.
 func (t *Track) segmentSize(s segment, seq uint32) (int64, error) {
-	ms, err := t.fragment(s, seq, nil)
+	ms, err := t.fragment(s, seq)
 	if err != nil {
 		return 0, err
 	}
-	var data int64
-	for i := s.first; i < s.end; i++ {
-		data += int64(t.samples[i].size)
-	}
-	// Without data the mdat box is empty; its payload is the samples.
-	return int64(ms.Size()) + data, nil
+	return int64(ms.Size()), nil
 }
 
 // writeSegment reads segment s's samples from r (the track's plaintext
 // file), in as few ranged reads as the layout allows, and writes the
-// encoded segment to w. Memory is the segment's size.
+// encoded segment to w: its head, then each run of contiguous sample data
+// as it lies in the buffer it was read into, uncopied. Memory is the
+// segment's size.
 func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, seq uint32) error {
-	data := make([][]byte, s.end-s.first)
+	var parts [][]byte
 	for i := s.first; i < s.end; {
 		// One read covers samples i..j-1.
 		start, j := t.samples[i].off, i+1
@@ -123,15 +130,31 @@ func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s 
 		if _, err := r.ReadAt(buf, start); err != nil {
 			return fmt.Errorf("reading %s at %d: %w", t.File, start, err)
 		}
-		for k := i; k < j; k++ {
+		// The samples of one read are in order and do not overlap; those
+		// with no gap between them go out as one part.
+		from, to := int64(0), int64(t.samples[i].size)
+		for k := i + 1; k < j; k++ {
 			o := t.samples[k].off - start
-			data[k-s.first] = buf[o : o+int64(t.samples[k].size)]
+			if o != to {
+				parts = append(parts, buf[from:to])
+				from = o
+			}
+			to = o + int64(t.samples[k].size)
 		}
+		parts = append(parts, buf[from:to])
 		i = j
 	}
-	ms, err := t.fragment(s, seq, data)
+	head, _, _, err := t.segmentHead(s, seq)
 	if err != nil {
 		return err
 	}
-	return ms.Encode(w)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
