@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 )
@@ -104,13 +105,37 @@ func (t *Track) segmentSize(s segment, seq uint32) (int64, error) {
 	return int64(ms.Size()), nil
 }
 
+// readBufs holds the buffers segments were read into, for the next
+// segments: a package reads its whole asset a few megabytes at a time, and
+// a fresh buffer for each read cost as much CPU in page faults, zeroing and
+// garbage collection as decrypting it.
+var readBufs sync.Pool // of *[]byte
+
+// readBuf returns a buffer of n bytes from readBufs, or a new one with
+// room to spare, so that segments of about the same size reuse it.
+func readBuf(n int64) *[]byte {
+	if b, ok := readBufs.Get().(*[]byte); ok && int64(cap(*b)) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	const grain = 256 << 10
+	b := make([]byte, n, (n+grain-1)/grain*grain)
+	return &b
+}
+
 // writeSegment reads segment s's samples from r (the track's plaintext
 // file), in as few ranged reads as the layout allows, and writes the
 // encoded segment to w: its head, then each run of contiguous sample data
 // as it lies in the buffer it was read into, uncopied. Memory is the
-// segment's size.
+// segment's size, in buffers that go back to readBufs when it is written.
 func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, seq uint32) error {
 	var parts [][]byte
+	var bufs []*[]byte
+	defer func() {
+		for _, b := range bufs {
+			readBufs.Put(b)
+		}
+	}()
 	for i := s.first; i < s.end; {
 		// One read covers samples i..j-1.
 		start, j := t.samples[i].off, i+1
@@ -126,7 +151,9 @@ func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		buf := make([]byte, end-start)
+		b := readBuf(end - start)
+		bufs = append(bufs, b)
+		buf := *b
 		if _, err := r.ReadAt(buf, start); err != nil {
 			return fmt.Errorf("reading %s at %d: %w", t.File, start, err)
 		}
