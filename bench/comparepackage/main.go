@@ -28,16 +28,16 @@
 // packager's output each hold every video frame of the source (ffprobe
 // -count_packets through the 1080p HLS playlist).
 //
-// Part 2, serve's time to first byte of one media segment: an asset of one
-// 1080p MP4 of at least -serve-size (the same 20 s looped, +faststart, so
-// its moov describes every sample) and one of the 20 s alone, each with an
-// .ism, each served by its own `amscrypt serve`. The first request to each
-// (which reads the moov and cuts the presentation) is reported apart; then
-// 21 rounds of GET /NAME.ism/video-1-NNNNN.m4s for the second segment of
-// each and the middle and last of the large one, interleaved, with the time
-// to the first response byte (net/http/httptrace) and to the last.
-// Reported: medians and 90th percentiles, and each server's peak RSS and
-// CPU.
+// Part 2, serve's time to first byte of one media segment: one asset of
+// two 1080p MP4s, one of at least -serve-size (the same 20 s looped,
+// +faststart, so its moov describes every sample) and the 20 s alone, each
+// with its .ism (large.ism, small.ism), served by one `amscrypt serve`. The
+// first request under each .ism (which reads the moov and cuts the
+// presentation) is reported apart; then 21 rounds of
+// GET /NAME.ism/video-1-NNNNN.m4s for the second and last-but-one segment
+// of each and the middle one of the large, interleaved, with the time to
+// the first response byte (net/http/httptrace) and to the last. Reported:
+// medians and 90th percentiles, and the server's peak RSS and CPU.
 //
 // Everything is made in a temporary directory under -dir (local disk by
 // default) and removed at the end; part 1 needs about 5 x -size of disk,
@@ -691,22 +691,23 @@ func (c *compare) servePart() error {
 	if err != nil {
 		return err
 	}
-	loops := int((c.serveSize + fi.Size() - 1) / fi.Size())
-	type asset struct {
+	type source struct {
 		name     string
 		loops    int
 		size     int64
 		segments int
-		srv      *server
 		cold     [2]time.Duration
 	}
-	assets := []*asset{{name: "large", loops: loops}, {name: "small", loops: 1}}
+	large := &source{name: "large", loops: int((c.serveSize + fi.Size() - 1) / fi.Size())}
+	small := &source{name: "small", loops: 1}
+	// One asset holding both, each MP4 with its own .ism, behind one
+	// server: the two differ in nothing but the file.
 	t0 := time.Now()
-	for _, a := range assets {
-		plain, enc := filepath.Join(c.work, a.name+"-plain"), filepath.Join(c.work, a.name)
-		if err := os.MkdirAll(plain, 0o700); err != nil {
-			return err
-		}
+	plain, enc := filepath.Join(c.work, "ttfb-plain"), filepath.Join(c.work, "ttfb")
+	if err := os.MkdirAll(plain, 0o700); err != nil {
+		return err
+	}
+	for _, a := range []*source{large, small} {
 		mp4 := filepath.Join(plain, a.name+".mp4")
 		if err := ffmpeg("-stream_loop", strconv.Itoa(a.loops-1), "-i", src, "-c", "copy", "-movflags", "+faststart", mp4); err != nil {
 			return err
@@ -717,37 +718,35 @@ func (c *compare) servePart() error {
 		if err := os.WriteFile(filepath.Join(plain, a.name+".ism"), ism([]string{a.name + ".mp4"}, nil), 0o600); err != nil {
 			return err
 		}
-		if err := c.encrypt(plain, enc, enc+".json"); err != nil {
-			return err
-		}
 		// 6 s segments of 2 s GOPs: the last may be shorter.
 		a.segments = (a.loops*loopSeconds + 5) / 6
 	}
-	fmt.Printf("\npart 2: one 1080p MP4 (+faststart) of %d bytes (%d s) and one of %d bytes (%d s), each with an .ism, encrypted; made in %.1f s\n",
-		assets[0].size, assets[0].loops*loopSeconds, assets[1].size, assets[1].loops*loopSeconds, time.Since(t0).Seconds())
-	for _, a := range assets {
-		if a.srv, err = c.startServe(filepath.Join(c.work, a.name+".json"), filepath.Join(c.work, a.name)); err != nil {
-			return err
-		}
-		defer a.srv.cmd.Process.Kill()
+	if err := c.encrypt(plain, enc, enc+".json"); err != nil {
+		return err
 	}
+	fmt.Printf("\npart 2: one asset of two 1080p MP4s (+faststart), %d bytes (%d s) and %d bytes (%d s), each with its .ism, encrypted; made in %.1f s\n",
+		large.size, large.loops*loopSeconds, small.size, small.loops*loopSeconds, time.Since(t0).Seconds())
+	srv, err := c.startServe(enc+".json", enc)
+	if err != nil {
+		return err
+	}
+	defer srv.cmd.Process.Kill()
 	client := &http.Client{Timeout: time.Minute}
-	segURL := func(a *asset, n int) string {
-		return fmt.Sprintf("%s%s.ism/video-1-%05d.m4s", a.srv.base, a.name, n)
+	segURL := func(a *source, n int) string {
+		return fmt.Sprintf("%s%s.ism/video-1-%05d.m4s", srv.base, a.name, n)
 	}
-	// The first request to each: serve reads the moov and cuts the
+	// The first request under each .ism: serve reads the moov and cuts the
 	// presentation, then answers.
-	for _, a := range assets {
+	for _, a := range []*source{large, small} {
 		first, total, _, err := get(client, segURL(a, 2))
 		if err != nil {
 			return err
 		}
 		a.cold = [2]time.Duration{first, total}
 	}
-	// The playlist must name the segments asked for below.
-	for _, a := range assets {
-		_, _, _, err := get(client, fmt.Sprintf("%s%s.ism/video-1-%05d.m4s", a.srv.base, a.name, a.segments))
-		if err != nil {
+	// The presentations must have the segments asked for below.
+	for _, a := range []*source{large, small} {
+		if _, _, _, err := get(client, segURL(a, a.segments)); err != nil {
 			return fmt.Errorf("the last segment: %w", err)
 		}
 	}
@@ -757,9 +756,9 @@ func (c *compare) servePart() error {
 		first, total []float64
 		bytes        int64
 	}
-	large, small := assets[0], assets[1]
 	cells := []*cell{
 		{label: fmt.Sprintf("small, segment 2 of %d", small.segments), url: segURL(small, 2)},
+		{label: fmt.Sprintf("small, segment %d (last but one)", small.segments-1), url: segURL(small, small.segments-1)},
 		{label: fmt.Sprintf("large, segment 2 of %d", large.segments), url: segURL(large, 2)},
 		{label: fmt.Sprintf("large, segment %d (middle)", large.segments/2), url: segURL(large, large.segments/2)},
 		{label: fmt.Sprintf("large, segment %d (last but one)", large.segments-1), url: segURL(large, large.segments-1)},
@@ -775,26 +774,21 @@ func (c *compare) servePart() error {
 			cl.first, cl.total, cl.bytes = append(cl.first, ms(first)), append(cl.total, ms(total)), n
 		}
 	}
-	var use []sample
-	for _, a := range assets {
-		s, err := a.srv.stop()
-		if err != nil {
-			return err
-		}
-		use = append(use, s)
+	use, err := srv.stop()
+	if err != nil {
+		return err
 	}
-	fmt.Printf("\n| source | serve start-up | first request (moov read, presentation cut): first byte / last |\n|---|---:|---:|\n")
-	for _, a := range assets {
-		fmt.Printf("| %s, %d bytes | %.1f ms | %.1f / %.1f ms |\n", a.name, a.size, ms(a.srv.startup), ms(a.cold[0]), ms(a.cold[1]))
+	fmt.Printf("\nserve start-up (until it printed its URL): %.1f ms\n\n", ms(srv.startup))
+	fmt.Printf("| source | first request under its .ism (moov read, presentation cut): first byte / last |\n|---|---:|\n")
+	for _, a := range []*source{large, small} {
+		fmt.Printf("| %s, %d bytes | %.1f / %.1f ms |\n", a.name, a.size, ms(a.cold[0]), ms(a.cold[1]))
 	}
-	fmt.Printf("\n%d requests per row, interleaved (the order rotating), one keep-alive connection per server:\n\n| segment | bytes | first byte, median / p90 | last byte, median |\n|---|---:|---:|---:|\n", reps)
+	fmt.Printf("\n%d requests per row, interleaved (the order rotating), one keep-alive connection:\n\n| segment | bytes | first byte, median / p90 | last byte, median |\n|---|---:|---:|---:|\n", reps)
 	for _, cl := range cells {
 		fmt.Printf("| %s | %d | %.2f / %.2f ms | %.2f ms |\n", cl.label, cl.bytes, median(cl.first), percentile(cl.first, 0.9), median(cl.total))
 	}
-	fmt.Printf("\nlarge / small, first byte of segment 2: %.2fx (medians)\n", median(cells[1].first)/median(cells[0].first))
-	for i, a := range assets {
-		fmt.Printf("serve of the %s source: peak RSS %.1f MiB, CPU %.2f s over the run\n", a.name, mib(use[i].rssKiB), use[i].cpu.Seconds())
-	}
+	fmt.Printf("\nlarge / small, first byte of segment 2: %.2fx (medians)\n", median(cells[2].first)/median(cells[0].first))
+	fmt.Printf("serve: peak RSS %.1f MiB, CPU %.2f s over the part\n", mib(use.rssKiB), use.cpu.Seconds())
 	return nil
 }
 
