@@ -62,6 +62,7 @@ import (
 	"net/http/httptrace"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -118,6 +119,14 @@ func (c *compare) run(dir string, parts []string) error {
 		return err
 	}
 	defer os.RemoveAll(c.work)
+	// The fixtures are gigabytes: an interrupted run removes them too.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-stop
+		os.RemoveAll(c.work)
+		os.Exit(130)
+	}()
 	if c.bin == "" {
 		c.bin = filepath.Join(c.work, "amscrypt")
 		cmd := exec.Command("go", "build", "-o", c.bin, "./cmd/amscrypt")
