@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"strings"
 	"syscall"
 	"time"
@@ -467,10 +468,24 @@ func (a *File) createTemp() (*os.File, string, error) {
 // covers that moment. After it, the lock alone decides.
 const staleAge = time.Minute
 
+// swept is when this process last looked for stale files in each
+// directory (by absolute path).
+var swept sync.Map
+
 // removeStale removes the temporary files beside the destination that no
 // live process holds, reporting each to Options.RemovedStale. Failures only
-// mean leftovers stay.
+// mean leftovers stay. A directory is read at most once per staleAge: a
+// file younger than that is never stale anyway, and reading it for every
+// file created would cost a package of thousands of segments time that
+// grows with the square of their number.
 func (a *File) removeStale() {
+	if key, err := filepath.Abs(filepath.Dir(a.dst)); err == nil {
+		now := time.Now()
+		if last, ok := swept.Load(key); ok && now.Sub(last.(time.Time)) < staleAge {
+			return
+		}
+		swept.Store(key, now)
+	}
 	d, err := a.dir.Open(".")
 	if err != nil {
 		return

@@ -241,10 +241,15 @@ func TestStaleTempFiles(t *testing.T) {
 		write(t, foreign, "x")
 		require.NoError(t, os.Chtimes(foreign, old, old))
 
+		// The Create of busy read the directory a moment ago; the next
+		// reading is a minute away, or in a new process, as here.
 		var removed []string
 		require.NoError(t, create(t, dst, "data", Options{RemovedStale: func(p string) { removed = append(removed, p) }}))
+		require.Empty(t, removed)
+		swept.Clear()
+		require.NoError(t, create(t, dst+"2", "data", Options{RemovedStale: func(p string) { removed = append(removed, p) }}))
 		require.Equal(t, []string{dead}, removed)
-		require.ElementsMatch(t, []string{"dst", filepath.Base(fresh), filepath.Base(liveName), filepath.Base(foreign)}, names(t, dir))
+		require.ElementsMatch(t, []string{"dst", "dst2", filepath.Base(fresh), filepath.Base(liveName), filepath.Base(foreign)}, names(t, dir))
 	})
 }
 
