@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"sync"
@@ -157,15 +156,23 @@ func place(ctx context.Context, dst restore.Sink, p *Presentation, name string) 
 		return false, 0, err
 	}
 	defer out.Abort()
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(out, h)}
+	// A sink that hashes what it is given anyway (a block blob names its
+	// blocks by the running SHA-256) gives the digest; others get ours.
+	var sum func() []byte
+	cw := &countWriter{w: out}
+	if d, ok := out.(restore.DigestOutput); ok {
+		sum = d.SHA256
+	} else {
+		h := sha256.New()
+		cw.w, sum = io.MultiWriter(out, h), func() []byte { return h.Sum(nil) }
+	}
 	if err := p.Write(ctx, cw, name); err != nil {
 		return false, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	if cw.n != size {
 		return false, 0, fmt.Errorf("%w: %s came out %d bytes long, not %d", ErrMedia, path, cw.n, size)
 	}
-	if err := out.Commit(hexSum(h)); err != nil {
+	if err := out.Commit(hex.EncodeToString(sum())); err != nil {
 		if placedMeanwhile(err) {
 			return false, 0, nil
 		}
@@ -202,5 +209,3 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
-
-func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
