@@ -201,7 +201,9 @@ type ParallelSource interface {
 }
 
 // Output is a file being written to a Sink: it appears whole on Commit, and
-// not at all after Abort (which is a no-op after Commit).
+// not at all after Abort (which is a no-op after Commit). Commit's digest
+// is the file's SHA-256 in hex, or "" from a writer that computes none
+// (cmaf.Package, unless the Output is a DigestOutput).
 type Output interface {
 	io.Writer
 	Commit(sha256Hex string) error
