@@ -15,12 +15,21 @@ import (
 )
 
 // The AMS streaming URL shapes: NAME.ism/manifest(format=…), with or
-// without the extension AMS also accepted.
+// without the extension AMS also accepted, compared without ASCII case.
+// The CMAF formats get the CMAF manifests; so do m3u8-aapl and
+// mpd-time-csf, the formats most AMS v2 players were given, so that their
+// URLs answer with what current players (hls.js, Safari, dash.js,
+// shaka-player) play: HLS version 7 with fMP4 segments, DASH with a
+// SegmentTimeline.
 var streamingManifests = map[string]string{
 	"manifest(format=m3u8-cmaf)":         MasterPlaylist,
 	"manifest(format=m3u8-cmaf).m3u8":    MasterPlaylist,
+	"manifest(format=m3u8-aapl)":         MasterPlaylist,
+	"manifest(format=m3u8-aapl).m3u8":    MasterPlaylist,
 	"manifest(format=mpd-time-cmaf)":     MPD,
 	"manifest(format=mpd-time-cmaf).mpd": MPD,
+	"manifest(format=mpd-time-csf)":      MPD,
+	"manifest(format=mpd-time-csf).mpd":  MPD,
 }
 
 // Origin answers what a Media Services streaming endpoint answered for an
@@ -72,7 +81,7 @@ func (o *Origin) split(rel string) (ism, out string, ok bool) {
 			o.names[n] = true
 		}
 	}
-	if m, ok := streamingManifests[out]; ok {
+	if m, ok := streamingManifests[asciiLower(out)]; ok {
 		out = m
 	}
 	return ism, out, o.names[ism] && !strings.Contains(out, "/")

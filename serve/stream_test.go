@@ -48,6 +48,9 @@ func TestStreamingURLs(t *testing.T) {
 	for u, file := range map[string]string{
 		"manifest(format=m3u8-cmaf)": "master.m3u8", "manifest(format=m3u8-cmaf).m3u8": "master.m3u8",
 		"manifest(format=mpd-time-cmaf)": "manifest.mpd", "manifest(format=mpd-time-cmaf).mpd": "manifest.mpd",
+		// The formats AMS v2 players were given, and any ASCII case.
+		"Manifest(format=m3u8-aapl)": "master.m3u8", "manifest(format=M3U8-AAPL).m3u8": "master.m3u8",
+		"manifest(format=mpd-time-csf)": "manifest.mpd", "MANIFEST(FORMAT=MPD-TIME-CMAF).MPD": "manifest.mpd",
 	} {
 		resp, body := get(t, "GET", base+url.PathEscape(u))
 		require.Equal(t, http.StatusOK, resp.StatusCode, u)
@@ -66,7 +69,7 @@ func TestStreamingURLs(t *testing.T) {
 	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
 	require.Equal(t, read(t, pkg, "video-1-00002.m4s")[100:200], string(body))
 	for _, bad := range []string{"video-1-00005.m4s", "manifest(format=smooth)", "x/master.m3u8", "..%2fladder.ism",
-		"manifest(format=m3u8-cmaf).mpd", "ladder_1280x720_800.mp4"} {
+		"manifest(format=m3u8-cmaf).mpd", "manifest(format=smooth).m3u8", "manifest(format=m3u8-aapl-v3)", "ladder_1280x720_800.mp4"} {
 		resp, _ := get(t, "GET", base+bad)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, bad)
 	}
