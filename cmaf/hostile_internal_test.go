@@ -13,6 +13,8 @@ import (
 	"github.com/Eyevinn/mp4ff/mp4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amscrypt/amscrypt/internal/timescale"
+
 	"github.com/amscrypt/amscrypt/restore"
 )
 
@@ -104,8 +106,8 @@ func TestSegmentsWallClock(t *testing.T) {
 	require.Equal(t, uint64(0), p.segs[0][0].dts)
 	require.Equal(t, uint64(60_000_000), p.segs[0][1].dts)
 	require.Len(t, p.segs[1], 2)
-	require.Equal(t, uint64(math.MaxUint64), mulDiv(math.MaxUint64, 3, 2))
-	require.Equal(t, uint64(5_100_000_000_000_000_000), mulDiv(base, 3_000_000_000, 10_000_000))
+	require.Equal(t, uint64(math.MaxUint64), timescale.Convert(math.MaxUint64, 2, 3))
+	require.Equal(t, uint64(5_100_000_000_000_000_000), timescale.Convert(base, 10_000_000, 3_000_000_000))
 }
 
 // lateSink is a restore.Dir whose Existing finds nothing the first time it

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"math/bits"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/amscrypt/amscrypt/blobcrypt"
+	"github.com/amscrypt/amscrypt/internal/timescale"
 )
 
 // DefaultSegmentDuration is the segment duration when Options names none;
@@ -214,7 +214,7 @@ func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segm
 	j := 0
 	for _, b := range bounds {
 		// The boundary's time in t's timescale.
-		at := mulDiv(ref.samples[b].dts, uint64(t.Timescale), uint64(ref.Timescale))
+		at := timescale.Convert(ref.samples[b].dts, uint64(ref.Timescale), uint64(t.Timescale))
 		for j < len(t.samples) && t.samples[j].dts+uint64(t.samples[j].dur)/2 < at {
 			j++
 		}
@@ -244,19 +244,6 @@ func cut(t *Track, bounds []int, ref *Track, video bool, start *big.Rat) ([]segm
 			dur: last.dts + uint64(last.dur) - t.samples[f].dts}
 	}
 	return segs, nil
-}
-
-// mulDiv returns a*b/c without overflowing in the product (a live
-// archive's decode times are a channel's clock: 1.7e16 ticks of 10 MHz
-// since 1970 times a 10 MHz timescale is past 2^64), or the largest
-// uint64 when the quotient itself does not fit.
-func mulDiv(a, b, c uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	if hi >= c {
-		return math.MaxUint64
-	}
-	q, _ := bits.Div64(hi, lo, c)
-	return q
 }
 
 func diff(a, b uint64) uint64 {

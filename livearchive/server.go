@@ -11,6 +11,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/internal/parse"
 	"github.com/amscrypt/amscrypt/internal/quote"
+	"github.com/amscrypt/amscrypt/internal/timescale"
 )
 
 // ServerManifest is what a server manifest (.ism, SMIL 2.0) says about a
@@ -190,11 +191,11 @@ func streamName(s *Stream) string {
 	return s.Type
 }
 
-// Origin is the earliest fragment start of all m's streams, in timescale
-// units, rounded down: the Options.Origin that puts every track of the
+// Origin is the earliest fragment start of all m's streams, in units of
+// the timescale to, rounded down: the Options.Origin that puts every track of the
 // archive on one timeline starting near 0 (audio that started later than
 // video keeps its delay).
-func (m *Manifest) Origin(timescale uint64) uint64 {
+func (m *Manifest) Origin(to uint64) uint64 {
 	best := -1
 	for i := range m.Streams {
 		s := &m.Streams[i]
@@ -209,7 +210,7 @@ func (m *Manifest) Origin(timescale uint64) uint64 {
 		return 0
 	}
 	s := &m.Streams[best]
-	return scale(s.Timeline[0].Start, s.TimeScale, timescale)
+	return timescale.Convert(s.Timeline[0].Start, s.TimeScale, to)
 }
 
 // less reports a/as < b/bs.
@@ -217,15 +218,4 @@ func less(a, as, b, bs uint64) bool {
 	h1, l1 := bits.Mul64(a, bs)
 	h2, l2 := bits.Mul64(b, as)
 	return h1 < h2 || h1 == h2 && l1 < l2
-}
-
-// scale converts t from timescale from to timescale to, rounding down
-// (saturating at 2^64-1).
-func scale(t, from, to uint64) uint64 {
-	hi, lo := bits.Mul64(t, to)
-	if hi >= from {
-		return math.MaxUint64
-	}
-	q, _ := bits.Div64(hi, lo, from)
-	return q
 }

@@ -70,6 +70,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/amscrypt/amscrypt/internal/cli"
 )
 
 func main() {
@@ -87,10 +89,10 @@ func main() {
 
 	c := &compare{rounds: *rounds, workers: *workers, bin: *bin, shaka: *shaka}
 	var err error
-	if c.size, err = parseSize(*size); err != nil {
+	if c.size, err = cli.ParseSize(*size); err != nil {
 		log.Fatal(err)
 	}
-	if c.serveSize, err = parseSize(*serveSize); err != nil {
+	if c.serveSize, err = cli.ParseSize(*serveSize); err != nil {
 		log.Fatal(err)
 	}
 	if c.rounds < 1 {
@@ -597,25 +599,6 @@ func percentile(v []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(math.Round(float64(len(s))*p)) - 1
 	return s[min(max(i, 0), len(s)-1)]
-}
-
-// parseSize reads a byte count with an optional KiB/MiB/GiB suffix.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return n * mult, nil
 }
 
 // server is a running `amscrypt serve`.

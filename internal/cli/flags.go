@@ -195,6 +195,17 @@ func (s *Size) String() string { return strconv.FormatInt(s.N, 10) }
 
 // Set parses v.
 func (s *Size) setValue(v string) error {
+	n, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	s.N, s.Set = n, true
+	return nil
+}
+
+// ParseSize reads a byte count: a whole number, optionally with K, M or G
+// (powers of 1024, with or without "iB") after it.
+func ParseSize(v string) (int64, error) {
 	num, mul := v, int64(1)
 	for _, u := range []struct {
 		suffix string
@@ -207,10 +218,9 @@ func (s *Size) setValue(v string) error {
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/mul || num == "" || num[0] == '+' {
-		return fmt.Errorf("%q is not a byte count (a whole number, optionally with K, M or G)", v)
+		return 0, fmt.Errorf("%q is not a byte count (a whole number, optionally with K, M or G)", v)
 	}
-	s.N, s.Set = n*mul, true
-	return nil
+	return n * mul, nil
 }
 
 // SizeValue adapts a Size to flag.Value.
