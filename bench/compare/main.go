@@ -32,10 +32,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/amscrypt/amscrypt/bench/internal/child"
 	"github.com/amscrypt/amscrypt/contentkey"
 	"github.com/amscrypt/amscrypt/keyfile"
 )
@@ -242,22 +242,10 @@ func writeInput(path string, size int64) error {
 	return f.Close()
 }
 
+// timeChild runs argv and returns what it cost.
 func timeChild(argv []string) (sample, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return sample{}, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, errors.New("no rusage for the child")
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, nil // Maxrss is in KiB on Linux
+	c, err := child.Run(argv...)
+	return sample{wall: c.Wall, cpu: c.CPU, rssKiB: c.RSSKiB}, err
 }
 
 func sameFile(a, b string) error {

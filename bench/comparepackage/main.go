@@ -71,6 +71,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/amscrypt/amscrypt/bench/internal/child"
 	"github.com/amscrypt/amscrypt/internal/cli"
 )
 
@@ -351,32 +352,10 @@ type sample struct {
 	rssKiB    int64
 }
 
-// timeChild runs argv and returns its wall time (from here), CPU time
-// and peak RSS (from its rusage).
+// timeChild runs argv and returns what it cost.
 func timeChild(argv ...string) (sample, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		return sample{}, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, lastLines(stderr.String(), 5))
-	}
-	return usage(cmd.ProcessState, wall)
-}
-
-func usage(ps *os.ProcessState, wall time.Duration) (sample, error) {
-	ru, ok := ps.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, errors.New("no rusage for the child")
-	}
-	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(l[max(0, len(l)-n):], "\n")
+	c, err := child.Run(argv...)
+	return sample{wall: c.Wall, cpu: c.CPU, rssKiB: c.RSSKiB}, err
 }
 
 // syncTime is how long sync(2) takes: the writeback a run left behind.
@@ -625,7 +604,7 @@ func (c *compare) startServe(keys, dir string) (*server, error) {
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, fmt.Errorf("amscrypt serve printed no URL: %w: %s", err, lastLines(stderr.String(), 5))
+		return nil, fmt.Errorf("amscrypt serve printed no URL: %w: %s", err, child.LastLines(stderr.String(), 5))
 	}
 	go io.Copy(io.Discard, stdout)
 	base := strings.TrimSpace(line)
@@ -648,7 +627,8 @@ func (s *server) stop() (sample, error) {
 	}()
 	s.cmd.Wait()
 	close(done)
-	return usage(s.cmd.ProcessState, 0)
+	c, err := child.Usage(s.cmd.ProcessState, 0)
+	return sample{wall: c.Wall, cpu: c.CPU, rssKiB: c.RSSKiB}, err
 }
 
 // get fetches url and returns the time to the first response byte and to
