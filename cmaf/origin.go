@@ -54,7 +54,14 @@ type Origin struct {
 
 	mu    sync.Mutex
 	names map[string]bool
-	ps    map[string]*Presentation
+	ps    map[string]*originISM
+}
+
+// originISM is one .ism's presentation, computed under its own lock, so
+// that reading one .ism's files holds up no request under another.
+type originISM struct {
+	mu sync.Mutex
+	p  *Presentation
 }
 
 // Handles reports whether the request path (relative to the asset's root,
@@ -89,21 +96,27 @@ func (o *Origin) split(rel string) (ism, out string, ok bool) {
 
 func (o *Origin) presentation(ctx context.Context, ism string) (*Presentation, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if p := o.ps[ism]; p != nil {
-		return p, nil
+	if o.ps == nil {
+		o.ps = map[string]*originISM{}
+	}
+	e := o.ps[ism]
+	if e == nil {
+		e = &originISM{}
+		o.ps[ism] = e
+	}
+	o.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.p != nil {
+		return e.p, nil
 	}
 	ctx, cancel := o.timeout(context.WithoutCancel(ctx))
 	defer cancel()
 	p, err := ISMPresentation(ctx, o.Files, ism, nil)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		e.p = p
 	}
-	if o.ps == nil {
-		o.ps = map[string]*Presentation{}
-	}
-	o.ps[ism] = p
-	return p, nil
+	return p, err
 }
 
 func (o *Origin) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
