@@ -13,6 +13,7 @@ import (
 
 	"github.com/amscrypt/amscrypt/internal/quote"
 	"github.com/amscrypt/amscrypt/livearchive"
+	"github.com/amscrypt/amscrypt/media"
 )
 
 // Files is an asset's plaintext, file by file: what serve.Server gives,
@@ -355,19 +356,7 @@ func (p *Presentation) lookup(name string) (output, bool) {
 }
 
 // ContentType returns the MIME type of the output name.
-func ContentType(name string) string {
-	switch path.Ext(name) {
-	case ".m3u8":
-		return "application/vnd.apple.mpegurl"
-	case ".mpd":
-		return "application/dash+xml"
-	case ".vtt":
-		return "text/vtt; charset=utf-8"
-	case ".m4s":
-		return "video/iso.segment"
-	}
-	return "video/mp4"
-}
+func ContentType(name string) string { return media.ContentType(name, "", false) }
 
 // Size returns the size of the output name and the bytes it starts with
 // (for a media segment: its styp and moof, which the sample table alone

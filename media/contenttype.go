@@ -22,6 +22,7 @@ var mediaTypes = map[string]string{
 	".ts":   "video/mp2t",
 	".m3u8": "application/vnd.apple.mpegurl",
 	".mpd":  "application/dash+xml",
+	".m4s":  "video/iso.segment",
 	".ism":  "application/vnd.ms-sstr+xml",
 	".ismc": "text/xml; charset=utf-8",
 	".xml":  "text/xml; charset=utf-8",
