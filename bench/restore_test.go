@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -200,8 +201,12 @@ func BenchmarkRestoreCheck(b *testing.B) {
 	if err := os.MkdirAll(filepath.Join(src, "video"), 0o700); err != nil {
 		b.Fatal(err)
 	}
+	// A whole fragment: a moof holding an mfhd, then an mdat to the end
+	// (the head check decodes the moof's children).
 	frag := make([]byte, 16<<10)
-	copy(frag, "\x00\x00\x00\x18moof")
+	copy(frag, "\x00\x00\x00\x18moof\x00\x00\x00\x10mfhd\x00\x00\x00\x00\x00\x00\x00\x01")
+	binary.BigEndian.PutUint32(frag[24:], uint32(len(frag)-24))
+	copy(frag[28:], "mdat")
 	for i := range files {
 		enc := make([]byte, len(frag))
 		c, err := blobcrypt.NewCipher(key, iv)
