@@ -235,12 +235,14 @@ func longestBase64Run(b []byte) int {
 // (after a byte-order mark).
 func parseJSON(doc string, data []byte, at int, opts *Options) (part, error) {
 	if err := json.Unmarshal(data, &struct{}{}); err != nil {
+		// No error quotes the document: the character json names could be
+		// a byte of a raw key saved where a document was expected.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return part{}, docError(doc, ErrInvalidDocument, "not valid JSON: %v at offset %d", err, int64(at)+max(se.Offset-1, 0))
+			return part{}, docError(doc, ErrInvalidDocument, "not valid JSON at offset %d", int64(at)+max(se.Offset-1, 0))
 		}
 		if !json.Valid(data) {
-			return part{}, docError(doc, ErrInvalidDocument, "not valid JSON: %v", err)
+			return part{}, docError(doc, ErrInvalidDocument, "%v", jsonstrict.Redact(err))
 		}
 	}
 	if jsonKind(data) == '[' {
@@ -378,7 +380,7 @@ func parseV3(doc string, o object) (part, error) {
 	for i, raw := range elements(files) {
 		var f v3File
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return part{}, docError(doc, ErrInvalidDocument, "assetFileEncryptionMetadata[%d]: %v", i, err)
+			return part{}, docError(doc, ErrInvalidDocument, "assetFileEncryptionMetadata[%d]: %v", i, jsonstrict.Redact(err))
 		}
 		switch {
 		case f.Name == nil:

@@ -59,7 +59,8 @@ func Encode(k contentkey.Key, id contentkey.ID) ([]byte, error) {
 func Decode(data []byte) (contentkey.Key, contentkey.ID, error) {
 	var f keyFile
 	if err := jsonstrict.Decode(data, &f); err != nil {
-		// json's messages quote offsets and types, not the key's value.
+		// jsonstrict's messages name offsets, members and kinds, never
+		// the document's bytes.
 		return contentkey.Key{}, contentkey.ID{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	switch {
@@ -111,11 +112,15 @@ func ReadAny(path string) (k contentkey.Key, id contentkey.ID, hasID bool, err e
 	}
 	defer clear(data)
 	text := bytes.TrimSpace(data)
-	switch n := len(data); {
-	case len(text) > 0 && text[0] == '{':
+	n := len(data)
+	raw := n == contentkey.AES128KeySize || n == contentkey.StorageKeySize
+	switch {
+	// A raw key starts with '{' (or with white space and then '{') about
+	// once in 250 keys, so at a raw key's size only valid JSON is JSON.
+	case len(text) > 0 && text[0] == '{' && (!raw || json.Valid(data)):
 		k, id, err = Decode(data)
 		hasID = err == nil
-	case n == contentkey.AES128KeySize || n == contentkey.StorageKeySize:
+	case raw:
 		k, err = contentkey.FromRaw(data)
 	default:
 		raw, berr := base64.StdEncoding.DecodeString(string(text))

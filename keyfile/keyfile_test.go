@@ -170,3 +170,28 @@ func TestReadAny(t *testing.T) {
 		require.ErrorContains(t, err, p, name)
 	}
 }
+
+// TestReadAnyRawBrace: a raw key whose bytes start with '{', or with white
+// space and '{', is a raw key (about one key in 250 does), and a file that
+// is neither key nor JSON is refused without quoting any of its bytes.
+func TestReadAnyRawBrace(t *testing.T) {
+	dir := t.TempDir()
+	for _, head := range []string{"{", " {", "\n\t{", "{\"Id\":"} {
+		for _, size := range []int{contentkey.AES128KeySize, contentkey.StorageKeySize} {
+			raw := []byte(head + strings.Repeat("g", size-len(head)))
+			p := filepath.Join(dir, "raw")
+			require.NoError(t, os.WriteFile(p, raw, 0o600))
+			got, _, hasID, err := keyfile.ReadAny(p)
+			require.NoError(t, err, "%q", raw)
+			require.False(t, hasID)
+			require.Equal(t, raw, got.Bytes())
+		}
+	}
+	p := filepath.Join(dir, "long")
+	require.NoError(t, os.WriteFile(p, []byte("{gQ"+strings.Repeat("x", 40)), 0o600))
+	_, _, _, err := keyfile.ReadAny(p)
+	require.ErrorIs(t, err, keyfile.ErrInvalid)
+	require.ErrorContains(t, err, "offset 1")
+	require.NotContains(t, err.Error(), "'g'")
+	require.NotContains(t, err.Error(), "gQ")
+}

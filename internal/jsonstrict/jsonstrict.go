@@ -26,12 +26,33 @@ func Decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return err
+		return Redact(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the JSON value")
 	}
 	return nil
+}
+
+// Redact returns err without the document's bytes that encoding/json quotes
+// in it: a syntax error names the character where parsing stopped, and a
+// type error a number's digits, either of which may be a byte of a key in a
+// key file, a key export or a raw key mistaken for JSON. What is left names
+// the offset, the field and the kinds; other errors are returned unchanged.
+func Redact(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("not valid JSON at offset %d", max(se.Offset-1, 0))
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		kind, _, _ := strings.Cut(te.Value, " ")
+		if te.Field != "" {
+			return fmt.Errorf("member %s at offset %d: a JSON %s, want %s", te.Field, te.Offset, kind, te.Type)
+		}
+		return fmt.Errorf("a JSON %s at offset %d, want %s", kind, te.Offset, te.Type)
+	}
+	return err
 }
 
 // ErrDuplicate is wrapped by the error Check returns for a repeated member.

@@ -1,6 +1,7 @@
 package jsonstrict
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,5 +70,28 @@ func TestDecode(t *testing.T) {
 		`{"a":`:             "unexpected EOF",
 	} {
 		require.EqualError(t, Decode([]byte(in), &d), want, in)
+	}
+}
+
+// TestDecodeQuotesNothing: Decode's errors name offsets, members and kinds,
+// never a character or a number of the document, which may be a key's.
+func TestDecodeQuotesNothing(t *testing.T) {
+	var v struct{ Key string }
+	for doc, want := range map[string]string{
+		`{"Key": Zk9v}`:         "not valid JSON at offset 8",
+		`{"Key": 987654321}`:    "member Key at offset 17: a JSON number, want string",
+		"{\"Key\": \"a\x01b\"}": "not valid JSON at offset 10",
+		`[123456789]`:           "a JSON array at offset 1, want struct { Key string }",
+		`{"Key": "a"} Zk9v`:     "data after the JSON value",
+	} {
+		err := Decode([]byte(doc), &v)
+		if err == nil || err.Error() != want {
+			t.Errorf("Decode(%q) = %v, want %q", doc, err, want)
+		}
+		for _, secret := range []string{"Zk9v", "'Z'", "987654321", "123456789", "\\x01"} {
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("Decode(%q) error %q quotes %q", doc, err, secret)
+			}
+		}
 	}
 }
