@@ -194,3 +194,71 @@ func TestSegmentNamesPastFiveDigits(t *testing.T) {
 		require.ErrorIs(t, err, errNotFound, n)
 	}
 }
+
+// countingReader is a ReaderAt over data that records the longest read.
+type countingReader struct {
+	data    []byte
+	longest int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.longest = max(c.longest, len(p))
+	if off >= int64(len(c.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestWriteSamplesWindowed: a segment's samples go out read by read, no
+// read longer than the window, whatever their layout: samples larger than
+// the window, straddling reads, of size 0, and gaps of other data (short
+// ones read through, long ones skipped). The bytes are the samples' data in
+// order; a source too short is an error naming the offset.
+func TestWriteSamplesWindowed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	for trial := range 200 {
+		var tr Track
+		tr.File = "f.mp4"
+		off := int64(rng.IntN(100))
+		var want []byte
+		for range 1 + rng.IntN(40) {
+			size := uint32(rng.IntN(3000))
+			switch rng.IntN(10) {
+			case 0:
+				size = 0
+			case 1:
+				size = uint32(20000 + rng.IntN(40000)) // several windows
+			}
+			if off+int64(size) > int64(len(data)) {
+				break
+			}
+			tr.samples = append(tr.samples, sample{off: off, size: size})
+			want = append(want, data[off:off+int64(size)]...)
+			off += int64(size)
+			switch rng.IntN(4) {
+			case 0:
+				off += int64(rng.IntN(500)) // read through
+			case 1:
+				off += maxGap + 1 + int64(rng.IntN(1000)) // a read of its own
+			}
+		}
+		window := make([]byte, 1+rng.IntN(9000))
+		r := &countingReader{data: data}
+		var got bytes.Buffer
+		require.NoError(t, tr.writeSamples(context.Background(), &got, r, segment{first: 0, end: len(tr.samples)}, window), "trial %d", trial)
+		require.True(t, bytes.Equal(want, got.Bytes()), "trial %d: window %d, %d bytes, want %d: %v", trial, len(window), got.Len(), len(want), tr.samples)
+		require.LessOrEqual(t, r.longest, len(window))
+	}
+	tr := Track{File: "short.mp4", samples: []sample{{off: 10, size: 100}}}
+	err := tr.writeSamples(context.Background(), io.Discard, &countingReader{data: make([]byte, 60)}, segment{end: 1}, make([]byte, 32))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	require.ErrorContains(t, err, "short.mp4 at 60")
+}

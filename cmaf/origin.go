@@ -1,7 +1,6 @@
 package cmaf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -38,18 +37,19 @@ var streamingManifests = map[string]string{
 // NAME.ism/manifest(format=mpd-time-cmaf) a DASH MPD, and NAME.ism/OUTPUT
 // every playlist and segment they name: the bytes Package writes. An
 // .ism's presentation is computed on its first request (its files' moov
-// and moof boxes read) and kept once that succeeds; each output is made
-// in memory, a media segment from one ranged read. It enforces no access
-// policy: serve.Server mounts it behind its own.
+// and moof boxes read) and kept once that succeeds. Each output is made
+// as it is sent, a media segment from ranged reads of at most 4 MiB, so an
+// answer holds one read buffer whatever the segment's length. It enforces
+// no access policy: serve.Server mounts it behind its own.
 type Origin struct {
 	Files Files
-	// Timeout bounds computing a presentation and making one output
-	// (0: none).
+	// Timeout bounds computing a presentation, and how long making and
+	// sending an output may make no progress, at its source or at its
+	// client, before it is cut off (0: no bound).
 	Timeout time.Duration
-	// Slots, if set, bounds the outputs in memory at once: an output is
+	// Slots, if set, bounds the outputs being made at once: an output is
 	// made and sent in one slot (a send on it takes a slot, a receive gives
-	// it back). Were the slot given up between the two, every request
-	// waiting for one would make its output and hold it while waiting.
+	// it back).
 	Slots chan struct{}
 
 	mu    sync.Mutex
@@ -147,12 +147,14 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	if err == nil {
-		// The Range rules of serve's files, before the output is made.
-		if r, err = httprange.Vet(r, size); err != nil {
-			http.Error(w, err.Error(), http.StatusRequestedRangeNotSatisfiable)
-			return
-		}
+	if err != nil {
+		http.Error(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
+		return
+	}
+	// The Range rules of serve's files, before the output is made.
+	if r, err = httprange.Vet(r, size); err != nil {
+		http.Error(w, err.Error(), http.StatusRequestedRangeNotSatisfiable)
+		return
 	}
 	if o.Slots != nil {
 		select {
@@ -162,20 +164,23 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 		}
 		defer func() { <-o.Slots }()
 	}
-	var b bytes.Buffer
-	ctx, cancel := o.timeout(r.Context())
-	err = p.Write(ctx, &b, out)
-	cancel()
-	if err != nil {
-		http.Error(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
-		return
+	body := &outputReader{ctx: r.Context(), p: p, name: out, size: size, stall: o.Timeout}
+	defer body.Close()
+	if r.Method != http.MethodHead && r.Header.Get("Range") == "" && r.Header.Get("If-None-Match") == "" {
+		// The whole output will be read: a source that fails before its
+		// first byte is answered 502, as a source that fails later cannot
+		// be (the body is cut short, which no client takes for whole).
+		if err := body.prime(); err != nil {
+			http.Error(w, "packaging "+path.Join(ism, out)+": "+quote.OneLine(err.Error()), http.StatusBadGateway)
+			return
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", ContentType(out))
 	if etag != nil {
 		h.Set("ETag", strings.TrimSuffix(etag(ism), `"`)+"-"+out+`"`)
 	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b.Bytes()))
+	http.ServeContent(w, r, "", time.Time{}, body)
 }
 
 // Handler returns the origin as an http.Handler; etag gives an .ism's

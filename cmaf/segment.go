@@ -105,39 +105,67 @@ func (t *Track) segmentSize(s segment, seq uint32) (int64, error) {
 	return int64(ms.Size()), nil
 }
 
-// readBufs holds the buffers segments were read into, for the next
-// segments: a package reads its whole asset a few megabytes at a time, and
-// a fresh buffer for each read cost as much CPU in page faults, zeroing and
-// garbage collection as decrypting it.
-var readBufs sync.Pool // of *[]byte
+// maxRead is the most bytes one read of a segment's samples asks for. A
+// segment goes out a read at a time, so memory does not grow with it: a
+// video with one sync sample is one segment as long as the file.
+const maxRead = 4 << 20
 
-// readBuf returns a buffer of n bytes from readBufs, or a new one with
-// room to spare, so that segments of about the same size reuse it.
-func readBuf(n int64) *[]byte {
-	if b, ok := readBufs.Get().(*[]byte); ok && int64(cap(*b)) >= n {
-		*b = (*b)[:n]
-		return b
+// readBufs holds maxRead buffers for the next segments: a package reads
+// its whole asset a few megabytes at a time, and a fresh buffer for each
+// read cost as much CPU in page faults, zeroing and garbage collection as
+// decrypting it.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, maxRead); return &b }}
+
+// writeSegment writes segment s to w: its head (styp, moof and the mdat's
+// header, all from the sample table), then its samples' data, read from r
+// (the track's plaintext file) in as few ranged reads as the layout and
+// maxRead allow and written as it lies in the buffer it was read into.
+// Memory is one maxRead buffer, whatever the segment's size.
+func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, seq uint32) error {
+	head, _, _, err := t.segmentHead(s, seq)
+	if err != nil {
+		return err
 	}
-	const grain = 256 << 10
-	b := make([]byte, n, (n+grain-1)/grain*grain)
-	return &b
+	b := readBufs.Get().(*[]byte)
+	defer readBufs.Put(b)
+	// The head goes out with the first samples, after the first read: a
+	// source that fails at once has nothing of the segment written.
+	pw := &prefixWriter{w: w, prefix: head}
+	if err := t.writeSamples(ctx, pw, r, s, *b); err != nil {
+		return err
+	}
+	return pw.flush()
 }
 
-// writeSegment reads segment s's samples from r (the track's plaintext
-// file), in as few ranged reads as the layout allows, and writes the
-// encoded segment to w: its head, then each run of contiguous sample data
-// as it lies in the buffer it was read into, uncopied. Memory is the
-// segment's size, in buffers that go back to readBufs when it is written.
-func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, seq uint32) error {
-	var parts [][]byte
-	var bufs []*[]byte
-	defer func() {
-		for _, b := range bufs {
-			readBufs.Put(b)
-		}
-	}()
+// prefixWriter writes prefix to w before the first bytes written to it,
+// or at flush.
+type prefixWriter struct {
+	w      io.Writer
+	prefix []byte
+}
+
+func (p *prefixWriter) flush() error {
+	if p.prefix == nil {
+		return nil
+	}
+	_, err := p.w.Write(p.prefix)
+	p.prefix = nil
+	return err
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if err := p.flush(); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
+}
+
+// writeSamples writes the data of segment s's samples, read from r into
+// buf, len(buf) bytes at most at a time.
+func (t *Track) writeSamples(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, window []byte) error {
 	for i := s.first; i < s.end; {
-		// One read covers samples i..j-1.
+		// One run: samples i..j-1, read as one range but for gaps of
+		// other tracks' data no longer than maxGap.
 		start, j := t.samples[i].off, i+1
 		end := start + int64(t.samples[i].size)
 		for j < s.end {
@@ -148,40 +176,51 @@ func (t *Track) writeSegment(ctx context.Context, w io.Writer, r io.ReaderAt, s 
 			end = sm.off + int64(sm.size)
 			j++
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		b := readBuf(end - start)
-		bufs = append(bufs, b)
-		buf := *b
-		if _, err := r.ReadAt(buf, start); err != nil {
-			return fmt.Errorf("reading %s at %d: %w", t.File, start, err)
-		}
-		// The samples of one read are in order and do not overlap; those
-		// with no gap between them go out as one part.
-		from, to := int64(0), int64(t.samples[i].size)
-		for k := i + 1; k < j; k++ {
-			o := t.samples[k].off - start
-			if o != to {
-				parts = append(parts, buf[from:to])
-				from = o
+		// Read the run maxRead at a time; write the samples' parts in each
+		// read, contiguous ones as one part. Samples of a run are in order
+		// and do not overlap; k is the first not yet written out whole.
+		k := i
+		for at := start; at < end; {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			to = o + int64(t.samples[k].size)
+			buf := window[:min(end-at, int64(len(window)))]
+			if n, err := r.ReadAt(buf, at); n < len(buf) {
+				if err == nil || err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return fmt.Errorf("reading %s at %d: %w", t.File, at+int64(n), err)
+			}
+			next := at + int64(len(buf))
+			from, to := -1, -1 // the part of buf not yet written
+			for ; k < j; k++ {
+				so := t.samples[k].off
+				se := so + int64(t.samples[k].size)
+				if so >= next {
+					break
+				}
+				lo, hi := int(max(so, at)-at), int(min(se, next)-at)
+				if lo != to {
+					if to > from {
+						if _, err := w.Write(buf[from:to]); err != nil {
+							return err
+						}
+					}
+					from = lo
+				}
+				to = hi
+				if se > next {
+					break // continues in the next read
+				}
+			}
+			if to > from {
+				if _, err := w.Write(buf[from:to]); err != nil {
+					return err
+				}
+			}
+			at = next
 		}
-		parts = append(parts, buf[from:to])
 		i = j
-	}
-	head, _, _, err := t.segmentHead(s, seq)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(head); err != nil {
-		return err
-	}
-	for _, p := range parts {
-		if _, err := w.Write(p); err != nil {
-			return err
-		}
 	}
 	return nil
 }
