@@ -20,9 +20,13 @@ import (
 // decrypting by range as it is read (and with each live-archive track as
 // a stitched "<prefix>.mp4").
 type Files interface {
-	// Names returns the paths of the files that can be read.
+	// Names returns the paths of the asset's files, those that cannot be
+	// read included (Open says why), so that none is left out unnoticed.
 	Names() []string
-	// Open returns the named file's plaintext.
+	// Open returns the named file's plaintext. For a file whose plaintext
+	// cannot be had (serve.Server's that failed its check), the error
+	// matches ErrMedia: such a subtitle is left out with a note, such a
+	// video or audio file, or .ism, fails its presentation.
 	Open(ctx context.Context, name string) (File, error)
 }
 
@@ -219,11 +223,11 @@ func (r *reader) ism(name string, have map[string]bool) ([]*Track, error) {
 			src += livearchive.StitchedExt // a live archive's track, stitched
 		}
 		if !have[src] && st.Type == "text" {
-			r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: the asset does not hold it, or it failed its check", name, st.Src))
+			r.notes = append(r.notes, fmt.Sprintf("%s: text track %s left out: the asset does not hold it", name, st.Src))
 			continue
 		}
 		if !have[src] {
-			return nil, fmt.Errorf("%w: %s names %s, which the asset does not hold (or which failed its check)",
+			return nil, fmt.Errorf("%w: %s names %s, which the asset does not hold",
 				ErrMedia, quote.Input(name), quote.Input(st.Src))
 		}
 		if st.Type == "text" {

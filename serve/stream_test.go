@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -270,4 +271,58 @@ func TestStreamingRanges(t *testing.T) {
 	resp, body = get(t, "GET", seg, "Range", "bytes=-10")
 	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
 	require.Len(t, body, 10)
+}
+
+// TestPackageFilesThatFailedTheirCheck: a Server names the files that
+// failed their check too, and refuses to open them with cmaf.ErrMedia, so
+// that a library packaging through it cannot leave one out unnoticed: an
+// .ism that failed is an error (the package would otherwise have been
+// every MP4 of the asset), so is a rendition it names; a subtitle is left
+// out with a note; and the origin answers 502 saying why.
+func TestPackageFilesThatFailedTheirCheck(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	data, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	require.NoError(t, err)
+	withWrongIV := func(name string) *keyexport.Plan {
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(data, &doc))
+		for _, e := range doc["assetFileEncryptionMetadata"].([]any) {
+			if m := e.(map[string]any); m["assetFileName"] == name {
+				m["initializationVector"] = "12345"
+			}
+		}
+		b, err := json.Marshal(doc)
+		require.NoError(t, err)
+		p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: b}}, nil)
+		require.NoError(t, err)
+		return p
+	}
+	ctx := context.Background()
+	src := restore.Dir{Root: filepath.Join(fx, "enc")}
+	for _, name := range []string{"ladder.ism", "ladder_960x540_400.mp4"} {
+		s, err := serve.New(ctx, src, withWrongIV(name), nil)
+		require.NoError(t, err)
+		require.Contains(t, s.Names(), name)
+		_, err = s.Open(ctx, name)
+		require.ErrorIs(t, err, cmaf.ErrMedia)
+		out := t.TempDir()
+		_, err = cmaf.Package(ctx, restore.Dir{Root: out}, s, nil)
+		require.ErrorIs(t, err, cmaf.ErrMedia, name)
+		require.ErrorContains(t, err, name+`" failed its check`)
+		entries, err := os.ReadDir(out)
+		require.NoError(t, err)
+		require.Empty(t, entries, name)
+
+		ts, _ := newServer(t, src, withWrongIV(name), nil)
+		resp, body := get(t, "GET", ts.URL+"/ladder.ism/manifest(format=m3u8-cmaf)")
+		require.Equal(t, http.StatusBadGateway, resp.StatusCode, name)
+		require.Contains(t, string(body), "failed its check", name)
+	}
+	s, err := serve.New(ctx, src, withWrongIV("ladder_eng.vtt"), nil)
+	require.NoError(t, err)
+	rep, err := cmaf.Package(ctx, restore.Dir{Root: t.TempDir()}, s, nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Presentations[0].Notes, 1)
+	require.Contains(t, rep.Presentations[0].Notes[0], "ladder_eng.vtt")
+	require.Contains(t, rep.Presentations[0].Notes[0], "failed its check")
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path"
-	"strings"
 
 	"github.com/amscrypt/amscrypt/azblobcrypt"
 	"github.com/amscrypt/amscrypt/cmaf"
@@ -47,6 +45,7 @@ func runPackage(e *cli.Env, args []string) error {
 		return err
 	}
 	var files cmaf.Files
+	failed := 0
 	if a.Plan == nil {
 		if files, err = cmaf.SourceFiles(e.Ctx, a.Source); err != nil {
 			return err
@@ -56,17 +55,17 @@ func runPackage(e *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if idx, err := s.Index(); err == nil && idx.Summary[restore.StatusFailed] > 0 {
-			// An .ism left out would silently change what is packaged:
-			// every MP4 of the asset (or the other .ism alone) instead of
-			// the presentation it describes.
-			for _, f := range idx.Files {
-				if f.Status == restore.StatusFailed && strings.EqualFold(path.Ext(f.Name), ".ism") {
-					return fmt.Errorf("%s failed its check (%s); the presentation it describes cannot be packaged", quote.Input(f.Name), f.Error)
-				}
-			}
-			e.Warnf("package", "%d files failed their check and are left out (restore --check says why)", idx.Summary[restore.StatusFailed])
+		idx, err := s.Index()
+		if err != nil {
+			return err
 		}
+		if len(s.Names()) == 0 && len(idx.Files) > 0 {
+			// Else: "the asset has no .ism and no MP4 file", of an asset
+			// that has them.
+			return fmt.Errorf("the key exports match none of the %d files of %s, and name %d files it does not hold: are they this asset's?",
+				idx.Summary[restore.StatusUnmatched], quote.Input(a.In), idx.Summary[restore.StatusMissing])
+		}
+		failed = idx.Summary[restore.StatusFailed]
 		files = s
 	}
 	p := cli.NewProgress(e, *quiet, "package", 0)
@@ -77,6 +76,11 @@ func runPackage(e *cli.Env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if failed > 0 {
+		// None of them a video or audio file of the package, which would
+		// have failed it.
+		e.Warnf("package", "%d files failed their check and are not in the package (restore --check says why)", failed)
 	}
 	return e.PrintJSON(rep)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,5 +100,20 @@ func TestPackageISMFailedCheck(t *testing.T) {
 	r := amscrypt(t, nil, "package", "--keys", keys, "--in", filepath.Join(fx, "enc"), "--out", out, "--quiet")
 	r.refused(t, `"ladder.ism" failed its check`)
 	require.Equal(t, 1, r.code)
+	requireNoFile(t, out)
+}
+
+// TestPackageKeysOfAnotherAsset: key exports that match none of the
+// asset's files say so, not "the asset has no .ism and no MP4 file" (of an
+// asset that has both).
+func TestPackageKeysOfAnotherAsset(t *testing.T) {
+	fx := testvectors.Ladder(t)
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	require.NoError(t, os.WriteFile(keys, []byte(`{"key":"`+strings.Repeat("A", 43)+`=","assetFileEncryptionMetadata":[{"initializationVector":"1","assetFileName":"other.mp4","assetFileId":"nb:cid:UUID:7d6c4f86-2a5d-4b0c-9a57-3a0c1b2d3e4f"}]}`), 0o600))
+	out := filepath.Join(t.TempDir(), "pkg")
+	r := amscrypt(t, nil, "package", "--keys", keys, "--in", filepath.Join(fx, "enc"), "--out", out, "--quiet")
+	r.refused(t, "the key exports match none of the 7 files")
+	require.Equal(t, 1, r.code)
+	require.NotContains(t, r.stderr, "no .ism")
 	requireNoFile(t, out)
 }
