@@ -3,6 +3,7 @@ package cmaf
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -180,7 +181,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request, etag func(ism str
 	if etag != nil {
 		h.Set("ETag", strings.TrimSuffix(etag(ism), `"`)+"-"+out+`"`)
 	}
-	http.ServeContent(w, r, "", time.Time{}, body)
+	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(body, 0, size))
 }
 
 // Handler returns the origin as an http.Handler; etag gives an .ism's

@@ -15,9 +15,10 @@ var errEnded = errors.New("cmaf: the output's answer has ended")
 // source or at its client, for Origin.Timeout.
 var errStalled = errors.New("cmaf: making the output made no progress for too long")
 
-// outputReader is one output of a presentation as the io.ReadSeeker that
-// http.ServeContent reads: Presentation.Write runs on a goroutine from
-// where it is read, into a pipe, the bytes before that position dropped.
+// outputReader is one output of a presentation as an io.ReaderAt for
+// http.ServeContent, which reads it in order from where it starts:
+// Presentation.Write runs on a goroutine from there, into a pipe, the
+// bytes before that position dropped; a read elsewhere starts it anew.
 // Nothing is held whole: a segment of any length costs one read buffer, a
 // range near its end the reads before it but no more memory. ServeContent
 // reads the parts of a multipart answer on a goroutine of its own, which
@@ -29,8 +30,7 @@ type outputReader struct {
 	size  int64
 	stall time.Duration // 0: none
 
-	rmu sync.Mutex // held by Read and Seek
-	pos int64
+	rmu sync.Mutex // held by ReadAt and prime
 
 	mu     sync.Mutex // guards cur and closed; never held while waiting
 	cur    *making
@@ -118,7 +118,7 @@ func (o *outputReader) making(pos int64) (*making, error) {
 func (o *outputReader) prime() error {
 	o.rmu.Lock()
 	defer o.rmu.Unlock()
-	m, err := o.making(o.pos)
+	m, err := o.making(0)
 	if err != nil {
 		return err
 	}
@@ -130,42 +130,28 @@ func (o *outputReader) prime() error {
 	}
 }
 
-func (o *outputReader) Read(b []byte) (int, error) {
+// ReadAt reads len(b) bytes at off, fewer only at the output's end, from
+// the run making the output there, started anew when there is none:
+// io.NewSectionReader over it is what ServeContent reads.
+func (o *outputReader) ReadAt(b []byte, off int64) (int, error) {
 	o.rmu.Lock()
 	defer o.rmu.Unlock()
-	if o.pos >= o.size {
+	if off >= o.size {
 		return 0, io.EOF
 	}
-	m, err := o.making(o.pos)
+	m, err := o.making(off)
 	if err != nil {
 		return 0, err
 	}
-	n, err := m.pr.Read(b[:min(int64(len(b)), o.size-o.pos)])
+	n, err := io.ReadFull(m.pr, b[:min(int64(len(b)), o.size-off)])
 	m.at += int64(n)
-	o.pos += int64(n)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		err = io.ErrUnexpectedEOF // Write ended before size bytes
+	case err == nil && n < len(b):
+		err = io.EOF
 	}
 	return n, err
-}
-
-func (o *outputReader) Seek(offset int64, whence int) (int64, error) {
-	o.rmu.Lock()
-	defer o.rmu.Unlock()
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += o.pos
-	case io.SeekEnd:
-		offset += o.size
-	default:
-		return 0, errors.New("cmaf: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("cmaf: negative position")
-	}
-	o.pos = offset
-	return offset, nil
 }
 
 // Close stops making the output, a Read waiting for it included, and

@@ -87,7 +87,7 @@ func serveOutput(t *testing.T, p *Presentation, name string, r *http.Request, st
 	body := &outputReader{ctx: r.Context(), p: p, name: name, size: size, stall: stall}
 	w := httptest.NewRecorder()
 	w.Header().Set("Content-Type", ContentType(name)) // else ServeContent sniffs
-	http.ServeContent(w, r, "", time.Time{}, body)
+	http.ServeContent(w, r, "", time.Time{}, io.NewSectionReader(body, 0, size))
 	require.NoError(t, body.Close())
 	// Not require.Eventually: it checks on a goroutine of its own.
 	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
@@ -159,7 +159,7 @@ func TestOutputReaderFailures(t *testing.T) {
 	}
 	o = &outputReader{ctx: context.Background(), p: p, name: name, size: size}
 	require.NoError(t, o.prime())
-	got, err := io.ReadAll(o)
+	got, err := io.ReadAll(io.NewSectionReader(o, 0, size))
 	require.ErrorIs(t, err, boom)
 	require.Less(t, len(got), len(want))
 	require.True(t, bytes.HasPrefix(want, got))
