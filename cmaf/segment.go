@@ -161,7 +161,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 // writeSamples writes the data of segment s's samples, read from r into
-// buf, len(buf) bytes at most at a time.
+// window, len(window) bytes at most at a time.
 func (t *Track) writeSamples(ctx context.Context, w io.Writer, r io.ReaderAt, s segment, window []byte) error {
 	for i := s.first; i < s.end; {
 		// One run: samples i..j-1, read as one range but for gaps of
@@ -176,7 +176,7 @@ func (t *Track) writeSamples(ctx context.Context, w io.Writer, r io.ReaderAt, s 
 			end = sm.off + int64(sm.size)
 			j++
 		}
-		// Read the run maxRead at a time; write the samples' parts in each
+		// Read the run a window at a time; write the samples' parts in each
 		// read, contiguous ones as one part. Samples of a run are in order
 		// and do not overlap; k is the first not yet written out whole.
 		k := i
