@@ -388,10 +388,19 @@ func (p *Presentation) Size(name string) (size int64, head []byte, err error) {
 	return int64(b.Len()), b.Bytes(), nil
 }
 
-// Write writes the output name to w. A media segment is one ranged read of
-// its track's file (two or more when other tracks' data lies between its
-// samples), a WebVTT file is copied, the rest is computed.
-func (p *Presentation) Write(ctx context.Context, w io.Writer, name string) error {
+// Write writes the output name to w. A media segment is read from its
+// track's file in ranged reads of at most 4 MiB (a new one also where other
+// tracks' data lies between its samples) and written out a read at a time,
+// a WebVTT file is copied, the rest is computed.
+func (p *Presentation) Write(ctx context.Context, w io.Writer, name string) (err error) {
+	defer func() {
+		// mp4ff encodes boxes copied from outside input (sample entries,
+		// edit lists): a panic there is an error in the file, and must not
+		// end a server that makes outputs on goroutines of its own.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: making %s: %v", ErrMedia, quote.Input(name), r)
+		}
+	}()
 	o, ok := p.lookup(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", errNotFound, quote.Input(name))
@@ -425,6 +434,6 @@ func (p *Presentation) Write(ctx context.Context, w io.Writer, name string) erro
 		}
 		return t.writeSegment(ctx, w, f, p.segs[o.track][o.seg], uint32(o.seg+1))
 	}
-	_, err := w.Write(data)
+	_, err = w.Write(data)
 	return err
 }

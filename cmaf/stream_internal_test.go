@@ -187,3 +187,25 @@ func TestOutputReaderFailures(t *testing.T) {
 	pf.hook = nil
 	require.NotContains(t, strings.ToLower(w.Body.String()), "panic")
 }
+
+// TestWritePanicIsAnError: a panic while making an output (mp4ff encoding
+// a box copied from the source) is an ErrMedia error, on whatever
+// goroutine it runs: the origin makes outputs on goroutines of its own,
+// where a panic would end the server, not one request.
+func TestWritePanicIsAnError(t *testing.T) {
+	p, _, name, want := oneGOP(t)
+	p.Tracks[0].entry = nil // no sample entry: encoding the init segment panics
+	init := p.InitName(0)
+	var b bytes.Buffer
+	err := p.Write(context.Background(), &b, init)
+	require.ErrorIs(t, err, ErrMedia)
+	require.ErrorContains(t, err, "making")
+
+	o := &outputReader{ctx: context.Background(), p: p, name: init, size: 1000}
+	require.ErrorIs(t, o.prime(), ErrMedia)
+	require.NoError(t, o.Close())
+	// The segments, which do not encode the sample entry, are unharmed.
+	b.Reset()
+	require.NoError(t, p.Write(context.Background(), &b, name))
+	require.True(t, bytes.Equal(want, b.Bytes()))
+}
