@@ -2,7 +2,6 @@ package serve_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,10 +32,7 @@ import (
 // asset's files.
 func TestStreamingURLs(t *testing.T) {
 	fx := testvectors.Ladder(t)
-	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
-	require.NoError(t, err)
-	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
-	require.NoError(t, err)
+	p := ladderPlan(t, fx)
 	src := restore.Dir{Root: filepath.Join(fx, "enc")}
 	s, err := serve.New(context.Background(), src, p, nil)
 	require.NoError(t, err)
@@ -93,6 +89,15 @@ func TestStreamingURLs(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	resp, _ = get(t, "GET", ts2.URL+"/ladder.ism/manifest(format=m3u8-cmaf)", "Authorization", "Bearer "+tok)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// ladderPlan is the plan of the ladder made in fx (testvectors.Ladder),
+// the files named in wrongIV under a wrong IV.
+func ladderPlan(t *testing.T, fx string, wrongIV ...string) *keyexport.Plan {
+	t.Helper()
+	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: testvectors.LadderKeys(t, fx, wrongIV...)}}, nil)
+	require.NoError(t, err)
+	return p
 }
 
 // TestAllowOrigins: only a listed origin gets CORS headers and a preflight
@@ -199,10 +204,7 @@ func (b *sendingWriter) Write(p []byte) (int, error) {
 // with MaxInFlight 2 took 3.9 GB).
 func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
 	fx := testvectors.Ladder(t)
-	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
-	require.NoError(t, err)
-	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
-	require.NoError(t, err)
+	p := ladderPlan(t, fx)
 	src := &countingSource{Source: restore.Dir{Root: filepath.Join(fx, "enc")}}
 	s, err := serve.New(context.Background(), src, p, &serve.Options{MaxInFlight: 1})
 	require.NoError(t, err)
@@ -249,10 +251,7 @@ func TestStreamingSegmentsBoundedByMaxInFlight(t *testing.T) {
 // segment answered 21 ranges as multipart).
 func TestStreamingRanges(t *testing.T) {
 	fx := testvectors.Ladder(t)
-	keys, err := os.ReadFile(filepath.Join(fx, "keys.json"))
-	require.NoError(t, err)
-	p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: keys}}, nil)
-	require.NoError(t, err)
+	p := ladderPlan(t, fx)
 	ts, _ := newServer(t, restore.Dir{Root: filepath.Join(fx, "enc")}, p, nil)
 	seg := ts.URL + "/ladder.ism/video-1-00002.m4s"
 	resp, body := get(t, "GET", seg)
@@ -281,22 +280,7 @@ func TestStreamingRanges(t *testing.T) {
 // out with a note; and the origin answers 502 saying why.
 func TestPackageFilesThatFailedTheirCheck(t *testing.T) {
 	fx := testvectors.Ladder(t)
-	data, err := os.ReadFile(filepath.Join(fx, "keys.json"))
-	require.NoError(t, err)
-	withWrongIV := func(name string) *keyexport.Plan {
-		var doc map[string]any
-		require.NoError(t, json.Unmarshal(data, &doc))
-		for _, e := range doc["assetFileEncryptionMetadata"].([]any) {
-			if m := e.(map[string]any); m["assetFileName"] == name {
-				m["initializationVector"] = "12345"
-			}
-		}
-		b, err := json.Marshal(doc)
-		require.NoError(t, err)
-		p, err := keyexport.NewPlan([]keyexport.Document{{Name: "keys.json", Data: b}}, nil)
-		require.NoError(t, err)
-		return p
-	}
+	withWrongIV := func(name string) *keyexport.Plan { return ladderPlan(t, fx, name) }
 	ctx := context.Background()
 	src := restore.Dir{Root: filepath.Join(fx, "enc")}
 	for _, name := range []string{"ladder.ism", "ladder_960x540_400.mp4"} {

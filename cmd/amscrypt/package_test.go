@@ -83,19 +83,8 @@ func TestPackageCommand(t *testing.T) {
 // without the .ism's languages, exit 0. Now exit 1, nothing written.
 func TestPackageISMFailedCheck(t *testing.T) {
 	fx := testvectors.Ladder(t)
-	data, err := os.ReadFile(filepath.Join(fx, "keys.json"))
-	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(data, &doc))
-	for _, e := range doc["assetFileEncryptionMetadata"].([]any) {
-		if m := e.(map[string]any); m["assetFileName"] == "ladder.ism" {
-			m["initializationVector"] = "12345"
-		}
-	}
 	keys := filepath.Join(t.TempDir(), "keys.json")
-	data, err = json.Marshal(doc)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(keys, data, 0o600))
+	require.NoError(t, os.WriteFile(keys, testvectors.LadderKeys(t, fx, "ladder.ism"), 0o600))
 	out := filepath.Join(t.TempDir(), "pkg")
 	r := amscrypt(t, nil, "package", "--keys", keys, "--in", filepath.Join(fx, "enc"), "--out", out, "--quiet")
 	r.refused(t, `"ladder.ism" failed its check`)

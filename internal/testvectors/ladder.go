@@ -1,7 +1,9 @@
 package testvectors
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,40 @@ func Ladder(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// LadderKeys returns the key export of the ladder made in fx (its
+// keys.json), with each file named in wrongIV given an IV it was not
+// encrypted with, so that its head check fails.
+func LadderKeys(tb testing.TB, fx string, wrongIV ...string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(fx, "keys.json"))
+	if err != nil || len(wrongIV) == 0 {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return data
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	files, _ := doc["assetFileEncryptionMetadata"].([]any)
+	for _, name := range wrongIV {
+		found := false
+		for _, e := range files {
+			if m, ok := e.(map[string]any); ok && m["assetFileName"] == name {
+				m["initializationVector"], found = "12345", true
+			}
+		}
+		if !found {
+			tb.Fatalf("the ladder's keys.json names no %s", name)
+		}
+	}
+	if data, err = json.Marshal(doc); err != nil {
+		tb.Fatal(err)
+	}
+	return data
 }
 
 // MakeLadder runs make_ladder.sh into dir, for tests that share one
